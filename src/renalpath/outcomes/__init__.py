@@ -1,0 +1,1 @@
+"""outcomes layer (see docs/architecture in design §1)."""

@@ -1,0 +1,1 @@
+"""pathway layer (see docs/architecture in design §1)."""

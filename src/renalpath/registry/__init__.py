@@ -1,0 +1,1 @@
+"""registry layer (see docs/architecture in design §1)."""

@@ -1,0 +1,1 @@
+"""reports layer (see docs/architecture in design §1)."""

@@ -1,0 +1,1 @@
+"""synth layer (see docs/architecture in design §1)."""

@@ -1,0 +1,1 @@
+"""web layer (see docs/architecture in design §1)."""

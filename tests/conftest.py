@@ -1,0 +1,68 @@
+"""Shared fixtures: where the reference data lives, the console script, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"
+# ../shared sits beside the repository (design §6); RENALPATH_SHARED_DIR overrides it.
+SHARED = Path(os.environ.get("RENALPATH_SHARED_DIR", REPO.parent / "shared"))
+REFDATA = SHARED / "refdata"
+
+
+def renalpath_exe() -> str:
+    """The installed console script (tests go through it, as a user would)."""
+    local = Path(sys.executable).parent / "renalpath"
+    if local.exists():
+        return str(local)
+    found = shutil.which("renalpath")
+    if not found:
+        raise RuntimeError("renalpath console script not installed; run `make install`")
+    return found
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `renalpath ARGS…` in a subprocess and capture its output."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [renalpath_exe(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        input=input_text,
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    return run_cli
+
+
+@pytest.fixture
+def kits19_dir() -> Path:
+    """The de-identified KiTS19 cohort; licence forbids copying it into the repo, so skip if absent."""
+    path = REFDATA / "kits19"
+    if not (path / "kits19_registry_flat.csv").exists():
+        pytest.skip("shared/refdata/kits19 not present")
+    return path
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """PostgreSQL URL for tests; skip without one unless RENALPATH_REQUIRE_PG=1."""
+    url = os.environ.get("RENALPATH_TEST_PG_URL")
+    if not url:
+        if os.environ.get("RENALPATH_REQUIRE_PG") == "1":
+            pytest.fail("RENALPATH_REQUIRE_PG=1 but RENALPATH_TEST_PG_URL is not set")
+        pytest.skip("RENALPATH_TEST_PG_URL not set")
+    return url
