@@ -1,0 +1,104 @@
+"""The "Karnofsky < 80%" factor of IMDC and MSKCC, from KPS or (when only that is known) ECOG.
+
+Both models were built on Karnofsky performance status.  Clinics often record only ECOG, so
+clinical-spec B11 [P; standard ECOG↔KPS correspondence, R] maps ECOG 0 → KPS ≥ 80 (factor
+absent) and ECOG ≥ 2 → KPS < 80 (factor present).  ECOG 1 corresponds to KPS 70–80, which
+straddles the cut-off: the factor is indeterminate, and the caller must compute both readings
+rather than guess (clinical-spec §7.13, a project choice awaiting clinical sign-off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from renalpath.clinical.common import ClinicalInputError, Problem
+from renalpath.clinical.scores import require_int
+
+KPS_CUTOFF = 80  # factor present when KPS < 80% (Heng 2009 [V abstract]; Motzer 2002 [V abstract])
+KPS_INDETERMINATE_FLAG = "kps_indeterminate"
+ECOG_MAPPED_FLAG = "ecog_mapped_to_kps"
+DISCORDANT_FLAG = "ecog_kps_discordant"
+
+
+@dataclass(frozen=True)
+class KpsFactor:
+    """The KPS < 80 factor: `present`, and `present_alt` when ECOG 1 leaves it open."""
+
+    present: bool
+    present_alt: bool | None
+    flags: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def check_kps(kps: object) -> int:
+    # clinical-spec §2: KPS 0–100 in steps of 10
+    return require_int("kps", kps, 0, 100, "%", step=10, hint=_step_hint(kps))
+
+
+def check_ecog(ecog: object) -> int:
+    # clinical-spec §2: ECOG 0–4 (5 = dead is not a performance status to score)
+    return require_int("ecog", ecog, 0, 4)
+
+
+def kps_factor(kps: object, ecog: object) -> KpsFactor:
+    """Resolve the KPS < 80 factor; KPS wins when both are given, ECOG disagreement is flagged."""
+    if kps is None and ecog is None:
+        raise ClinicalInputError(
+            Problem(
+                "kps",
+                None,
+                "KPS 0–100 % in steps of 10 (or ECOG 0–4)",
+                "KPS (or ECOG) is required; performance status is never assumed",
+            )
+        )
+    problems: list[Problem] = []
+    kps_ok: int | None = None
+    ecog_ok: int | None = None
+    if kps is not None:
+        try:
+            kps_ok = check_kps(kps)
+        except ClinicalInputError as err:
+            problems.extend(err.problems)
+    if ecog is not None:
+        try:
+            ecog_ok = check_ecog(ecog)
+        except ClinicalInputError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ClinicalInputError(problems)
+    ecog_reading = None if ecog_ok is None or ecog_ok == 1 else ecog_ok >= 2
+    if kps_ok is not None:
+        present = kps_ok < KPS_CUTOFF
+        if ecog_reading is not None and ecog_reading != present:
+            return KpsFactor(
+                present,
+                None,
+                (DISCORDANT_FLAG,),
+                (f"KPS {kps_ok} used; ECOG {ecog_ok} would suggest the opposite reading",),
+            )
+        return KpsFactor(present, None, (), ())
+    assert ecog_ok is not None
+    if ecog_reading is None:  # ECOG 1 ≈ KPS 70–80: both readings are possible
+        return KpsFactor(
+            False,
+            True,
+            (KPS_INDETERMINATE_FLAG, ECOG_MAPPED_FLAG),
+            (
+                "ECOG 1 corresponds to KPS 70-80: score/group assume KPS >= 80, "
+                "score_alt/group_alt assume KPS < 80; record KPS to resolve [P]",
+            ),
+        )
+    return KpsFactor(
+        ecog_reading,
+        None,
+        (ECOG_MAPPED_FLAG,),
+        (f"ECOG {ecog_ok} mapped to KPS {'< 80' if ecog_reading else '>= 80'} [P; R]",),
+    )
+
+
+def _step_hint(kps: object) -> str | None:
+    if isinstance(kps, bool) or not isinstance(kps, int) or not 0 < kps < 100 or kps % 10 == 0:
+        return None
+    if kps <= 4:
+        return f"Karnofsky scores are multiples of 10; did you mean ECOG {kps}?"
+    return "Karnofsky scores are multiples of 10"
