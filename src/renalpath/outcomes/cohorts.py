@@ -1,0 +1,372 @@
+"""Cohorts: which interventions and patients an analysis is about, with attrition counts.
+
+A cohort is declared (window, intervention types, intents, cT, histology, first per patient),
+and every restriction reports how many rows it kept, as OHDSI ATLAS does (anchors §1.2), so a
+reader can see where the denominators come from. `index_table` turns a set of interventions into
+one analysis row each, joined with patient, tumour, pathology, complications and follow-up —
+the shape every downstream table, test and survival curve reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
+from renalpath.clinical.common import ClinicalInputError, Problem
+from renalpath.outcomes.frames import RegistryFrames
+
+SURGERY_TYPES: tuple[str, ...] = ("partial_nephrectomy", "radical_nephrectomy")
+ABLATION_TYPES: tuple[str, ...] = ("cryoablation", "radiofrequency_ablation", "microwave_ablation")
+# design §4 event types that mean the cancer came back after treatment.
+RECURRENCE_EVENTS: tuple[str, ...] = ("local_recurrence", "distant_metastasis")
+# design §4: follow-up months = days / 30.4375 (average Gregorian month).
+DAYS_PER_MONTH = 30.4375
+DAYS_PER_YEAR = 365.25
+
+# Order used to pick the worst pT when an intervention has several pathology rows.
+_T_ORDER = (
+    "T0", "Tis", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
+)  # fmt: skip
+
+DateLike = dt.date | str | pd.Timestamp | None
+
+
+def to_timestamp(value: DateLike, name: str) -> pd.Timestamp | None:
+    """Window bounds: ISO dates; refused with the field named when unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: {value!r} is not a date (allowed: YYYY-MM-DD)") from err
+
+
+def window_mask(dates: pd.Series, window_from: DateLike, window_to: DateLike) -> pd.Series:
+    """Dates inside [from, to], both ends inclusive; open ends when None."""
+    lo, hi = to_timestamp(window_from, "window_from"), to_timestamp(window_to, "window_to")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"window: from {lo.date()} is after to {hi.date()}")
+    mask = dates.notna()
+    if lo is not None:
+        mask &= dates >= lo
+    if hi is not None:
+        mask &= dates <= hi
+    return mask
+
+
+def effective_intent(interventions: pd.DataFrame) -> pd.Series:
+    """design §4: an explicit `intent` wins over the derived lineage."""
+    return interventions["intent"].where(
+        interventions["intent"].notna(), interventions["intent_derived"]
+    )
+
+
+def effective_parent(interventions: pd.DataFrame) -> pd.Series:
+    """Explicit parent id when given, else the derived one (design §4)."""
+    return interventions["parent_intervention_id"].where(
+        interventions["parent_intervention_id"].notna(),
+        interventions["parent_intervention_id_derived"],
+    )
+
+
+def normalise_t(value: object) -> str | None:
+    """'pT1a', 'T1a', '1a', 'cT1A' → 'T1a'; blank → None (TNM, AJCC 8th; clinical-spec B8)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if text[:1].lower() in ("p", "c", "y") and text[1:2].upper() == "T":
+        text = text[1:]
+    if text[:1].upper() == "T":
+        text = text[1:]
+    if not text:
+        return None
+    head = text[:1].upper() if text[:1].lower() == "x" else text[:1]
+    tail = text[1:].lower() if text[:2].lower() != "is" else text[1:]
+    return "T" + head + tail
+
+
+def t_group(t: str | None) -> str | None:
+    """T0 / T1-T2 / T3-T4 as in the KiTS19 R reference fits (refdata README §4)."""
+    if t is None or t.startswith("TX"):
+        return None
+    if t == "T0":
+        return "T0"
+    if t[1:2] in ("1", "2") or t == "Tis":
+        return "T1-T2"
+    if t[1:2] in ("3", "4"):
+        return "T3-T4"
+    return None
+
+
+def _map_unique(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """Apply a per-value function once per distinct value (registry columns repeat a lot)."""
+    mapping = {v: fn(v) for v in series.dropna().unique()}
+    return series.map(mapping).astype(object).where(series.notna(), None)
+
+
+def _t_rank(t: str | None) -> int:
+    return _T_ORDER.index(t) if t in _T_ORDER else -1
+
+
+def _only(frame: pd.DataFrame, col: str, keep: pd.Series | None) -> pd.DataFrame:
+    return frame if keep is None else frame[frame[col].isin(keep)]
+
+
+def _latest(frame: pd.DataFrame) -> pd.Series:
+    return frame.groupby("patient_id", sort=False)["date"].max()
+
+
+def subset_ids(frames: RegistryFrames, patient_ids: pd.Series) -> pd.Series | None:
+    """The ids to filter by, or None when they are most of the registry (filtering would
+    cost more than it saves on a million-patient registry)."""
+    return patient_ids if len(patient_ids) * 2 < len(frames.patients) else None
+
+
+def death_dates(frames: RegistryFrames, patient_ids: pd.Series | None = None) -> pd.Series:
+    """Date of death per patient: `death_date`, else the earliest `death` event."""
+    pats = _only(frames.patients, "patient_id", patient_ids)
+    p = pats.set_index("patient_id")["death_date"]
+    events = _only(frames.events, "patient_id", patient_ids)
+    ev = events[events["type"] == "death"].groupby("patient_id", sort=False)["date"].min()
+    return p.where(p.notna(), ev.reindex(p.index)).rename("death_date")
+
+
+def followup_end(frames: RegistryFrames, patient_ids: pd.Series | None = None) -> pd.Series:
+    """design §4: latest of death, last contact and any event, lab or intervention date.
+
+    A registry-supplied `followup_end_date` is used where present (it is the same rule,
+    computed on import); otherwise the rule is applied here. `patient_ids` limits the work to
+    the patients an analysis needs.
+    """
+    pats = _only(frames.patients, "patient_id", patient_ids).set_index("patient_id")
+    parts = [
+        pats["death_date"],
+        pats["last_contact_date"],
+        _only(frames.events, "patient_id", patient_ids)
+        .groupby("patient_id", sort=False)["date"]
+        .max(),
+        _only(frames.labs, "patient_id", patient_ids)
+        .groupby("patient_id", sort=False)["date"]
+        .max(),
+        _only(frames.interventions, "patient_id", patient_ids)
+        .groupby("patient_id", sort=False)["date"]
+        .max(),
+    ]
+    computed = pd.concat([s.reindex(pats.index) for s in parts], axis=1).max(axis=1)
+    given = pats["followup_end_date"]
+    return given.where(given.notna(), computed).rename("followup_end")
+
+
+def first_per_patient(ops: pd.DataFrame) -> pd.DataFrame:
+    """Earliest intervention per patient; same-day ties broken by intervention id.
+
+    Sorting a million text ids is slow, so only same-patient same-day ties are id-sorted.
+    """
+    ordered = ops.sort_values("date", kind="mergesort")
+    tied = ordered.duplicated(["patient_id", "date"], keep=False)
+    if tied.any():
+        fixed = ordered[tied].sort_values(["patient_id", "date", "intervention_id"])
+        ordered = pd.concat([ordered[~tied], fixed]).sort_values("date", kind="mergesort")
+    return ordered.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
+
+
+def operations(
+    frames: RegistryFrames,
+    *,
+    window_from: DateLike = None,
+    window_to: DateLike = None,
+    types: Sequence[str] = SURGERY_TYPES,
+) -> pd.DataFrame:
+    """Interventions of the given types dated in the window, with their effective intent."""
+    iv = frames.interventions
+    mask = iv["type"].isin(types) & window_mask(iv["date"], window_from, window_to)
+    out = iv[mask].copy()
+    out["intent_effective"] = effective_intent(out)
+    source = pd.Series(None, index=out.index, dtype=object)
+    source = source.mask(out["intent_derived"].notna(), "derived")
+    out["intent_source"] = source.mask(out["intent"].notna(), "explicit")
+    out["parent_effective"] = effective_parent(out)
+    return out.reset_index(drop=True)
+
+
+def _pathology_per_intervention(pathology: pd.DataFrame) -> pd.DataFrame:
+    """One pathology row per intervention: worst pT, positive margin if any, highest ISUP."""
+    cols = ["pt", "pt_group", "margin", "isup_grade", "pathology_histology", "pathology_size_mm"]
+    if pathology.empty:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="intervention_id"))
+    p = pathology.copy()
+    p["pt_norm"] = _map_unique(p["pt"], normalise_t)
+    p["t_rank"] = p["pt_norm"].map(_t_rank)
+    margin_rank = {"positive": 2, "negative": 1, "not_applicable": 0}
+    p["m_rank"] = p["margin"].map(margin_rank).fillna(-1)
+    key = "intervention_id"
+    worst_t = p.sort_values("t_rank").groupby(key, sort=False).tail(1).set_index(key)
+    worst_m = p.sort_values("m_rank").groupby(key, sort=False).tail(1).set_index(key)
+    g = p.groupby("intervention_id", sort=False)
+    out = pd.DataFrame(index=worst_t.index)
+    out["pt"] = worst_t["pt_norm"]
+    out["pt_group"] = _map_unique(out["pt"], t_group)
+    out["margin"] = worst_m["margin"].reindex(out.index)
+    out["isup_grade"] = g["isup_grade"].max()
+    out["pathology_histology"] = g["histology"].first()
+    out["pathology_size_mm"] = g["size_mm"].max()
+    return out[cols]
+
+
+def _complications_per_intervention(complications: pd.DataFrame) -> pd.DataFrame:
+    """Highest Clavien-Dindo grade per episode (clinical-spec B13 registry rule [P])."""
+    cols = ["clavien_max", "clavien_major", "complications_n"]
+    if complications.empty:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="intervention_id"))
+    grades = complications["clavien_dindo"]
+    ranks: dict[str, int] = {}
+    for text in grades.dropna().unique():
+        try:
+            ranks[text] = grade_rank(text)
+        except ClinicalInputError as err:
+            raise ClinicalInputError(
+                [Problem("complications.clavien_dindo", p.value, p.allowed, p.hint)
+                 for p in err.problems]
+            ) from err  # fmt: skip
+    c = complications.assign(rank=grades.map(ranks))
+    g = c.groupby("intervention_id", sort=False)
+    top = g["rank"].max()
+    out = pd.DataFrame(index=top.index)
+    out["clavien_max"] = top.map(lambda r: GRADES[int(r) - 1])
+    out["clavien_major"] = out["clavien_max"].map(is_major)
+    out["complications_n"] = g.size()
+    return out[cols]
+
+
+def index_table(frames: RegistryFrames, ops: pd.DataFrame) -> pd.DataFrame:
+    """One analysis row per intervention, joined with everything an outcome table needs."""
+    if "intent_effective" not in ops.columns:
+        ops = ops.assign(
+            intent_effective=effective_intent(ops), parent_effective=effective_parent(ops)
+        )
+    pid = ops["patient_id"]
+    few = subset_ids(frames, pid) is not None
+    keep_p = pid if few else None
+    pats = _only(frames.patients, "patient_id", keep_p).set_index("patient_id")
+    tum = _only(frames.tumours, "tumour_id", ops["tumour_id"] if few else None)
+    tum = tum.set_index("tumour_id")
+    out = ops.copy()
+    out["sex"] = pid.map(pats["sex"])
+    out["black_race"] = pid.map(pats["black_race"])
+    out["solitary_kidney"] = pid.map(pats["solitary_kidney"])
+    out["age_years"] = (out["date"] - pid.map(pats["birth_date"])).dt.days / DAYS_PER_YEAR
+    tid = out["tumour_id"]
+    out["side"] = out["side"].where(out["side"].notna(), tid.map(tum["side"]))
+    out["ct"] = _map_unique(tid.map(tum["ct"]), normalise_t)
+    out["cn"] = tid.map(tum["cn"])
+    out["cm"] = tid.map(tum["cm"])
+    out["tumour_histology"] = tid.map(tum["histology"])
+    ids = out["intervention_id"] if few else None
+    path = _pathology_per_intervention(_only(frames.pathology, "intervention_id", ids))
+    comp = _complications_per_intervention(_only(frames.complications, "intervention_id", ids))
+    out = out.join(path, on="intervention_id").join(comp, on="intervention_id")
+    out["complications_n"] = pd.to_numeric(out["complications_n"]).fillna(0).astype(int)
+    out["histology"] = out["pathology_histology"].where(
+        out["pathology_histology"].notna(), out["tumour_histology"]
+    )
+    out["death_date"] = pid.map(death_dates(frames, keep_p))
+    out["death_cause"] = pid.map(pats["death_cause"])
+    out["followup_end"] = pid.map(followup_end(frames, keep_p))
+    out["followup_days"] = (out["followup_end"] - out["date"]).dt.days
+    return out
+
+
+@dataclass(frozen=True)
+class CohortSpec:
+    """A declared cohort definition (ATLAS-style), JSON-serialisable for the methods text."""
+
+    name: str = "cohort"
+    window_from: DateLike = None
+    window_to: DateLike = None
+    types: tuple[str, ...] = SURGERY_TYPES
+    intents: tuple[str, ...] | None = None
+    ct: tuple[str, ...] | None = None  # "T1" matches T1, T1a and T1b
+    histology: tuple[str, ...] | None = None
+    first_per_patient: bool = True
+
+    def to_json_dict(self) -> dict[str, Any]:
+        def d(v: DateLike) -> str | None:
+            ts = to_timestamp(v, "date")
+            return None if ts is None else ts.date().isoformat()
+
+        return {
+            "name": self.name,
+            "window_from": d(self.window_from),
+            "window_to": d(self.window_to),
+            "types": list(self.types),
+            "intents": None if self.intents is None else list(self.intents),
+            "ct": None if self.ct is None else list(self.ct),
+            "histology": None if self.histology is None else list(self.histology),
+            "first_per_patient": self.first_per_patient,
+        }
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    step: str
+    n_interventions: int
+    n_patients: int
+
+
+@dataclass(frozen=True)
+class Cohort:
+    spec: CohortSpec
+    rows: pd.DataFrame
+    attrition: tuple[AttritionStep, ...] = field(default_factory=tuple)
+
+    @property
+    def n(self) -> int:
+        return int(self.rows["patient_id"].nunique())
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_json_dict(),
+            "n_patients": self.n,
+            "n_interventions": len(self.rows),
+            "attrition": [s.__dict__ for s in self.attrition],
+        }
+
+
+def _ct_matches(ct: pd.Series, wanted: Sequence[str]) -> pd.Series:
+    norm = [normalise_t(w) for w in wanted]
+    keys = [w for w in norm if w]
+    return ct.map(lambda v: v is not None and any(v.startswith(k) for k in keys)).astype(bool)
+
+
+def build_cohort(frames: RegistryFrames, spec: CohortSpec) -> Cohort:
+    """Apply the spec step by step, recording how many rows each restriction keeps."""
+    steps: list[AttritionStep] = []
+
+    def record(label: str, df: pd.DataFrame) -> None:
+        steps.append(AttritionStep(label, len(df), int(df["patient_id"].nunique())))
+
+    ops = operations(frames, window_from=spec.window_from, window_to=spec.window_to,
+                     types=spec.types)  # fmt: skip
+    record(f"type in {list(spec.types)}, dated in window", ops)
+    rows = index_table(frames, ops)
+    if spec.intents is not None:
+        rows = rows[rows["intent_effective"].isin(spec.intents)]
+        record(f"intent in {list(spec.intents)}", rows)
+    if spec.ct is not None:
+        rows = rows[_ct_matches(rows["ct"], spec.ct)]
+        record(f"cT in {list(spec.ct)}", rows)
+    if spec.histology is not None:
+        rows = rows[rows["histology"].isin(spec.histology)]
+        record(f"histology in {list(spec.histology)}", rows)
+    if spec.first_per_patient:
+        rows = first_per_patient(rows)
+        record("first per patient", rows)
+    return Cohort(spec, rows.reset_index(drop=True), tuple(steps))
