@@ -1,1 +1,16 @@
-"""pathway layer (see docs/architecture in design §1)."""
+"""pathway layer: guideline rule packs, case model, evaluator, merge and explanation (design §1)."""
+
+from renalpath.pathway.api import recommend, recommend_many
+from renalpath.pathway.case import Case, CaseValidationError, case_json_schema, parse_case
+from renalpath.pathway.result import OptionRecord, RecommendResult
+
+__all__ = [
+    "Case",
+    "CaseValidationError",
+    "OptionRecord",
+    "RecommendResult",
+    "case_json_schema",
+    "parse_case",
+    "recommend",
+    "recommend_many",
+]

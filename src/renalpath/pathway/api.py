@@ -1,0 +1,61 @@
+"""`recommend(case)` and `recommend_many(cases)`: the pathway's public entry points.
+
+Packs are compiled once per process (loader cache), so the per-case cost is validation,
+derivation and firing precompiled conditions.  `recommend_many` does not stop at an invalid
+case: a registry audit must report every refusal alongside every result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from renalpath.pathway.case import Case, CaseValidationError, parse_case
+from renalpath.pathway.evaluate import evaluate
+from renalpath.pathway.loader import PACK_ORDER, load_packs
+from renalpath.pathway.result import RecommendResult
+
+PACK_IDS = PACK_ORDER
+
+
+def _pack_ids(packs: Sequence[str] | None) -> tuple[str, ...]:
+    loaded = load_packs().packs
+    if not packs:
+        return tuple(p for p in PACK_ORDER if p in loaded)
+    unknown = [p for p in packs if p not in loaded]
+    if unknown:
+        raise ValueError(f"unknown pack(s): {', '.join(unknown)}; known: {', '.join(loaded)}")
+    return tuple(p for p in PACK_ORDER if p in packs)
+
+
+def recommend(
+    case: Case | Mapping[str, Any],
+    packs: Sequence[str] | None = None,
+    *,
+    today: dt.date | None = None,
+) -> RecommendResult:
+    """Options for one case; raises CaseValidationError (every problem by path) if invalid."""
+    model = parse_case(case, today)
+    return evaluate(model, load_packs(), _pack_ids(packs), today)
+
+
+def recommend_many(
+    cases: Iterable[Case | Mapping[str, Any]],
+    packs: Sequence[str] | None = None,
+    *,
+    today: dt.date | None = None,
+) -> list[RecommendResult | CaseValidationError]:
+    """Batch form: one entry per case, a result or the refusal (never raises for a bad case)."""
+    packset = load_packs()
+    ids = _pack_ids(packs)
+    day = today or dt.date.today()
+    out: list[RecommendResult | CaseValidationError] = []
+    for case in cases:
+        try:
+            model = parse_case(case, day)
+        except CaseValidationError as err:
+            out.append(err)
+            continue
+        out.append(evaluate(model, packset, ids, day))
+    return out

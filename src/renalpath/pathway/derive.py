@@ -1,0 +1,550 @@
+"""Flatten a case and derive what the rules reason on, always through renalpath.clinical.
+
+Why a separate step: rules must compare stage, eGFR category, risk groups and scores that
+the calculators own; computing them once per case (not once per rule) keeps evaluation fast
+and makes the `derived` block of the result exactly what the rules saw.
+
+A derived value the case cannot support is None, and `missing[name]` lists the case paths a
+user must fill in to get it — the rule that needed it then reports those paths, never the
+internal derived name.  Calculator refusals on a validated case (e.g. an eGFR for a
+16-year-old) become notes, never exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from renalpath.clinical.ckd import ckd_stage, round_half_up
+from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical.egfr import DEFAULT_EQUATION, egfr
+from renalpath.clinical.imdc import imdc
+from renalpath.clinical.leibovich import leibovich
+from renalpath.clinical.mirels import mirels
+from renalpath.clinical.mskcc import mskcc
+from renalpath.clinical.nephrometry import padua_score, renal_score
+from renalpath.clinical.scores import ScoreResult
+from renalpath.clinical.staging import stage_group, t_category
+from renalpath.pathway.case import ITEM_PREFIX, TRI_STATE_PATHS, Case, FieldKind
+
+# The calculators are pure functions of hashable arguments; registry batches repeat the same
+# combinations constantly, so results are memoised (refusals are not cached: they re-raise).
+_egfr = functools.lru_cache(maxsize=4096)(egfr)
+_t_category = functools.lru_cache(maxsize=4096)(t_category)
+_stage_group = functools.lru_cache(maxsize=1024)(stage_group)
+_renal_score = functools.lru_cache(maxsize=4096)(renal_score)
+_padua_score = functools.lru_cache(maxsize=4096)(padua_score)
+_imdc = functools.lru_cache(maxsize=4096)(imdc)
+_mskcc = functools.lru_cache(maxsize=4096)(mskcc)
+_leibovich = functools.lru_cache(maxsize=4096)(leibovich)
+_mirels = functools.lru_cache(maxsize=1024)(mirels)
+
+_RISK_ORDER = {"favourable": 0, "intermediate": 1, "poor": 2}
+_LOCAL_KIDNEY_TREATMENTS = frozenset(
+    {
+        "partial_nephrectomy",
+        "radical_nephrectomy",
+        "cryoablation",
+        "radiofrequency_ablation",
+        "microwave_ablation",
+    }
+)
+_ABLATION_MODALITY = {
+    "cryoablation": "cryo",
+    "radiofrequency_ablation": "rfa",
+    "microwave_ablation": "mwa",
+}
+_T_GROUP = {"T1a": "T1", "T1b": "T1", "T2a": "T2", "T2b": "T2"}
+
+DERIVED_FIELDS: dict[str, FieldKind] = {
+    "derived.ct": FieldKind("enum", ("T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4")),
+    "derived.ct_group": FieldKind("enum", ("T1", "T2", "T3", "T4")),
+    "derived.cn": FieldKind("enum", ("N0", "N1", "NX")),
+    "derived.cm": FieldKind("enum", ("M0", "M1")),
+    "derived.stage_group": FieldKind("enum", ("I", "II", "III", "IV")),
+    "derived.egfr": FieldKind("number"),
+    "derived.egfr_rounded": FieldKind("number"),
+    "derived.ckd_stage": FieldKind("enum", ("G1", "G2", "G3a", "G3b", "G4", "G5")),
+    "derived.renal_total": FieldKind("number"),
+    "derived.padua_total": FieldKind("number"),
+    "derived.high_complexity": FieldKind("bool"),
+    "derived.imperative_nss": FieldKind("bool"),
+    "derived.relative_nss": FieldKind("bool"),
+    "derived.ckd_drives_nss": FieldKind("bool"),
+    "derived.metastatic": FieldKind("bool"),
+    "derived.route_primary": FieldKind("bool"),
+    "derived.route_localised": FieldKind("bool"),
+    "derived.route_synchronous_m1": FieldKind("bool"),
+    "derived.route_salvage": FieldKind("bool"),
+    "derived.route_postop": FieldKind("bool"),
+    "derived.kps": FieldKind("number"),
+    "derived.good_ps": FieldKind("bool"),
+    "derived.fit": FieldKind("bool"),
+    "derived.imdc_group": FieldKind("enum", ("favourable", "intermediate", "poor")),
+    "derived.imdc_score": FieldKind("number"),
+    "derived.mskcc_group": FieldKind("enum", ("favourable", "intermediate", "poor")),
+    "derived.risk_group": FieldKind("enum", ("favourable", "intermediate", "poor")),
+    "derived.histology": FieldKind(
+        "enum",
+        ("clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other"),
+    ),
+    "derived.histology_known": FieldKind("bool"),
+    "derived.met_total_count": FieldKind("number"),
+    "derived.met_organ_count": FieldKind("number"),
+    "derived.days_since_surgery": FieldKind("number"),
+    "derived.prior_modality": FieldKind("enum", ("cryo", "rfa", "mwa", "pn", "rn", "other")),
+    "derived.prior_is_ablation": FieldKind("bool"),
+    "derived.days_to_failure": FieldKind("number"),
+    "derived.leibovich_group": FieldKind("enum", ("low", "intermediate", "high", "not_applicable")),
+    "derived.leibovich_score": FieldKind("number"),
+    "derived.pt_group": FieldKind("enum", ("pT1", "pT2", "pT3", "pT4")),
+}
+ITEM_DERIVED_FIELDS: dict[str, FieldKind] = {
+    ITEM_PREFIX + "mirels_score": FieldKind("number"),
+    ITEM_PREFIX + "mirels_group": FieldKind(
+        "enum", ("prophylactic_fixation", "clinical_judgement", "radiotherapy_or_observation")
+    ),
+    ITEM_PREFIX + "dfi_days": FieldKind("number"),
+    ITEM_PREFIX + "symptomatic": FieldKind("bool"),
+}
+
+
+@dataclass
+class Derived:
+    """Flattened case + derived values, and what the user must add to get the missing ones."""
+
+    values: dict[str, Any]
+    missing: dict[str, tuple[str, ...]]
+    items: list[dict[str, Any]] | None
+    output: dict[str, Any]
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _flatten(model: BaseModel, prefix: str, out: dict[str, Any]) -> None:
+    for name, value in model.__dict__.items():
+        if value is None:
+            continue
+        path = prefix + name
+        if isinstance(value, BaseModel):
+            out[path] = value
+            _flatten(value, path + ".", out)
+        elif path in TRI_STATE_PATHS:
+            if value != "unknown":
+                out[path] = value
+        else:
+            out[path] = value
+
+
+def _score_dict(result: ScoreResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    out: dict[str, Any] = {"score": result.score, "group": result.group}
+    if result.group_alt is not None:
+        out["score_alt"] = result.score_alt
+        out["group_alt"] = result.group_alt
+    if result.flags:
+        out["flags"] = list(result.flags)
+    return out
+
+
+def _worse(a: str, b: str | None) -> str:
+    return a if b is None or _RISK_ORDER[a] >= _RISK_ORDER[b] else b
+
+
+def derive(case: Case, today: dt.date | None = None) -> Derived:
+    """Compute every derived value once; never raises for a validated case."""
+    v: dict[str, Any] = {}
+    _flatten(case, "", v)
+    miss: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
+    flags: list[str] = []
+    as_of = case.as_of or today or dt.date.today()
+    out: dict[str, Any] = {
+        "ct": None,
+        "cn": None,
+        "cm": None,
+        "stage_group": None,
+        "egfr": None,
+        "egfr_equation": None,
+        "ckd_stage": None,
+        "renal": None,
+        "padua": None,
+        "imdc": None,
+        "mskcc": None,
+        "mirels": None,
+        "leibovich": None,
+    }
+
+    def put(name: str, value: Any, missing: tuple[str, ...] = ()) -> None:
+        if value is None:
+            miss[name] = missing
+        else:
+            v["derived." + name] = value
+
+    tumour, patient, kidney = case.tumour, case.patient, case.kidney
+    systemic, prior, path = case.systemic, case.prior_treatment, case.pathology
+    mets = case.metastases
+
+    # --- staging (clinical-spec A.2 / B8) ------------------------------------------------
+    ct: str | None = None
+    if tumour is None:
+        miss["ct"] = ("tumour.size_mm", "tumour.extension")
+    else:
+        ext = tumour.extension
+        if ext is None:
+            miss["ct"] = ("tumour.extension",) + (() if tumour.size_mm else ("tumour.size_mm",))
+        else:
+            try:
+                ct = _t_category(tumour.size_mm, **ext.__dict__)
+            except ClinicalInputError:
+                miss["ct"] = ("tumour.size_mm",)
+    put("ct", ct, miss.get("ct", ()))
+    if ct is not None:
+        put("ct_group", _T_GROUP.get(ct, ct[:2]))
+    else:
+        miss["ct_group"] = miss["ct"]
+    has_sync_met = bool(mets) and any(m.synchronous for m in mets or ())
+    cm = tumour.cm if tumour is not None else None
+    if cm is None and has_sync_met:
+        cm = "M1"  # a synchronous metastasis is cM1 by definition, not a guess
+    put("cm", cm, ("tumour.cm",))
+    cn = tumour.cn if tumour is not None and tumour.cn is not None else None
+    if tumour is not None and cn is None:
+        cn = "NX"  # clinical-spec A.2: missing N → NX
+    put("cn", cn, ("tumour.cn",))
+    stage: str | None = None
+    if ct is not None and cm is not None and cn is not None:
+        try:
+            stage = _stage_group(ct, cn, cm)
+        except ClinicalInputError:
+            stage = None
+    put("stage_group", stage, (*miss.get("ct", ()), "tumour.cn", "tumour.cm"))
+    out.update(ct=ct, cn=cn, cm=cm, stage_group=stage)
+
+    # --- kidney function (B4/B5; equations per clinical-spec §7.11/§7.12) ----------------
+    gfr: float | None = None
+    gfr_rounded: int | None = None
+    stage_g: str | None = None
+    equation: str | None = None
+    creat = kidney.creatinine if kidney is not None else None
+    if creat is not None and patient is not None and patient.age is not None and patient.sex:
+        try:
+            res = _egfr(creat.value, creat.unit, patient.age, patient.sex, DEFAULT_EQUATION)
+            gfr, gfr_rounded, stage_g, equation = (
+                res.egfr,
+                res.egfr_rounded,
+                res.ckd_stage,
+                res.equation,
+            )
+        except ClinicalInputError as err:
+            notes.append(f"eGFR not computed: {err}")
+    if gfr is None and kidney is not None and kidney.egfr is not None:
+        gfr = float(kidney.egfr)
+        gfr_rounded = round_half_up(gfr)
+        stage_g = ckd_stage(gfr)
+        equation = "reported"
+    egfr_missing: tuple[str, ...] = ("kidney.creatinine",)
+    if creat is not None:
+        egfr_missing = tuple(
+            p
+            for p, val in (
+                ("patient.age", patient.age if patient else None),
+                ("patient.sex", patient.sex if patient else None),
+            )
+            if val is None
+        ) or ("kidney.egfr",)
+    put("egfr", gfr, egfr_missing)
+    put("egfr_rounded", gfr_rounded, egfr_missing)
+    put("ckd_stage", stage_g, egfr_missing)
+    out.update(
+        egfr=round(gfr, 1) if gfr is not None else None, egfr_equation=equation, ckd_stage=stage_g
+    )
+
+    # --- nephrometry (B6/B7) -------------------------------------------------------------
+    renal_total: int | None = None
+    padua_total: int | None = None
+    if tumour is not None and tumour.size_mm is not None and tumour.renal is not None:
+        r = tumour.renal
+        if None not in (r.exophytic_pct, r.nearness_mm, r.ap, r.polar, r.hilar):
+            try:
+                rr = _renal_score(
+                    tumour.size_mm,
+                    r.exophytic_pct,
+                    r.nearness_mm,
+                    r.ap,
+                    r.polar,
+                    r.hilar,
+                )
+                renal_total, out["renal"] = rr.total, rr.label
+            except ClinicalInputError as err:
+                notes.append(f"RENAL not computed: {err}")
+    if tumour is not None and tumour.size_mm is not None and tumour.padua is not None:
+        p = tumour.padua
+        if None not in (p.exophytic_pct, p.polar, p.rim, p.sinus, p.ucs, p.face):
+            try:
+                pr = _padua_score(
+                    tumour.size_mm,
+                    p.exophytic_pct,
+                    p.polar,
+                    p.rim,
+                    p.sinus,
+                    p.ucs,
+                    p.face,
+                )
+                padua_total, out["padua"] = pr.total, pr.label
+            except ClinicalInputError as err:
+                notes.append(f"PADUA not computed: {err}")
+    put("renal_total", renal_total, ("tumour.renal",))
+    put("padua_total", padua_total, ("tumour.padua",))
+    # A.3 high_complexity = RENAL ≥ 10 or PADUA ≥ 10 [P]; one known score is enough.
+    if renal_total is None and padua_total is None:
+        put("high_complexity", None, ("tumour.renal",))
+    else:
+        put("high_complexity", (renal_total or 0) >= 10 or (padua_total or 0) >= 10)
+
+    # --- nephron-sparing indications (A.3; conflict C8) -----------------------------------
+    solitary = kidney.solitary_kidney if kidney else None
+    bilateral = kidney.bilateral_tumours if kidney else None
+    hered = kidney.hereditary_syndrome if kidney else None
+    severe_ckd = None if gfr_rounded is None else gfr_rounded < 30  # G4–G5 trigger [P]
+    parts = (
+        (None if solitary is None else solitary != "none", "kidney.solitary_kidney"),
+        (bilateral, "kidney.bilateral_tumours"),
+        (None if hered is None else hered == "confirmed", "kidney.hereditary_syndrome"),
+        (severe_ckd, egfr_missing[0]),
+    )
+    if any(x is True for x, _ in parts):
+        put("imperative_nss", True)
+    elif all(x is False for x, _ in parts):
+        put("imperative_nss", False)
+    else:
+        put("imperative_nss", None, tuple(p for x, p in parts if x is None))
+    relative: bool | None = None
+    if (
+        (gfr_rounded is not None and 30 <= gfr_rounded < 60)
+        or (kidney and kidney.proteinuria)
+        or (tumour and tumour.multifocal)
+    ):  # KDIGO G3a/G3b [P]
+        relative = True
+    elif gfr_rounded is not None:
+        relative = False
+    put("relative_nss", relative, egfr_missing)
+    if gfr_rounded is not None:
+        put("ckd_drives_nss", gfr_rounded < 60)
+    else:
+        put("ckd_drives_nss", None, egfr_missing)
+
+    # --- routing (A.0 flow) ---------------------------------------------------------------
+    prior_local = prior is not None and prior.type in _LOCAL_KIDNEY_TREATMENTS
+    route_primary = tumour is not None and path is None and not prior_local
+    put("route_primary", route_primary)
+    if not route_primary:
+        put("route_localised", False)
+        put("route_synchronous_m1", False)
+    else:
+        put("route_localised", None if cm is None else cm == "M0", ("tumour.cm",))
+        put("route_synchronous_m1", None if cm is None else cm == "M1", ("tumour.cm",))
+    put("route_salvage", prior is not None and prior.failure in ("residual", "recurrence"))
+    put("route_postop", path is not None)
+    if mets or cm == "M1":
+        put("metastatic", True)
+    elif mets is not None or cm == "M0":
+        put("metastatic", False)
+    else:
+        put("metastatic", None, ("metastases",))
+
+    # --- performance status ([P] CN-04: good = KPS ≥ 80 or ECOG 0–1) ----------------------
+    kps = (systemic.kps if systemic else None) or (patient.kps if patient else None)
+    if systemic is not None and systemic.kps == 0:
+        kps = 0
+    ecog = patient.ecog if patient else None
+    put("kps", kps, ("patient.kps",))
+    if kps is not None:
+        put("good_ps", kps >= 80)
+    elif ecog is not None:
+        put("good_ps", ecog <= 1)
+    else:
+        put("good_ps", None, ("patient.ecog",))
+    fit = patient.fit_for_surgery if patient else None
+    put("fit", fit, ("patient.fit_for_surgery",))
+
+    # --- histology --------------------------------------------------------------------------
+    histo = (path.histology if path else None) or (tumour.histology if tumour else None)
+    if histo == "unknown":
+        histo = None
+    put("histology", histo, ("tumour.histology",))
+    put("histology_known", histo is not None)
+
+    # --- metastatic risk (A.6: IMDC primary, MSKCC legacy; worse group decides) ---------------
+    imdc_res = mskcc_res = None
+    if v.get("derived.metastatic"):
+        planned = None if systemic is None else systemic.needs_systemic_therapy
+        days = systemic.dx_to_systemic_days if systemic else None
+        # B11 exception [P]: no systemic therapy planned → time factor present, provisional.
+        no_plan = planned == "no" and days is None
+        sysm = systemic
+        try:
+            imdc_res = _imdc(
+                kps=kps,
+                ecog=ecog,
+                dx_to_systemic_days=days,
+                hb_below_lln=sysm.hb_below_lln if sysm else None,
+                calcium_corrected_above_uln=sysm.calcium_corrected_above_uln if sysm else None,
+                neutrophils_above_uln=sysm.neutrophils_above_uln if sysm else None,
+                platelets_above_uln=sysm.platelets_above_uln if sysm else None,
+                systemic_planned=not no_plan,
+            )
+        except ClinicalInputError as err:
+            miss["imdc_group"] = _systemic_paths(err.fields)
+        try:
+            # Same [P] exception applied to MSKCC (project extension, reported): its time
+            # factor is equally undefined when no therapy is planned.
+            mskcc_res = _mskcc(
+                kps=kps,
+                ecog=ecog,
+                ldh_above_1_5_uln=sysm.ldh_above_1_5_uln if sysm else None,
+                hb_below_lln=sysm.hb_below_lln if sysm else None,
+                calcium_corrected_above_10_mg_dl=(
+                    sysm.calcium_corrected_above_10_mg_dl if sysm else None
+                ),
+                dx_to_systemic_days=0 if no_plan else days,
+            )
+            if no_plan:
+                flags.append("mskcc_provisional")
+        except ClinicalInputError as err:
+            miss["mskcc_group"] = _systemic_paths(err.fields)
+    else:
+        miss["imdc_group"] = miss["mskcc_group"] = ("metastases",)
+    imdc_group = _worse(imdc_res.group, imdc_res.group_alt) if imdc_res else None
+    mskcc_group = _worse(mskcc_res.group, mskcc_res.group_alt) if mskcc_res else None
+    put("imdc_group", imdc_group, miss.get("imdc_group", ()))
+    put("imdc_score", imdc_res.score if imdc_res else None, miss.get("imdc_group", ()))
+    put("mskcc_group", mskcc_group, miss.get("mskcc_group", ()))
+    if imdc_group == "poor" or mskcc_group == "poor":
+        put("risk_group", "poor")
+    elif imdc_group is not None and mskcc_group is not None:
+        put("risk_group", _worse(imdc_group, mskcc_group))
+    else:
+        put(
+            "risk_group",
+            None,
+            miss.get("imdc_group", ()) + miss.get("mskcc_group", ()),
+        )
+    for score_res in (imdc_res, mskcc_res):
+        if score_res is not None:
+            flags.extend(f for f in score_res.flags if f not in flags)
+    out["imdc"], out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
+
+    # --- dates --------------------------------------------------------------------------------
+    surgery_date = path.date if path else None
+    if surgery_date is None and prior is not None and prior.type in _LOCAL_KIDNEY_TREATMENTS:
+        surgery_date = prior.date
+    put(
+        "days_since_surgery",
+        (as_of - surgery_date).days if surgery_date else None,
+        ("pathology.date",),
+    )
+    if prior is not None and prior.type is not None:
+        mod = _ABLATION_MODALITY.get(prior.type)
+        if mod is None:
+            mod = {"partial_nephrectomy": "pn", "radical_nephrectomy": "rn"}.get(
+                prior.type, "other"
+            )
+        put("prior_modality", mod)
+        put("prior_is_ablation", prior.type in _ABLATION_MODALITY)
+    else:
+        put("prior_modality", None, ("prior_treatment.type",))
+        put("prior_is_ablation", None, ("prior_treatment.type",))
+    if prior is not None and prior.date and prior.failure_date:
+        put("days_to_failure", (prior.failure_date - prior.date).days)
+    else:
+        put("days_to_failure", None, ("prior_treatment.failure_date",))
+
+    # --- metastases, one by one (Mirels B14; disease-free interval MDL-01f) ---------------------
+    items: list[dict[str, Any]] | None = None
+    best_mirels: ScoreResult | None = None
+    if mets is not None:
+        items = []
+        counts: list[int] = []
+        organs: set[str] = set()
+        count_missing: list[str] = []
+        for i, met in enumerate(mets):
+            item: dict[str, Any] = {}
+            _flatten(met, ITEM_PREFIX, item)
+            if met.symptoms is not None:
+                item[ITEM_PREFIX + "symptomatic"] = bool(met.symptoms)
+            b = met.bone
+            if b is not None and None not in (b.site, b.pain, b.lesion, b.cortical_fraction):
+                try:
+                    mr = _mirels(b.site, b.pain, b.lesion, b.cortical_fraction)
+                    item[ITEM_PREFIX + "mirels_score"] = mr.score
+                    item[ITEM_PREFIX + "mirels_group"] = mr.group
+                    if best_mirels is None or (mr.score or 0) > (best_mirels.score or 0):
+                        best_mirels = mr
+                except ClinicalInputError as err:
+                    notes.append(f"Mirels not computed for metastases[{i}]: {err}")
+            if surgery_date is not None:
+                item[ITEM_PREFIX + "dfi_days"] = ((met.date or as_of) - surgery_date).days
+            items.append(item)
+            if met.count is None:
+                count_missing.append(f"metastases[{i}].count")
+            else:
+                counts.append(met.count)
+            if met.organ is not None:
+                organs.add(met.organ)
+        put("met_total_count", None if count_missing else sum(counts), tuple(count_missing))
+        put("met_organ_count", len(organs) if organs else None, ("metastases",))
+    else:
+        miss["met_total_count"] = miss["met_organ_count"] = ("metastases",)
+    out["mirels"] = _score_dict(best_mirels)
+
+    # --- pathology (B9; FU-01) -----------------------------------------------------------------
+    if path is not None:
+        if path.pt is not None:
+            put("pt_group", path.pt[:3])
+        else:
+            miss["pt_group"] = ("pathology.pt",)
+        lres: ScoreResult | None = None
+        if histo is None:
+            miss["leibovich_group"] = ("pathology.histology",)
+        else:
+            try:
+                lres = _leibovich(
+                    path.pt, path.pn, path.size_mm, path.isup_grade, path.necrosis, histo
+                )
+            except ClinicalInputError as err:
+                miss["leibovich_group"] = tuple(f"pathology.{_LEIB.get(f, f)}" for f in err.fields)
+        put("leibovich_group", lres.group if lres else None, miss.get("leibovich_group", ()))
+        put(
+            "leibovich_score",
+            lres.score if lres else None,
+            miss.get("leibovich_group", ("pathology.histology",)),
+        )
+        out["leibovich"] = _score_dict(lres)
+    else:
+        for name in ("pt_group", "leibovich_group", "leibovich_score"):
+            miss[name] = ("pathology",)
+
+    return Derived(v, miss, items, out, flags, notes)
+
+
+_LEIB = {"grade": "isup_grade"}
+_SYSTEMIC_PATH = {
+    "kps": "patient.kps",
+    "ecog": "patient.kps",
+    "dx_to_systemic_days": "systemic.dx_to_systemic_days",
+}
+
+
+def _systemic_paths(fields: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for f in fields:
+        p = _SYSTEMIC_PATH.get(f, f"systemic.{f}")
+        if p not in out:
+            out.append(p)
+    return tuple(out)

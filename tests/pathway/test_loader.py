@@ -1,0 +1,95 @@
+"""Packs are validated when they load; every kind of authoring mistake stops loudly."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from renalpath.pathway.conditions import PackError
+from renalpath.pathway.loader import PACK_DIR, compile_pack, load_from, load_packs
+
+GOOD_RULE: dict[str, Any] = {
+    "id": "TST-01",
+    "title": "test",
+    "node": "LOC",
+    "inputs": ["tumour.size_mm"],
+    "when": {"le": ["tumour.size_mm", 40]},
+    "emit": [{"option": "partial_nephrectomy", "status": "recommended"}],
+    "strength": "EAU Strong",
+    "verification": "S",
+    "why": "a reason long enough",
+    "sources": [{"title": "a source"}],
+}
+
+
+def pack(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "t", "version": "1", "title": "t", "rules": list(rules)}
+
+
+def rule(**changes: Any) -> dict[str, Any]:
+    r = copy.deepcopy(GOOD_RULE)
+    r.update(changes)
+    return r
+
+
+def test_good_pack_compiles() -> None:
+    assert len(compile_pack(pack(rule()), "t.yaml").rules) == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (rule(emit=[{"option": "laser_therapy", "status": "recommended"}]), "laser_therapy"),
+        (rule(emit=[{"option": "partial_nephrectomy", "status": "maybe"}]), "status"),
+        (rule(when={"le": ["tumour.size_cm", 40]}), "tumour.size_cm"),
+        (rule(when={"eq": ["tumour.cm", "M3"]}), "M3"),
+        (rule(when={"frobnicate": ["tumour.cm", "M1"]}), "frobnicate"),
+        (rule(colour="red"), "colour"),
+        (rule(strength="Very strong"), "Very strong"),
+        (rule(when={"fired": "NOPE-01"}), "NOPE-01"),
+        (rule(when={"is_true": "met.resectable"}), "met.resectable"),
+        (rule(inputs=["tumour.nonsense"]), "tumour.nonsense"),
+        (rule(emit=[{"option": "thermal_ablation", "status": "recommended"}]), "modality"),
+        (rule(when={True: "tumour.central"}), "quote"),
+    ],
+)
+def test_bad_rule_is_refused_naming_the_problem(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(PackError, match=message):
+        compile_pack(pack(bad), "t.yaml")
+
+
+def test_duplicate_rule_ids_refused() -> None:
+    with pytest.raises(PackError, match="duplicate rule IDs: TST-01"):
+        compile_pack(pack(rule(), rule()), "t.yaml")
+
+
+def test_shipped_packs_load_and_are_cached() -> None:
+    first = load_packs()
+    assert set(first.packs) == {"oncolex", "eau", "salvage"}
+    assert load_packs() is first
+    onx = [r.spec.id for r in first.packs["oncolex"].rules]
+    assert onx == [f"ONX-{i:02d}" for i in range(1, 16)]
+    sal = sorted(r.spec.id for r in first.packs["salvage"].rules)
+    assert sal == [f"SAL-{i:02d}" for i in range(11)]
+
+
+def test_directory_loader_checks_file_name(tmp_path: Path) -> None:
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(pack(rule())))
+    with pytest.raises(PackError, match="must match the file name"):
+        load_from(tmp_path)
+
+
+def test_conflict_register_names_real_rules(tmp_path: Path) -> None:
+    for name in ("oncolex", "eau", "salvage"):
+        (tmp_path / f"{name}.yaml").write_text((PACK_DIR / f"{name}.yaml").read_text())
+    (tmp_path / "_conflicts.yaml").write_text(
+        yaml.safe_dump(
+            {"conflicts": [{"id": "C1", "packs": ["eau"], "rules": ["X-99"], "note": "n"}]}
+        )
+    )
+    with pytest.raises(PackError, match="X-99"):
+        load_from(tmp_path)
