@@ -1,0 +1,141 @@
+"""Append-only, hash-chained audit trail of every insert, update and delete.
+
+Each row records who (a user name, or `cli:<os user>` for the command line), when (UTC),
+what (entity, id, field, old → new) and why (reason). An insert is one row with `field` NULL and
+`new` the whole record as JSON; an update is one row per changed field; a delete is one row with
+`old` the whole record. Each row's `hash` is SHA-256 over the previous row's hash and the row's
+own content, so changing, inserting or deleting any row breaks every later hash; the database
+also refuses UPDATE/DELETE on the table (triggers in the initial migration). Derived values
+(eGFR, salvage lineage) are recomputed from audited data and are not themselves audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, select
+
+from renalpath.registry.bulk import bulk_insert
+from renalpath.registry.models import AuditLog
+
+GENESIS = "0" * 64
+CONTENT = ("at", "actor", "action", "entity", "entity_id", "field", "old", "new", "reason")
+COLUMNS = (*CONTENT, "prev_hash", "hash")
+
+
+def cli_actor() -> str:
+    """The actor recorded for command-line changes: `cli:<os user>`."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited change, before it is chained."""
+
+    action: str  # insert | update | delete
+    entity: str
+    entity_id: str
+    field: str | None
+    old: str | None
+    new: str | None
+
+
+_NULL = "\x00"  # None, distinct from ""
+_SEP = "\x1f"  # unit separator: cannot occur in CSV-derived text unnoticed
+
+
+def row_hash(prev_hash: str, content: Sequence[str | None]) -> str:
+    """SHA-256 of the previous hash and the row's fields, NULL and "" kept distinct."""
+    payload = _SEP.join([prev_hash, *(_NULL if c is None else c for c in content)])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _last_hash(conn: Connection) -> str:
+    if conn.dialect.name == "postgresql":
+        # Serialise writers so two transactions cannot fork the chain.
+        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    last = conn.execute(select(AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)).scalar()
+    return last or GENESIS
+
+
+def append(conn: Connection, changes: Sequence[Change], actor: str, reason: str | None) -> int:
+    """Chain and write `changes` in bulk on the caller's transaction; returns rows written."""
+    if not changes:
+        return 0
+    at = now_utc()
+    prev = _last_hash(conn)
+    rows: list[tuple[str | None, ...]] = []
+    for ch in changes:
+        content = (at, actor, ch.action, ch.entity, ch.entity_id, ch.field, ch.old, ch.new, reason)
+        digest = row_hash(prev, content)
+        rows.append((*content, prev, digest))
+        prev = digest
+    bulk_insert(conn, "audit_log", COLUMNS, rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    first_bad_seq: int | None
+    reason: str | None
+
+
+def verify(engine: Engine) -> VerifyResult:
+    """Recompute the chain; report the first row whose link or content does not match."""
+    prev = GENESIS
+    count = 0
+    cols = [getattr(AuditLog, c) for c in ("seq", *COLUMNS)]
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=50_000).execute(
+            select(*cols).order_by(AuditLog.seq)
+        )
+        for row in result:
+            count += 1
+            seq, content, prev_hash, digest = row[0], tuple(row[1:10]), row[10], row[11]
+            if prev_hash != prev:
+                return VerifyResult(
+                    False,
+                    count,
+                    seq,
+                    "link to the previous row is broken "
+                    "(a row was deleted, inserted or re-chained)",
+                )
+            if row_hash(prev, content) != digest:
+                return VerifyResult(
+                    False, count, seq, "row content does not match its hash (the row was altered)"
+                )
+            prev = digest
+    return VerifyResult(True, count, None, None)
+
+
+def log_rows(
+    engine: Engine,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: int | None = 100,
+) -> Iterator[dict[str, object]]:
+    """Most recent first, optionally filtered (REDCap Logging-page equivalent)."""
+    stmt = select(AuditLog).order_by(AuditLog.seq.desc())
+    if entity:
+        stmt = stmt.where(AuditLog.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditLog.entity_id == entity_id)
+    if limit:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        for row in conn.execute(stmt).mappings():
+            yield {k: row[k] for k in ("seq", *COLUMNS)}

@@ -1,0 +1,96 @@
+"""Database URLs, engines and schema migrations.
+
+The URL comes from `--db`, else `RENALPATH_DATABASE_URL`, else SQLite at `./renalpath.db`
+(design §5). SQLite connections get WAL journaling (readers never block the importer) and
+foreign keys on (SQLite leaves them off by default). Migrations are the Alembic scripts shipped
+inside this package; Alembic is configured in code, so `renalpath db upgrade` works from any
+directory without an alembic.ini.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+ENV_VAR = "RENALPATH_DATABASE_URL"
+DEFAULT_URL = "sqlite:///./renalpath.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """`--db` wins, then the environment, then the default SQLite file."""
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed txn
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # 256 MiB page cache (allocated on demand): bulk imports update several B-tree indexes,
+    # and the 2 MiB default makes them thrash; an upper bound, not a reservation.
+    cursor.execute("PRAGMA cache_size=-262144")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the resolved URL, with the SQLite connection settings applied."""
+    resolved = resolve_url(url)
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(resolved)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(resolved, pool_pre_ping=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configured in code; the engine travels in `attributes` to env.py."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser escaping
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Create or migrate the schema to `revision`; returns the revision now in place."""
+    command.upgrade(alembic_config(engine), revision)
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a database that was never initialised or is behind the code."""
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        raise SchemaError(
+            f"database schema is at revision {current or 'none'}, the code needs {head}; "
+            "run `renalpath db upgrade` (or `renalpath db init` for a new database)"
+        )
+
+
+class SchemaError(RuntimeError):
+    """The database is missing its schema or needs a migration."""

@@ -1,0 +1,242 @@
+"""Derived registry values: eGFR from creatinine, salvage lineage, follow-up end (design §4).
+
+All three are pure pandas functions of registry rows, so the importer (which stores eGFR and
+lineage) and `registry.frames` (which recomputes eGFR with another equation on demand) share
+one implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from renalpath.clinical.egfr import egfr_array
+from renalpath.clinical.units import creatinine_to_mg_dl
+from renalpath.registry.dictionary import ABLATION_TYPES
+
+DEFAULT_EQUATION = "ckd-epi-2021"
+DAYS_PER_MONTH = 30.4375  # design §4: months = days / 30.4375 (365.25 / 12)
+
+# --- eGFR ----------------------------------------------------------------------------------
+
+
+def age_completed_years(birth: pd.Series, on: pd.Series) -> pd.Series:
+    """Age in completed years on a date (as a laboratory report or the calculator takes it)."""
+    b = pd.to_datetime(birth)
+    d = pd.to_datetime(on)
+    years = d.dt.year - b.dt.year
+    before_birthday = (d.dt.month < b.dt.month) | (
+        (d.dt.month == b.dt.month) & (d.dt.day < b.dt.day)
+    )
+    return (years - before_birthday.astype(int)).astype(float)
+
+
+def compute_egfr(
+    labs: pd.DataFrame, patients: pd.DataFrame, equation: str = DEFAULT_EQUATION
+) -> tuple[pd.Series, pd.Series]:
+    """eGFR (unrounded, mL/min/1.73 m²) and the equation used, for every creatinine row.
+
+    `labs` needs patient_id, date, test, value, unit; `patients` is indexed by patient_id with
+    sex, birth_date and black_race. Non-creatinine rows, unknown units and adults-only
+    violations (age < 18: the equations are validated in adults, clinical-spec B2–B4) give NaN
+    and no equation. Black race is passed only to the legacy equations (the calculator ignores
+    it for the race-free CKD-EPI 2021).
+    """
+    egfr = pd.Series(np.nan, index=labs.index, dtype=float)
+    eq = pd.Series(None, index=labs.index, dtype=object)
+    crea = labs["test"].eq("creatinine") & labs["value"].notna() & labs["unit"].notna()
+    if not crea.any():
+        return egfr, eq
+    rows = labs.loc[crea]
+    mg_dl = _creatinine_mg_dl(rows["value"], rows["unit"])
+    pid = rows["patient_id"]
+    sex = pid.map(patients["sex"])
+    birth = pid.map(patients["birth_date"])
+    black = pid.map(patients["black_race"]).map(lambda v: v is True)
+    age = age_completed_years(birth, rows["date"])
+    usable = mg_dl.notna() & sex.isin(("male", "female")) & (age >= 18)
+    if usable.any():
+        values = egfr_array(
+            mg_dl[usable].to_numpy(float),
+            age[usable].to_numpy(float),
+            sex[usable].eq("female").to_numpy(bool),
+            equation,
+            black[usable].to_numpy(bool),
+        )
+        idx = usable[usable].index
+        egfr.loc[idx] = values
+        eq.loc[idx] = equation
+    return egfr, eq
+
+
+def _creatinine_mg_dl(values: pd.Series, units: pd.Series) -> pd.Series:
+    """mg/dL through the calculator's unit conversion, once per distinct (value, unit)."""
+    cache: dict[tuple[float, str], float] = {}
+    out: list[float] = []
+    for v, u in zip(values.tolist(), units.tolist(), strict=True):
+        key = (float(v), str(u))
+        if key not in cache:
+            try:
+                cache[key] = creatinine_to_mg_dl(key[0], key[1])
+            except ValueError:
+                cache[key] = np.nan
+        out.append(cache[key])
+    return pd.Series(out, index=values.index, dtype=float)
+
+
+# --- salvage lineage -----------------------------------------------------------------------
+
+# design §4: a PN, RN or ablation may be salvage; its parent is an earlier curative-intent
+# ablation or partial nephrectomy; residual disease or local recurrence must lie between.
+SALVAGE_CAPABLE = ("partial_nephrectomy", "radical_nephrectomy", *ABLATION_TYPES)
+PARENT_CAPABLE = ("partial_nephrectomy", *ABLATION_TYPES)
+CURATIVE_INTENTS = ("primary", "salvage")
+FAILURE_EVENTS = ("residual_disease", "local_recurrence")
+
+LINEAGE_COLUMNS = (
+    "intervention_id",
+    "side_derived",
+    "intent_derived",
+    "parent_intervention_id_derived",
+    "lineage_source",
+)
+
+
+def derive_lineage(
+    interventions: pd.DataFrame, tumours: pd.DataFrame, events: pd.DataFrame
+) -> pd.DataFrame:
+    """Effective side, intent and parent of every intervention (design §4 salvage lineage).
+
+    Rules, in order (choices where design §4 is silent are marked *):
+    - `side_derived` = the intervention's side, else its tumour's side.
+    - An explicit `intent` wins (`lineage_source` "explicit"); its parent is the explicit
+      `parent_intervention_id`, else — for explicit salvage only — the latest earlier eligible
+      intervention on the same tumour/side (no failure event required)*.
+    - Blank intent with an explicit parent → salvage of that parent*.
+    - Blank intent, PN/RN/ablation → salvage when an earlier curative-intent (primary or
+      salvage, explicit or derived) ablation or PN treated the same tumour — or, when either
+      tumour id is missing, the same side — and a residual_disease or local_recurrence event on
+      that tumour/side has parent.date < event.date ≤ this date*; parent = the latest such
+      intervention. Otherwise primary.
+    - An event without a tumour id is patient-level and counts for any side*.
+    - Blank intent for other types (surveillance, systemic, …) stays blank (not derivable).
+    A new tumour on the other kidney never matches: different tumour id, or different side.
+    """
+    iv = interventions.copy()
+    tumour_side = (
+        tumours.set_index("tumour_id")["side"] if len(tumours) else pd.Series(dtype=object)
+    )
+    iv["side_derived"] = iv["side"].where(iv["side"].notna(), iv["tumour_id"].map(tumour_side))
+    iv["lineage_source"] = np.where(iv["intent"].notna(), "explicit", "derived")
+    iv["intent_derived"] = iv["intent"]
+    iv["parent_intervention_id_derived"] = iv["parent_intervention_id"]
+    blank = iv["intent"].isna()
+    iv.loc[blank & iv["parent_intervention_id"].notna(), "intent_derived"] = "salvage"
+    iv.loc[blank & iv["parent_intervention_id"].isna() & iv["type"].isin(SALVAGE_CAPABLE),
+           "intent_derived"] = "primary"  # fmt: skip
+
+    failures = events[events["type"].isin(FAILURE_EVENTS)]
+    candidates = set(failures["patient_id"]) | set(
+        iv.loc[iv["intent"].eq("salvage") & iv["parent_intervention_id"].isna(), "patient_id"]
+    )
+    todo = iv["patient_id"].isin(candidates)
+    if todo.any():
+        ev_side = failures["tumour_id"].map(tumour_side)
+        fail = failures.assign(side=ev_side)
+        fail_by_patient = {k: g for k, g in fail.groupby("patient_id")}
+        sub = iv[todo].sort_values(["patient_id", "date", "intervention_id"])
+        updates: dict[Hashable, tuple[str | None, str | None]] = {}
+        for pid, group in sub.groupby("patient_id", sort=False):
+            updates.update(_patient_lineage(group, fail_by_patient.get(pid)))
+        for idx, (intent, parent) in updates.items():
+            iv.at[idx, "intent_derived"] = intent
+            iv.at[idx, "parent_intervention_id_derived"] = parent
+    return iv[list(LINEAGE_COLUMNS)]
+
+
+def _same_scope(a: Any, b: Any) -> bool:
+    """Same tumour when both have tumour ids, else the same (known) side."""
+    if isinstance(a.tumour_id, str) and isinstance(b.tumour_id, str):
+        return bool(a.tumour_id == b.tumour_id)
+    return isinstance(a.side_derived, str) and a.side_derived == b.side_derived
+
+
+def _event_on(parent: Any, event: Any) -> bool:
+    if isinstance(event.tumour_id, str):
+        if isinstance(parent.tumour_id, str):
+            return bool(event.tumour_id == parent.tumour_id)
+        return isinstance(event.side, str) and event.side == parent.side_derived
+    return True  # patient-level event (no tumour id): counts for either side
+
+
+def _patient_lineage(
+    group: pd.DataFrame, failures: pd.DataFrame | None
+) -> dict[Hashable, tuple[str | None, str | None]]:
+    done: list[tuple[Any, str | None]] = []  # (row, effective intent) in date order
+    out: dict[Hashable, tuple[str | None, str | None]] = {}
+    fails = list(failures.itertuples(index=False)) if failures is not None else []
+    for idx, row in zip(group.index, group.itertuples(index=False), strict=True):
+        intent: str | None = _text(row.intent_derived)
+        parent: str | None = _text(row.parent_intervention_id_derived)
+        explicit_parent = isinstance(row.parent_intervention_id, str)
+        if not explicit_parent and row.type in SALVAGE_CAPABLE:
+            if row.lineage_source == "explicit":
+                if row.intent == "salvage":
+                    found = _find_parent(row, done, fails, need_event=False)
+                    parent = found.intervention_id if found is not None else None
+            else:
+                found = _find_parent(row, done, fails, need_event=True)
+                if found is not None:
+                    intent, parent = "salvage", found.intervention_id
+        out[idx] = (intent, parent)
+        done.append((row, intent))
+    return out
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _find_parent(row: Any, done: list[tuple[Any, str | None]], fails: list[Any],
+                 need_event: bool) -> Any:  # fmt: skip
+    for prev, prev_intent in reversed(done):
+        if not prev.date < row.date:
+            continue
+        if prev.type not in PARENT_CAPABLE or prev_intent not in CURATIVE_INTENTS:
+            continue
+        if not _same_scope(row, prev):
+            continue
+        if not need_event:
+            return prev
+        if any(f.date > prev.date and f.date <= row.date and _event_on(prev, f) for f in fails):
+            return prev
+    return None
+
+
+# --- follow-up -----------------------------------------------------------------------------
+
+
+def followup_end(
+    patients: pd.DataFrame,
+    events: pd.DataFrame,
+    labs: pd.DataFrame,
+    interventions: pd.DataFrame,
+) -> pd.Series:
+    """Latest of death_date, last_contact_date and any event, lab or intervention date of the
+    patient (design §4), indexed by patient_id."""
+    pats = patients.set_index("patient_id")
+    parts = [pats["death_date"], pats["last_contact_date"]]
+    for frame in (events, labs, interventions):
+        if len(frame):
+            parts.append(pd.to_datetime(frame["date"]).groupby(frame["patient_id"]).max())
+    stacked = pd.concat([pd.to_datetime(p) for p in parts], axis=1)
+    return stacked.max(axis=1).reindex(pats.index).rename("followup_end_date")
+
+
+def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Follow-up months (design §4: days / 30.4375)."""
+    days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.days
+    return days / DAYS_PER_MONTH

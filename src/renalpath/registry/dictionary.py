@@ -1,0 +1,438 @@
+"""The registry data dictionary (design §4): the one definition of every CSV file and column.
+
+Validation, CSV headers (import, export, the synthetic generator), the Markdown documentation
+and the REDCap data-dictionary export are all generated from `FILES`, so they cannot drift
+apart. Names, file names and enumerations here are a contract (design §4): extend, never rename.
+
+Public API (stable; the synthetic-cohort generator and the outcomes layer rely on it):
+
+- `FILES: dict[str, FileSpec]` in import order (patients, tumours, imaging, interventions,
+  pathology, complications, labs, events) — a parent file always precedes its children.
+- `FileSpec.name` ("patients"), `.filename` ("patients.csv"), `.columns`, `.key` (the columns
+  that identify a row for upserts), `.description`.
+- `ColumnSpec(name, type, required, enum, unit, description, min, max, references)` where
+  `type` is "str" | "int" | "float" | "bool" | "date" | "enum".
+- `header(file_name) -> list[str]`, `column(file_name, column_name) -> ColumnSpec`.
+
+Cell conventions: UTF-8, header row, dates ISO `YYYY-MM-DD`, booleans `true`/`false`, blank =
+missing, enumerations lower-case exactly as written (TNM categories and Clavien–Dindo grades are
+written as in their staging systems, e.g. `T1a`, `N0`, `IIIa`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["str", "int", "float", "bool", "date", "enum"]
+
+BOOL_VALUES: tuple[str, str] = ("true", "false")
+
+# TNM categories accepted in ct/pt, cn/pn, cm/pm. AJCC 8th edition kidney T categories
+# (TX, T0, T1, T1a, T1b, T2, T2a, T2b, T3, T3a, T3b, T3c, T4) [S: clinical-spec staging]; the
+# unsubdivided T1/T2/T3 appear in real registries (e.g. KiTS19 records pT "3"). MX is not an
+# AJCC 8 category but legacy registries hold it, so it is accepted and kept as written.
+T_CATEGORIES: tuple[str, ...] = (
+    "TX", "T0", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
+)  # fmt: skip
+N_CATEGORIES: tuple[str, ...] = ("NX", "N0", "N1")
+M_CATEGORIES: tuple[str, ...] = ("M0", "M1", "MX")
+# Clavien–Dindo grades (Dindo 2004); the "-d" suffix (disability at discharge) is also accepted.
+CLAVIEN_GRADES: tuple[str, ...] = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
+
+SEXES = ("male", "female")
+SIDES = ("left", "right")
+HISTOLOGIES = (
+    "clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other", "unknown",
+)  # fmt: skip
+INTERVENTION_TYPES = (
+    "partial_nephrectomy",
+    "radical_nephrectomy",
+    "cryoablation",
+    "radiofrequency_ablation",
+    "microwave_ablation",
+    "active_surveillance",
+    "systemic_therapy",
+    "radiotherapy",
+    "metastasectomy",
+    "embolisation",
+    "other",
+)
+ABLATION_TYPES = ("cryoablation", "radiofrequency_ablation", "microwave_ablation")
+APPROACHES = ("open", "laparoscopic", "robotic", "percutaneous", "none")
+INTENTS = ("primary", "salvage", "cytoreductive", "palliative")
+CONVERSIONS = ("none", "open", "radical")
+MARGINS = ("negative", "positive", "not_applicable")
+LAB_TESTS = (
+    "creatinine", "egfr", "hemoglobin", "calcium", "albumin", "ldh", "neutrophils", "platelets",
+)  # fmt: skip
+EVENT_TYPES = (
+    "residual_disease",
+    "local_recurrence",
+    "distant_metastasis",
+    "dialysis_start",
+    "dialysis_end",
+    "death",
+    "last_followup",
+)
+MODALITIES = ("ct", "mri", "us")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One CSV column: how to parse it, what is allowed, and what it means."""
+
+    name: str
+    type: ColumnType
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    unit: str | None = None
+    description: str = ""
+    # Plausibility bounds (data-quality limits chosen by this project, not clinical
+    # thresholds): a value outside them is almost certainly a typing or unit error.
+    min: float | None = None
+    max: float | None = None
+    # "file.column" this value must exist in (in the same folder or already in the database).
+    references: str | None = None
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One CSV file of a registry folder."""
+
+    name: str
+    description: str
+    columns: tuple[ColumnSpec, ...]
+    # Columns identifying a row for upserts. Files with their own id use it; the others use a
+    # natural key (documented in `description`); complications use intervention_id + the row's
+    # ordinal among that intervention's complications ("seq", not a CSV column).
+    key: tuple[str, ...]
+    form_label: str = ""
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.filename} has no column {name!r}")
+
+
+def _c(
+    name: str,
+    type_: ColumnType,
+    description: str,
+    *,
+    required: bool = False,
+    enum: tuple[str, ...] | None = None,
+    unit: str | None = None,
+    min_: float | None = None,
+    max_: float | None = None,
+    references: str | None = None,
+) -> ColumnSpec:
+    if enum is not None and type_ == "bool":
+        raise ValueError(name)
+    return ColumnSpec(name, type_, required, enum, unit, description, min_, max_, references)
+
+
+def _bool(name: str, description: str, **kw: bool) -> ColumnSpec:
+    return _c(name, "bool", description, **kw)  # type: ignore[arg-type]
+
+
+PATIENT_REF = "patients.patient_id"
+TUMOUR_REF = "tumours.tumour_id"
+INTERVENTION_REF = "interventions.intervention_id"
+
+_PATIENTS = FileSpec(
+    name="patients",
+    form_label="Patient",
+    description="One row per patient.",
+    key=("patient_id",),
+    columns=(
+        _c("patient_id", "str", "Registry patient identifier (pseudonymous).", required=True),
+        _c("sex", "enum", "Sex used by the eGFR equations.", required=True, enum=SEXES),
+        _c("birth_date", "date", "Date of birth.", required=True),
+        _bool(
+            "black_race",
+            "Black race; only for the legacy MDRD / CKD-EPI 2009 equations (CKD-EPI 2021 is "
+            "race-free). Blank = unknown.",
+        ),
+        _c(
+            "solitary_kidney",
+            "enum",
+            "Solitary kidney (anatomic or functional).",
+            enum=("none", "anatomic", "functional"),
+        ),
+        _c(
+            "hereditary_syndrome",
+            "enum",
+            "Hereditary RCC syndrome (e.g. von Hippel-Lindau).",
+            enum=("none", "suspected", "confirmed"),
+        ),
+        _c("death_date", "date", "Date of death."),
+        _c("death_cause", "enum", "Cause of death.", enum=("rcc", "other", "unknown")),
+        _c("last_contact_date", "date", "Date the patient was last known alive."),
+    ),
+)
+
+_TUMOURS = FileSpec(
+    name="tumours",
+    form_label="Tumour",
+    description="One row per tumour (a patient may have several, on either side).",
+    key=("tumour_id",),
+    columns=(
+        _c("tumour_id", "str", "Persistent tumour identifier.", required=True),
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("side", "enum", "Kidney side.", required=True, enum=SIDES),
+        _c("diagnosis_date", "date", "Date of diagnosis (first imaging).", required=True),
+        _c("histology", "enum", "Histology (biopsy or final).", enum=HISTOLOGIES),
+        _c("ct", "enum", "Clinical T category (AJCC 8).", enum=T_CATEGORIES),
+        _c("cn", "enum", "Clinical N category (AJCC 8).", enum=N_CATEGORIES),
+        _c("cm", "enum", "Clinical M category (AJCC 8).", enum=M_CATEGORIES),
+    ),
+)
+
+_IMAGING = FileSpec(
+    name="imaging",
+    form_label="Imaging",
+    description=(
+        "One row per imaging study per tumour; key: tumour_id + date + modality (one study of "
+        "a modality per tumour per day)."
+    ),
+    key=("tumour_id", "date", "modality"),
+    columns=(
+        _c("tumour_id", "str", "Tumour imaged.", required=True, references=TUMOUR_REF),
+        _c("date", "date", "Date of the study.", required=True),
+        _c("modality", "enum", "Imaging modality.", enum=MODALITIES),
+        _c(
+            "size_mm",
+            "float",
+            "Maximum tumour diameter.",
+            required=True,
+            unit="mm",
+            min_=1,
+            max_=400,
+        ),
+        _c(
+            "renal_exophytic_pct",
+            "float",
+            "R.E.N.A.L.: exophytic fraction (0 = entirely endophytic).",
+            unit="%",
+            min_=0,
+            max_=100,
+        ),
+        _c(
+            "renal_nearness_mm",
+            "float",
+            "R.E.N.A.L.: nearness to collecting system or sinus.",
+            unit="mm",
+            min_=0,
+            max_=200,
+        ),
+        _c("renal_ap", "enum", "R.E.N.A.L.: anterior/posterior/neither.", enum=("a", "p", "x")),
+        _c(
+            "renal_polar",
+            "enum",
+            "R.E.N.A.L.: location relative to the polar lines.",
+            enum=("outside", "crosses", "central"),
+        ),
+        _bool("renal_hilar", "R.E.N.A.L.: touches the main renal artery or vein (h suffix)."),
+        _c(
+            "padua_polar",
+            "enum",
+            "PADUA: longitudinal location.",
+            enum=("superior", "inferior", "middle"),
+        ),
+        _c(
+            "padua_exophytic_pct",
+            "float",
+            "PADUA: exophytic fraction (0 = entirely endophytic).",
+            unit="%",
+            min_=0,
+            max_=100,
+        ),
+        _c("padua_rim", "enum", "PADUA: renal rim.", enum=("lateral", "medial")),
+        _bool("padua_sinus", "PADUA: renal sinus involved."),
+        _bool("padua_ucs", "PADUA: urinary collecting system involved."),
+        _c("padua_face", "enum", "PADUA: anterior or posterior face.", enum=("a", "p")),
+    ),
+)
+
+_INTERVENTIONS = FileSpec(
+    name="interventions",
+    form_label="Intervention",
+    description="One row per intervention (first-line and salvage).",
+    key=("intervention_id",),
+    columns=(
+        _c("intervention_id", "str", "Intervention identifier.", required=True),
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("tumour_id", "str", "Tumour treated (blank = unknown).", references=TUMOUR_REF),
+        _c(
+            "date", "date", "Date of the intervention (start, for systemic therapy).", required=True
+        ),
+        _c("type", "enum", "Intervention type.", required=True, enum=INTERVENTION_TYPES),
+        _c("side", "enum", "Side treated; taken from the tumour when blank.", enum=SIDES),
+        _c("approach", "enum", "Surgical / ablative approach.", enum=APPROACHES),
+        _c("intent", "enum", "Intent; blank = derive (salvage lineage, design §4).", enum=INTENTS),
+        _c(
+            "warm_ischemia_min",
+            "float",
+            "Warm ischaemia time (partial nephrectomy).",
+            unit="min",
+            min_=0,
+            max_=180,
+        ),
+        _c("cold_ischemia_min", "float", "Cold ischaemia time.", unit="min", min_=0, max_=600),
+        _c("blood_loss_ml", "float", "Estimated blood loss.", unit="mL", min_=0, max_=50000),
+        _c(
+            "operative_time_min",
+            "float",
+            "Operative (skin-to-skin) time.",
+            unit="min",
+            min_=0,
+            max_=1440,
+        ),
+        _c(
+            "transfusion_units", "int", "Red-cell units transfused.", unit="units", min_=0, max_=200
+        ),
+        _c("length_of_stay_days", "int", "Length of hospital stay.", unit="days", min_=0, max_=365),
+        _c(
+            "conversion",
+            "enum",
+            "Conversion (to open surgery or to radical nephrectomy).",
+            enum=CONVERSIONS,
+        ),
+        _bool("dialysis_expected_preop", "Dialysis expected after surgery (known pre-op)."),
+        _c(
+            "parent_intervention_id",
+            "str",
+            "Earlier intervention this one is salvage of; blank = derive (design §4).",
+            references=INTERVENTION_REF,
+        ),
+    ),
+)
+
+_PATHOLOGY = FileSpec(
+    name="pathology",
+    form_label="Pathology",
+    description="Final pathology of a surgical specimen or biopsy; one row per intervention.",
+    key=("intervention_id",),
+    columns=(
+        _c(
+            "intervention_id",
+            "str",
+            "Intervention the specimen came from.",
+            required=True,
+            references=INTERVENTION_REF,
+        ),
+        _c("histology", "enum", "Histology.", enum=HISTOLOGIES),
+        _c("isup_grade", "int", "WHO/ISUP nuclear grade.", min_=1, max_=4),
+        _c("pt", "enum", "Pathological T category (AJCC 8).", enum=T_CATEGORIES),
+        _c("pn", "enum", "Pathological N category (AJCC 8).", enum=N_CATEGORIES),
+        _c("pm", "enum", "M category at pathology (AJCC 8).", enum=M_CATEGORIES),
+        _c(
+            "size_mm", "float", "Pathological maximum tumour diameter.", unit="mm", min_=1, max_=400
+        ),
+        _c("margin", "enum", "Surgical margin.", enum=MARGINS),
+        _bool("necrosis", "Tumour necrosis present."),
+        _bool("sarcomatoid", "Sarcomatoid differentiation present."),
+    ),
+)
+
+_COMPLICATIONS = FileSpec(
+    name="complications",
+    form_label="Complication",
+    description=(
+        "One row per complication; key: intervention_id + the row's order among that "
+        "intervention's complications."
+    ),
+    key=("intervention_id", "seq"),
+    columns=(
+        _c("intervention_id", "str", "Intervention.", required=True, references=INTERVENTION_REF),
+        _c("date", "date", "Date of the complication."),
+        _c(
+            "clavien_dindo",
+            "enum",
+            "Clavien–Dindo grade; optional suffix -d (disability at discharge), e.g. IIIa-d.",
+            required=True,
+            enum=CLAVIEN_GRADES,
+        ),
+        _c("description", "str", "Free-text description."),
+    ),
+)
+
+_LABS = FileSpec(
+    name="labs",
+    form_label="Laboratory",
+    description=(
+        "One row per laboratory value; key: patient_id + date + test (one value of a test "
+        "per patient per day)."
+    ),
+    key=("patient_id", "date", "test"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("date", "date", "Sampling date.", required=True),
+        _c("test", "enum", "Test.", required=True, enum=LAB_TESTS),
+        _c("value", "float", "Result.", required=True),
+        _c(
+            "unit",
+            "str",
+            "Unit as reported (creatinine: mg/dL or µmol/L; eGFR: mL/min/1.73m2).",
+            required=True,
+        ),
+        _c("lln", "float", "Lower limit of normal (same unit)."),
+        _c("uln", "float", "Upper limit of normal (same unit)."),
+        _c(
+            "equation",
+            "str",
+            "Equation of a lab-reported eGFR (mdrd, ckd-epi-2009, ckd-epi-2021, or as reported).",
+        ),
+    ),
+)
+
+_EVENTS = FileSpec(
+    name="events",
+    form_label="Event",
+    description=(
+        "Follow-up events; key: patient_id + tumour_id + date + type (one event of a type per "
+        "tumour per day)."
+    ),
+    key=("patient_id", "tumour_id", "date", "type"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("tumour_id", "str", "Tumour concerned (blank = patient-level).", references=TUMOUR_REF),
+        _c("date", "date", "Date of the event.", required=True),
+        _c("type", "enum", "Event type.", required=True, enum=EVENT_TYPES),
+        _c("detail", "str", "Free-text detail."),
+    ),
+)
+
+FILES: dict[str, FileSpec] = {
+    spec.name: spec
+    for spec in (
+        _PATIENTS,
+        _TUMOURS,
+        _IMAGING,
+        _INTERVENTIONS,
+        _PATHOLOGY,
+        _COMPLICATIONS,
+        _LABS,
+        _EVENTS,
+    )
+}
+
+
+def header(file_name: str) -> list[str]:
+    """CSV header of a registry file, by name with or without `.csv`."""
+    return list(FILES[file_name.removesuffix(".csv")].column_names)
+
+
+def column(file_name: str, column_name: str) -> ColumnSpec:
+    """The definition of one column."""
+    return FILES[file_name.removesuffix(".csv")].column(column_name)

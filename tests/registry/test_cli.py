@@ -1,0 +1,71 @@
+"""The registry commands through the installed console script (design §5 exit codes)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+
+from registry_fixtures import base_rows, write_folder
+
+from renalpath.registry.dictionary import FILES
+from renalpath.registry.docs import REDCAP_COLUMNS
+
+Run = Callable[..., CompletedProcess[str]]
+
+
+def test_db_import_export_audit_cycle(cli: Run, tmp_path: Path) -> None:
+    env = {"RENALPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert cli("db", "init", env=env).returncode == 0
+    src = write_folder(tmp_path / "reg", base_rows())
+    done = cli("import", str(src), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["written"] and payload["counts"]["patients"]["inserted"] == 2
+    assert cli("export", str(tmp_path / "out"), env=env).returncode == 0
+    assert (tmp_path / "out" / "labs.csv").read_bytes() == (src / "labs.csv").read_bytes()
+    verified = cli("audit", "verify", "--json", env=env)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["rows"] == 16
+    log = cli("audit", "log", "--entity", "patients", "--json", env=env)
+    assert {r["entity_id"] for r in json.loads(log.stdout)} == {"P1", "P2"}
+
+
+def test_import_refusal_exit_1_with_report_on_stderr(cli: Run, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    cli("db", "init", "--db", db)
+    rows = copy.deepcopy(base_rows())
+    rows["interventions"][0]["date"] = "1940-01-01"
+    done = cli("import", str(write_folder(tmp_path / "bad", rows)), "--db", db)
+    assert done.returncode == 1
+    assert "interventions.csv:2 column date value '1940-01-01': intervention before birth" in (
+        done.stderr
+    )
+    assert done.stdout == ""
+    as_json = cli("import", str(tmp_path / "bad"), "--db", db, "--json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["written"] is False
+    assert report["errors"][0]["file"] == "interventions.csv"
+
+
+def test_uninitialised_database_is_refused(cli: Run, tmp_path: Path) -> None:
+    done = cli("export", str(tmp_path / "o"), "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert done.returncode == 1 and "renalpath db" in done.stderr
+
+
+def test_dictionary_formats(cli: Run) -> None:
+    redcap = cli("dictionary", "--format", "redcap")
+    table = list(csv.reader(io.StringIO(redcap.stdout)))
+    assert tuple(table[0]) == REDCAP_COLUMNS and len(table[0]) == 18
+    assert table[1][0] == "patient_id"  # REDCap: the record id comes first
+    names = [r[0] for r in table[1:]]
+    assert len(names) == len(set(names))  # REDCap needs unique variable names
+    flat = list(csv.DictReader(io.StringIO(cli("dictionary", "--format", "csv").stdout)))
+    assert len(flat) == sum(len(s.columns) for s in FILES.values())
+    md = cli("dictionary", "--format", "md").stdout
+    assert all(f"## {s.filename}" in md for s in FILES.values())
+    assert cli("dictionary", "--format", "xml").returncode == 2
