@@ -28,8 +28,12 @@ def renalpath_exe() -> str:
     return found
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run `renalpath ARGS…` in a subprocess and capture its output."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
@@ -50,7 +54,7 @@ def cli():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def kits19_dir() -> Path:
-    """The de-identified KiTS19 cohort; licence forbids copying it into the repo, so skip if absent."""
+    """The de-identified KiTS19 cohort: its licence forbids copying it in, so skip if absent."""
     path = REFDATA / "kits19"
     if not (path / "kits19_registry_flat.csv").exists():
         pytest.skip("shared/refdata/kits19 not present")

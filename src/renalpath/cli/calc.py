@@ -24,7 +24,9 @@ app.add_typer(calc_app, name="calc")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 ExplainOpt = typer.Option(
-    False, "--explain", help="Show formula, units, valid ranges, bands and sources; no inputs needed."
+    False,
+    "--explain",
+    help="Show formula, units, valid ranges, bands and sources; no inputs needed.",
 )
 
 

@@ -132,7 +132,9 @@ def require_range(
     return float(value)
 
 
-def require_choice(field_name: str, value: object, choices: Sequence[str] | Mapping[str, Any]) -> str:
+def require_choice(
+    field_name: str, value: object, choices: Sequence[str] | Mapping[str, Any]
+) -> str:
     """Refuse a value outside an enumeration, listing the allowed values."""
     allowed = ", ".join(choices)
     if not isinstance(value, str) or value not in choices:
