@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import TEST_DATA
 from renalpath.clinical.calcium import (
     above_mskcc_cutoff,
     corrected_calcium_result,
 )
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.prognosis import corrected_calcium
+from tests.conftest import TEST_DATA
 
 ROWS = list(csv.DictReader((TEST_DATA / "corrected_calcium_medcalcbench.csv").open()))
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 EGFR_ACCEPTANCE = (
     "calc", "egfr", "--creatinine", "1.35", "--unit", "mg/dL", "--age", "64", "--sex", "male",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 def ok_json(*args: str) -> dict[str, Any]:

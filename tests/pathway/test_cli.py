@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 CASES = Path(__file__).parent / "cases"
 V10 = str(CASES / "v10_m1_good_ps_no_systemic.json")

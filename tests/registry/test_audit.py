@@ -6,12 +6,12 @@ import copy
 from pathlib import Path
 
 import pytest
-from registry_fixtures import base_rows, write_folder
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from renalpath.registry import audit
 from renalpath.registry.importer import import_folder
+from tests.registry.registry_fixtures import base_rows, write_folder
 
 
 def _drop_protection(engine: Engine) -> None:

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
 
-from registry_fixtures import base_rows, write_folder
-
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.docs import REDCAP_COLUMNS
+from tests.registry.registry_fixtures import base_rows, write_folder
 
 Run = Callable[..., CompletedProcess[str]]
 

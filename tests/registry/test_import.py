@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from registry_fixtures import base_rows, write_folder
 from sqlalchemy import Engine, text
 
 from renalpath.registry import audit
 from renalpath.registry.exporter import export_folder
 from renalpath.registry.importer import import_folder
+from tests.registry.registry_fixtures import base_rows, write_folder
 
 TABLES = ("patients", "tumours", "imaging", "interventions", "pathology", "complications",
           "labs", "events", "audit_log")  # fmt: skip

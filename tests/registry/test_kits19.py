@@ -14,11 +14,11 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from registry_fixtures import Rows, write_folder
 from sqlalchemy import Engine
 
 from renalpath.registry.importer import import_folder
 from renalpath.registry.validate import validate_folder
+from tests.registry.registry_fixtures import Rows, write_folder
 
 HISTOLOGY = {"clear_cell_rcc": "clear_cell", "papillary": "papillary",
              "chromophobe": "chromophobe", "oncocytoma": "oncocytoma",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from registry_fixtures import Rows, write_folder
 from sqlalchemy import Engine
 
 from renalpath.registry.frames import followup_months, load_frames
 from renalpath.registry.importer import import_folder
+from tests.registry.registry_fixtures import Rows, write_folder
 
 
 def _history(interventions: list[dict[str, str]], events: list[dict[str, str]],

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from registry_fixtures import Rows, base_rows, write_folder
 
 from renalpath.registry.validate import Issue, validate_folder
+from tests.registry.registry_fixtures import Rows, base_rows, write_folder
 
 Mutate = Callable[[Rows], None]
 
