@@ -18,21 +18,28 @@ Forms (YAML):
   {some: c}  {every: c}     c over `met.*` paths, for each entry of `metastases`
   {fired: RULE-ID}          an earlier rule of the same pack fired (unknown if it was blocked)
 Paths: case paths (`tumour.size_mm`), `derived.*` (see derive.py) and `met.*` (one metastasis).
+
+Why every condition is compiled twice (`Condition.test` and `Condition.explain`): most
+conditions on most cases come out true or false, and then nobody needs to know which inputs
+were missing.  `test` only answers; `explain` also records the missing inputs and is run
+only when `test` said "unknown".  Both are built side by side from the same spec below, so
+they cannot drift apart; `explain` never adds to `miss` when its answer is true or false.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from renalpath.pathway.case import ITEM_PREFIX, FieldKind
 
 Tri = bool | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Env:
     """What one evaluation sees: the flattened case, derived values and rules fired so far."""
 
@@ -44,7 +51,20 @@ class Env:
     item_index: int = -1
 
 
-Cond = Callable[[Env, list[str]], Tri]
+Cond = Callable[[Env, list[str]], Tri]  # answers and records missing inputs in the list
+Test = Callable[[Env], Tri]  # only answers
+
+
+class Condition(NamedTuple):
+    test: Test
+    explain: Cond
+
+
+def _constant(value: Tri) -> Condition:
+    return Condition(lambda env: value, lambda env, miss: value)
+
+
+_NOT_FIRED: tuple[Tri, tuple[str, ...]] = (False, ())
 
 # Per-metastasis derived values and the case input a user must add to obtain them.
 _ITEM_DERIVED_SOURCE = {
@@ -82,49 +102,56 @@ def _missing_name(path: str) -> str:
     return path
 
 
-def _lookup(path: str) -> Callable[[Env, list[str]], Any]:
-    """Compile a path to a getter that records what is missing when the value is None."""
+def _lookup(path: str) -> tuple[Callable[[Env], Any], Callable[[Env, list[str]], Any]]:
+    """Compile a path to a plain getter and one that records what is missing when None."""
     if path.startswith(ITEM_PREFIX):
         sub = path[len(ITEM_PREFIX) :]
+
+        def get_item(env: Env) -> Any:
+            item = env.item
+            return item.get(path) if item is not None else None
+
         if sub in _ITEM_DERIVED_SOURCE:
             source = _ITEM_DERIVED_SOURCE[sub]
 
-            def get_item_derived(env: Env, miss: list[str]) -> Any:
-                item = env.item
-                value = item.get(path) if item is not None else None
+            def explain_item_derived(env: Env, miss: list[str]) -> Any:
+                value = get_item(env)
                 if value is None:
                     miss.append(source.format(i=env.item_index))
                 return value
 
-            return get_item_derived
+            return get_item, explain_item_derived
 
-        def get_item(env: Env, miss: list[str]) -> Any:
-            item = env.item
-            value = item.get(path) if item is not None else None
+        def explain_item(env: Env, miss: list[str]) -> Any:
+            value = get_item(env)
             if value is None:
                 miss.append(f"metastases[{env.item_index}].{sub}")
             return value
 
-        return get_item
+        return get_item, explain_item
+
+    def get(env: Env) -> Any:
+        return env.values.get(path)
+
     if path.startswith("derived."):
         name = path[len("derived.") :]
 
-        def get_derived(env: Env, miss: list[str]) -> Any:
+        def explain_derived(env: Env, miss: list[str]) -> Any:
             value = env.values.get(path)
             if value is None:
                 miss.extend(env.derived_missing.get(name, (path,)))
             return value
 
-        return get_derived
+        return get, explain_derived
     report = _missing_name(path)
 
-    def get_case(env: Env, miss: list[str]) -> Any:
+    def explain_case(env: Env, miss: list[str]) -> Any:
         value = env.values.get(path)
         if value is None:
             miss.append(report)
         return value
 
-    return get_case
+    return get, explain_case
 
 
 def _present(path: str) -> Callable[[Env], bool]:
@@ -133,13 +160,44 @@ def _present(path: str) -> Callable[[Env], bool]:
     return lambda env: env.values.get(path) is not None
 
 
+def _leaf(path: str, answer: Callable[[Any], Any]) -> Condition:
+    """A test on one value: unknown when the value is missing, else `answer(value)`.
+
+    `answer` is a built-in where possible (bool, operator.not_, a bound comparison): leaves
+    are the most frequently run code of the engine.
+    """
+    get, get_explained = _lookup(path)
+    if not path.startswith(ITEM_PREFIX):
+        # The common case, inlined: one dict lookup, no getter call.
+        def test_case(env: Env) -> Tri:
+            v = env.values.get(path)
+            return None if v is None else answer(v)
+
+        test: Test = test_case
+    else:
+
+        def test_item(env: Env) -> Tri:
+            v = get(env)
+            return None if v is None else answer(v)
+
+        test = test_item
+
+    def explain(env: Env, miss: list[str]) -> Tri:
+        v = get_explained(env, miss)
+        return None if v is None else answer(v)
+
+    return Condition(test, explain)
+
+
+# `v OP value` as a one-argument built-in of v: partial(OP', value)(v) == OP'(value, v), where
+# OP' is OP with its sides swapped (v < value  ⇔  value > v).
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
+    "lt": operator.gt,
+    "le": operator.ge,
+    "gt": operator.lt,
+    "ge": operator.le,
 }
 
 
@@ -175,34 +233,42 @@ def _pair(args: object, ctx: CompileContext, op: str) -> tuple[str, Any] | None:
     return str(args[0]), args[1]
 
 
-def compile_condition(spec: object, ctx: CompileContext) -> Cond:
+def compile_condition(spec: object, ctx: CompileContext) -> Condition:
     """Compile one condition; problems go to ctx.errors (the loader raises them together)."""
     if spec is True:
-        return lambda env, miss: True
+        return _constant(True)
     if not isinstance(spec, Mapping) or len(spec) != 1:
         ctx.error(f"a condition is a mapping with exactly one operator, got {spec!r}")
-        return lambda env, miss: None
+        return _constant(None)
     ((op, args),) = spec.items()
     if not isinstance(op, str):
         ctx.error(f"operator {op!r} is not a name (quote YAML words such as yes/no/true)")
-        return lambda env, miss: None
+        return _constant(None)
 
     if op in ("all", "any"):
         if not isinstance(args, Sequence) or isinstance(args, str) or not args:
             ctx.error(f"{op} takes a non-empty list of conditions")
-            return lambda env, miss: None
+            return _constant(None)
         parts = tuple(compile_condition(a, ctx) for a in args)
         return _all(parts) if op == "all" else _any(parts)
     if op == "not":
-        inner = compile_condition(args, ctx)
+        inner_test, inner = compile_condition(args, ctx)
+
+        def not_test(env: Env) -> Tri:
+            r = inner_test(env)
+            return None if r is None else not r
 
         def not_(env: Env, miss: list[str]) -> Tri:
             r = inner(env, miss)
             return None if r is None else not r
 
-        return not_
+        return Condition(not_test, not_)
     if op == "optional":
-        inner = compile_condition(args, ctx)
+        inner_test, inner = compile_condition(args, ctx)
+
+        def optional_test(env: Env) -> Tri:
+            r = inner_test(env)
+            return False if r is None else r
 
         def optional(env: Env, miss: list[str]) -> Tri:
             mark = len(miss)
@@ -212,7 +278,7 @@ def compile_condition(spec: object, ctx: CompileContext) -> Cond:
                 return False
             return r
 
-        return optional
+        return Condition(optional_test, optional)
     if op in ("some", "every"):
         if ctx.allow_items and ctx.fields.get("__in_item__") is not None:
             ctx.error(f"{op} cannot be nested inside another metastasis quantifier")
@@ -224,8 +290,7 @@ def compile_condition(spec: object, ctx: CompileContext) -> Cond:
             True,
             ctx.errors,
         )
-        inner = compile_condition(args, sub)
-        return _quantifier(inner, op == "some")
+        return _quantifier(compile_condition(args, sub), op == "some")
     if op == "fired":
         if not isinstance(args, str) or args not in ctx.all_rules:
             ctx.error(f"fired: unknown rule {args!r} (must be in the same pack)")
@@ -233,52 +298,45 @@ def compile_condition(spec: object, ctx: CompileContext) -> Cond:
             ctx.error(f"fired: rule {args!r} must come earlier in the pack")
         rule_id = str(args)
 
+        def fired_test(env: Env) -> Tri:
+            return env.fired.get(rule_id, _NOT_FIRED)[0]
+
         def fired(env: Env, miss: list[str]) -> Tri:
-            state, missing = env.fired.get(rule_id, (False, ()))
+            state, missing = env.fired.get(rule_id, _NOT_FIRED)
             if state is None:
                 miss.extend(missing)
             return state
 
-        return fired
+        return Condition(fired_test, fired)
     if op in ("present", "absent"):
         _check_path(args, ctx)
         has = _present(str(args))
         if op == "present":
-            return lambda env, miss: has(env)
-        return lambda env, miss: not has(env)
+            return Condition(has, lambda env, miss: has(env))
+
+        def lacks(env: Env) -> bool:
+            return not has(env)
+
+        return Condition(lacks, lambda env, miss: lacks(env))
     if op in ("is_true", "is_false"):
         kind = _check_path(args, ctx)
         if kind is not None and kind.kind != "bool":
             ctx.error(f"{op}: {args!r} is not a yes/no field")
-        get = _lookup(str(args))
-        want = op == "is_true"
-
-        def truth(env: Env, miss: list[str]) -> Tri:
-            v = get(env, miss)
-            return None if v is None else bool(v) is want
-
-        return truth
+        return _leaf(str(args), bool if op == "is_true" else operator.not_)
     if op in _COMPARE:
         pair = _pair(args, ctx, op)
         if pair is None:
-            return lambda env, miss: None
+            return _constant(None)
         path, value = pair
         kind = _check_path(path, ctx)
         _check_operand(path, kind, value, ctx)
         if kind is not None and kind.kind in ("bool", "list", "object") and op not in ("eq", "ne"):
             ctx.error(f"{op}: {path!r} is not ordered")
-        get = _lookup(path)
-        cmp = _COMPARE[op]
-
-        def compare(env: Env, miss: list[str]) -> Tri:
-            v = get(env, miss)
-            return None if v is None else cmp(v, value)
-
-        return compare
+        return _leaf(path, functools.partial(_COMPARE[op], value))
     if op in ("in", "not_in"):
         pair = _pair(args, ctx, op)
         if pair is None:
-            return lambda env, miss: None
+            return _constant(None)
         path, values = pair
         kind = _check_path(path, ctx)
         if not isinstance(values, Sequence) or isinstance(values, str) or not values:
@@ -287,39 +345,41 @@ def compile_condition(spec: object, ctx: CompileContext) -> Cond:
         for v in values:
             _check_operand(path, kind, v, ctx)
         allowed = frozenset(values)
-        get = _lookup(path)
-        want_in = op == "in"
-
-        def member(env: Env, miss: list[str]) -> Tri:
-            v = get(env, miss)
-            return None if v is None else (v in allowed) is want_in
-
-        return member
+        if op == "in":
+            return _leaf(path, allowed.__contains__)
+        return _leaf(path, lambda v: v not in allowed)
     if op == "contains":
         pair = _pair(args, ctx, op)
         if pair is None:
-            return lambda env, miss: None
+            return _constant(None)
         path, value = pair
         kind = _check_path(path, ctx)
         if kind is not None and kind.kind != "list":
             ctx.error(f"contains: {path!r} is not a list field")
         _check_operand(path, kind, value, ctx)
-        get = _lookup(path)
-
-        def contains(env: Env, miss: list[str]) -> Tri:
-            v = get(env, miss)
-            return None if v is None else value in v
-
-        return contains
+        return _leaf(path, lambda v: value in v)
     ctx.error(f"unknown operator {op!r}")
-    return lambda env, miss: None
+    return _constant(None)
 
 
-def _all(parts: tuple[Cond, ...]) -> Cond:
+def _all(parts: tuple[Condition, ...]) -> Condition:
+    tests = tuple(p.test for p in parts)
+    explains = tuple(p.explain for p in parts)
+
+    def all_test(env: Env) -> Tri:
+        unknown = False
+        for test in tests:
+            r = test(env)
+            if r is False:
+                return False
+            if r is None:
+                unknown = True
+        return None if unknown else True
+
     def all_(env: Env, miss: list[str]) -> Tri:
         mark = len(miss)
         unknown = False
-        for part in parts:
+        for part in explains:
             r = part(env, miss)
             if r is False:
                 del miss[mark:]
@@ -328,14 +388,27 @@ def _all(parts: tuple[Cond, ...]) -> Cond:
                 unknown = True
         return None if unknown else True
 
-    return all_
+    return Condition(all_test, all_)
 
 
-def _any(parts: tuple[Cond, ...]) -> Cond:
+def _any(parts: tuple[Condition, ...]) -> Condition:
+    tests = tuple(p.test for p in parts)
+    explains = tuple(p.explain for p in parts)
+
+    def any_test(env: Env) -> Tri:
+        unknown = False
+        for test in tests:
+            r = test(env)
+            if r is True:
+                return True
+            if r is None:
+                unknown = True
+        return None if unknown else False
+
     def any_(env: Env, miss: list[str]) -> Tri:
         mark = len(miss)
         unknown = False
-        for part in parts:
+        for part in explains:
             r = part(env, miss)
             if r is True:
                 del miss[mark:]
@@ -344,10 +417,30 @@ def _any(parts: tuple[Cond, ...]) -> Cond:
                 unknown = True
         return None if unknown else False
 
-    return any_
+    return Condition(any_test, any_)
 
 
-def _quantifier(inner: Cond, some: bool) -> Cond:
+def _quantifier(inner: Condition, some: bool) -> Condition:
+    inner_test, inner_explain = inner
+
+    def quantify_test(env: Env) -> Tri:
+        items = env.items
+        if items is None:
+            return None
+        saved_item, saved_index = env.item, env.item_index
+        unknown = False
+        try:
+            for i, item in enumerate(items):
+                env.item, env.item_index = item, i
+                r = inner_test(env)
+                if r is some:  # some: a True decides; every: a False decides
+                    return some
+                if r is None:
+                    unknown = True
+        finally:
+            env.item, env.item_index = saved_item, saved_index
+        return None if unknown else not some
+
     def quantify(env: Env, miss: list[str]) -> Tri:
         items = env.items
         if items is None:
@@ -359,8 +452,8 @@ def _quantifier(inner: Cond, some: bool) -> Cond:
         try:
             for i, item in enumerate(items):
                 env.item, env.item_index = item, i
-                r = inner(env, miss)
-                if r is some:  # some: a True decides; every: a False decides
+                r = inner_explain(env, miss)
+                if r is some:
                     del miss[mark:]
                     return some
                 if r is None:
@@ -369,4 +462,4 @@ def _quantifier(inner: Cond, some: bool) -> Cond:
             env.item, env.item_index = saved_item, saved_index
         return None if unknown else not some
 
-    return quantify
+    return Condition(quantify_test, quantify)

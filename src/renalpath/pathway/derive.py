@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from renalpath.clinical.mskcc import mskcc
 from renalpath.clinical.nephrometry import padua_score, renal_score
 from renalpath.clinical.scores import ScoreResult
 from renalpath.clinical.staging import stage_group, t_category
-from renalpath.pathway.case import ITEM_PREFIX, TRI_STATE_PATHS, Case, FieldKind
+from renalpath.pathway.case import ITEM_PREFIX, TRI_STATE_PATHS, Case, FieldKind, case_fields
 
 # The calculators are pure functions of hashable arguments; registry batches repeat the same
 # combinations constantly, so results are memoised (refusals are not cached: they re-raise).
@@ -38,8 +39,6 @@ _t_category = functools.lru_cache(maxsize=4096)(t_category)
 _stage_group = functools.lru_cache(maxsize=1024)(stage_group)
 _renal_score = functools.lru_cache(maxsize=4096)(renal_score)
 _padua_score = functools.lru_cache(maxsize=4096)(padua_score)
-_imdc = functools.lru_cache(maxsize=4096)(imdc)
-_mskcc = functools.lru_cache(maxsize=4096)(mskcc)
 _leibovich = functools.lru_cache(maxsize=4096)(leibovich)
 _mirels = functools.lru_cache(maxsize=1024)(mirels)
 
@@ -125,18 +124,35 @@ class Derived:
     notes: list[str] = field(default_factory=list)
 
 
+_PLAIN, _MODEL, _TRI_STATE = 0, 1, 2
+_CASE_FIELDS = case_fields()
+
+
+@functools.cache
+def _plan(cls: type[BaseModel], prefix: str) -> tuple[tuple[str, str, int], ...]:
+    """(field, dotted path, kind) for each field of a case model class, worked out once."""
+    kinds = _CASE_FIELDS
+    out = []
+    for name in cls.model_fields:
+        path = prefix + name
+        if kinds[path].kind == "object":
+            out.append((name, path, _MODEL))
+        else:
+            out.append((name, path, _TRI_STATE if path in TRI_STATE_PATHS else _PLAIN))
+    return tuple(out)
+
+
 def _flatten(model: BaseModel, prefix: str, out: dict[str, Any]) -> None:
-    for name, value in model.__dict__.items():
+    """Dotted path → value for every given field (sub-models too, then their fields)."""
+    fields = model.__dict__
+    for name, path, kind in _plan(type(model), prefix):
+        value = fields[name]
         if value is None:
             continue
-        path = prefix + name
-        if isinstance(value, BaseModel):
+        if kind == _MODEL:
             out[path] = value
             _flatten(value, path + ".", out)
-        elif path in TRI_STATE_PATHS:
-            if value != "unknown":
-                out[path] = value
-        else:
+        elif kind == _PLAIN or value != "unknown":
             out[path] = value
 
 
@@ -388,36 +404,38 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         # B11 exception [P]: no systemic therapy planned → time factor present, provisional.
         no_plan = planned == "no" and days is None
         sysm = systemic
-        try:
-            imdc_res = _imdc(
-                kps=kps,
-                ecog=ecog,
-                dx_to_systemic_days=days,
-                hb_below_lln=sysm.hb_below_lln if sysm else None,
-                calcium_corrected_above_uln=sysm.calcium_corrected_above_uln if sysm else None,
-                neutrophils_above_uln=sysm.neutrophils_above_uln if sysm else None,
-                platelets_above_uln=sysm.platelets_above_uln if sysm else None,
-                systemic_planned=not no_plan,
-            )
-        except ClinicalInputError as err:
-            miss["imdc_group"] = _systemic_paths(err.fields)
-        try:
-            # Same [P] exception applied to MSKCC (project extension, reported): its time
-            # factor is equally undefined when no therapy is planned.
-            mskcc_res = _mskcc(
-                kps=kps,
-                ecog=ecog,
-                ldh_above_1_5_uln=sysm.ldh_above_1_5_uln if sysm else None,
-                hb_below_lln=sysm.hb_below_lln if sysm else None,
-                calcium_corrected_above_10_mg_dl=(
-                    sysm.calcium_corrected_above_10_mg_dl if sysm else None
-                ),
-                dx_to_systemic_days=0 if no_plan else days,
-            )
+        imdc_out = _imdc(
+            kps=kps,
+            ecog=ecog,
+            dx_to_systemic_days=days,
+            hb_below_lln=sysm.hb_below_lln if sysm else None,
+            calcium_corrected_above_uln=sysm.calcium_corrected_above_uln if sysm else None,
+            neutrophils_above_uln=sysm.neutrophils_above_uln if sysm else None,
+            platelets_above_uln=sysm.platelets_above_uln if sysm else None,
+            systemic_planned=not no_plan,
+        )
+        if isinstance(imdc_out, tuple):
+            miss["imdc_group"] = imdc_out
+        else:
+            imdc_res = imdc_out
+        # Same [P] exception applied to MSKCC (project extension, reported): its time
+        # factor is equally undefined when no therapy is planned.
+        mskcc_out = _mskcc(
+            kps=kps,
+            ecog=ecog,
+            ldh_above_1_5_uln=sysm.ldh_above_1_5_uln if sysm else None,
+            hb_below_lln=sysm.hb_below_lln if sysm else None,
+            calcium_corrected_above_10_mg_dl=(
+                sysm.calcium_corrected_above_10_mg_dl if sysm else None
+            ),
+            dx_to_systemic_days=0 if no_plan else days,
+        )
+        if isinstance(mskcc_out, tuple):
+            miss["mskcc_group"] = mskcc_out
+        else:
+            mskcc_res = mskcc_out
             if no_plan:
                 flags.append("mskcc_provisional")
-        except ClinicalInputError as err:
-            miss["mskcc_group"] = _systemic_paths(err.fields)
     else:
         miss["imdc_group"] = miss["mskcc_group"] = ("metastases",)
     imdc_group = _worse(imdc_res.group, imdc_res.group_alt) if imdc_res else None
@@ -548,3 +566,25 @@ def _systemic_paths(fields: tuple[str, ...]) -> tuple[str, ...]:
         if p not in out:
             out.append(p)
     return tuple(out)
+
+
+def _or_missing(score: Callable[..., ScoreResult]) -> Callable[..., ScoreResult | tuple[str, ...]]:
+    """Memoise a metastatic risk score, refusals included (as the case paths it still needs).
+
+    Registry batches repeat the same incomplete inputs (no labs → no IMDC) constantly, and
+    a refusal costs far more to rebuild than to look up; it is returned, never raised, so no
+    cached exception drags a stale traceback along.
+    """
+
+    @functools.lru_cache(maxsize=4096)
+    def call(**kwargs: Any) -> ScoreResult | tuple[str, ...]:
+        try:
+            return score(**kwargs)
+        except ClinicalInputError as err:
+            return _systemic_paths(err.fields)
+
+    return call
+
+
+_imdc = _or_missing(imdc)
+_mskcc = _or_missing(mskcc)

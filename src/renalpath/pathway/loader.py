@@ -18,7 +18,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from renalpath.pathway.case import case_fields
-from renalpath.pathway.conditions import CompileContext, Cond, PackError, compile_condition
+from renalpath.pathway.conditions import (
+    CompileContext,
+    Condition,
+    PackError,
+    compile_condition,
+)
 from renalpath.pathway.derive import DERIVED_FIELDS, ITEM_DERIVED_FIELDS
 from renalpath.pathway.vocabulary import (
     MODALITY_OPTIONS,
@@ -102,22 +107,53 @@ class ConflictFile(_Strict):
 
 @dataclass(frozen=True)
 class Emit:
+    """One compiled emit; the spec's fields are copied out so evaluation reads plain slots."""
+
     spec: EmitSpec
-    when: Cond
+    when: Condition
     strength: str
     why: str
+    option: str = ""
+    modality: str | None = None
+    status: str = ""
+    flags: tuple[str, ...] = ()
+    case_flags: tuple[str, ...] = ()
+    counselling: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    annotate: bool = False
+
+    @classmethod
+    def build(cls, spec: EmitSpec, when: Condition, strength: str, why: str) -> Emit:
+        return cls(
+            spec,
+            when,
+            strength,
+            why,
+            spec.option,
+            spec.modality,
+            spec.status,
+            tuple(spec.flags),
+            tuple(spec.case_flags),
+            tuple(spec.counselling),
+            tuple(spec.missing),
+            spec.annotate,
+        )
 
 
 @dataclass(frozen=True)
 class Rule:
     spec: RuleSpec
     pack: str
-    scope: Cond
-    when: Cond
+    scope: Condition
+    when: Condition
     emits: tuple[Emit, ...]
     sources: tuple[dict[str, str], ...]
     needs_verification: bool
     gate: str | None = None  # a derived yes/no that, when false, makes the scope false
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
 
 
 def _gate(scope: Any) -> str | None:
@@ -138,17 +174,33 @@ class Pack:
     title: str
     rules: tuple[Rule, ...]
 
+    @functools.cached_property
+    def blocks(self) -> tuple[tuple[str | None, tuple[Rule, ...]], ...]:
+        """Runs of consecutive rules sharing a gate, so a false gate skips the run at once."""
+        out: list[tuple[str | None, list[Rule]]] = []
+        for rule in self.rules:
+            if out and out[-1][0] == rule.gate:
+                out[-1][1].append(rule)
+            else:
+                out.append((rule.gate, [rule]))
+        return tuple((gate, tuple(rules)) for gate, rules in out)
+
 
 @dataclass(frozen=True)
 class Conflict:
     spec: ConflictSpec
-    when: Cond
+    when: Condition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: compiled once per process, used as a cache key
 class PackSet:
     packs: dict[str, Pack]
     conflicts: tuple[Conflict, ...]
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - a PackSet lives as long as the process
+    def conflicts_for(self, pack_ids: tuple[str, ...]) -> tuple[Conflict, ...]:
+        """The register entries whose packs are all active (§6 applies only then)."""
+        return tuple(c for c in self.conflicts if all(p in pack_ids for p in c.spec.packs))
 
 
 def _read_yaml(path: Path) -> Any:
@@ -177,6 +229,11 @@ def _schema_errors(name: str, err: ValidationError, raw: Any = None) -> list[str
         what = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
         out.append(f"{name}: {where}: {what} (got {e.get('input')!r})")
     return out
+
+
+def _compile(spec: Any, ctx: CompileContext, name: str) -> Condition:
+    """Validate and compile a condition into closures (pack data is never turned into code)."""
+    return compile_condition(spec, ctx)
 
 
 def _fields() -> dict[str, Any]:
@@ -213,8 +270,8 @@ def compile_pack(raw: Any, name: str) -> Pack:
                 errors.append(f"{where}: input {path!r} is not a case or derived field")
             if path.startswith("met.") and r.for_each is None:
                 errors.append(f"{where}: input {path!r} needs for_each: metastases")
-        scope = compile_condition(r.scope, ctx)
-        when = compile_condition(r.when, ctx)
+        scope = _compile(r.scope, ctx, f"{r.id} scope")
+        when = _compile(r.when, ctx, f"{r.id} when")
         emits: list[Emit] = []
         if r.strength not in STRENGTHS:
             errors.append(f"{where}: strength {r.strength!r} is not in clinical-spec §0.2 wording")
@@ -236,7 +293,9 @@ def compile_pack(raw: Any, name: str) -> Pack:
             for f in (*e.flags, *e.case_flags):
                 if not flag_re.match(f):
                     errors.append(f"{where}: flag {f!r} must be snake_case")
-            emits.append(Emit(e, compile_condition(e.when, ctx), strength, e.why or r.why))
+            emits.append(
+                Emit.build(e, _compile(e.when, ctx, f"{r.id} emit"), strength, e.why or r.why)
+            )
         for f in r.case_flags:
             if not flag_re.match(f):
                 errors.append(f"{where}: flag {f!r} must be snake_case")
@@ -268,7 +327,7 @@ def compile_conflicts(raw: Any, packs: dict[str, Pack]) -> tuple[Conflict, ...]:
         for r in c.rules:
             if r not in rule_ids:
                 errors.append(f"{where}: unknown rule {r!r}")
-        out.append(Conflict(c, compile_condition(c.when, ctx)))
+        out.append(Conflict(c, _compile(c.when, ctx, c.id)))
     if errors:
         raise PackError("\n".join(errors))
     return tuple(out)

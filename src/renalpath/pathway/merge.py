@@ -21,19 +21,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from renalpath.pathway.result import Contribution, OptionRecord
-from renalpath.pathway.vocabulary import POSITIVE_RANK, STATUS_RANK, is_strong, tier
+from renalpath.pathway.vocabulary import POSITIVE_RANK, STATUS_RANK, STRONG, TIER_OF
 
 Key = tuple[str, str | None, str | None]  # option, modality, target
+BLOCKED = "blocked_missing_input"
 
 
 def _decide(decided: list[Contribution]) -> tuple[str, Contribution] | None:
     if not decided:
         return None
+    if len(decided) == 1:
+        return decided[0].status, decided[0]
     for c in decided:
-        if c.status == "not_recommended" and is_strong(c.strength):
+        if c.status == "not_recommended" and c.strength in STRONG:
             return c.status, c
-    top = min(tier(c.strength) for c in decided)
-    pool = [c for c in decided if tier(c.strength) == top]
+    top = min(TIER_OF[c.strength] for c in decided)
+    pool = [c for c in decided if TIER_OF[c.strength] == top]
     for c in pool:
         if c.status == "not_recommended":
             return c.status, c
@@ -46,14 +49,16 @@ def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
     verdicts = [c for c in contribs if not c.annotate]
     if not verdicts:
         return None
-    decided = [c for c in verdicts if c.status != "blocked_missing_input"]
-    blocked = [c for c in verdicts if c.status == "blocked_missing_input"]
+    decided: list[Contribution] = []
+    blocked: list[Contribution] = []
+    for c in verdicts:
+        (blocked if c.status == BLOCKED else decided).append(c)
     decision = _decide(decided)
     missing: list[str] = []
     for c in blocked:
         missing.extend(m for m in c.missing if m not in missing)
     if blocked and (decision is None or any(b.would_be != decision[0] for b in blocked)):
-        status, lead = "blocked_missing_input", blocked[0]
+        status, lead = BLOCKED, blocked[0]
     else:
         assert decision is not None
         status, lead = decision
@@ -64,36 +69,37 @@ def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
     for c in contribs:
         if c.rule_id not in rule_ids:
             rule_ids.append(c.rule_id)
-        flags.extend(f for f in c.flags if f not in flags)
-        counselling.extend(t for t in c.counselling if t not in counselling)
-        if c.needs_verification and "needs_verification" not in flags and c is lead:
+        if c.flags:
+            flags.extend(f for f in c.flags if f not in flags)
+        if c.counselling:
+            counselling.extend(t for t in c.counselling if t not in counselling)
+        if c is lead and c.needs_verification and "needs_verification" not in flags:
             flags.append("needs_verification")
     why = lead.why
-    if status == "blocked_missing_input":
+    if status == BLOCKED:
         why = f"{lead.why} — cannot decide without: {', '.join(missing)}"
     option, modality, target = key
-    return OptionRecord(
-        option=option,
-        modality=modality,
-        target=target,
-        status=status,
-        strength=lead.strength,
-        rule_ids=rule_ids,
-        pack=lead.pack,
-        why=why,
-        flags=flags,
-        verification=lead.verification,
-        sources=list(lead.sources),
-        counselling=counselling,
-        missing=missing,
-        contributions=verdicts,
+    return OptionRecord(  # positional, in field order: see Contribution in evaluate.py
+        option,
+        modality,
+        target,
+        status,
+        lead.strength,
+        rule_ids,
+        lead.pack,
+        why,
+        flags,
+        lead.verification,
+        list(lead.sources),
+        counselling,
+        missing,
+        verdicts,
     )
 
 
 def merge_all(grouped: dict[Key, list[Contribution]]) -> list[OptionRecord]:
     records = [r for key, cs in grouped.items() if (r := merge_option(key, cs)) is not None]
-    order = {id(r): i for i, r in enumerate(records)}
-    records.sort(key=lambda r: (STATUS_RANK[r.status], order[id(r)]))
+    records.sort(key=lambda r: STATUS_RANK[r.status])  # stable: emit order within a status
     return records
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Contribution:
     """One rule's verdict on one option, before merging."""
 
@@ -49,7 +49,7 @@ class Contribution:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class OptionRecord:
     option: str
     modality: str | None

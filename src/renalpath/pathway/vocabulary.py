@@ -106,3 +106,8 @@ def tier(strength: str) -> int:
 
 def is_strong(strength: str) -> bool:
     return strength in ("EAU Strong", "AUA Strong")
+
+
+# Looked up once per contribution when merging; every pack strength is one of STRENGTHS.
+TIER_OF: dict[str, int] = {s: tier(s) for s in STRENGTHS}
+STRONG = frozenset(s for s in STRENGTHS if is_strong(s))
