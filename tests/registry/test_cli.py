@@ -68,3 +68,21 @@ def test_dictionary_formats(cli: Run) -> None:
     md = cli("dictionary", "--format", "md").stdout
     assert all(f"## {s.filename}" in md for s in FILES.values())
     assert cli("dictionary", "--format", "xml").returncode == 2
+
+
+def test_newcomer_flow_synth_import_export_without_db_init(cli: Run, tmp_path: Path) -> None:
+    """Issue 4 'done when': synth → import → export in a fresh folder gives the same rows back.
+
+    No `db init` first: a brand-new empty database gets its schema on the first import.
+    """
+    synth = cli("synth", "--patients", "60", "--seed", "1", "--out", "demo", cwd=tmp_path)
+    assert synth.returncode == 0, synth.stderr
+    imported = cli("import", "demo", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert (tmp_path / "renalpath.db").exists()  # the documented default location
+    exported = cli("export", "out", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    for name in FILES:
+        original = sorted(csv.reader(io.StringIO((tmp_path / "demo" / f"{name}.csv").read_text())))
+        back = sorted(csv.reader(io.StringIO((tmp_path / "out" / f"{name}.csv").read_text())))
+        assert back == original, name

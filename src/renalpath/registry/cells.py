@@ -13,8 +13,10 @@ how each database driver returns dates, booleans and floats.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from renalpath.registry.dictionary import FileSpec
@@ -41,25 +43,52 @@ def format_numbers(series: pd.Series) -> pd.Series:
     return out
 
 
+def _format_dates(values: pd.Series) -> pd.Series:
+    dates = pd.to_datetime(values, errors="coerce")
+    return dates.dt.strftime("%Y-%m-%d").fillna("")
+
+
+def _format_bools(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        ["true" if bool(v) else "false" for v in values.tolist()], index=values.index, dtype=object
+    )
+
+
+def _format_texts(values: pd.Series) -> pd.Series:
+    return values.astype(str)
+
+
+def _per_distinct(series: pd.Series, fmt: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """`fmt` applied once per distinct value, spread back to every row; blanks (None, NaN,
+    NaT, pd.NA) become "". A registry column has far fewer distinct values than rows, and the
+    rows then share one string object per value (memory as well as time)."""
+    codes, uniq = pd.factorize(series)
+    texts = fmt(pd.Series(uniq)).to_numpy(object) if len(uniq) else np.empty(0, dtype=object)
+    # code -1 (blank) picks the appended "" through numpy's negative indexing
+    table = np.append(texts, "").astype(object)
+    result: np.ndarray = table[codes]
+    return result
+
+
 def canonical_frame(spec: FileSpec, typed: pd.DataFrame) -> pd.DataFrame:
     """All columns of `spec` as canonical strings ("" = blank)."""
-    out = pd.DataFrame(index=typed.index)
-    for col in spec.columns:
-        series = typed[col.name]
-        if col.type == "date":
-            dates = pd.to_datetime(series, errors="coerce")
-            out[col.name] = dates.dt.strftime("%Y-%m-%d").fillna("")
-        elif col.type in ("int", "float"):
-            out[col.name] = format_numbers(series)
-        elif col.type == "bool":
-            out[col.name] = [
-                "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-                else ("true" if bool(v) else "false")
-                for v in series.tolist()
-            ]  # fmt: skip
-        else:
-            out[col.name] = series.astype(object).where(series.notna(), "").astype(str)
-    return out
+    formats: dict[str, Callable[[pd.Series], pd.Series]] = {
+        "date": _format_dates,
+        "int": format_numbers,
+        "float": format_numbers,
+        "bool": _format_bools,
+    }
+    cols = {
+        col.name: _per_distinct(typed[col.name], formats.get(col.type, _format_texts))
+        for col in spec.columns
+    }
+    return pd.DataFrame(cols, index=typed.index, columns=list(spec.column_names))
+
+
+def _per_distinct_values(series: pd.Series, convert: Callable[[Any], Any]) -> pd.Series:
+    codes, uniq = pd.factorize(series)
+    table = np.array([*(convert(v) for v in uniq.tolist()), None], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object)
 
 
 def db_values(spec: FileSpec, typed: pd.DataFrame, canonical: pd.DataFrame) -> pd.DataFrame:
@@ -74,8 +103,7 @@ def db_values(spec: FileSpec, typed: pd.DataFrame, canonical: pd.DataFrame) -> p
             num = typed[col.name].astype(float)
             out[col.name] = num.astype(object).where(num.notna(), None)
         elif col.type == "int":
-            ints = [None if pd.isna(v) else int(v) for v in typed[col.name].tolist()]
-            out[col.name] = pd.Series(ints, index=typed.index, dtype=object)
+            out[col.name] = _per_distinct_values(typed[col.name], int)
         else:
             out[col.name] = typed[col.name].astype(object).where(typed[col.name].notna(), None)
     return out

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 ENV_VAR = "RENALPATH_DATABASE_URL"
@@ -90,6 +90,20 @@ def require_schema(engine: Engine) -> None:
             f"database schema is at revision {current or 'none'}, the code needs {head}; "
             "run `renalpath db upgrade` (or `renalpath db init` for a new database)"
         )
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Create the schema in a brand-new, empty database; otherwise behave as require_schema.
+
+    A newcomer's first `renalpath import DIR` should just work on a fresh SQLite file, but a
+    database that already holds tables from an older revision is never migrated implicitly:
+    that stays an explicit `renalpath db upgrade`. Returns True when the schema was created.
+    """
+    if current_revision(engine) is None and not inspect(engine).get_table_names():
+        upgrade(engine)
+        return True
+    require_schema(engine)
+    return False
 
 
 class SchemaError(RuntimeError):

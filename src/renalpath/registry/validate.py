@@ -14,8 +14,8 @@ header is line 1), which equals the physical line unless a quoted cell spans sev
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from renalpath.registry.dictionary import ABLATION_TYPES, FILES, ColumnSpec, Fil
 Severity = Literal["error", "warning"]
 LINE = "_line"  # CSV line of each row, carried through every typed frame
 
-_PADDED = re.compile(r"(^|,)[ \t]|[ \t](,|\r?$)", re.MULTILINE)
+_BLOCK = 1 << 24  # bytes scanned at a time by `_padded` (bounds its temporary arrays)
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
 _INT_RE = r"[+-]?\d+"
 
@@ -145,22 +145,46 @@ def read_folder(folder: Path, report: Report) -> dict[str, pd.DataFrame]:
     Unknown files are reported as warnings (they are not imported); an unknown column is an
     error, because silently dropping a column would lose data.
     """
+    return dict(iter_folder(folder, report))
+
+
+def _padded(data: bytes) -> bool:
+    """Is there a blank or tab next to a delimiter or a line end (where stripping changes a
+    cell)? numpy over the bytes: a regex scan cost more than parsing the CSV itself."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    n = len(arr)
+    for start in range(0, n, _BLOCK):
+        block = arr[start : start + _BLOCK]
+        pos = np.flatnonzero((block == 32) | (block == 9)) + start
+        if not len(pos):
+            continue
+        before = np.where(pos > 0, arr[np.maximum(pos - 1, 0)], 10)
+        after = np.where(pos < n - 1, arr[np.minimum(pos + 1, n - 1)], 10)
+        if (np.isin(before, (44, 10)) | np.isin(after, (44, 10, 13))).any():
+            return True
+    return False
+
+
+def iter_folder(folder: Path, report: Report) -> Iterator[tuple[str, pd.DataFrame]]:
+    """`read_folder` one file at a time, so a caller can parse each file and drop its raw
+    strings before reading the next (peak memory of a large folder)."""
     if not folder.is_dir():
         report.add("error", str(folder), None, None, None, "not a directory")
-        return {}
+        return
     known = {spec.filename for spec in FILES.values()}
     for path in sorted(folder.glob("*.csv")):
         if path.name not in known:
             report.add("warning", path.name, None, None, None, "unknown file, not imported")
-    raw: dict[str, pd.DataFrame] = {}
     for name, spec in FILES.items():
         path = folder / spec.filename
         if not path.exists():
             continue
+        data = path.read_bytes()
         try:
             frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
-            )
+                io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False,
+                encoding="utf-8",
+            )  # fmt: skip
         except UnicodeDecodeError as err:
             report.add("error", spec.filename, None, None, None, f"not UTF-8 ({err.reason})")
             continue
@@ -195,11 +219,11 @@ def read_folder(folder: Path, report: Report) -> dict[str, pd.DataFrame]:
         frame = frame[list(spec.column_names)]
         # Stripping every cell in Python dominates validation of large folders, so strip only
         # when a C-speed scan of the file finds a blank next to a delimiter or line end.
-        if _PADDED.search(path.read_text(encoding="utf-8")):
+        if _padded(data):
             frame = frame.apply(lambda s: s.str.strip())
+        del data
         frame[LINE] = np.arange(2, len(frame) + 2)
-        raw[name] = frame
-    return raw
+        yield name, frame
 
 
 # --- per-column parsing --------------------------------------------------------------------
@@ -215,6 +239,13 @@ def _case_hint(values: pd.Series, allowed: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct values of an all-string column: per-value work (regexes, number
+    parsing) then runs once per distinct text instead of once per row."""
+    codes, uniq = pd.factorize(raw.to_numpy(object))
+    return np.asarray(codes), pd.Series(uniq, dtype=object)
+
+
 def _parse_column(
     spec: FileSpec, col: ColumnSpec, frame: pd.DataFrame, report: Report
 ) -> pd.Series:
@@ -224,19 +255,28 @@ def _parse_column(
         report.add_rows("error", spec, frame, blank, col.name, "required value missing")
     present = ~blank
     if col.type == "date":
-        shaped = raw.str.fullmatch(_DATE_RE)
-        parsed = pd.to_datetime(raw.where(present & shaped), format="%Y-%m-%d", errors="coerce")
+        # Parsed once per distinct text (a registry has far fewer distinct dates than rows).
+        codes, uniq = _distinct(raw)
+        u_present = uniq != ""
+        shaped = uniq.str.fullmatch(_DATE_RE).fillna(False).astype(bool)
+        u_parsed = pd.to_datetime(uniq.where(u_present & shaped), format="%Y-%m-%d",
+                                  errors="coerce")  # fmt: skip
+        parsed = pd.Series(u_parsed.to_numpy()[codes], index=raw.index)
         bad = present & parsed.isna()
         report.add_rows("error", spec, frame, bad, col.name, "not a valid date (YYYY-MM-DD)")
         return parsed
     if col.type in ("int", "float"):
-        number = pd.to_numeric(raw.where(present), errors="coerce")
-        bad = present & ~np.isfinite(number.fillna(np.nan).astype(float))
+        codes, uniq = _distinct(raw)
+        u_present = uniq != ""
+        u_number = pd.to_numeric(uniq.where(u_present), errors="coerce")
+        u_bad = u_present & ~np.isfinite(u_number.fillna(np.nan).astype(float))
         if col.type == "int":
-            bad |= present & ~raw.str.fullmatch(_INT_RE)
+            u_bad |= u_present & ~uniq.str.fullmatch(_INT_RE).fillna(False).astype(bool)
+        u_number = u_number.where(~u_bad).astype(float)
+        number = pd.Series(u_number.to_numpy()[codes], index=raw.index, dtype=float)
+        bad = pd.Series(u_bad.to_numpy()[codes], index=raw.index, dtype=bool)
         what = "an integer" if col.type == "int" else "a number"
         report.add_rows("error", spec, frame, bad, col.name, f"not {what}")
-        number = number.where(~bad).astype(float)
         _check_range(spec, col, frame, number, report)
         if col.type == "int":
             return number.astype("Int64")
@@ -371,11 +411,13 @@ def _duplicates(spec: FileSpec, frame: pd.DataFrame, report: Report) -> None:
     key = [k for k in spec.key if k != "seq"]
     if spec.name == "complications":
         return  # ordinal key: repeated rows are distinct complications
-    subset = frame[key].astype(str)
-    dup = subset.duplicated(keep=False)
+    # Hash the typed key columns directly (blank/NaT compare equal to each other, as their
+    # text would); only rows that are duplicated are turned into text.
+    dup = frame[key].duplicated(keep=False)
     if not dup.any():
         return
-    groups = pd.Series(subset[dup].apply(tuple, axis=1), index=subset[dup].index)
+    subset = frame.loc[dup, key].astype(str)
+    groups = pd.Series(subset.apply(tuple, axis=1), index=subset.index)
     first_line = frame.loc[dup, LINE].groupby(groups).transform("min")
     later = dup & frame[LINE].ne(first_line.reindex(frame.index))
     lines = first_line.reindex(frame.index)[later].tolist()
@@ -581,7 +623,8 @@ def _check_pt_vs_size(spec: FileSpec, f: pd.DataFrame, report: Report) -> None:
     mask = f["pt"].isin(_SIZE_DEFINED_PT) & f["size_mm"].notna()
     if not mask.any():
         return
-    expected = f.loc[mask, "size_mm"].map(_t_from_size)
+    sizes = f.loc[mask, "size_mm"]
+    expected = sizes.map({s: _t_from_size(s) for s in sizes.unique().tolist()})
     clash = pd.Series(False, index=f.index)
     clash.loc[mask] = expected.ne(f.loc[mask, "pt"]) & expected.notna()
     reasons = [
@@ -605,17 +648,20 @@ def _check_creatinine(spec: FileSpec, f: pd.DataFrame, report: Report) -> None:
     if not crea.any():
         return
     pairs = f.loc[crea, ["value", "unit"]]
-    verdict: dict[tuple[float, str], str | None] = {}
+    wrong: list[tuple[float, str, str]] = []
     for value, unit in pairs.drop_duplicates().itertuples(index=False, name=None):
         try:
             creatinine_to_mg_dl(float(value), str(unit))
-            verdict[(value, unit)] = None
         except ClinicalInputError as err:
-            verdict[(value, unit)] = "; ".join(p.message() for p in err.problems)
-    reasons = [verdict[(v, u)] for v, u in pairs.itertuples(index=False, name=None)]
+            wrong.append((value, unit, "; ".join(p.message() for p in err.problems)))
+    if not wrong:
+        return
+    verdict = pd.DataFrame(wrong, columns=["value", "unit", "_why"])
+    hits = pairs.reset_index().merge(verdict, on=["value", "unit"]).set_index("index")
+    hits = hits.sort_index()
     bad = pd.Series(False, index=f.index)
-    bad.loc[crea] = pd.Series([r is not None for r in reasons], index=pairs.index)
-    report.add_rows("error", spec, f, bad, "value", [r for r in reasons if r is not None])
+    bad.loc[hits.index] = True
+    report.add_rows("error", spec, f, bad, "value", hits["_why"].tolist())
 
 
 def validate_folder(
@@ -624,8 +670,10 @@ def validate_folder(
     """Parse and check a whole folder; returns the report, typed frames and the merged
     reference rows (folder over database) that the loader and derivations reuse."""
     report = Report()
-    raw = read_folder(folder, report)
-    typed = parse_frames(raw, report)
+    typed: dict[str, pd.DataFrame] = {}
+    for name, raw in iter_folder(folder, report):
+        typed.update(parse_frames({name: raw}, report))
+        del raw  # keep one file's raw strings at a time
     ref = merged_reference(existing or empty_reference(), typed)
     cross_checks(typed, ref, report)
     return report, typed, ref
