@@ -190,8 +190,8 @@ def test_batch_accepts_validated_models_and_iterators() -> None:
 
 
 def test_fast_and_explaining_condition_forms_agree() -> None:
-    # Every condition has a generated `test` and a closure `explain` (conditions.py); the
-    # engine trusts `test` and runs `explain` only on unknown, so they must answer alike —
+    # Every condition has a fast `test` and an `explain` (conditions.py); the engine
+    # trusts `test` and runs `explain` only on unknown, so they must answer alike —
     # and `explain` must name missing inputs exactly when the answer is unknown.
     from renalpath.pathway import parse_case
     from renalpath.pathway.conditions import Env
@@ -223,3 +223,18 @@ def test_fast_and_explaining_condition_forms_agree() -> None:
                 checked += 1
                 unknown += answer is None
     assert checked > 10_000 and unknown > 100
+
+
+def test_shared_verdicts_are_never_edited_by_a_conflict() -> None:
+    # Verdicts are built once and shared by every result (plan.py); the conflict register
+    # (C1: Oncolex cytoreduction → discuss beside EAU) must replace them, not edit them, or
+    # a later Oncolex-only run would inherit the EAU-era status.
+    v10 = json.loads((CASES / "v10_m1_good_ps_no_systemic.json").read_text())
+    before = recommend(v10, ["oncolex"], today=TODAY)
+    merged = recommend(v10, today=TODAY)
+    after = recommend(v10, ["oncolex"], today=TODAY)
+    verdicts = [c for o in merged.options for c in o.contributions]
+    restated = [c for c in verdicts if (c.conflict_note or "").startswith("C1:")]
+    assert restated and all(c.status == "discuss" for c in restated)
+    assert as_json(after) == as_json(before)
+    assert not any(c.conflict_note for o in after.options for c in o.contributions)

@@ -4,14 +4,17 @@ unknown fields refused with every problem named by its field path."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
+from renalpath.clinical.common import Problem
 from renalpath.pathway import CaseValidationError, case_json_schema, parse_case, recommend
 
 
-def problems(data: object) -> dict[str, object]:
+def problems(data: object) -> dict[str, Problem]:
     with pytest.raises(CaseValidationError) as info:
         parse_case(data, today=dt.date(2025, 6, 1))
     return {p.field: p for p in info.value.problems}
@@ -104,3 +107,37 @@ def test_unknown_tri_state_counts_as_missing() -> None:
     result = recommend(case)
     assert "surgeon.pn_feasible" in result.missing_inputs
     assert result.status_of("radical_nephrectomy") == "blocked_missing_input"
+
+
+def test_model_checks_report_exactly_what_the_raw_checks_report() -> None:
+    # A valid model is checked on its typed attributes (fast path, case.py `_model_problems`);
+    # an invalid one on the raw mapping.  Both must name the same problems with the same
+    # values, or a refusal would depend on which other field happened to be invalid.
+    from renalpath.pathway.case import Case, _cross_field_problems, _model_problems
+    from tests.pathway.test_batch_equivalence import corpus
+
+    today = dt.date(2025, 6, 1)
+    contradictions: list[dict[str, Any]] = [
+        {"tumour": {"cm": "M1"}, "metastases": []},
+        {"tumour": {"cm": "M0"}, "metastases": [{"synchronous": True}, {"organ": "lung"}]},
+        {"metastases": [{"organ": "lung", "bone": {"site": "upper_limb"}}]},
+        {"kidney": {"solitary_kidney": "anatomic", "bilateral_tumours": True}},
+        {"tumour": {"symptomatic": False, "symptoms": ["flank_pain"]}},
+        {"prior_treatment": {"failure": "none", "failure_site": "ablation_zone"}},
+        {"prior_treatment": {"failure": "none", "failure_date": "2024-01-01"}},
+        {"prior_treatment": {"date": "2024-05-01", "failure_date": "2024-01-01"}},
+        {"kidney": {"creatinine": {"value": 120, "unit": "mg/dL"}}},
+        {"as_of": "2024-01-01", "pathology": {"date": "2024-06-01"}},
+        {"pathology": {"date": "2999-01-01"}, "metastases": [{"date": "2999-01-01"}]},
+    ]
+    compared = flagged = 0
+    for data in contradictions + corpus(300, seed=11):
+        try:
+            case = Case.model_validate(data)
+        except ValidationError:  # invalid models take the raw path only
+            continue
+        raw = [p.__dict__ for p in _cross_field_problems(data, today)]
+        assert [p.__dict__ for p in _model_problems(case, today)] == raw, data
+        compared += 1
+        flagged += bool(raw)
+    assert compared > 100 and flagged >= len(contradictions)

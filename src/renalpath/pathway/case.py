@@ -426,20 +426,123 @@ def _cross_field_problems(data: Mapping[str, Any], today: dt.date) -> list[Probl
     return problems
 
 
+def _model_problems(case: Case, today: dt.date) -> list[Problem]:
+    """`_cross_field_problems` for a case the model accepted, read from the model itself.
+
+    Why a second form: every valid case of a registry audit goes through these checks, and
+    reading typed attributes costs a fraction of walking the raw mapping.  It also sees the
+    values as the engine will (a "true" the model coerced to True counts as True).  It must
+    report exactly what the raw form reports on canonical JSON; tests/pathway compares the two.
+    """
+    problems: list[Problem] = []
+    as_of = case.as_of or today
+    tumour, kidney, pathology = case.tumour, case.kidney, case.pathology
+    prior = case.prior_treatment
+    dated: list[tuple[str, dt.date | None]] = [
+        ("as_of", case.as_of),
+        ("prior_treatment.date", prior.date if prior else None),
+        ("prior_treatment.failure_date", prior.failure_date if prior else None),
+        ("pathology.date", pathology.date if pathology else None),
+    ]
+    mets = case.metastases or []
+    dated.extend((f"metastases[{i}].date", m.date) for i, m in enumerate(mets) if m.date)
+    for path, d in dated:
+        if d is None:
+            continue
+        if d > today:
+            problems.append(
+                Problem(path, d.isoformat(), f"a date on or before today ({today})", "in future")
+            )
+        elif path != "as_of" and d > as_of:
+            problems.append(
+                Problem(path, d.isoformat(), f"on or before as_of ({as_of})", "after the decision")
+            )
+
+    cm = tumour.cm if tumour else None
+    if cm == "M1" and not mets:
+        problems.append(
+            Problem("tumour.cm", cm, "M1 only with at least one entry in metastases", "none listed")
+        )
+    if cm == "M0":
+        problems.extend(
+            Problem(
+                f"metastases[{i}].synchronous",
+                True,
+                "false when tumour.cm is M0",
+                "a synchronous metastasis means cM1",
+            )
+            for i, m in enumerate(mets)
+            if m.synchronous is True
+        )
+    for i, m in enumerate(mets):
+        if m.bone is not None and m.organ not in (None, "bone"):
+            bone = m.bone.model_dump(exclude_unset=True)
+            problems.append(Problem(f"metastases[{i}].bone", bone, "only when organ is bone"))
+
+    if kidney is not None and kidney.solitary_kidney == "anatomic" and kidney.bilateral_tumours:
+        problems.append(
+            Problem(
+                "kidney.bilateral_tumours",
+                True,
+                "false with an anatomically solitary kidney",
+                "a single kidney cannot carry bilateral tumours",
+            )
+        )
+    if tumour is not None and tumour.symptomatic is False and tumour.symptoms:
+        problems.append(
+            Problem("tumour.symptoms", tumour.symptoms, "empty when tumour.symptomatic is false")
+        )
+
+    if prior is not None:
+        if prior.failure == "none":
+            given = (
+                ("failure_site", prior.failure_site),
+                ("failure_date", prior.failure_date and prior.failure_date.isoformat()),
+            )
+            problems.extend(
+                Problem(
+                    f"prior_treatment.{name}", value, "empty when prior_treatment.failure is none"
+                )
+                for name, value in given
+                if value is not None
+            )
+        if prior.date and prior.failure_date and prior.failure_date < prior.date:
+            problems.append(
+                Problem(
+                    "prior_treatment.failure_date",
+                    prior.failure_date.isoformat(),
+                    f"on or after prior_treatment.date ({prior.date})",
+                    "failure detected before the treatment",
+                )
+            )
+
+    creat = kidney.creatinine if kidney else None
+    if creat is not None:
+        try:
+            creatinine_to_mg_dl(creat.value, creat.unit, field="kidney.creatinine")
+        except ClinicalInputError as err:
+            problems.extend(err.problems)
+    return problems
+
+
 def parse_case(data: object, today: dt.date | None = None) -> Case:
-    """Validate a case; raise CaseValidationError listing every problem by field path."""
+    """Validate a case; raise CaseValidationError listing every problem by field path.
+
+    An already validated `Case` is returned as it is (no second validation).
+    """
     if isinstance(data, Case):
         return data
     if not isinstance(data, Mapping):
         raise CaseValidationError(Problem("(case)", type(data).__name__, "a JSON object"))
-    problems: list[Problem] = []
-    case: Case | None = None
+    day = today or dt.date.today()
     try:
         case = Case.model_validate(data)
     except ValidationError as err:
-        problems.extend(_problem_from_error(e) for e in err.errors())
-    problems.extend(_cross_field_problems(data, today or dt.date.today()))
-    if problems or case is None:
+        problems = [_problem_from_error(e) for e in err.errors()]
+        problems.extend(_cross_field_problems(data, day))  # still report them all at once
+        raise CaseValidationError(problems) from None
+    problems = _model_problems(case, day)
+    if problems:
         raise CaseValidationError(problems)
     return case
 

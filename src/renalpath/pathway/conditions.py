@@ -24,12 +24,18 @@ conditions on most cases come out true or false, and then nobody needs to know w
 were missing.  `test` only answers; `explain` also records the missing inputs and is run
 only when `test` said "unknown".  Both are built side by side from the same spec below, so
 they cannot drift apart; `explain` never adds to `miss` when its answer is true or false.
+
+Why leaves are also kept as data (`Leaf`): a test of one value is most of what the engine
+runs.  `not` and `optional` fold into the leaf (negated answer, answer for a missing value)
+instead of wrapping it in another closure, and `all`/`any` of leaves and the rule plan
+(plan.py) run leaves inline rather than calling one closure per leaf.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -55,9 +61,28 @@ Cond = Callable[[Env, list[str]], Tri]  # answers and records missing inputs in 
 Test = Callable[[Env], Tri]  # only answers
 
 
+class Leaf(NamedTuple):
+    """A test of one value, kept as data so `all`/`any` and the rule plan can run it inline.
+
+    `answer(v)` for a present value, `if_missing` when it is absent (None = unknown, and the
+    path is then reported missing; True/False after `optional`/`not`).  `negated` is `answer`
+    with its result inverted, so `not` folds into the leaf instead of wrapping it.
+    """
+
+    path: str
+    answer: Callable[[Any], bool]
+    negated: Callable[[Any], bool]
+    if_missing: Tri = None
+
+    @property
+    def on_item(self) -> bool:
+        return self.path.startswith(ITEM_PREFIX)
+
+
 class Condition(NamedTuple):
     test: Test
     explain: Cond
+    leaf: Leaf | None = None  # set when the condition is one (possibly negated) value test
 
 
 def _constant(value: Tri) -> Condition:
@@ -102,56 +127,19 @@ def _missing_name(path: str) -> str:
     return path
 
 
-def _lookup(path: str) -> tuple[Callable[[Env], Any], Callable[[Env, list[str]], Any]]:
-    """Compile a path to a plain getter and one that records what is missing when None."""
+def _reporter(path: str) -> Callable[[Env, list[str]], None]:
+    """What to add to `miss` when `path` has no value: the case input a user must fill in."""
     if path.startswith(ITEM_PREFIX):
         sub = path[len(ITEM_PREFIX) :]
-
-        def get_item(env: Env) -> Any:
-            item = env.item
-            return item.get(path) if item is not None else None
-
         if sub in _ITEM_DERIVED_SOURCE:
             source = _ITEM_DERIVED_SOURCE[sub]
-
-            def explain_item_derived(env: Env, miss: list[str]) -> Any:
-                value = get_item(env)
-                if value is None:
-                    miss.append(source.format(i=env.item_index))
-                return value
-
-            return get_item, explain_item_derived
-
-        def explain_item(env: Env, miss: list[str]) -> Any:
-            value = get_item(env)
-            if value is None:
-                miss.append(f"metastases[{env.item_index}].{sub}")
-            return value
-
-        return get_item, explain_item
-
-    def get(env: Env) -> Any:
-        return env.values.get(path)
-
+            return lambda env, miss: miss.append(source.format(i=env.item_index))
+        return lambda env, miss: miss.append(f"metastases[{env.item_index}].{sub}")
     if path.startswith("derived."):
         name = path[len("derived.") :]
-
-        def explain_derived(env: Env, miss: list[str]) -> Any:
-            value = env.values.get(path)
-            if value is None:
-                miss.extend(env.derived_missing.get(name, (path,)))
-            return value
-
-        return get, explain_derived
+        return lambda env, miss: miss.extend(env.derived_missing.get(name, (path,)))
     report = _missing_name(path)
-
-    def explain_case(env: Env, miss: list[str]) -> Any:
-        value = env.values.get(path)
-        if value is None:
-            miss.append(report)
-        return value
-
-    return get, explain_case
+    return lambda env, miss: miss.append(report)
 
 
 def _present(path: str) -> Callable[[Env], bool]:
@@ -160,33 +148,52 @@ def _present(path: str) -> Callable[[Env], bool]:
     return lambda env: env.values.get(path) is not None
 
 
-def _leaf(path: str, answer: Callable[[Any], Any]) -> Condition:
-    """A test on one value: unknown when the value is missing, else `answer(value)`.
+def _leaf(leaf: Leaf) -> Condition:
+    """A test on one value: `if_missing` when the value is missing, else `answer(value)`.
 
     `answer` is a built-in where possible (bool, operator.not_, a bound comparison): leaves
     are the most frequently run code of the engine.
     """
-    get, get_explained = _lookup(path)
-    if not path.startswith(ITEM_PREFIX):
-        # The common case, inlined: one dict lookup, no getter call.
-        def test_case(env: Env) -> Tri:
-            v = env.values.get(path)
-            return None if v is None else answer(v)
+    path, answer, _negated, if_missing = leaf
+    path = sys.intern(path)  # the flattened case's keys are interned too (derive.py)
+    report = _reporter(path)
+    # Two copies of one body (case value / metastasis value): the lookup is inlined, as a
+    # getter call would cost as much as the test itself.
+    if not leaf.on_item:
 
-        test: Test = test_case
+        def test(env: Env) -> Tri:
+            v = env.values.get(path)
+            return if_missing if v is None else answer(v)
+
+        def explain(env: Env, miss: list[str]) -> Tri:
+            v = env.values.get(path)
+            if v is None:
+                if if_missing is None:
+                    report(env, miss)
+                return if_missing
+            return answer(v)
+
     else:
 
-        def test_item(env: Env) -> Tri:
-            v = get(env)
-            return None if v is None else answer(v)
+        def test(env: Env) -> Tri:
+            item = env.item
+            v = None if item is None else item.get(path)
+            return if_missing if v is None else answer(v)
 
-        test = test_item
+        def explain(env: Env, miss: list[str]) -> Tri:
+            item = env.item
+            v = None if item is None else item.get(path)
+            if v is None:
+                if if_missing is None:
+                    report(env, miss)
+                return if_missing
+            return answer(v)
 
-    def explain(env: Env, miss: list[str]) -> Tri:
-        v = get_explained(env, miss)
-        return None if v is None else answer(v)
+    return Condition(test, explain, leaf)
 
-    return Condition(test, explain)
+
+def _negate(answer: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: not answer(v)
 
 
 # `v OP value` as a one-argument built-in of v: partial(OP', value)(v) == OP'(value, v), where
@@ -252,7 +259,10 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
         parts = tuple(compile_condition(a, ctx) for a in args)
         return _all(parts) if op == "all" else _any(parts)
     if op == "not":
-        inner_test, inner = compile_condition(args, ctx)
+        inner_test, inner, leaf = compile_condition(args, ctx)
+        if leaf is not None:
+            m = leaf.if_missing
+            return _leaf(Leaf(leaf.path, leaf.negated, leaf.answer, None if m is None else not m))
 
         def not_test(env: Env) -> Tri:
             r = inner_test(env)
@@ -264,7 +274,10 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
 
         return Condition(not_test, not_)
     if op == "optional":
-        inner_test, inner = compile_condition(args, ctx)
+        inner_test, inner, leaf = compile_condition(args, ctx)
+        if leaf is not None:
+            m = leaf.if_missing
+            return _leaf(leaf._replace(if_missing=False if m is None else m))
 
         def optional_test(env: Env) -> Tri:
             r = inner_test(env)
@@ -322,7 +335,8 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
         kind = _check_path(args, ctx)
         if kind is not None and kind.kind != "bool":
             ctx.error(f"{op}: {args!r} is not a yes/no field")
-        return _leaf(str(args), bool if op == "is_true" else operator.not_)
+        yes, no = (bool, operator.not_) if op == "is_true" else (operator.not_, bool)
+        return _leaf(Leaf(str(args), yes, no))
     if op in _COMPARE:
         pair = _pair(args, ctx, op)
         if pair is None:
@@ -332,7 +346,13 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
         _check_operand(path, kind, value, ctx)
         if kind is not None and kind.kind in ("bool", "list", "object") and op not in ("eq", "ne"):
             ctx.error(f"{op}: {path!r} is not ordered")
-        return _leaf(path, functools.partial(_COMPARE[op], value))
+        answer: Callable[[Any], bool] = functools.partial(_COMPARE[op], value)
+        negated: Callable[[Any], bool]
+        if op in ("eq", "ne"):
+            negated = functools.partial(_COMPARE["ne" if op == "eq" else "eq"], value)
+        else:
+            negated = _negate(answer)  # not (v < x) is not v >= x for every value (NaN)
+        return _leaf(Leaf(path, answer, negated))
     if op in ("in", "not_in"):
         pair = _pair(args, ctx, op)
         if pair is None:
@@ -345,9 +365,8 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
         for v in values:
             _check_operand(path, kind, v, ctx)
         allowed = frozenset(values)
-        if op == "in":
-            return _leaf(path, allowed.__contains__)
-        return _leaf(path, lambda v: v not in allowed)
+        inside, outside = allowed.__contains__, _negate(allowed.__contains__)
+        return _leaf(Leaf(path, *((inside, outside) if op == "in" else (outside, inside))))
     if op == "contains":
         pair = _pair(args, ctx, op)
         if pair is None:
@@ -357,19 +376,40 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
         if kind is not None and kind.kind != "list":
             ctx.error(f"contains: {path!r} is not a list field")
         _check_operand(path, kind, value, ctx)
-        return _leaf(path, lambda v: value in v)
+        return _leaf(Leaf(path, lambda v: value in v, lambda v: value not in v))
     ctx.error(f"unknown operator {op!r}")
     return _constant(None)
+
+
+def _case_leaves(parts: tuple[Condition, ...]) -> tuple[tuple[str, Any, Tri], ...] | None:
+    """(path, answer, if_missing) of each part, if every part is a leaf on a case path."""
+    leaves = [p.leaf for p in parts]
+    if any(leaf is None or leaf.on_item for leaf in leaves):
+        return None
+    return tuple((sys.intern(leaf.path), leaf.answer, leaf.if_missing) for leaf in leaves if leaf)
 
 
 def _all(parts: tuple[Condition, ...]) -> Condition:
     tests = tuple(p.test for p in parts)
     explains = tuple(p.explain for p in parts)
+    leaves = _case_leaves(parts)
 
     def all_test(env: Env) -> Tri:
         unknown = False
         for test in tests:
             r = test(env)
+            if r is False:
+                return False
+            if r is None:
+                unknown = True
+        return None if unknown else True
+
+    def all_leaves_test(env: Env) -> Tri:  # the same, with the leaves run inline
+        values = env.values
+        unknown = False
+        for path, answer, if_missing in leaves or ():
+            v = values.get(path)
+            r = if_missing if v is None else answer(v)
             if r is False:
                 return False
             if r is None:
@@ -388,17 +428,30 @@ def _all(parts: tuple[Condition, ...]) -> Condition:
                 unknown = True
         return None if unknown else True
 
-    return Condition(all_test, all_)
+    return Condition(all_test if leaves is None else all_leaves_test, all_)
 
 
 def _any(parts: tuple[Condition, ...]) -> Condition:
     tests = tuple(p.test for p in parts)
     explains = tuple(p.explain for p in parts)
+    leaves = _case_leaves(parts)
 
     def any_test(env: Env) -> Tri:
         unknown = False
         for test in tests:
             r = test(env)
+            if r is True:
+                return True
+            if r is None:
+                unknown = True
+        return None if unknown else False
+
+    def any_leaves_test(env: Env) -> Tri:  # the same, with the leaves run inline
+        values = env.values
+        unknown = False
+        for path, answer, if_missing in leaves or ():
+            v = values.get(path)
+            r = if_missing if v is None else answer(v)
             if r is True:
                 return True
             if r is None:
@@ -417,11 +470,11 @@ def _any(parts: tuple[Condition, ...]) -> Condition:
                 unknown = True
         return None if unknown else False
 
-    return Condition(any_test, any_)
+    return Condition(any_test if leaves is None else any_leaves_test, any_)
 
 
 def _quantifier(inner: Condition, some: bool) -> Condition:
-    inner_test, inner_explain = inner
+    inner_test, inner_explain, _leaf_spec = inner
 
     def quantify_test(env: Env) -> Tri:
         items = env.items

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,16 +31,49 @@ from renalpath.clinical.mskcc import mskcc
 from renalpath.clinical.nephrometry import padua_score, renal_score
 from renalpath.clinical.scores import ScoreResult
 from renalpath.clinical.staging import stage_group, t_category
-from renalpath.pathway.case import ITEM_PREFIX, TRI_STATE_PATHS, Case, FieldKind, case_fields
+from renalpath.pathway.case import (
+    ITEM_PREFIX,
+    TRI_STATE_PATHS,
+    Case,
+    Extension,
+    FieldKind,
+    case_fields,
+)
 
 # The calculators are pure functions of hashable arguments; registry batches repeat the same
 # combinations constantly, so results are memoised (refusals are not cached: they re-raise).
 _egfr = functools.lru_cache(maxsize=4096)(egfr)
-_t_category = functools.lru_cache(maxsize=4096)(t_category)
+_round_half_up = functools.lru_cache(maxsize=4096)(round_half_up)
+_ckd_stage = functools.lru_cache(maxsize=4096)(ckd_stage)
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_category(size_mm: int | None, extension: Extension) -> str | None:
+    """cT from size and extension flags; None when the calculator refuses (no size).
+
+    Keyed on the (frozen, hashable) extension object rather than nine keyword arguments,
+    and the refusal is remembered too: a case without a size is common in a registry.
+    """
+    try:
+        return t_category(size_mm, **extension.__dict__)
+    except ClinicalInputError:
+        return None
+
+
 _stage_group = functools.lru_cache(maxsize=1024)(stage_group)
 _renal_score = functools.lru_cache(maxsize=4096)(renal_score)
 _padua_score = functools.lru_cache(maxsize=4096)(padua_score)
-_leibovich = functools.lru_cache(maxsize=4096)(leibovich)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leibovich(*args: Any) -> ScoreResult | tuple[str, ...]:
+    """Leibovich score, or the pathology paths it still needs (refusals memoised too)."""
+    try:
+        return leibovich(*args)
+    except ClinicalInputError as err:
+        return tuple(f"pathology.{_LEIB.get(f, f)}" for f in err.fields)
+
+
 _mirels = functools.lru_cache(maxsize=1024)(mirels)
 
 _RISK_ORDER = {"favourable": 0, "intermediate": 1, "poor": 2}
@@ -124,6 +158,13 @@ class Derived:
     notes: list[str] = field(default_factory=list)
 
 
+# "derived.X" keys, built once and interned: the packs' condition paths are interned too, so
+# the rules' lookups in the flattened case hit on identity.
+_DERIVED_KEY = {path.removeprefix("derived."): sys.intern(path) for path in DERIVED_FIELDS}
+_MET_SYMPTOMATIC, _MET_MIRELS_SCORE, _MET_MIRELS_GROUP, _MET_DFI_DAYS = (
+    sys.intern(ITEM_PREFIX + name)
+    for name in ("symptomatic", "mirels_score", "mirels_group", "dfi_days")
+)
 _PLAIN, _MODEL, _TRI_STATE = 0, 1, 2
 _CASE_FIELDS = case_fields()
 
@@ -134,7 +175,7 @@ def _plan(cls: type[BaseModel], prefix: str) -> tuple[tuple[str, str, int], ...]
     kinds = _CASE_FIELDS
     out = []
     for name in cls.model_fields:
-        path = prefix + name
+        path = sys.intern(prefix + name)  # interned, as are the packs' paths (dict lookups)
         if kinds[path].kind == "object":
             out.append((name, path, _MODEL))
         else:
@@ -200,7 +241,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         if value is None:
             miss[name] = missing
         else:
-            v["derived." + name] = value
+            v[_DERIVED_KEY[name]] = value
 
     tumour, patient, kidney = case.tumour, case.patient, case.kidney
     systemic, prior, path = case.systemic, case.prior_treatment, case.pathology
@@ -215,9 +256,8 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         if ext is None:
             miss["ct"] = ("tumour.extension",) + (() if tumour.size_mm else ("tumour.size_mm",))
         else:
-            try:
-                ct = _t_category(tumour.size_mm, **ext.__dict__)
-            except ClinicalInputError:
+            ct = _t_category(tumour.size_mm, ext)
+            if ct is None:
                 miss["ct"] = ("tumour.size_mm",)
     put("ct", ct, miss.get("ct", ()))
     if ct is not None:
@@ -261,8 +301,8 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             notes.append(f"eGFR not computed: {err}")
     if gfr is None and kidney is not None and kidney.egfr is not None:
         gfr = float(kidney.egfr)
-        gfr_rounded = round_half_up(gfr)
-        stage_g = ckd_stage(gfr)
+        gfr_rounded = _round_half_up(gfr)
+        stage_g = _ckd_stage(gfr)
         equation = "reported"
     egfr_missing: tuple[str, ...] = ("kidney.creatinine",)
     if creat is not None:
@@ -495,19 +535,19 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             item: dict[str, Any] = {}
             _flatten(met, ITEM_PREFIX, item)
             if met.symptoms is not None:
-                item[ITEM_PREFIX + "symptomatic"] = bool(met.symptoms)
+                item[_MET_SYMPTOMATIC] = bool(met.symptoms)
             b = met.bone
             if b is not None and None not in (b.site, b.pain, b.lesion, b.cortical_fraction):
                 try:
                     mr = _mirels(b.site, b.pain, b.lesion, b.cortical_fraction)
-                    item[ITEM_PREFIX + "mirels_score"] = mr.score
-                    item[ITEM_PREFIX + "mirels_group"] = mr.group
+                    item[_MET_MIRELS_SCORE] = mr.score
+                    item[_MET_MIRELS_GROUP] = mr.group
                     if best_mirels is None or (mr.score or 0) > (best_mirels.score or 0):
                         best_mirels = mr
                 except ClinicalInputError as err:
                     notes.append(f"Mirels not computed for metastases[{i}]: {err}")
             if surgery_date is not None:
-                item[ITEM_PREFIX + "dfi_days"] = ((met.date or as_of) - surgery_date).days
+                item[_MET_DFI_DAYS] = ((met.date or as_of) - surgery_date).days
             items.append(item)
             if met.count is None:
                 count_missing.append(f"metastases[{i}].count")
@@ -531,12 +571,13 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         if histo is None:
             miss["leibovich_group"] = ("pathology.histology",)
         else:
-            try:
-                lres = _leibovich(
-                    path.pt, path.pn, path.size_mm, path.isup_grade, path.necrosis, histo
-                )
-            except ClinicalInputError as err:
-                miss["leibovich_group"] = tuple(f"pathology.{_LEIB.get(f, f)}" for f in err.fields)
+            scored = _leibovich(
+                path.pt, path.pn, path.size_mm, path.isup_grade, path.necrosis, histo
+            )
+            if isinstance(scored, tuple):
+                miss["leibovich_group"] = scored
+            else:
+                lres = scored
         put("leibovich_group", lres.group if lres else None, miss.get("leibovich_group", ()))
         put(
             "leibovich_score",

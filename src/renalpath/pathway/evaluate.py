@@ -1,191 +1,97 @@
 """Fire the rules of the chosen packs on one case and assemble the result.
 
-Per rule: `scope` decides whether the rule is about this kind of case at all (false → silent;
-unknown → the routing input is listed as missing); `when` and each emit's own `when` decide
-what it says.  Unknown there gives a `blocked_missing_input` verdict naming the inputs, with
-the status it *would* give, so the merge can tell whether the missing input matters.
+How one rule fires is in plan.py (one evaluation plan per pack, built on first use); this
+module runs the plans in pack order, applies the conflict register and merges.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from renalpath.pathway.case import Case
-from renalpath.pathway.conditions import Env, Tri
+from renalpath.pathway.conditions import Env
 from renalpath.pathway.derive import Derived, derive
 from renalpath.pathway.followup import followup_plan
-from renalpath.pathway.loader import EVAL_ORDER, PACK_ORDER, Pack, PackSet, Rule
-from renalpath.pathway.merge import Key, merge_all, unique
+from renalpath.pathway.loader import EVAL_ORDER, PACK_ORDER, PackSet
+from renalpath.pathway.merge import BLOCKED, merge_all
+from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
 from renalpath.pathway.result import Contribution, RecommendResult
 
-State = tuple[bool | None, tuple[str, ...]]
-_NOT_FIRED: State = (False, ())
+
+@functools.lru_cache(maxsize=64)
+def _plans(packset: PackSet, pack_ids: tuple[str, ...]) -> tuple[tuple[Block, ...], ...]:
+    """The evaluation plans of the chosen packs, in evaluation order (built once per choice)."""
+    watched = frozenset(rule_id for c in packset.conflicts for rule_id in c.spec.rules)
+    return tuple(_pack_plan(packset, pid, watched) for pid in EVAL_ORDER if pid in pack_ids)
 
 
-class _Collector:
-    """What the rules of one case say, gathered while they fire (one per evaluation)."""
-
-    __slots__ = ("by_rule", "flags", "grouped", "missing", "notes")
-
-    def __init__(self, flags: list[str], notes: list[dict[str, str]]) -> None:
-        self.grouped: dict[Key, list[Contribution]] = {}
-        self.by_rule: dict[str, list[Contribution]] = {}  # for the conflict register
-        self.missing: list[str] = []
-        self.flags = flags
-        self.notes = notes
-
-
-def _run_rule(rule: Rule, env: Env, out: _Collector, target: str | None, s: Tri) -> State:
-    """Evaluate one rule (for one metastasis if target is set); return its fired state.
-
-    Fired = at least one verdict emitted (or, for a definition rule without emits, its
-    `when` holds); unknown = blocked on missing input (with those inputs); else false.
-    Missing inputs are worked out (`explain`) only for a condition that came out unknown.
-    `s` is the rule's scope, already tested by the caller.
-    """
-    if s is False:
-        return _NOT_FIRED
-    if s is None:
-        miss: list[str] = []
-        rule.scope.explain(env, miss)
-        out.missing.extend(miss)
-        return None, tuple(miss)
-    w = rule.when.test(env)
-    if w is False:
-        return _NOT_FIRED
-    wmiss: list[str] = []
-    if w is None:
-        rule.when.explain(env, wmiss)
-    spec = rule.spec
-    state: bool | None = w if not rule.emits else False
-    state_missing: list[str] = [] if w else list(wmiss)
-    for emit in rule.emits:
-        e = emit.when.test(env)
-        if e is False:
-            continue
-        if w is True and e is True:
-            status, would_be, miss_e = emit.status, None, emit.missing
-            out.flags.extend(emit.case_flags)
-        else:
-            if emit.annotate:
-                continue
-            emiss: list[str] = []
-            if e is None:
-                emit.when.explain(env, emiss)
-            status, would_be, miss_e = "blocked_missing_input", emit.status, tuple(wmiss + emiss)
-        if status == "blocked_missing_input":
-            out.missing.extend(miss_e)
-            if state is not True:
-                state = None
-                state_missing.extend(miss_e)
-        else:
-            state = True
-        # Positional (field order of Contribution): keyword calls cost twice as much, and
-        # this runs for every verdict of every case of a registry audit.
-        contribution = Contribution(
-            spec.id,
-            rule.pack,
-            status,
-            emit.strength,
-            emit.why,
-            spec.verification,
-            rule.sources,
-            emit.flags,
-            emit.counselling,
-            miss_e,
-            would_be,
-            emit.annotate,
-            rule.needs_verification,
-        )
-        key: Key = (emit.option, emit.modality, target)
-        group = out.grouped.get(key)
-        if group is None:
-            out.grouped[key] = [contribution]
-        else:
-            group.append(contribution)
-        by_rule = out.by_rule.get(spec.id)
-        if by_rule is None:
-            out.by_rule[spec.id] = [contribution]
-        else:
-            by_rule.append(contribution)
-    if w is True:
-        out.flags.extend(spec.case_flags)
-        if spec.notes:
-            out.notes.extend({"rule_id": spec.id, "text": t} for t in spec.notes)
-    elif w is None and (not rule.emits or state is None):
-        # Ask for the input only if it could change what this rule says.
-        out.missing.extend(wmiss)
-    return state, tuple(unique(state_missing)) if state is None else ()
-
-
-def _run_pack(pack: Pack, env: Env, out: _Collector) -> None:
-    values = env.values
-    fired = env.fired
-    for gate, rules in pack.blocks:
-        if gate is not None and values.get(gate) is False:
-            continue  # every scope here is false; `fired` reads an absent rule as not fired
-        for rule in rules:
-            state: State
-            if rule.spec.for_each is None:
-                s = rule.scope.test(env)
-                if s is False:  # checked inline: the cheapest way out
-                    fired[rule.spec.id] = _NOT_FIRED
-                    continue
-                state = _run_rule(rule, env, out, None, s)
-            elif env.items is None:
-                # A rule about metastases on a case that does not say whether there are any.
-                if rule.scope.test(env) is not False:
-                    out.missing.append("metastases")
-                    state = (None, ("metastases",))
-                else:
-                    state = _NOT_FIRED
-            else:
-                any_fired: bool | None = False
-                fmiss: list[str] = []
-                for i, item in enumerate(env.items):
-                    env.item, env.item_index = item, i
-                    r, m = _run_rule(rule, env, out, f"metastases[{i}]", rule.scope.test(env))
-                    if r is True:
-                        any_fired = True
-                    elif r is None and any_fired is not True:
-                        any_fired = None
-                        fmiss.extend(m)
-                env.item, env.item_index = None, -1
-                state = (any_fired, tuple(fmiss) if any_fired is None else ())
-            fired[rule.spec.id] = state
+@functools.lru_cache(maxsize=64)
+def _pack_plan(packset: PackSet, pack_id: str, watched: frozenset[str]) -> tuple[Block, ...]:
+    return pack_plan(packset.packs[pack_id], watched)
 
 
 def _apply_conflicts(
-    packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: _Collector
+    packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: Verdicts
 ) -> list[dict[str, Any]]:
-    """Conflict register (clinical-spec §6): re-state listed rules' verdicts, report each."""
+    """Conflict register (clinical-spec §6): re-state listed rules' verdicts, report each.
+
+    Verdicts are shared between results (plan.py), so a re-stated one is another object.
+    """
     conflicts: list[dict[str, Any]] = []
-    grouped = out.grouped
+    grouped, by_rule = out.grouped, out.by_rule
     for conflict in packset.conflicts_for(pack_ids):
         spec = conflict.spec
-        hit = [c for rule_id in spec.rules for c in out.by_rule.get(rule_id, ()) if not c.annotate]
-        if spec.rules and not hit:
-            continue
+        if spec.rules:
+            if by_rule.keys().isdisjoint(spec.rules):
+                continue  # the usual case: none of its rules spoke
+            hit = [kc for r in spec.rules for kc in by_rule.get(r, ()) if not kc[1].annotate]
+            if not hit:
+                continue
+        else:
+            hit = []
         if conflict.when.test(env) is not True:
             continue
         conflicts.append({"id": spec.id, "packs": list(spec.packs), "note": spec.note})
-        if spec.set_status is None or not hit:
+        status = spec.set_status
+        if status is None or not hit:
             continue
-        hit_ids = {id(c) for c in hit}
-        for key, cs in grouped.items():
-            if not any(id(c) in hit_ids for c in cs):
-                continue
+        hit_ids = {id(c) for _key, c in hit}
+        for key in dict.fromkeys(key for key, _c in hit):  # each option once, in order
             kept = []
-            for c in cs:
+            for c in grouped[key]:
                 if id(c) in hit_ids:
-                    if c.status == "blocked_missing_input":
+                    if c.status == BLOCKED:
                         continue  # the deciding pack rules; this rule no longer blocks
-                    c.status = spec.set_status
-                    c.conflict_note = f"{spec.id}: {spec.note}"
+                    c = _restated(c, spec.id, status, spec.note)
                 kept.append(c)
             grouped[key] = kept
+        for rule_id in spec.rules:  # later register entries see the re-stated verdicts
+            if rule_id in by_rule:
+                by_rule[rule_id] = [
+                    (key, c)
+                    if id(c) not in hit_ids or c.status == BLOCKED
+                    else (key, _restated(c, spec.id, status, spec.note))
+                    for key, c in by_rule[rule_id]
+                ]
     return conflicts
+
+
+# Re-stated verdicts, built once like every other verdict (merge.py remembers merges by
+# verdict identity, so a verdict rebuilt per case would never be recognised).
+_RESTATED: dict[tuple[Contribution, str], Contribution] = {}
+_RESTATED_LIMIT = 4096
+
+
+def _restated(c: Contribution, conflict_id: str, status: str, note: str) -> Contribution:
+    verdict = _RESTATED.get((c, conflict_id))
+    if verdict is None:
+        verdict = dataclasses.replace(c, status=status, conflict_note=f"{conflict_id}: {note}")
+        if len(_RESTATED) < _RESTATED_LIMIT:
+            _RESTATED[(c, conflict_id)] = verdict
+    return verdict
 
 
 def _engine_flags(d: Derived, case: Case) -> list[str]:
@@ -203,33 +109,30 @@ def _engine_flags(d: Derived, case: Case) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=64)
+def _pack_versions(packset: PackSet, pack_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((pid, packset.packs[pid].version) for pid in PACK_ORDER if pid in pack_ids)
+
+
 def evaluate(
     case: Case, packset: PackSet, pack_ids: tuple[str, ...], today: dt.date | None = None
 ) -> RecommendResult:
     d = derive(case, today)
     env = Env(d.values, d.missing, {}, d.items)
-    out = _Collector(list(d.flags), [{"rule_id": "derive", "text": n} for n in d.notes])
-    for pid in EVAL_ORDER:
-        if pid in pack_ids:
-            _run_pack(packset.packs[pid], env, out)
+    out = Verdicts(d.flags, [{"rule_id": "derive", "text": n} for n in d.notes])
+    for plan in _plans(packset, pack_ids):
+        run_plan(plan, env, out)
     conflicts = _apply_conflicts(packset, pack_ids, env, out)
-    options = merge_all(out.grouped)
-    fired = [rid for rid, (st, _m) in env.fired.items() if st is True]
     flags = out.flags
     flags.extend(_engine_flags(d, case))
-    followup = followup_plan(case, d) if case.pathology is not None else None
     return RecommendResult(
         derived=d.output,
-        options=options,
-        missing_inputs=sorted(unique(out.missing)),
-        flags=unique(flags),
+        options=merge_all(out.grouped),
+        missing_inputs=sorted(set(out.missing)),
+        flags=list(dict.fromkeys(flags)),  # unique, first-seen order
         conflicts=conflicts,
-        followup=followup,
-        packs=[
-            {"id": pid, "version": packset.packs[pid].version}
-            for pid in PACK_ORDER
-            if pid in pack_ids
-        ],
+        followup=followup_plan(case, d) if case.pathology is not None else None,
+        packs=[{"id": pid, "version": v} for pid, v in _pack_versions(packset, pack_ids)],
         notes=out.notes,
-        rules_fired=fired,
+        rules_fired=out.fired,
     )

@@ -116,5 +116,11 @@ def followup_plan(case: Case, d: Derived, profile_id: str = DEFAULT_PROFILE) -> 
         "flags": flags,
         "notes": notes,
         "missing": missing,
-        "source": profile.source.model_dump(),
+        "source": dict(_source(profile_id)),
     }
+
+
+@functools.cache
+def _source(profile_id: str) -> dict[str, str]:
+    """The profile's source as a dict, dumped once (callers get a copy)."""
+    return load_profiles()[profile_id].source.model_dump()

@@ -150,10 +150,26 @@ class Rule:
     sources: tuple[dict[str, str], ...]
     needs_verification: bool
     gate: str | None = None  # a derived yes/no that, when false, makes the scope false
+    # The scope once the gate is known true (`{all: [gate, *rest]}` → rest), if that simple.
+    scope_after_gate: Condition | None = None
+    scope_after_gate_spec: Any = None
 
     @property
     def id(self) -> str:
         return self.spec.id
+
+
+def _after_gate(scope: Any, gate: str | None) -> Any:
+    """What is left of a scope when its gate is true; None when it is not that simple."""
+    if gate is None:
+        return None
+    if scope == {"is_true": gate}:
+        return True
+    parts = scope.get("all") if isinstance(scope, dict) and len(scope) == 1 else None
+    if isinstance(parts, list) and parts and parts[0] == {"is_true": gate}:
+        rest = parts[1:]
+        return True if not rest else rest[0] if len(rest) == 1 else {"all": rest}
+    return None
 
 
 def _gate(scope: Any) -> str | None:
@@ -301,8 +317,21 @@ def compile_pack(raw: Any, name: str) -> Pack:
                 errors.append(f"{where}: flag {f!r} must be snake_case")
         sources = tuple({"title": s.title, "section": s.section, "url": s.url} for s in r.sources)
         needs_verification = r.verification == "R" or r.strength_tag == "R"
+        gate = _gate(r.scope)
+        rest = _after_gate(r.scope, gate)
         rules.append(
-            Rule(r, spec.id, scope, when, tuple(emits), sources, needs_verification, _gate(r.scope))
+            Rule(
+                r,
+                spec.id,
+                scope,
+                when,
+                tuple(emits),
+                sources,
+                needs_verification,
+                gate,
+                None if rest is None else _compile(rest, ctx, f"{r.id} scope"),
+                rest,
+            )
         )
         earlier.add(r.id)
     if errors:

@@ -19,6 +19,7 @@ listed rules' contributions (e.g. Oncolex ONX-02 → `discuss` when the EAU pack
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from renalpath.pathway.result import Contribution, OptionRecord
 from renalpath.pathway.vocabulary import POSITIVE_RANK, STATUS_RANK, STRONG, TIER_OF
@@ -44,9 +45,26 @@ def _decide(decided: list[Contribution]) -> tuple[str, Contribution] | None:
     return best.status, best
 
 
-def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
-    """One option record, or None when only annotations (no verdict) exist for this option."""
-    verdicts = [c for c in contribs if not c.annotate]
+@dataclass(frozen=True, slots=True)
+class _Merged:
+    """A merged option without its place (option, modality, target): what the rules said."""
+
+    status: str
+    strength: str
+    rule_ids: tuple[str, ...]
+    pack: str
+    why: str
+    flags: tuple[str, ...]
+    verification: str
+    sources: tuple[dict[str, str], ...]
+    counselling: tuple[str, ...]
+    missing: tuple[str, ...]
+    verdicts: tuple[Contribution, ...]
+
+
+def _merge(contribs: tuple[Contribution, ...]) -> _Merged | None:
+    """Merge one option's verdicts; None when only annotations (no verdict) exist for it."""
+    verdicts = tuple(c for c in contribs if not c.annotate)
     if not verdicts:
         return None
     decided: list[Contribution] = []
@@ -78,28 +96,67 @@ def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
     why = lead.why
     if status == BLOCKED:
         why = f"{lead.why} — cannot decide without: {', '.join(missing)}"
-    option, modality, target = key
-    return OptionRecord(  # positional, in field order: see Contribution in evaluate.py
-        option,
-        modality,
-        target,
+    return _Merged(
         status,
         lead.strength,
-        rule_ids,
+        tuple(rule_ids),
         lead.pack,
         why,
-        flags,
+        tuple(flags),
         lead.verification,
-        list(lead.sources),
-        counselling,
-        missing,
+        lead.sources,
+        tuple(counselling),
+        tuple(missing),
         verdicts,
     )
 
 
+# Merged outcomes by the exact verdicts of a group.  Verdicts are shared, immutable objects
+# compared by identity (plan.py), and a registry repeats the same few hundred combinations,
+# so most options are merged once per process.  The key holds its verdicts alive, so an
+# identity is never reused for another verdict; the size is capped, not evicted.
+_MERGED: dict[tuple[Contribution, ...], _Merged | None] = {}
+_MERGED_LIMIT = 16384
+_UNSEEN = object()
+
+
+def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
+    """One option record, or None when only annotations (no verdict) exist for this option."""
+    group = tuple(contribs)
+    merged = _MERGED.get(group, _UNSEEN)
+    if merged is _UNSEEN:
+        merged = _merge(group)
+        if len(_MERGED) < _MERGED_LIMIT:
+            _MERGED[group] = merged
+    if merged is None:
+        return None
+    assert isinstance(merged, _Merged)
+    option, modality, target = key
+    return OptionRecord(  # positional, in field order (cheaper than keywords)
+        option,
+        modality,
+        target,
+        merged.status,
+        merged.strength,
+        list(merged.rule_ids),
+        merged.pack,
+        merged.why,
+        list(merged.flags),
+        merged.verification,
+        list(merged.sources),
+        list(merged.counselling),
+        list(merged.missing),
+        list(merged.verdicts),
+    )
+
+
+def _rank(record: OptionRecord) -> int:
+    return STATUS_RANK[record.status]
+
+
 def merge_all(grouped: dict[Key, list[Contribution]]) -> list[OptionRecord]:
     records = [r for key, cs in grouped.items() if (r := merge_option(key, cs)) is not None]
-    records.sort(key=lambda r: STATUS_RANK[r.status])  # stable: emit order within a status
+    records.sort(key=_rank)  # stable: emit order within a status
     return records
 
 

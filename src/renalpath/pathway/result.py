@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True, eq=False)
 class Contribution:
-    """One rule's verdict on one option, before merging."""
+    """One rule's verdict on one option, before merging.
+
+    Frozen and compared by identity: the engine builds each distinct verdict once and every
+    result shares it (pathway/plan.py), and merges are remembered by their verdicts.
+    """
 
     rule_id: str
     pack: str
