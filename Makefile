@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-run: demo
+run: install
+	$(BIN)/renalpath serve --demo
 
 demo: install
 	$(BIN)/renalpath calc egfr --creatinine 1.35 --unit mg/dL --age 64 --sex male --equation mdrd

@@ -26,10 +26,12 @@ from renalpath.cli import (  # noqa: E402
     calc_prognosis,
     pathway,
     registry,
+    study,
     synth,
+    web,
 )
 
-COMMAND_GROUPS = (calc, calc_kidney, calc_prognosis, pathway, registry, synth)
+COMMAND_GROUPS = (calc, calc_kidney, calc_prognosis, pathway, registry, study, synth, web)
 
 
 def main() -> None:

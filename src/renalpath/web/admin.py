@@ -1,0 +1,84 @@
+"""Admin pages: list users, add one, (de)activate, issue an API token.
+
+Every change names the acting admin (`web:<name>`) and a reason, which the database store
+writes to the audit trail.  A new token is shown once, on the page that created it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from renalpath.registry.accounts import ROLES, AccountError
+from renalpath.web.auth import Principal, admin_user
+from renalpath.web.security import require_csrf
+from renalpath.web.templating import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _actor(principal: Principal) -> str:
+    return f"web:{principal.name}"
+
+
+def _page(
+    request: Request, status: int = 200, error: str | None = None, **extra: object
+) -> Response:
+    users = request.app.state.accounts.list_users()
+    ctx = {"users": users, "roles": ROLES, "error": error, "form": {}, **extra}
+    return render(request, "admin/users.html", ctx, status_code=status)
+
+
+@router.get("/users")
+def users_page(request: Request, _: Annotated[Principal, Depends(admin_user)]) -> Response:
+    return _page(request)
+
+
+@router.post("/users", dependencies=[Depends(require_csrf)])
+async def users_add(
+    request: Request, principal: Annotated[Principal, Depends(admin_user)]
+) -> Response:
+    form = await request.form()
+    name, role = str(form.get("name") or ""), str(form.get("role") or "")
+    password, reason = str(form.get("password") or ""), str(form.get("reason") or "")
+    try:
+        request.app.state.accounts.create_user(
+            name, role, password, _actor(principal), reason or "added on the admin page"
+        )
+    except AccountError as err:
+        return _page(request, 422, str(err), form={"name": name, "role": role, "reason": reason})
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/active", dependencies=[Depends(require_csrf)])
+async def users_active(
+    request: Request, name: str, principal: Annotated[Principal, Depends(admin_user)]
+) -> Response:
+    form = await request.form()
+    active = form.get("active") == "true"
+    reason = str(form.get("reason") or "") or ("reactivated" if active else "deactivated")
+    if name == principal.name and not active:
+        return _page(request, 422, "you cannot deactivate your own account")
+    try:
+        request.app.state.accounts.set_active(name, active, _actor(principal), reason)
+    except AccountError as err:
+        return _page(request, 422, str(err))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/token", dependencies=[Depends(require_csrf)])
+async def users_token(
+    request: Request, name: str, principal: Annotated[Principal, Depends(admin_user)]
+) -> Response:
+    form = await request.form()
+    label = str(form.get("label") or "script")[:64]
+    try:
+        token = request.app.state.accounts.issue_token(
+            name, label, _actor(principal), "token issued on the admin page"
+        )
+    except AccountError as err:
+        return _page(request, 422, str(err))
+    return _page(request, new_token={"user": name, "label": label, "token": token})

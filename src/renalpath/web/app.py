@@ -1,0 +1,187 @@
+"""`create_app(settings)`: the one FastAPI application serving the API and the clinician UI.
+
+Error handling is centralised here so that no route can leak a 500 or an HTML error page to
+an API client: anything under /api/ answers in the `{"errors": [...]}` shape, the UI answers
+with a page (or a redirect to the login page).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import HTMLResponse, Response
+
+import renalpath
+from renalpath.clinical.common import ClinicalInputError
+from renalpath.web import admin, api, ui
+from renalpath.web.auth import AccountStore, LoginRequired, LoginThrottle, MemoryAccountStore
+from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
+from renalpath.web.security import SecurityHeadersMiddleware
+from renalpath.web.settings import WebSettings, settings_from_env
+from renalpath.web.templating import STATIC_DIR, render
+
+log = logging.getLogger(__name__)
+SESSION_COOKIE = "renalpath_session"
+
+DESCRIPTION = """
+Clinical calculators and the guideline pathway of renalpath.
+
+Authenticate with `Authorization: Bearer <token>` (scripts) or the session cookie of a logged-in
+browser (then send the page's CSRF token as `X-CSRF-Token` on POST).  Errors are
+`{"errors": [{"field": "a.b", "message": ...}]}` with the dotted path of each refused field.
+
+Decision support for clinicians; not a certified medical device.
+"""
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _api_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        body([FieldError(field=None, message=message)]), status_code=status, headers=headers
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = from_pydantic(exc.errors(), strip=("body",))
+        if _is_api(request):
+            return JSONResponse(body(errors), status_code=422)
+        return render(request, "error.html", {"status": 422, "errors": errors}, status_code=422)
+
+    @app.exception_handler(ClinicalInputError)
+    async def clinical_error(request: Request, exc: ClinicalInputError) -> Response:
+        return JSONResponse(body(from_problems(exc.problems)), status_code=422)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        headers = dict(exc.headers) if exc.headers else None
+        if _is_api(request) or request.url.path == "/openapi.json":
+            return _api_error(exc.status_code, detail, headers)
+        errors = [FieldError(field=None, message=detail)]
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "errors": errors},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _is_api(request):
+            return _api_error(500, "internal error; the server log has the details")
+        return HTMLResponse("<h1>Internal error</h1><p>The server log has the details.</p>", 500)
+
+
+def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> FastAPI:
+    """Build the app; `accounts` defaults to the registry database named by the settings."""
+    app = FastAPI(
+        title="renalpath",
+        version=renalpath.__version__ if hasattr(renalpath, "__version__") else "0",
+        description=DESCRIPTION,
+        docs_url=None,  # our own /docs: vendored Swagger UI, no CDN, no inline script
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
+    app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.https_only,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.https_only)
+    _install_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    app.include_router(admin.router)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        return render(request, "docs.html")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def docs_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the Case model as the documented body of /recommend.
+
+    The route itself takes a plain JSON object so that the pathway's own validation (with its
+    cross-field checks and hints) is the only one, but clients should see the real schema.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    if api.HAVE_PATHWAY:
+        from renalpath.pathway import Case
+
+        _, defs = models_json_schema(
+            [(Case, "validation")], ref_template="#/components/schemas/{model}"
+        )
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+        body = doc["paths"]["/api/v1/recommend"]["post"]["requestBody"]["content"]
+        body["application/json"]["schema"] = {"$ref": "#/components/schemas/Case"}
+    app.openapi_schema = doc
+    return doc
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes (`renalpath serve --workers N`).
+
+    Every worker must sign sessions with the same key, so `serve` puts one key into the
+    environment before the workers start.
+    """
+    return create_app(settings_from_env())
+
+
+def _default_accounts(settings: WebSettings) -> AccountStore:
+    """Accounts from the registry database; an empty in-memory store when there is none."""
+    if settings.database_url:
+        from renalpath.web.accounts_store import SqlAccountStore
+
+        return SqlAccountStore(settings.database_url)
+    return MemoryAccountStore()

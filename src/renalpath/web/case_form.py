@@ -1,0 +1,243 @@
+"""The case-evaluation form: sections generated from the pathway's Case model, plus the
+derived values shown while typing (computed by the calculators themselves).
+
+Sections follow the tumour-board order clinicians asked for (tumour, kidney function, general
+condition, metastases, earlier treatment); post-operative pathology, systemic-therapy risk
+factors, surgeon and site answers follow.  Metastases get a fixed number of rows because a
+server-rendered form without JavaScript cannot add rows; blank rows are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from renalpath.clinical import egfr as egfr_mod
+from renalpath.clinical import nephrometry, staging
+from renalpath.clinical.common import ClinicalInputError
+from renalpath.pathway.case import (
+    Bone,
+    Case,
+    Kidney,
+    Metastasis,
+    Pathology,
+    Patient,
+    PriorTreatment,
+    Site,
+    Surgeon,
+    Systemic,
+    Tumour,
+)
+from renalpath.web.forms import FieldGroup, FormField, field_for, fields_of, groups_of
+
+METASTASIS_ROWS = 3
+STATUS_ORDER = ("recommended", "alternative", "discuss", "not_recommended", "blocked_missing_input")
+STATUS_LABEL = {
+    "recommended": "Recommended",
+    "alternative": "Alternative",
+    "discuss": "Discuss",
+    "not_recommended": "Not recommended",
+    "blocked_missing_input": "Needs more information",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    groups: tuple[FieldGroup, ...]
+
+    @property
+    def fields(self) -> list[FormField]:
+        return [f for g in self.groups for f in g.fields]
+
+
+def _metastasis_groups() -> list[FieldGroup]:
+    groups: list[FieldGroup] = []
+    for i in range(METASTASIS_ROWS):
+        prefix = f"metastases[{i}]."
+        groups.append(FieldGroup(f"Metastasis {i + 1}", tuple(fields_of(Metastasis, prefix))))
+        groups.append(
+            FieldGroup(
+                f"Metastasis {i + 1} — bone lesion", tuple(fields_of(Bone, prefix + "bone."))
+            )
+        )
+    return groups
+
+
+def build_sections() -> tuple[Section, ...]:
+    as_of = field_for("as_of", Case.model_fields["as_of"])
+    assert as_of is not None
+    return (
+        Section("tumour", "Tumour", tuple(groups_of(Tumour, "tumour.", "Tumour"))),
+        Section("kidney", "Kidney function", tuple(groups_of(Kidney, "kidney.", "Kidney"))),
+        Section("patient", "General condition", tuple(groups_of(Patient, "patient.", "Patient"))),
+        Section("metastases", "Metastases", tuple(_metastasis_groups())),
+        Section(
+            "prior_treatment",
+            "Earlier treatment",
+            tuple(groups_of(PriorTreatment, "prior_treatment.", "Earlier treatment")),
+        ),
+        Section(
+            "systemic",
+            "Systemic therapy and risk factors",
+            tuple(groups_of(Systemic, "systemic.", "Systemic")),
+        ),
+        Section(
+            "pathology",
+            "Pathology (post-operative case)",
+            tuple(groups_of(Pathology, "pathology.", "Pathology")),
+        ),
+        Section(
+            "decision",
+            "Surgeon, site and date",
+            (
+                *groups_of(Surgeon, "surgeon.", "Surgeon"),
+                *groups_of(Site, "site.", "Site"),
+                FieldGroup("Decision date", (as_of,)),
+            ),
+        ),
+    )
+
+
+# Free-text fields of the Case model that the form offers as a choice (the model accepts the
+# spellings the calculators accept; the form offers the canonical ones).
+CHOICES = {"kidney.creatinine.unit": ("mg/dL", "µmol/L")}
+
+
+def _with_choices(section: Section) -> Section:
+    groups = tuple(
+        FieldGroup(
+            g.title,
+            tuple(
+                replace(f, kind="select", choices=CHOICES[f.name]) if f.name in CHOICES else f
+                for f in g.fields
+            ),
+        )
+        for g in section.groups
+    )
+    return Section(section.key, section.title, groups)
+
+
+SECTIONS = tuple(_with_choices(s) for s in build_sections())
+ALL_FIELDS: tuple[FormField, ...] = tuple(f for s in SECTIONS for f in s.fields)
+
+
+@dataclass(frozen=True)
+class DerivedItem:
+    label: str
+    value: str | None  # None: not computable yet
+    detail: str = ""
+    needs: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    cur: Any = data
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def _missing(data: dict[str, Any], paths: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p for p in paths if _get(data, p) is None)
+
+
+def derived_items(data: dict[str, Any]) -> list[DerivedItem]:
+    """cT/stage, eGFR/CKD stage, RENAL and PADUA from what has been typed so far."""
+    items: list[DerivedItem] = []
+
+    needs = _missing(data, ("tumour.size_mm",))
+    ext = _get(data, "tumour.extension")
+    if needs:
+        items.append(DerivedItem("cT (TNM 8)", None, needs=needs))
+    else:
+        try:
+            extension = ext if isinstance(ext, dict) else {}
+            t = staging.t_category(_get(data, "tumour.size_mm"), **extension)
+            n, m = _get(data, "tumour.cn"), _get(data, "tumour.cm")
+            detail = "" if isinstance(ext, dict) else "extension not assessed: T from size only"
+            if n and m:
+                group = staging.stage_group(t, n, m)
+                items.append(DerivedItem("cT (TNM 8)", f"{t} {n} {m} — stage {group}", detail))
+            else:
+                items.append(DerivedItem("cT (TNM 8)", t, detail, needs=("tumour.cn", "tumour.cm")))
+        except ClinicalInputError as err:
+            items.append(
+                DerivedItem("cT (TNM 8)", None, problems=tuple(p.message() for p in err.problems))
+            )
+
+    egfr_paths = ("kidney.creatinine.value", "kidney.creatinine.unit", "patient.age", "patient.sex")
+    needs = _missing(data, egfr_paths)
+    if needs:
+        reported = _get(data, "kidney.egfr")
+        value = f"{reported} (reported)" if reported is not None else None
+        items.append(DerivedItem("eGFR (CKD-EPI 2021)", value, needs=() if value else needs))
+    else:
+        try:
+            r = egfr_mod.egfr(*(_get(data, p) for p in egfr_paths))
+            items.append(
+                DerivedItem(
+                    "eGFR (CKD-EPI 2021)",
+                    f"{r.egfr_rounded} mL/min/1.73 m² — CKD {r.ckd_stage}",
+                    r.band,
+                )
+            )
+        except ClinicalInputError as err:
+            items.append(
+                DerivedItem(
+                    "eGFR (CKD-EPI 2021)", None, problems=tuple(p.message() for p in err.problems)
+                )
+            )
+
+    for label, fn, paths in (
+        (
+            "R.E.N.A.L.",
+            nephrometry.renal_score,
+            (
+                "tumour.size_mm",
+                "tumour.renal.exophytic_pct",
+                "tumour.renal.nearness_mm",
+                "tumour.renal.ap",
+                "tumour.renal.polar",
+                "tumour.renal.hilar",
+            ),
+        ),
+        (
+            "PADUA",
+            nephrometry.padua_score,
+            (
+                "tumour.size_mm",
+                "tumour.padua.exophytic_pct",
+                "tumour.padua.polar",
+                "tumour.padua.rim",
+                "tumour.padua.sinus",
+                "tumour.padua.ucs",
+                "tumour.padua.face",
+            ),
+        ),
+    ):
+        needs = _missing(data, paths)
+        if needs:
+            items.append(DerivedItem(label, None, needs=needs))
+            continue
+        try:
+            res = fn(*(_get(data, p) for p in paths))
+            items.append(DerivedItem(label, res.label, res.band))
+        except ClinicalInputError as err:
+            items.append(
+                DerivedItem(label, None, problems=tuple(p.message() for p in err.problems))
+            )
+    return items
+
+
+def group_options(options: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Options grouped by status in a fixed order: (status, label, options)."""
+    out = []
+    for status in STATUS_ORDER:
+        chosen = [o for o in options if o.get("status") == status]
+        if chosen:
+            out.append((status, STATUS_LABEL[status], chosen))
+    return out

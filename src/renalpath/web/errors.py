@@ -1,0 +1,108 @@
+"""One error shape for the whole API: `{"errors": [{"field": "a.b", "message": …}]}`.
+
+Pydantic's validation errors, calculator refusals (ClinicalInputError) and HTTP errors all
+end up in this shape, so a script or the UI can put each problem next to the field it names.
+Values are echoed back, made JSON-safe first: a NaN sent by a client must produce a 422 that
+names it, never a 500 from the JSON encoder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from renalpath.clinical.common import Problem
+
+
+class FieldError(BaseModel):
+    """One problem, named by the dotted path of its field (null for the request as a whole)."""
+
+    field: str | None
+    message: str
+    value: Any = None
+    allowed: str | None = None
+    hint: str | None = None
+
+
+class ErrorBody(BaseModel):
+    errors: list[FieldError]
+
+
+def json_safe(value: object, depth: int = 0) -> Any:
+    """A JSON-encodable copy of a submitted value (non-finite floats become strings)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth < 4 and isinstance(value, Mapping):
+        return {str(k): json_safe(v, depth + 1) for k, v in list(value.items())[:50]}
+    if depth < 4 and isinstance(value, list | tuple):
+        return [json_safe(v, depth + 1) for v in value[:50]]
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def loc_path(loc: Sequence[int | str]) -> str:
+    """("tumour", "renal", "ap") → "tumour.renal.ap"; list indices as "metastases[0].organ"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def from_problems(problems: Iterable[Problem], prefix: str = "") -> list[FieldError]:
+    return [
+        FieldError(
+            field=(prefix + p.field) if p.field else None,
+            message=p.message(),
+            value=json_safe(p.value),
+            allowed=p.allowed,
+            hint=p.hint,
+        )
+        for p in problems
+    ]
+
+
+def from_pydantic(
+    errors: Iterable[Mapping[str, Any]], strip: tuple[str, ...] = ()
+) -> list[FieldError]:
+    """Map pydantic error dicts to FieldErrors; `strip` drops leading loc parts like "body"."""
+    out: list[FieldError] = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        while loc and loc[0] in strip:
+            loc.pop(0)
+        path = loc_path(loc) or None
+        kind = err.get("type", "")
+        message = str(err.get("msg", "invalid"))
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind == "json_invalid":
+            path = None
+            message = "request body is not valid JSON: " + str(err.get("ctx", {}).get("error", ""))
+        out.append(
+            FieldError(
+                field=path,
+                message=f"{path}: {message}" if path else message,
+                value=None if kind in ("missing", "json_invalid") else json_safe(err.get("input")),
+            )
+        )
+    return out
+
+
+def body(errors: list[FieldError]) -> dict[str, Any]:
+    return ErrorBody(errors=errors).model_dump(mode="json")
+
+
+def messages_by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
+    """For templates: field path → messages ("" collects errors that name no field)."""
+    out: dict[str, list[str]] = {}
+    for err in errors:
+        out.setdefault(err.field or "", []).append(err.message)
+    return out
