@@ -1,10 +1,12 @@
 """`study salvage` and `study survival` on a synthetic SQLite registry: seconds and peak RSS.
 
 N comes from RENALPATH_BENCH_STUDY_N (default 20,000 patients). The registry is built once
-(synth + import) and cached under bench/out/study_<N>.db. Each study runs in a fresh
-subprocess — load from SQL (`outcomes.source`) plus the analysis, as the CLI does — so its peak
-RSS is its own. The issue-5 target is 1,000,000 patients in < 60 s and < 4 GB each; run two
-sizes and extrapolate (the work is linear in the rows loaded).
+(synth + import) and cached under bench/out/study_<N>.db; RENALPATH_BENCH_STUDY_DB (a
+database URL) points at an existing registry of N patients instead, e.g. one built with
+`renalpath synth` + `renalpath import`. Each study runs in a fresh subprocess — load from SQL
+(`outcomes.source`) plus the analysis, as the CLI does — so its peak RSS (VmHWM) is its own;
+CPU seconds are printed too, since wall time on a shared machine includes other jobs. The
+issue-5 target is 1,000,000 patients in < 60 s and < 4 GB each (bench/RESULTS.md, "Studies").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ OUT = Path(__file__).resolve().parent / "out"
 _CHILD = """
 import json, resource, sys, time
 start = time.perf_counter()
+cpu0 = time.process_time()
 from renalpath.outcomes.source import salvage_frames, survival_frames
 from renalpath.outcomes import salvage_study, survival_study
 url, which = sys.argv[1], sys.argv[2]
@@ -45,8 +48,9 @@ try:
     peak = int(hwm.split()[1]) / 1024
 except (OSError, IndexError):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# CPU seconds too: on a shared machine wall time also counts other people's jobs.
 print(json.dumps({"load": t1 - t0, "analyse": t2 - t1, "total": t2 - t0, "n": n,
-                  "peak_mib": peak}))
+                  "peak_mib": peak, "cpu": time.process_time() - cpu0}))
 """
 
 
@@ -56,6 +60,9 @@ def registry(n: int) -> str:
     from renalpath.registry.importer import import_folder
     from renalpath.synth.writer import write_registry
 
+    given = os.environ.get("RENALPATH_BENCH_STUDY_DB")
+    if given:
+        return given
     OUT.mkdir(exist_ok=True)
     db = OUT / f"study_{n}.db"
     url = f"sqlite:///{db}"
@@ -97,7 +104,10 @@ def main() -> None:
             )
         )
         figures.append(Figure("  of which SQL load", r["load"]))
-        print(f"study {which}: peak RSS {r['peak_mib']:.0f} MiB, n={int(r['n'])}")
+        print(
+            f"study {which}: peak RSS {r['peak_mib']:.0f} MiB, CPU {r['cpu']:.1f} s, "
+            f"n={int(r['n'])}"
+        )
     report(figures)
 
 

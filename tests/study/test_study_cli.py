@@ -320,3 +320,65 @@ def test_load_frames_window_keeps_whole_histories(synth_db: str) -> None:
     keep = set(part.patients["patient_id"])
     assert len(part.interventions) == int(iv["patient_id"].isin(keep).sum())
     assert len(part.labs) == int(everything.labs["patient_id"].isin(keep).sum())
+
+
+def _reference_frames(url: str) -> Any:
+    """The whole registry as frames (registry layer), trimmed to the outcomes columns."""
+    from renalpath.outcomes import RegistryFrames
+    from renalpath.outcomes.frames import COLUMNS
+    from renalpath.registry.db import make_engine
+    from renalpath.registry.frames import load_frames as registry_frames
+
+    whole = registry_frames(make_engine(url))
+    return RegistryFrames.build(
+        {n: getattr(whole, n)[[c for c in COLUMNS[n] if c in getattr(whole, n)]] for n in COLUMNS}
+    )
+
+
+def test_survival_loader_gives_the_full_frame_answer_for_every_by_field(synth_db: str) -> None:
+    """`survival_frames` loads only the columns survival reads: every --by field must still
+    give the whole-registry JSON (a column left out would blank a grouping)."""
+    from renalpath.outcomes import survival_frames, survival_study
+    from renalpath.outcomes.survival_study import BY_FIELDS
+
+    reference = _reference_frames(synth_db)
+    slim = survival_frames(synth_db, "2010-01-01", None)
+    for by in sorted(BY_FIELDS):
+        ref = survival_study(reference, "overall", by, "2010-01-01").to_json_dict()
+        got = survival_study(slim, "overall", by, "2010-01-01").to_json_dict()
+        assert got == ref, by
+        assert sum(g["n"] for g in got["groups"]) == got["n"] > 0
+
+
+SAME_DAY: dict[str, str] = {
+    # S1 has two nephrectomies on one day (ids Z9 RN and A1 PN): the first per patient is the
+    # lower intervention id, A1, a partial nephrectomy; S2 has one PN a year later, then dies.
+    "patients.csv": """
+S1,male,1950-01-01,false,none,none,,,2020-01-01
+S2,female,1960-01-01,false,none,none,2019-06-30,other,2019-06-30
+""",
+    "tumours.csv": """tumour_id,patient_id,side,diagnosis_date,histology,ct,cn,cm
+T1,S1,left,2015-01-01,clear_cell,T1a,N0,M0
+T2,S2,right,2016-01-01,clear_cell,T1a,N0,M0
+""",
+    "interventions.csv": """
+Z9,S1,T1,2015-03-01,radical_nephrectomy,left,open,primary,,,,,,,none,false,
+A1,S1,T1,2015-03-01,partial_nephrectomy,left,open,primary,,,,,,,none,false,
+B1,S2,T2,2016-03-01,partial_nephrectomy,right,robotic,primary,,,,,,,none,false,
+""",
+}
+
+
+def test_same_day_nephrectomies_resolve_alike_in_sql_and_in_frames(tmp_path: Path) -> None:
+    from renalpath.outcomes import survival_frames, survival_study
+
+    url = _registry(tmp_path, write(tmp_path / "csv", SAME_DAY))
+    slim = survival_study(survival_frames(url), "overall", "procedure")
+    ref = survival_study(_reference_frames(url), "overall", "procedure")
+    assert slim.to_json_dict() == ref.to_json_dict()
+    # Both index operations are partial nephrectomies (A1 beats Z9), so one group of 2; S2
+    # died 2019-06-30, 1216 days after 2016-03-01 (3 × 365 to 2019-03-01, + 121).
+    assert [g["group"] for g in slim.to_json_dict()["groups"]] == ["partial_nephrectomy"]
+    assert sorted(slim.data["intervention_id"]) == ["A1", "B1"]
+    s2 = slim.data.set_index("patient_id").loc["S2"]
+    assert (s2["time_days"], bool(s2["event"])) == (1216.0, True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype, take
 
 from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
 from renalpath.clinical.common import ClinicalInputError, Problem
@@ -112,6 +113,23 @@ def _map_unique(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     return series.map(mapping).astype(object).where(series.notna(), None)
 
 
+def _lookup(keys: pd.Series, table: pd.DataFrame) -> Callable[[str], pd.Series]:
+    """`keys.map(table[col])` for many columns, hashing the keys once instead of per column.
+
+    Same result as `Series.map` with a Series (positions from `get_indexer`, missing keys
+    filled with the column dtype's NA), which on a million-row cohort re-hashed the ids for
+    every column mapped.
+    """
+    pos = table.index.get_indexer(pd.Index(keys))
+
+    def column(name: str) -> pd.Series:
+        col = table[name]
+        values = col.array if isinstance(col.dtype, ExtensionDtype) else col.to_numpy()
+        return pd.Series(take(values, pos, allow_fill=True), index=keys.index)
+
+    return column
+
+
 def _t_rank(t: str | None) -> int:
     return _T_ORDER.index(t) if t in _T_ORDER else -1
 
@@ -147,6 +165,9 @@ def followup_end(frames: RegistryFrames, patient_ids: pd.Series | None = None) -
     the patients an analysis needs.
     """
     pats = _only(frames.patients, "patient_id", patient_ids).set_index("patient_id")
+    given = pats["followup_end_date"]
+    if given.notna().all():  # the registry computed it for everyone (SQL loaders do)
+        return given.rename("followup_end")
     parts = [
         pats["death_date"],
         pats["last_contact_date"],
@@ -161,7 +182,6 @@ def followup_end(frames: RegistryFrames, patient_ids: pd.Series | None = None) -
         .max(),
     ]
     computed = pd.concat([s.reindex(pats.index) for s in parts], axis=1).max(axis=1)
-    given = pats["followup_end_date"]
     return given.where(given.notna(), computed).rename("followup_end")
 
 
@@ -171,10 +191,20 @@ def first_per_patient(ops: pd.DataFrame) -> pd.DataFrame:
     Sorting a million text ids is slow, so only same-patient same-day ties are id-sorted.
     """
     ordered = ops.sort_values("date", kind="mergesort")
-    tied = ordered.duplicated(["patient_id", "date"], keep=False)
+    # Same-day ties can only occur among patients with several rows: test those alone.
+    several = ordered["patient_id"].duplicated(keep=False).to_numpy()
+    tied = np.zeros(len(ordered), dtype=bool)
+    if several.any():
+        same_day = ordered[several].duplicated(["patient_id", "date"], keep=False).to_numpy()
+        tied[np.flatnonzero(several)[same_day]] = True
     if tied.any():
-        fixed = ordered[tied].sort_values(["patient_id", "date", "intervention_id"])
-        ordered = pd.concat([ordered[~tied], fixed]).sort_values("date", kind="mergesort")
+        # Reorder a narrow key frame, then take the rows once: concatenating the wide frame
+        # scans its all-blank object columns value by value.
+        key = ordered[["patient_id", "date", "intervention_id"]]
+        key = key.assign(_pos=np.arange(len(ordered)))
+        fixed = key[tied].sort_values(["patient_id", "date", "intervention_id"])
+        key = pd.concat([key[~tied], fixed]).sort_values("date", kind="mergesort")
+        ordered = ordered.iloc[key["_pos"].to_numpy()]
     return ordered.drop_duplicates("patient_id", keep="first").reset_index(drop=True)
 
 
@@ -204,12 +234,16 @@ def _pathology_per_intervention(pathology: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="intervention_id"))
     p = pathology.copy()
     p["pt_norm"] = _map_unique(p["pt"], normalise_t)
-    p["t_rank"] = p["pt_norm"].map(_t_rank)
+    ranks = {t: _t_rank(t) for t in p["pt_norm"].dropna().unique()}
+    p["t_rank"] = p["pt_norm"].map(ranks).fillna(-1).astype(int)  # blank → -1, as _t_rank
     margin_rank = {"positive": 2, "negative": 1, "not_applicable": 0}
     p["m_rank"] = p["margin"].map(margin_rank).fillna(-1)
     key = "intervention_id"
-    worst_t = p.sort_values("t_rank").groupby(key, sort=False).tail(1).set_index(key)
-    worst_m = p.sort_values("m_rank").groupby(key, sort=False).tail(1).set_index(key)
+    if p[key].is_unique:  # one report per operation (the registry's key): nothing to rank
+        worst_t = worst_m = p.set_index(key)
+    else:
+        worst_t = p.sort_values("t_rank").groupby(key, sort=False).tail(1).set_index(key)
+        worst_m = p.sort_values("m_rank").groupby(key, sort=False).tail(1).set_index(key)
     g = p.groupby("intervention_id", sort=False)
     out = pd.DataFrame(index=worst_t.index)
     out["pt"] = worst_t["pt_norm"]
@@ -240,8 +274,9 @@ def _complications_per_intervention(complications: pd.DataFrame) -> pd.DataFrame
     g = c.groupby("intervention_id", sort=False)
     top = g["rank"].max()
     out = pd.DataFrame(index=top.index)
-    out["clavien_max"] = top.map(lambda r: GRADES[int(r) - 1])
-    out["clavien_major"] = out["clavien_max"].map(is_major)
+    # Per distinct value, not per row (a million-patient registry has ~10^5 complications).
+    out["clavien_max"] = top.map({r: GRADES[int(r) - 1] for r in top.unique()})
+    out["clavien_major"] = out["clavien_max"].map({g: is_major(g) for g in GRADES})
     out["complications_n"] = g.size()
     return out[cols]
 
@@ -259,16 +294,18 @@ def index_table(frames: RegistryFrames, ops: pd.DataFrame) -> pd.DataFrame:
     tum = _only(frames.tumours, "tumour_id", ops["tumour_id"] if few else None)
     tum = tum.set_index("tumour_id")
     out = ops.copy()
-    out["sex"] = pid.map(pats["sex"])
-    out["black_race"] = pid.map(pats["black_race"])
-    out["solitary_kidney"] = pid.map(pats["solitary_kidney"])
-    out["age_years"] = (out["date"] - pid.map(pats["birth_date"])).dt.days / DAYS_PER_YEAR
+    patient = _lookup(pid, pats)
+    out["sex"] = patient("sex")
+    out["black_race"] = patient("black_race")
+    out["solitary_kidney"] = patient("solitary_kidney")
+    out["age_years"] = (out["date"] - patient("birth_date")).dt.days / DAYS_PER_YEAR
     tid = out["tumour_id"]
-    out["side"] = out["side"].where(out["side"].notna(), tid.map(tum["side"]))
-    out["ct"] = _map_unique(tid.map(tum["ct"]), normalise_t)
-    out["cn"] = tid.map(tum["cn"])
-    out["cm"] = tid.map(tum["cm"])
-    out["tumour_histology"] = tid.map(tum["histology"])
+    tumour = _lookup(tid, tum)
+    out["side"] = out["side"].where(out["side"].notna(), tumour("side"))
+    out["ct"] = _map_unique(tumour("ct"), normalise_t)
+    out["cn"] = tumour("cn")
+    out["cm"] = tumour("cm")
+    out["tumour_histology"] = tumour("histology")
     ids = out["intervention_id"] if few else None
     path = _pathology_per_intervention(_only(frames.pathology, "intervention_id", ids))
     comp = _complications_per_intervention(_only(frames.complications, "intervention_id", ids))
@@ -278,7 +315,7 @@ def index_table(frames: RegistryFrames, ops: pd.DataFrame) -> pd.DataFrame:
         out["pathology_histology"].notna(), out["tumour_histology"]
     )
     out["death_date"] = pid.map(death_dates(frames, keep_p))
-    out["death_cause"] = pid.map(pats["death_cause"])
+    out["death_cause"] = patient("death_cause")
     out["followup_end"] = pid.map(followup_end(frames, keep_p))
     out["followup_days"] = (out["followup_end"] - out["date"]).dt.days
     return out
