@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, Response
 
 import renalpath
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.web import admin, api, ui
+from renalpath.web import admin, api, audit_views, imports, patients, studies, ui
 from renalpath.web.auth import AccountStore, LoginRequired, LoginThrottle, MemoryAccountStore
 from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
 from renalpath.web.security import SecurityHeadersMiddleware
@@ -123,6 +123,13 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.include_router(api.router)
     app.include_router(ui.router)
     app.include_router(admin.router)
+    app.include_router(studies.api_router)
+    app.include_router(studies.router)
+    app.include_router(patients.api_router)
+    app.include_router(patients.router)
+    app.include_router(audit_views.router)
+    app.include_router(imports.api_router)
+    app.include_router(imports.router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

@@ -1,0 +1,60 @@
+"""The eGFR trend of one patient as a PNG (matplotlib Agg, no pyplot state).
+
+Only values the registry stored with their equation are drawn; the equation is named in the
+title because MDRD, CKD-EPI 2009 and 2021 differ by several mL/min/1.73 m² at the same
+creatinine (clinical-spec B2–B4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from renalpath.reports.plots import EQUATION_LABEL, data_uri
+
+# KDIGO 2012 (clinical-spec B5 [V]): eGFR < 60 mL/min/1.73 m² is category G3a or worse.
+CKD_G3_THRESHOLD = 60.0
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def egfr_points(labs: Sequence[dict[str, Any]]) -> tuple[list[tuple[dt.date, float]], list[str]]:
+    """(date, eGFR) of creatinine rows with a derived eGFR, and the equations among them."""
+    points: list[tuple[dt.date, float]] = []
+    equations: list[str] = []
+    for lab in labs:
+        if lab.get("egfr") is None:
+            continue
+        points.append((dt.date.fromisoformat(str(lab["date"])), float(lab["egfr"])))
+        eq = str(lab.get("egfr_equation") or "")
+        if eq and eq not in equations:
+            equations.append(eq)
+    return points, equations
+
+
+def egfr_trend_png(labs: Sequence[dict[str, Any]]) -> tuple[str | None, list[str]]:
+    """A data: URI of the trend (None when there is no eGFR) and the equations named."""
+    points, equations = egfr_points(labs)
+    if not points:
+        return None, equations
+    fig = Figure(figsize=(6.4, 2.8))
+    ax = fig.add_subplot(1, 1, 1)
+    # matplotlib's date axis counts days since its epoch, 1970-01-01
+    dates = [float(p[0].toordinal() - _EPOCH) for p in points]
+    ax.plot(dates, [p[1] for p in points], marker="o", color="#1f5f8b")
+    ax.xaxis_date()
+    ax.axhline(CKD_G3_THRESHOLD, color="#999999", linestyle="--", linewidth=0.8)
+    ax.set_ylabel("eGFR (mL/min/1.73 m²)")
+    names = ", ".join(EQUATION_LABEL.get(e, e) for e in equations)
+    ax.set_title(f"eGFR by {names}", fontsize=9, loc="left")
+    ax.set_ylim(bottom=0)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return data_uri(buf.getvalue(), "png"), equations

@@ -1,0 +1,325 @@
+"""Study dashboards: the salvage study and survival analyses, aggregate results only.
+
+Clinicians, researchers and admins all see these pages: nothing here names a patient (the
+eGFR plot labels lines with report-local numbers).  The JSON is exactly the CLI's
+(`renalpath study salvage|survival --json`); the page shows the same numbers as tables, the
+reports package's plots as data: URIs (no inline script or style, CSP-safe), and links to
+the HTML, PDF and CSV downloads of the same query.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.responses import Response
+
+from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical.egfr import EQUATIONS, MDRD
+from renalpath.outcomes.endpoints import ENDPOINTS
+from renalpath.outcomes.frames import FramesError
+from renalpath.outcomes.salvage import SalvageStudy, salvage_study
+from renalpath.outcomes.source import salvage_frames, survival_frames
+from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
+from renalpath.web.api import ERRORS
+from renalpath.web.auth import Principal, any_user
+from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
+from renalpath.web.registry_access import engine_of
+from renalpath.web.templating import render
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    503: {"model": ErrorBody, "description": "No registry database configured"},
+}
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1/studies", tags=["studies"], responses=API_ERRORS)
+FORMATS = ("page", "html", "pdf", "csv")
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str | None
+    end: str | None
+
+
+def _date(field: str, raw: str | None, errors: list[FieldError]) -> str | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        errors.append(
+            FieldError(
+                field=field,
+                message=f"{field}: {raw!r} is not a date",
+                value=raw,
+                allowed="YYYY-MM-DD",
+            )
+        )
+        return None
+
+
+def _choice(field: str, raw: str | None, allowed: tuple[str, ...], errors: list[FieldError]) -> str:
+    if raw is None or raw in allowed:
+        return raw or ""
+    errors.append(
+        FieldError(
+            field=field,
+            message=f"{field}: {raw!r} is not allowed",
+            value=raw,
+            allowed=", ".join(allowed),
+        )
+    )
+    return ""
+
+
+def _window(window_from: str | None, window_to: str | None, errors: list[FieldError]) -> Window:
+    lo = _date("from", window_from, errors)
+    hi = _date("to", window_to, errors)
+    if lo and hi and lo > hi:
+        errors.append(FieldError(field="to", message=f"to: {hi} is before from {lo}", value=hi))
+    return Window(lo, hi)
+
+
+class StudyRefused(Exception):
+    """The registry holds values the analysis cannot use (the CLI's exit-1 refusal)."""
+
+
+def _run_salvage(engine: Engine, w: Window, equation: str) -> SalvageStudy:
+    try:
+        return salvage_study(salvage_frames(engine, w.start, w.end), w.start, w.end, equation)
+    except (ClinicalInputError, FramesError, ValueError) as err:
+        raise StudyRefused(f"registry data cannot be analysed: {err}") from err
+
+
+def _run_survival(engine: Engine, w: Window, endpoint: str, by: str | None) -> SurvivalStudy:
+    try:
+        frames = survival_frames(engine, w.start, w.end)
+        return survival_study(frames, endpoint, by, w.start, w.end)
+    except (ClinicalInputError, FramesError, ValueError) as err:
+        raise StudyRefused(f"registry data cannot be analysed: {err}") from err
+
+
+def _api_refusal(errors: list[FieldError], status: int = 422) -> JSONResponse:
+    return JSONResponse(body(errors), status_code=status)
+
+
+# ------------------------------------------------------------------------- summaries (CSV)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def salvage_rows(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(section, measure, value) rows of the salvage cohort summary: scalars and counts."""
+    skip = {"methods", "results", "software", "definitions", "notes", "window", "rfs"}
+    for key, value in doc.items():
+        if key in skip:
+            continue
+        if _scalar(value):
+            yield "cohort", key, value
+        elif isinstance(value, Mapping):
+            for sub, v in value.items():
+                if _scalar(v) and sub != "notes":
+                    yield key, str(sub), v
+    rfs = doc.get("rfs") or {}
+    for est in rfs.get("estimates") or ():
+        yield "rfs", f"survival_at_{est.get('months')}_months", est.get("survival")
+
+
+def survival_rows(doc: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
+    for g in doc.get("groups") or ():
+        med = g.get("median")
+        months = None if med is None else round(float(med) / 30.4375, 2)
+        yield g.get("group"), g.get("n"), g.get("events"), med, months
+
+
+def _csv(header: tuple[str, ...], rows: Iterator[tuple[Any, ...]], name: str) -> Response:
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(header)
+    out.writerows(["" if v is None else v for v in row] for row in rows)
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _download(content: str | bytes, media: str, name: str) -> Response:
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _links(path: str, params: dict[str, str | None]) -> dict[str, str]:
+    query = {k: v for k, v in params.items() if v}
+    return {f: f"{path}?{urlencode({**query, 'format': f})}" for f in ("html", "pdf", "csv")}
+
+
+# ---------------------------------------------------------------------------- salvage
+
+
+@router.get("/studies/salvage")
+def salvage_page(
+    request: Request,
+    _: Annotated[Principal, Depends(any_user)],
+    equation: str = MDRD,
+    format: str = "page",
+) -> Response:
+    from renalpath.reports import (
+        PdfUnavailableError,
+        html_to_pdf,
+        render_salvage_html,
+        salvage_report_input,
+    )
+    from renalpath.reports.plots import data_uri, egfr_slope_plot, km_plot
+
+    raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
+    errors: list[FieldError] = []
+    w = _window(raw_from, raw_to, errors)
+    eq = _choice("equation", equation, EQUATIONS, errors) or MDRD
+    fmt = _choice("format", format, FORMATS, errors) or "page"
+    form = {"from": raw_from or "", "to": raw_to or "", "equation": equation}
+    ctx: dict[str, Any] = {"form": form, "equations": EQUATIONS, "doc": None, "plots": {}}
+    if errors:
+        ctx["errors"] = messages_by_field(errors)
+        return render(request, "studies/salvage.html", ctx, status_code=422)
+    try:
+        study = _run_salvage(engine_of(request), w, eq)
+    except StudyRefused as err:
+        ctx["errors"] = {"": [str(err)]}
+        return render(request, "studies/salvage.html", ctx, status_code=422)
+    doc = study.to_json_dict()
+    if fmt == "csv":
+        return _csv(("section", "measure", "value"), salvage_rows(doc), "salvage-summary.csv")
+    inp = salvage_report_input(study)
+    if fmt in ("html", "pdf"):
+        html = render_salvage_html(inp)
+        if fmt == "html":
+            return _download(html, "text/html; charset=utf-8", "salvage-report.html")
+        try:
+            return _download(html_to_pdf(html), "application/pdf", "salvage-report.pdf")
+        except PdfUnavailableError as err:
+            ctx["errors"] = {"": [str(err)]}
+            return render(request, "studies/salvage.html", ctx, status_code=503)
+    ctx["doc"] = doc
+    ctx["rows"] = list(salvage_rows(doc))
+    ctx["plots"] = {
+        "km": data_uri(km_plot([inp.curve()], y_label="Recurrence-free survival"), "png"),
+        "egfr": data_uri(egfr_slope_plot(inp.kidney_pairs, eq), "png"),
+    }
+    ctx["links"] = _links("/studies/salvage", {"from": w.start, "to": w.end, "equation": eq})
+    return render(request, "studies/salvage.html", ctx)
+
+
+@api_router.get("/salvage")
+def salvage_api(
+    request: Request,
+    _: Annotated[Principal, Depends(any_user)],
+    equation: str = MDRD,
+) -> Response:
+    """`renalpath study salvage --json`; query `from`, `to` (YYYY-MM-DD), `equation`."""
+    errors: list[FieldError] = []
+    w = _window(request.query_params.get("from"), request.query_params.get("to"), errors)
+    eq = _choice("equation", equation, EQUATIONS, errors)
+    if errors:
+        return _api_refusal(errors)
+    try:
+        doc = _run_salvage(engine_of(request), w, eq).to_json_dict()
+    except StudyRefused as err:
+        return _api_refusal([FieldError(field=None, message=str(err))])
+    return JSONResponse(doc)
+
+
+# --------------------------------------------------------------------------- survival
+
+
+@router.get("/studies/survival")
+def survival_page(
+    request: Request,
+    _: Annotated[Principal, Depends(any_user)],
+    endpoint: str = "overall",
+    by: str | None = None,
+    format: str = "page",
+) -> Response:
+    from renalpath.reports import (
+        PdfUnavailableError,
+        html_to_pdf,
+        render_survival_html,
+        survival_report_input,
+    )
+    from renalpath.reports.plots import data_uri, km_plot
+
+    errors: list[FieldError] = []
+    raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
+    w = _window(raw_from, raw_to, errors)
+    ep = _choice("endpoint", endpoint, ENDPOINTS, errors) or "overall"
+    group = _choice("by", by or None, tuple(sorted(BY_FIELDS)), errors) or None
+    fmt = _choice("format", format, FORMATS, errors) or "page"
+    form = {"from": raw_from or "", "to": raw_to or "", "endpoint": endpoint, "by": by or ""}
+    ctx: dict[str, Any] = {
+        "form": form,
+        "endpoints": ENDPOINTS,
+        "by_fields": sorted(BY_FIELDS),
+        "doc": None,
+        "plots": {},
+    }
+    if errors:
+        ctx["errors"] = messages_by_field(errors)
+        return render(request, "studies/survival.html", ctx, status_code=422)
+    try:
+        study = _run_survival(engine_of(request), w, ep, group)
+    except StudyRefused as err:
+        ctx["errors"] = {"": [str(err)]}
+        return render(request, "studies/survival.html", ctx, status_code=422)
+    doc = study.to_json_dict()
+    if fmt == "csv":
+        header = ("group", "n", "events", "median_days", "median_months")
+        return _csv(header, survival_rows(doc), "survival-groups.csv")
+    inp = survival_report_input(study)
+    if fmt in ("html", "pdf"):
+        html = render_survival_html(inp)
+        if fmt == "html":
+            return _download(html, "text/html; charset=utf-8", "survival-report.html")
+        try:
+            return _download(html_to_pdf(html), "application/pdf", "survival-report.pdf")
+        except PdfUnavailableError as err:
+            ctx["errors"] = {"": [str(err)]}
+            return render(request, "studies/survival.html", ctx, status_code=503)
+    ctx["doc"] = doc
+    ctx["rows"] = list(survival_rows(doc))
+    ctx["plots"] = {"km": data_uri(km_plot(inp.group_curves()), "png")}
+    params = {"from": w.start, "to": w.end, "endpoint": ep, "by": group}
+    ctx["links"] = _links("/studies/survival", params)
+    return render(request, "studies/survival.html", ctx)
+
+
+@api_router.get("/survival")
+def survival_api(
+    request: Request,
+    _: Annotated[Principal, Depends(any_user)],
+    endpoint: str = "overall",
+    by: str | None = None,
+) -> Response:
+    """`renalpath study survival --json`; query `endpoint`, `by`, `from`, `to`."""
+    errors: list[FieldError] = []
+    w = _window(request.query_params.get("from"), request.query_params.get("to"), errors)
+    ep = _choice("endpoint", endpoint, ENDPOINTS, errors)
+    group = _choice("by", by, tuple(sorted(BY_FIELDS)), errors) or None
+    if errors:
+        return _api_refusal(errors)
+    try:
+        doc = _run_survival(engine_of(request), w, ep, group).to_json_dict()
+    except StudyRefused as err:
+        return _api_refusal([FieldError(field=None, message=str(err))])
+    return JSONResponse(doc)

@@ -1,0 +1,61 @@
+"""A small synthetic registry (renalpath.synth → importer) and an app serving it.
+
+Session-scoped: the import is the slow part, and the read-only study and patient tests share
+it.  Tests that write (lab corrections, imports) copy the database file first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from renalpath.registry.db import make_engine, upgrade
+from renalpath.registry.importer import import_folder
+from renalpath.synth.writer import write_registry
+from renalpath.web.app import create_app
+from renalpath.web.auth import MemoryAccountStore
+from renalpath.web.settings import WebSettings
+
+SYNTH_PATIENTS = 150
+SYNTH_SEED = 1
+
+
+@pytest.fixture(scope="session")
+def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("registry")
+    write_registry(root / "csv", SYNTH_PATIENTS, SYNTH_SEED)
+    db = root / "registry.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    result = import_folder(engine, root / "csv", actor="test-setup", reason="synthetic")
+    assert result.written, result.report.to_dict()
+    engine.dispose()
+    return db
+
+
+def registry_app(db: Path, accounts: MemoryAccountStore) -> FastAPI:
+    return create_app(WebSettings(secret_key="k", database_url=f"sqlite:///{db}"), accounts)
+
+
+@pytest.fixture
+def reg_client(registry_db: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
+    """Read-only use of the shared registry."""
+    with TestClient(registry_app(registry_db, accounts)) as c:
+        yield c
+
+
+@pytest.fixture
+def rw_client(
+    registry_db: Path, accounts: MemoryAccountStore, tmp_path: Path
+) -> Iterator[TestClient]:
+    """A private copy of the registry for tests that write."""
+    db = tmp_path / "rw.db"
+    shutil.copy(registry_db, db)
+    with TestClient(registry_app(db, accounts)) as c:
+        c.db_path = db
+        yield c
