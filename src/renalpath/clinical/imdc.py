@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from renalpath.clinical.common import CalculatorSpec, ClinicalInputError, InputSpec, Problem, Source
 from renalpath.clinical.performance_status import KpsFactor, kps_factor
-from renalpath.clinical.scores import ScoreResult, require_bool, require_int
+from renalpath.clinical.scores import (
+    ScoreResult,
+    collect_bool_factors,
+    factor_count_group,
+    require_bool,
+    require_int,
+)
 
 CALCULATOR_ID = "imdc"
 VERSION = "2009"
@@ -43,10 +49,7 @@ BANDS = {
 }
 
 
-def group_for(score: int) -> str:
-    if score == 0:
-        return "favourable"
-    return "intermediate" if score <= 2 else "poor"
+group_for = factor_count_group  # favourable 0 / intermediate 1-2 / poor >= 3 [V]
 
 
 def check_days(value: object, field_name: str = "dx_to_systemic_days") -> int:
@@ -55,19 +58,6 @@ def check_days(value: object, field_name: str = "dx_to_systemic_days") -> int:
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         hint = "negative: is the therapy start date before the diagnosis date?"
     return require_int(field_name, value, 0, MAX_DAYS, "days", hint=hint)
-
-
-def _collect_lab_factors(
-    problems: list[Problem], named: tuple[tuple[str, object, str], ...]
-) -> dict[str, int]:
-    hint = "compare with the reporting lab's limit; a missing value is never assumed normal"
-    out: dict[str, int] = {}
-    for name, value, component in named:
-        try:
-            out[component] = int(require_bool(name, value, None if value is not None else hint))
-        except ClinicalInputError as err:
-            problems.extend(err.problems)
-    return out
 
 
 def imdc(
@@ -99,7 +89,7 @@ def imdc(
             days = check_days(dx_to_systemic_days)
         except ClinicalInputError as err:
             problems.extend(err.problems)
-    labs = _collect_lab_factors(
+    labs = collect_bool_factors(
         problems,
         (
             ("hb_below_lln", hb_below_lln, "anaemia"),
@@ -107,6 +97,7 @@ def imdc(
             ("neutrophils_above_uln", neutrophils_above_uln, "neutrophilia"),
             ("platelets_above_uln", platelets_above_uln, "thrombocytosis"),
         ),
+        "compare with the reporting lab's limit; a missing value is never assumed normal",
     )
     if problems or ps is None:
         raise ClinicalInputError(problems)
@@ -128,10 +119,8 @@ def imdc(
     components = {"kps_lt_80": int(ps.present), "dx_to_tx_lt_1y": time_factor, **labs}
     score = sum(components.values())
     group = group_for(score)
-    score_alt = group_alt = None
-    if ps.present_alt is not None:
-        score_alt = score - int(ps.present) + int(ps.present_alt)
-        group_alt = group_for(score_alt)
+    score_alt = ps.alternative(score)
+    group_alt = None if score_alt is None else group_for(score_alt)
     band = BANDS[group]
     if group_alt is not None and group_alt != group:
         band += f"; or {BANDS[group_alt]} if KPS < 80"

@@ -10,8 +10,18 @@ and is flagged.  This is *not* the ECOG-based metastatic model or the 2018 Leibo
 from __future__ import annotations
 
 from renalpath.clinical.common import CalculatorSpec, InputSpec, Source
-from renalpath.clinical.pathology_inputs import check_grade_system, check_histology, check_pathology
-from renalpath.clinical.scores import NEEDS_VERIFICATION, ScoreResult
+from renalpath.clinical.pathology_inputs import (
+    GRADE_MAPPING_FLAG,
+    GRADE_MAPPING_NOTE,
+    check_grade_system,
+    check_histology,
+    check_pathology,
+)
+from renalpath.clinical.scores import (
+    NEEDS_VERIFICATION,
+    ScoreResult,
+    clear_cell_only,
+)
 
 CALCULATOR_ID = "leibovich-2003"
 VERSION = "2003"
@@ -67,9 +77,6 @@ BANDS = {
     "high": "high risk (≥ 6)",
 }
 
-GRADE_MAPPING_FLAG = "who_isup_grade_scored_as_fuhrman"
-NOT_APPLICABLE = "not_applicable"
-
 
 def group_for(score: int) -> str:
     """Leibovich 2003 risk group [S]."""
@@ -96,15 +103,7 @@ def leibovich(
     """
     histo = check_histology(histology)
     if histo != "clear_cell":
-        return ScoreResult(
-            CALCULATOR_ID,
-            VERSION,
-            "not applicable: Leibovich 2003 was derived on clear-cell RCC only",
-            SOURCES,
-            None,
-            NOT_APPLICABLE,
-            notes=(f"histology {histo}: the score is defined for clear-cell RCC only",),
-        )
+        return clear_cell_only(CALCULATOR_ID, VERSION, "Leibovich 2003", SOURCES, histo)
     system = check_grade_system(grade_system)
     path = check_pathology(pt, pn, size_mm, grade, necrosis, PT_ALLOWED)
     components = {
@@ -120,7 +119,7 @@ def leibovich(
     notes = ["individual point weights are recalled [R]; confirm against Leibovich 2003"]
     if system == "who_isup":
         flags.append(GRADE_MAPPING_FLAG)
-        notes.append("WHO/ISUP grade scored with the Fuhrman points (project assumption [P])")
+        notes.append(GRADE_MAPPING_NOTE)
     return ScoreResult(
         CALCULATOR_ID,
         VERSION,

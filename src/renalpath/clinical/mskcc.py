@@ -10,7 +10,7 @@ from __future__ import annotations
 from renalpath.clinical.common import CalculatorSpec, ClinicalInputError, InputSpec, Problem, Source
 from renalpath.clinical.imdc import ONE_YEAR_DAYS, check_days
 from renalpath.clinical.performance_status import KpsFactor, kps_factor
-from renalpath.clinical.scores import ScoreResult, require_bool
+from renalpath.clinical.scores import ScoreResult, collect_bool_factors, factor_count_group
 
 CALCULATOR_ID = "mskcc-2002"
 VERSION = "2002"
@@ -40,10 +40,7 @@ BANDS = {
 }
 
 
-def group_for(score: int) -> str:
-    if score == 0:
-        return "favourable"
-    return "intermediate" if score <= 2 else "poor"
+group_for = factor_count_group  # favourable 0 / intermediate 1-2 / poor >= 3 [V]
 
 
 def mskcc(
@@ -67,17 +64,19 @@ def mskcc(
         days = check_days(dx_to_systemic_days)
     except ClinicalInputError as err:
         problems.extend(err.problems)
-    hint = "a missing value is never assumed normal"
-    labs: dict[str, int] = {}
-    for name, value, component in (
-        ("ldh_above_1_5_uln", ldh_above_1_5_uln, "ldh_gt_1_5_uln"),  # [S] threshold
-        ("hb_below_lln", hb_below_lln, "anaemia"),  # [V]
-        ("calcium_corrected_above_10_mg_dl", calcium_corrected_above_10_mg_dl, "hypercalcaemia"),
-    ):
-        try:
-            labs[component] = int(require_bool(name, value, hint if value is None else None))
-        except ClinicalInputError as err:
-            problems.extend(err.problems)
+    labs = collect_bool_factors(
+        problems,
+        (
+            ("ldh_above_1_5_uln", ldh_above_1_5_uln, "ldh_gt_1_5_uln"),  # [S] threshold
+            ("hb_below_lln", hb_below_lln, "anaemia"),  # [V]
+            (
+                "calcium_corrected_above_10_mg_dl",
+                calcium_corrected_above_10_mg_dl,
+                "hypercalcaemia",
+            ),
+        ),
+        "a missing value is never assumed normal",
+    )
     if problems or ps is None or days is None:
         raise ClinicalInputError(problems)
     components = {
@@ -87,10 +86,8 @@ def mskcc(
     }
     score = sum(components.values())
     group = group_for(score)
-    score_alt = group_alt = None
-    if ps.present_alt is not None:
-        score_alt = score - int(ps.present) + int(ps.present_alt)
-        group_alt = group_for(score_alt)
+    score_alt = ps.alternative(score)
+    group_alt = None if score_alt is None else group_for(score_alt)
     band = "MSKCC 2002: " + BANDS[group]
     if group_alt is not None and group_alt != group:
         band += f"; or {BANDS[group_alt]} if KPS < 80"

@@ -26,6 +26,10 @@ HISTOLOGIES = (
     "unknown",
 )  # design §4 tumours.csv / pathology.csv vocabulary
 GRADE_SYSTEMS = ("who_isup", "fuhrman")
+# Leibovich and SSIGN were derived on Fuhrman grade; a WHO/ISUP grade gets the same points
+# (project assumption [P], clinical-spec §7): the result says so.
+GRADE_MAPPING_FLAG = "who_isup_grade_scored_as_fuhrman"
+GRADE_MAPPING_NOTE = "WHO/ISUP grade scored with the Fuhrman points (project assumption [P])"
 T = TypeVar("T")
 
 SIZE_MM_RANGE = (1.0, 400.0)  # clinical-spec §2: tumour_max_diameter_mm 1–400 [P]

@@ -29,6 +29,12 @@ class KpsFactor:
     flags: tuple[str, ...]
     notes: tuple[str, ...]
 
+    def alternative(self, score: int) -> int | None:
+        """The score re-read with KPS < 80 when ECOG 1 left the factor open, else None."""
+        if self.present_alt is None:
+            return None
+        return score - int(self.present) + int(self.present_alt)
+
 
 def check_kps(kps: object) -> int:
     # clinical-spec §2: KPS 0–100 in steps of 10

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from renalpath.clinical.common import CalcResult, ClinicalInputError, Problem
+from renalpath.clinical.common import CalcResult, ClinicalInputError, Problem, Source
 
 # Flag put on any result whose point weights or thresholds are tagged [R] in clinical-spec
 # (recalled from the primary source, not verified): a clinician must confirm before release.
 NEEDS_VERIFICATION = "needs_verification"
+NOT_APPLICABLE = "not_applicable"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class ScoreResult(CalcResult):
     score_alt: int | None = field(default=None, kw_only=True)
     group_alt: str | None = field(default=None, kw_only=True)
     notes: tuple[str, ...] = field(default=(), kw_only=True)
+
+
+def clear_cell_only(
+    calculator_id: str, version: str, model: str, sources: tuple[Source, ...], histology: str
+) -> ScoreResult:
+    """The result of a clear-cell-only score (Leibovich, SSIGN) for another histology: the model
+    says nothing about such tumours, so no score and group `not_applicable`."""
+    return ScoreResult(
+        calculator_id, version, f"not applicable: {model} was derived on clear-cell RCC only",
+        sources, None, NOT_APPLICABLE,
+        notes=(f"histology {histology}: the score is defined for clear-cell RCC only",),
+    )  # fmt: skip
 
 
 def require_bool(field_name: str, value: object, hint: str | None = None) -> bool:
@@ -70,6 +83,28 @@ def require_int(
             Problem(field_name, value, allowed, hint or f"not a multiple of {step}")
         )
     return value
+
+
+def collect_bool_factors(
+    problems: list[Problem], named: tuple[tuple[str, object, str], ...], hint: str
+) -> dict[str, int]:
+    """Score each (input name, value, component) yes/no factor as 0/1; every refusal is added
+    to `problems` so one error names all missing factors (IMDC and MSKCC lab factors)."""
+    out: dict[str, int] = {}
+    for name, value, component in named:
+        try:
+            out[component] = int(require_bool(name, value, hint if value is None else None))
+        except ClinicalInputError as err:
+            problems.extend(err.problems)
+    return out
+
+
+def factor_count_group(score: int) -> str:
+    """Favourable 0 / intermediate 1–2 / poor ≥ 3: the grouping IMDC (Heng 2009 [V]) and
+    MSKCC 2002 (Motzer 2002 [V]) share; each model keeps its own band texts."""
+    if score == 0:
+        return "favourable"
+    return "intermediate" if score <= 2 else "poor"
 
 
 def normalise_token(value: object) -> str | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from renalpath.clinical.common import CalculatorSpec, ClinicalInputError, InputSpec, Problem, Source
 from renalpath.clinical.pathology_inputs import (
+    GRADE_MAPPING_FLAG,
+    GRADE_MAPPING_NOTE,
     check_grade_system,
     check_histology,
     check_pathology,
     parse_m,
 )
-from renalpath.clinical.scores import ScoreResult
+from renalpath.clinical.scores import ScoreResult, clear_cell_only
 
 CALCULATOR_ID = "ssign"
 VERSION = "2002"
@@ -70,8 +72,6 @@ GROUPS: tuple[tuple[str, int, int, str], ...] = (
 )
 
 TNM_VERSION_FLAG = "tnm_version_mismatch"
-GRADE_MAPPING_FLAG = "who_isup_grade_scored_as_fuhrman"
-NOT_APPLICABLE = "not_applicable"
 
 
 def group_for(score: int) -> str:
@@ -95,15 +95,7 @@ def ssign(
     """SSIGN score and group; non-clear-cell histology → `not_applicable` (inputs unchecked)."""
     histo = check_histology(histology)
     if histo != "clear_cell":
-        return ScoreResult(
-            CALCULATOR_ID,
-            VERSION,
-            "not applicable: SSIGN was derived on clear-cell RCC only",
-            SOURCES,
-            None,
-            NOT_APPLICABLE,
-            notes=(f"histology {histo}: the score is defined for clear-cell RCC only",),
-        )
+        return clear_cell_only(CALCULATOR_ID, VERSION, "SSIGN", SOURCES, histo)
     system = check_grade_system(grade_system)
     problems: list[Problem] = []
     m_ok: str | None = None
@@ -137,7 +129,7 @@ def ssign(
         )
     if system == "who_isup":
         flags.append(GRADE_MAPPING_FLAG)
-        notes.append("WHO/ISUP grade scored with the Fuhrman points (project assumption [P])")
+        notes.append(GRADE_MAPPING_NOTE)
     css = next(text for name, _, _, text in GROUPS if name == group)
     return ScoreResult(
         CALCULATOR_ID,
