@@ -138,15 +138,15 @@ def merge_option(key: Key, contribs: list[Contribution]) -> OptionRecord | None:
         target,
         merged.status,
         merged.strength,
-        list(merged.rule_ids),
+        merged.rule_ids,  # the merge's own tuples: a record lists one only when it is read
         merged.pack,
         merged.why,
-        list(merged.flags),
+        merged.flags,
         merged.verification,
-        list(merged.sources),
-        list(merged.counselling),
-        list(merged.missing),
-        list(merged.verdicts),
+        merged.sources,
+        merged.counselling,
+        merged.missing,
+        merged.verdicts,
     )
 
 
