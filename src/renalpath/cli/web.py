@@ -53,6 +53,13 @@ def serve(
         int,
         typer.Option(min=1, max=32, help="Worker processes (one per CPU core is typical)."),
     ] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log one line per request (off saves CPU on a busy API server).",
+        ),
+    ] = True,
     db: DbOpt = None,
 ) -> None:
     """Run the web app: clinician UI and REST API (/api/v1, docs at /docs)."""
@@ -99,7 +106,11 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=False,
+        # the C parser (a dependency): fail loudly rather than fall back to h11 silently;
+        # loop "auto" takes uvloop (a dependency except on Windows)
+        http="httptools",
     )
 
 

@@ -21,9 +21,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Connection,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
+    bindparam,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -36,6 +41,7 @@ from renalpath.registry.models import Base
 ROLES = ("admin", "clinician", "researcher")
 NAME_MAX = 64
 TOKEN_PREFIX = "rp_"  # recognisable in logs and secret scanners
+LOGIN_KEY_MAX = 200  # a typed login name is stored (casefolded) up to this length
 
 
 class User(Base):
@@ -59,6 +65,23 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[str] = mapped_column(String(40))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginFailure(Base):
+    """One failed login, kept only while it counts (the throttle's window).
+
+    Shared by every worker process of a server (and every server on the same database), so
+    N workers do not allow N times the attempts; `at` is wall-clock epoch seconds because a
+    monotonic clock is not comparable between processes.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "name_key", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name_key: Mapped[str] = mapped_column(String(LOGIN_KEY_MAX))  # casefolded login name
+    address: Mapped[str] = mapped_column(String(64))  # client address
+    at: Mapped[float] = mapped_column(Float, index=True)
 
 
 @dataclass(frozen=True)
@@ -150,8 +173,18 @@ def password_hash_of(conn: Connection, name: str) -> tuple[Account, str] | None:
     return _account(row), str(row.password_hash)
 
 
+# Built once: these two run on every authenticated request, and building a SELECT (and its
+# cache key) costs several times more than SQLite takes to answer it.
+_USER_BY_ID = select(*_COLS).where(User.id == bindparam("user_id"))
+_USER_BY_TOKEN = (
+    select(*_COLS)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_sha256 == bindparam("digest"), ApiToken.revoked.is_(False))
+)
+
+
 def get_user(conn: Connection, user_id: int) -> Account | None:
-    found = conn.execute(select(*_COLS).where(User.id == user_id)).first()
+    found = conn.execute(_USER_BY_ID, {"user_id": user_id}).first()
     return _account(found) if found is not None else None
 
 
@@ -198,11 +231,45 @@ def revoke_tokens(conn: Connection, name: str, actor: str, reason: str | None) -
 
 def account_for_token(conn: Connection, token: str) -> Account | None:
     """The active user holding an unrevoked token, or None."""
-    row = conn.execute(
-        select(*_COLS)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked.is_(False))
-    ).first()
+    row = conn.execute(_USER_BY_TOKEN, {"digest": token_digest(token)}).first()
     if row is None or not row.active:
         return None
     return _account(row)
+
+
+# --------------------------------------------------------------------- login throttling
+
+
+def login_key(name: str) -> str:
+    """Names compare case-insensitively (as the in-memory throttle does)."""
+    return name.casefold()[:LOGIN_KEY_MAX]
+
+
+def recent_login_failures(
+    conn: Connection, name: str, address: str, since: float
+) -> tuple[int, float | None]:
+    """(count, earliest time) of the failures for name and address after `since`."""
+    row = conn.execute(
+        select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.name_key == login_key(name),
+            LoginFailure.address == address[:64],
+            LoginFailure.at > since,
+        )
+    ).one()
+    return int(row[0]), (float(row[1]) if row[1] is not None else None)
+
+
+def record_login_failure(
+    conn: Connection, name: str, address: str, at: float, forget_before: float
+) -> None:
+    """Add one failure; drop every failure that no longer counts (older than the window)."""
+    conn.execute(delete(LoginFailure).where(LoginFailure.at <= forget_before))
+    conn.execute(insert(LoginFailure).values(name_key=login_key(name), address=address[:64], at=at))
+
+
+def clear_login_failures(conn: Connection, name: str, address: str) -> None:
+    conn.execute(
+        delete(LoginFailure).where(
+            LoginFailure.name_key == login_key(name), LoginFailure.address == address[:64]
+        )
+    )

@@ -10,8 +10,9 @@ Public API (stable; the synthetic-cohort generator and the outcomes layer rely o
   pathology, complications, labs, events) — a parent file always precedes its children.
 - `FileSpec.name` ("patients"), `.filename` ("patients.csv"), `.columns`, `.key` (the columns
   that identify a row for upserts), `.description`.
-- `ColumnSpec(name, type, required, enum, unit, description, min, max, references)` where
-  `type` is "str" | "int" | "float" | "bool" | "date" | "enum".
+- `ColumnSpec(name, type, required, enum, unit, description, min, max, references, phi)` where
+  `type` is "str" | "int" | "float" | "bool" | "date" | "enum" and `phi` tags what a column can
+  reveal about a person (see `Phi`; drives the de-identified export and REDCap's "Identifier?").
 - `header(file_name) -> list[str]`, `column(file_name, column_name) -> ColumnSpec`.
 
 Cell conventions: UTF-8, header row, dates ISO `YYYY-MM-DD`, booleans `true`/`false`, blank =
@@ -25,6 +26,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 ColumnType = Literal["str", "int", "float", "bool", "date", "enum"]
+# What a column can reveal about a person, following REDCap's de-identified export (anchors
+# §1.1: "remove tagged identifiers; hash the record ID; shift dates by up to 364 days per record
+# (intervals are preserved); remove free text"). Kept here, as data, so a new column is tagged
+# where it is defined and `registry.deidentify` needs no list of its own:
+# - "record_id": a registry identifier or a reference to one. Ids are chosen by the site and
+#   often embed a hospital number, so they are replaced by keyed pseudonyms;
+# - "date": a calendar date of the patient's history, shifted by the patient's offset;
+# - "free_text": typed prose that can name people or places; blanked.
+# Coded values (enumerations, numbers, lab units) carry no tag.
+Phi = Literal["record_id", "date", "free_text"]
 
 BOOL_VALUES: tuple[str, str] = ("true", "false")
 
@@ -94,6 +105,8 @@ class ColumnSpec:
     max: float | None = None
     # "file.column" this value must exist in (in the same folder or already in the database).
     references: str | None = None
+    # What the column can reveal about a person (see `Phi`); None = nothing identifying.
+    phi: Phi | None = None
 
 
 @dataclass(frozen=True)
@@ -135,10 +148,13 @@ def _c(
     min_: float | None = None,
     max_: float | None = None,
     references: str | None = None,
+    phi: Phi | None = None,
 ) -> ColumnSpec:
     if enum is not None and type_ == "bool":
         raise ValueError(name)
-    return ColumnSpec(name, type_, required, enum, unit, description, min_, max_, references)
+    if phi is None and (type_ == "date" or references is not None):
+        phi = "date" if type_ == "date" else "record_id"  # every date and every reference
+    return ColumnSpec(name, type_, required, enum, unit, description, min_, max_, references, phi)
 
 
 def _bool(name: str, description: str, **kw: bool) -> ColumnSpec:
@@ -155,7 +171,13 @@ _PATIENTS = FileSpec(
     description="One row per patient.",
     key=("patient_id",),
     columns=(
-        _c("patient_id", "str", "Registry patient identifier (pseudonymous).", required=True),
+        _c(
+            "patient_id",
+            "str",
+            "Registry patient identifier (pseudonymous).",
+            required=True,
+            phi="record_id",
+        ),
         _c("sex", "enum", "Sex used by the eGFR equations.", required=True, enum=SEXES),
         _c("birth_date", "date", "Date of birth.", required=True),
         _bool(
@@ -187,7 +209,7 @@ _TUMOURS = FileSpec(
     description="One row per tumour (a patient may have several, on either side).",
     key=("tumour_id",),
     columns=(
-        _c("tumour_id", "str", "Persistent tumour identifier.", required=True),
+        _c("tumour_id", "str", "Persistent tumour identifier.", required=True, phi="record_id"),
         _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
         _c("side", "enum", "Kidney side.", required=True, enum=SIDES),
         _c("diagnosis_date", "date", "Date of diagnosis (first imaging).", required=True),
@@ -270,7 +292,7 @@ _INTERVENTIONS = FileSpec(
     description="One row per intervention (first-line and salvage).",
     key=("intervention_id",),
     columns=(
-        _c("intervention_id", "str", "Intervention identifier.", required=True),
+        _c("intervention_id", "str", "Intervention identifier.", required=True, phi="record_id"),
         _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
         _c("tumour_id", "str", "Tumour treated (blank = unknown).", references=TUMOUR_REF),
         _c(
@@ -363,7 +385,7 @@ _COMPLICATIONS = FileSpec(
             required=True,
             enum=CLAVIEN_GRADES,
         ),
-        _c("description", "str", "Free-text description."),
+        _c("description", "str", "Free-text description.", phi="free_text"),
     ),
 )
 
@@ -409,7 +431,7 @@ _EVENTS = FileSpec(
         _c("tumour_id", "str", "Tumour concerned (blank = patient-level).", references=TUMOUR_REF),
         _c("date", "date", "Date of the event.", required=True),
         _c("type", "enum", "Event type.", required=True, enum=EVENT_TYPES),
-        _c("detail", "str", "Free-text detail."),
+        _c("detail", "str", "Free-text detail.", phi="free_text"),
     ),
 )
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -117,14 +118,25 @@ class Intervention(Base):
     conversion: Mapped[str | None] = mapped_column(CODE)
     dialysis_expected_preop: Mapped[bool | None] = mapped_column(Boolean)
     # Deferred so a folder may list a salvage operation before its parent.
+    # Indexed: deleting an operation asks whether a salvage operation names it (records.py).
     parent_intervention_id: Mapped[str | None] = mapped_column(
-        ForeignKey("interventions.intervention_id", deferrable=True, initially="DEFERRED")
+        ForeignKey("interventions.intervention_id", deferrable=True, initially="DEFERRED"),
+        index=True,
     )
     # Derived (design §4 salvage lineage; explicit values win): never exported.
     side_derived: Mapped[str | None] = mapped_column(CODE)
     intent_derived: Mapped[str | None] = mapped_column(CODE, index=True)
     parent_intervention_id_derived: Mapped[str | None] = mapped_column(ID)
     lineage_source: Mapped[str | None] = mapped_column(CODE)
+
+
+# The effective intent (explicit wins over derived, design §4) by patient: the web patient
+# list's "salvage" filter and column look patients up here (migration 0002).
+Index(
+    "ix_interventions_effective_intent",
+    func.coalesce(Intervention.intent, Intervention.intent_derived),
+    Intervention.patient_id,
+)
 
 
 class Pathology(Base):

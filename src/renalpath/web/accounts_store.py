@@ -1,10 +1,14 @@
-"""`AccountStore` backed by the registry database (users and api_tokens tables).
+"""`AccountStore` and the login throttle backed by the registry database (users, api_tokens
+and login_failures tables).
 
 Each call uses its own short transaction: a login or a token check must never hold a
 connection across a request, and SQLite allows one writer at a time.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -63,3 +67,45 @@ class SqlAccountStore:
     def issue_token(self, name: str, label: str, actor: str, reason: str | None) -> str:
         with self.engine.begin() as conn:
             return accounts.issue_token(conn, name, label, actor, reason)
+
+
+class SqlLoginThrottle:
+    """`auth.LoginThrottle`'s rule, counted in the database instead of in one process.
+
+    With N uvicorn workers an in-memory count would allow N × the failures (each worker
+    counts its own); here every worker — and every server on the same database — reads and
+    writes the same rows.  Same rule and interface: after `max_failures` failures for one
+    (user name, client address) within `window_s`, further attempts wait until the oldest
+    failure leaves the window; a successful login clears the pair.  Failed attempts still in
+    flight on other workers (Argon2 takes a moment) are counted when they finish, as in memory.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        max_failures: int,
+        window_s: float,
+        clock: Callable[[], float] = time.time,  # wall clock: comparable between processes
+    ) -> None:
+        self.engine = engine
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.clock = clock
+
+    def retry_after(self, name: str, address: str) -> int:
+        """Seconds until the next attempt is allowed; 0 when not locked."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            count, first = accounts.recent_login_failures(conn, name, address, now - self.window_s)
+        if count < self.max_failures or first is None:
+            return 0
+        return max(1, int(first + self.window_s - now) + 1)
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            accounts.record_login_failure(conn, name, address, now, now - self.window_s)
+
+    def succeeded(self, name: str, address: str) -> None:
+        with self.engine.begin() as conn:
+            accounts.clear_login_failures(conn, name, address)

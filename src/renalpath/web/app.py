@@ -23,8 +23,20 @@ from starlette.responses import HTMLResponse, Response
 
 import renalpath
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.web import admin, api, audit_views, imports, patients, studies, ui
-from renalpath.web.auth import AccountStore, LoginRequired, LoginThrottle, MemoryAccountStore
+from renalpath.web import (
+    admin,
+    api,
+    audit_views,
+    concordance_views,
+    exports,
+    imports,
+    patients,
+    record_forms,
+    records,
+    studies,
+    ui,
+)
+from renalpath.web.auth import AccountStore, LoginRequired, MemoryAccountStore, login_throttle
 from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
@@ -106,7 +118,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     )
     app.state.settings = settings
     app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
-    app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    app.state.throttle = login_throttle(settings, app.state.accounts)  # shared via the DB
 
     app.add_middleware(
         SessionMiddleware,
@@ -127,9 +139,15 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.include_router(studies.router)
     app.include_router(patients.api_router)
     app.include_router(patients.router)
+    app.include_router(records.api_router)
+    app.include_router(record_forms.router)
     app.include_router(audit_views.router)
     app.include_router(imports.api_router)
     app.include_router(imports.router)
+    app.include_router(exports.api_router)
+    app.include_router(exports.router)
+    app.include_router(concordance_views.api_router)
+    app.include_router(concordance_views.router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
@@ -182,7 +200,9 @@ def app_from_env() -> FastAPI:
     Every worker must sign sessions with the same key, so `serve` puts one key into the
     environment before the workers start.
     """
-    return create_app(settings_from_env())
+    app = create_app(settings_from_env())
+    api.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
+    return app
 
 
 def _default_accounts(settings: WebSettings) -> AccountStore:

@@ -25,6 +25,7 @@ from renalpath.registry.accounts import (
     check_name,
     check_role,
 )
+from renalpath.web.settings import WebSettings
 
 Role = Literal["admin", "clinician", "researcher"]
 ROLES: tuple[Role, ...] = ("admin", "clinician", "researcher")
@@ -178,6 +179,33 @@ class LoginThrottle:
     def succeeded(self, name: str, address: str) -> None:
         with self._lock:
             self._failures.pop((name.casefold(), address), None)
+
+
+class Throttle(Protocol):
+    """What the login route needs: `LoginThrottle` (memory) or `SqlLoginThrottle` (database)."""
+
+    def retry_after(self, name: str, address: str) -> int: ...
+
+    def failed(self, name: str, address: str) -> None: ...
+
+    def succeeded(self, name: str, address: str) -> None: ...
+
+
+def login_throttle(settings: WebSettings, store: AccountStore) -> Throttle:
+    """Shared through the database when one is configured, else in this process's memory.
+
+    Several worker processes (`serve --workers N`) must share one count, or each would allow
+    `login_max_failures` attempts of its own.
+    """
+    if not settings.database_url:
+        return LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    from renalpath.registry.db import make_engine
+    from renalpath.web.accounts_store import SqlAccountStore, SqlLoginThrottle
+
+    engine = (
+        store.engine if isinstance(store, SqlAccountStore) else make_engine(settings.database_url)
+    )
+    return SqlLoginThrottle(engine, settings.login_max_failures, settings.login_window_s)
 
 
 def store_of(request: Request) -> AccountStore:

@@ -8,6 +8,7 @@ creatinine (clinical-spec B2–B4).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,14 @@ def egfr_trend_png(labs: Sequence[dict[str, Any]]) -> tuple[str | None, list[str
     points, equations = egfr_points(labs)
     if not points:
         return None, equations
+    return _trend_uri(tuple(points), tuple(equations)), equations
+
+
+# Drawing costs tens of milliseconds, most of a patient page's server time; the picture is a
+# pure function of the points, so repeat views of an unchanged record reuse it. A corrected
+# lab changes the points and therefore the key. 256 PNGs of ~20 kB bound the memory.
+@functools.lru_cache(maxsize=256)
+def _trend_uri(points: tuple[tuple[dt.date, float], ...], equations: tuple[str, ...]) -> str:
     fig = Figure(figsize=(6.4, 2.8))
     ax = fig.add_subplot(1, 1, 1)
     # matplotlib's date axis counts days since its epoch, 1970-01-01
@@ -57,4 +66,4 @@ def egfr_trend_png(labs: Sequence[dict[str, Any]]) -> tuple[str | None, list[str
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return data_uri(buf.getvalue(), "png"), equations
+    return data_uri(buf.getvalue(), "png")

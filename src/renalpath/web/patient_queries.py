@@ -44,15 +44,30 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _effective_intent() -> Any:
+    # design §4: an explicit intent wins over the derived lineage.  Written exactly as in the
+    # expression index ix_interventions_effective_intent (migration 0002), so both SQLite and
+    # PostgreSQL use it.
+    return func.coalesce(Intervention.intent, Intervention.intent_derived)
+
+
 def _salvage_exists() -> Any:
+    """Per listed row (50 at most): one seek in the expression index."""
     iv = Intervention
-    # design §4: an explicit intent wins over the derived lineage
     return exists().where(
-        and_(
-            iv.patient_id == Patient.patient_id,
-            func.coalesce(iv.intent, iv.intent_derived) == "salvage",
-        )
+        and_(iv.patient_id == Patient.patient_id, _effective_intent() == "salvage")
     )
+
+
+def _salvage_patients() -> Any:
+    """Patients with a salvage intervention, as a set the filter tests membership in.
+
+    IN / NOT IN a subquery rather than a correlated EXISTS: the subquery is one range of the
+    expression index (~1,700 rows at 100,000 patients), read once, instead of one probe per
+    patient — the filter went from ~50–100 ms to a few ms at 100,000 patients (bench).
+    interventions.patient_id is NOT NULL, so NOT IN has no NULL pitfall.
+    """
+    return select(Intervention.patient_id).where(_effective_intent() == "salvage")
 
 
 def list_patients(engine: Engine, flt: PatientFilter, page: int, page_size: int) -> PatientPage:
@@ -62,7 +77,12 @@ def list_patients(engine: Engine, flt: PatientFilter, page: int, page_size: int)
     if flt.sex:
         where.append(Patient.sex == flt.sex)
     if flt.has_salvage is not None:
-        where.append(_salvage_exists() if flt.has_salvage else ~_salvage_exists())
+        salvage = _salvage_patients()
+        where.append(
+            Patient.patient_id.in_(salvage)
+            if flt.has_salvage
+            else Patient.patient_id.not_in(salvage)
+        )
     cond = and_(True, *where)
     cols = (
         Patient.patient_id, Patient.sex, Patient.birth_date, Patient.death_date,

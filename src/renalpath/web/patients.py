@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -160,7 +160,7 @@ def patient_api(
 async def lab_correct_form(
     request: Request,
     patient_id: str,
-    lab_id: int,
+    lab_id: Annotated[int, Path(ge=1, le=2_147_483_647)],  # INTEGER id (SQLite/PostgreSQL)
     principal: Annotated[Principal, Depends(clinical_user)],
 ) -> Response:
     form = await request.form()
@@ -203,7 +203,7 @@ class LabCorrected(BaseModel):
 @api_router.patch("/labs/{lab_id}", response_model=LabCorrected)
 def lab_correct_api(
     request: Request,
-    lab_id: int,
+    lab_id: Annotated[int, Path(ge=1, le=2_147_483_647)],  # INTEGER id (SQLite/PostgreSQL)
     principal: Annotated[Principal, Depends(clinical_user)],
     _csrf: Annotated[None, Depends(require_csrf)],
     correction: LabCorrection,

@@ -1,0 +1,737 @@
+"""Create, correct and delete ONE registry record — through the import's own validation.
+
+A record is handled as the CSV cells of its dictionary file (`registry.dictionary`): the cells
+go through the importer's parser (`validate.parse_frames`) and cross-row rules
+(`validate.cross_checks`) against the database rows they refer to, so a value the importer
+refuses is refused here with the same message, and a value it accepts is accepted. Several
+records written together (an intervention with its pathology) are validated as one small
+folder, exactly as an import of those rows would be.
+
+Guarantees (issue 6):
+- one transaction per call: validation, the write, derived values and the audit rows commit
+  together or not at all (nothing is half-saved);
+- every write is in the hash-chained audit trail with the importer's shapes: an insert is the
+  whole record as JSON, an update one row per changed field (old → new), a delete the whole
+  deleted record; updates and deletes need a reason;
+- derived values are refreshed as the importer does: eGFR of a lab (and of every lab of a
+  patient whose sex, birth date or race changed), salvage lineage of the patient's
+  interventions after a tumour, intervention or event changed;
+- a delete never cascades: a record that others still point to is refused with their list;
+- only the rows the record refers to are read (never the whole registry): the registry may
+  hold 100,000+ patients.
+
+Key columns (ids, and the natural keys of imaging, labs and events) are not changed by a
+correction: the importer would treat a changed key as a new row, so a wrong key is corrected
+by deleting the record and adding the right one (both audited).  Complications are not
+handled here: their key is the row's order among an intervention's complications, which a
+single delete would renumber.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from renalpath.registry import audit
+from renalpath.registry.bulk import bulk_update
+from renalpath.registry.cells import canonical_frame
+from renalpath.registry.derived import (
+    DEFAULT_EQUATION,
+    FAILURE_EVENTS,
+    LINEAGE_COLUMNS,
+    compute_egfr,
+    derive_lineage,
+)
+from renalpath.registry.dictionary import FILES, FileSpec
+from renalpath.registry.importer import _entity_ids, _record_json
+from renalpath.registry.models import TABLES
+from renalpath.registry.validate import (
+    LINE,
+    Issue,
+    Reference,
+    Report,
+    cross_checks,
+    merged_reference,
+    parse_frames,
+)
+
+# Files with their own identifier column (the record is addressed by it) …
+ID_FILES = ("patients", "tumours", "interventions", "pathology")
+# … and files keyed by a natural key, addressed by the table's surrogate row id.
+ROW_FILES = ("imaging", "labs", "events")
+SUPPORTED = (*ID_FILES, *ROW_FILES)
+
+DEMOGRAPHICS = ("sex", "birth_date", "black_race")  # inputs of the stored eGFR
+LINEAGE_FILES = ("tumours", "interventions", "events")  # inputs of the salvage lineage
+
+# Rows that point at a record, by file: (child file, column). A delete is refused while any
+# exist (no silent cascade); imaging/pathology/complications are reached through their parent.
+DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "patients": (
+        ("tumours", "patient_id"), ("interventions", "patient_id"), ("labs", "patient_id"),
+        ("events", "patient_id"),
+    ),
+    "tumours": (("imaging", "tumour_id"), ("interventions", "tumour_id"), ("events", "tumour_id")),
+    "interventions": (
+        ("pathology", "intervention_id"), ("complications", "intervention_id"),
+        ("interventions", "parent_intervention_id"),
+    ),
+}  # fmt: skip
+_SHOWN_IDS = 5  # dependents named in a refusal (the rest are counted)
+
+Cells = Mapping[str, str | None]
+Locator = str | int
+
+
+class RecordNotFound(LookupError):
+    """No record of that file with that id."""
+
+
+class RecordConflict(Exception):
+    """The write contradicts stored rows: a duplicate key, or dependents block a delete."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class RecordRefused(ValueError):
+    """The record did not pass validation; nothing was written.
+
+    `issues` are the importer's `Issue`s (file, column, value, reason) — errors first, then
+    the warnings that would have been reported with them.
+    """
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(i.text() for i in self.errors))
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+@dataclass
+class RecordResult:
+    """What a create / update / delete did."""
+
+    entity: str  # dictionary file name
+    entity_id: str  # audit id: the record's id, or its natural key joined with "|"
+    locator: Locator  # how the API addresses it: the id, or the surrogate row id
+    cells: dict[str, str]  # canonical cells after the write (before it, for a delete)
+    changed: list[str] = field(default_factory=list)  # columns an update changed
+    derived: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
+    audit_rows: int = 0
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One record of a `create_records` batch."""
+
+    file: str
+    cells: Cells
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def spec_of(name: str) -> FileSpec:
+    if name not in SUPPORTED:
+        raise ValueError(f"records of {name!r} cannot be edited one by one")
+    return FILES[name]
+
+
+def _table(name: str) -> Table:
+    table: Table = TABLES[name]  # type: ignore[assignment]
+    return table
+
+
+def _locator_clause(name: str, locator: Locator) -> ColumnElement[bool]:
+    table = _table(name)
+    if name in ROW_FILES:
+        return table.c["id"] == int(locator)
+    return table.c[FILES[name].key[0]] == str(locator)
+
+
+def _read_where(
+    conn: Connection, name: str, columns: Sequence[str], cond: ColumnElement[bool]
+) -> pd.DataFrame:
+    table = _table(name)
+    rows = conn.execute(select(*[table.c[c] for c in columns]).where(cond)).all()
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def _as_dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
+def _present(values: Iterable[object]) -> set[str]:
+    return {v for v in values if isinstance(v, str) and v}
+
+
+def scoped_reference(conn: Connection, typed: Mapping[str, pd.DataFrame]) -> Reference:
+    """The database rows that `typed` refers to — and only those (the importer's
+    `load_reference` reads every patient, tumour and intervention, right for a folder of
+    thousands of rows but not for one record in a 100,000-patient registry).
+
+    Patients named directly or through a tumour or intervention are loaded, so that the
+    cross-row date rules (before birth, after death) see the patient of a pathology row too.
+    """
+    pids: set[str] = set()
+    tids: set[str] = set()
+    ivids: set[str] = set()
+    for frame in typed.values():
+        if "patient_id" in frame:
+            pids |= _present(frame["patient_id"])
+        if "tumour_id" in frame:
+            tids |= _present(frame["tumour_id"])
+        for col in ("intervention_id", "parent_intervention_id"):
+            if col in frame:
+                ivids |= _present(frame[col])
+    tum_t, iv_t, pat_t = _table("tumours"), _table("interventions"), _table("patients")
+    tums = _read_where(conn, "tumours", ["tumour_id", "patient_id", "side", "diagnosis_date"],
+                       tum_t.c.tumour_id.in_(sorted(tids)))  # fmt: skip
+    ivs = _read_where(
+        conn, "interventions",
+        ["intervention_id", "patient_id", "tumour_id", "date", "type", "side"],
+        iv_t.c.intervention_id.in_(sorted(ivids)),
+    )  # fmt: skip
+    pids |= _present(tums["patient_id"]) | _present(ivs["patient_id"])
+    pats = _read_where(
+        conn, "patients", ["patient_id", "sex", "birth_date", "death_date", "black_race"],
+        pat_t.c.patient_id.in_(sorted(pids)),
+    )  # fmt: skip
+    return Reference(
+        patients=_as_dates(pats, "birth_date", "death_date"),
+        tumours=_as_dates(tums, "diagnosis_date"),
+        interventions=_as_dates(ivs, "date"),
+    )
+
+
+def _raw_frame(spec: FileSpec, rows: Sequence[Cells], first_line: int = 2) -> pd.DataFrame:
+    """Cells as the importer reads a CSV: all strings, blank = "", surrounding blanks dropped."""
+    data = {
+        c: ["" if r.get(c) is None else str(r.get(c)).strip() for r in rows]
+        for c in spec.column_names
+    }
+    frame = pd.DataFrame(data, columns=list(spec.column_names), dtype=object)
+    frame[LINE] = np.arange(first_line, first_line + len(rows))
+    return frame
+
+
+def _storage_checks(spec: FileSpec, raw: pd.DataFrame, report: Report) -> None:
+    """What the database itself would refuse (import has no such check; PostgreSQL would
+    fail the whole transaction): text longer than its column, and NUL characters."""
+    table = _table(spec.name)
+    for col in spec.columns:
+        if col.type not in ("str", "enum"):
+            continue
+        values = raw[col.name].astype(str)
+        nul = values.str.contains("\x00", regex=False)
+        report.add_rows("error", spec, raw, nul, col.name, "contains a NUL character")
+        sql_type = table.c[col.name].type
+        length = sql_type.length if isinstance(sql_type, String) else None
+        if length:
+            long = values.str.len() > length
+            report.add_rows("error", spec, raw, long & ~nul, col.name,
+                            f"longer than {length} characters")  # fmt: skip
+
+
+def _unknown_columns(spec: FileSpec, rows: Sequence[Cells], report: Report) -> None:
+    for n, row in enumerate(rows):
+        for col in row:
+            if col not in spec.column_names:
+                report.add("error", spec.filename, n + 2, col, None,
+                           f"unknown column (allowed: {', '.join(spec.column_names)})")  # fmt: skip
+
+
+def validate_rows(
+    conn: Connection, rows: Mapping[str, Sequence[Cells]]
+) -> tuple[Report, dict[str, pd.DataFrame]]:
+    """Validate in-memory rows of one or more files like an import of a folder holding them
+    (parse + cross-row rules against the database rows they refer to)."""
+    report = Report()
+    raws: dict[str, pd.DataFrame] = {}
+    for name in FILES:
+        if name in rows:
+            spec = spec_of(name)
+            _unknown_columns(spec, rows[name], report)
+            raws[name] = _raw_frame(spec, rows[name])
+            _storage_checks(spec, raws[name], report)
+    typed = parse_frames(raws, report)
+    ref = merged_reference(scoped_reference(conn, typed), typed)
+    cross_checks(typed, ref, report)
+    return report, typed
+
+
+def _py_value(value: object) -> object:
+    """A typed-frame cell as SQLAlchemy takes it (dates as date, NaN/NaT/NA as None)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _values(spec: FileSpec, typed_row: pd.Series) -> dict[str, object]:
+    return {c: _py_value(typed_row[c]) for c in spec.column_names}
+
+
+def _canonical(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    return canonical_frame(spec, frame)
+
+
+def _stored(conn: Connection, name: str, locator: Locator) -> dict[str, Any]:
+    table = _table(name)
+    if isinstance(locator, str) and ("\x00" in locator or len(locator) > 400):
+        raise RecordNotFound(f"no {_singular(name)} with id {locator!r}")  # not storable
+    try:
+        clause = _locator_clause(name, locator)
+    except (TypeError, ValueError):
+        raise RecordNotFound(f"no {name} record with id {locator!r}") from None
+    row = conn.execute(select(table).where(clause)).mappings().first()
+    if row is None:
+        raise RecordNotFound(f"no {_singular(name)} with id {locator!r}")
+    return dict(row)
+
+
+def _cells_of(canon_row: pd.Series) -> dict[str, str]:
+    return {str(k): str(v) for k, v in canon_row.items()}
+
+
+def _singular(name: str) -> str:
+    return {"patients": "patient", "tumours": "tumour", "interventions": "intervention",
+            "pathology": "pathology record", "imaging": "imaging study", "labs": "lab",
+            "events": "event"}.get(name, name)  # fmt: skip
+
+
+def stored_cells(conn: Connection, name: str, locator: Locator) -> dict[str, str]:
+    """The canonical cells of a stored record (as `renalpath export` would write them)."""
+    spec = spec_of(name)
+    row = _stored(conn, name, locator)
+    frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
+    return _cells_of(_canonical(spec, frame).iloc[0])
+
+
+def read_record(
+    engine: Engine, name: str, locator: Locator, actor: str | None = None
+) -> RecordResult:
+    """One record's cells and derived values. With an `actor` the read is audited in the same
+    transaction (reads of identifiable data are accountable like writes, design §6)."""
+    spec = spec_of(name)
+    with engine.begin() as conn:
+        row = _stored(conn, name, locator)
+        frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
+        canon = _canonical(spec, frame)
+        cells = _cells_of(canon.iloc[0])
+        entity_id = _entity_ids(canon, spec.key)[0]
+        if actor:
+            audit.append(conn, [audit.Change("read", name, entity_id, None, None, None)],
+                         actor, "record viewed")  # fmt: skip
+        return RecordResult(
+            entity=name,
+            entity_id=entity_id,
+            locator=row["id"] if name in ROW_FILES else cells[spec.key[0]],
+            cells=cells,
+            derived=_derived_of(name, row),
+        )
+
+
+def _derived_of(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    if name == "labs":
+        return {"egfr": row.get("egfr"), "egfr_equation": row.get("egfr_equation")}
+    if name == "interventions":
+        return {c: row.get(c) for c in LINEAGE_COLUMNS[1:]}
+    return {}
+
+
+def _key_clause(spec: FileSpec, values: Mapping[str, object]) -> ColumnElement[bool]:
+    """Rows with the same key as `values` (blank key cells match blank, as in import)."""
+    table = _table(spec.name)
+    parts = [
+        table.c[k].is_(None) if values[k] is None else table.c[k] == values[k] for k in spec.key
+    ]
+    return and_(*parts)
+
+
+def _require_reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if "\x00" in text:
+        raise RecordRefused(
+            [Issue("error", "request", None, "reason", None, "contains a NUL character")]
+        )
+    if not text:
+        raise RecordRefused(
+            [Issue("error", "request", None, "reason", None,
+                   "a reason is required (it goes to the audit trail)")]
+        )  # fmt: skip
+    return text
+
+
+# ----------------------------------------------------------------------------- derived
+
+
+def _patients_of(conn: Connection, name: str, values: Mapping[str, object]) -> set[str]:
+    """Patients whose salvage lineage a change of this record may alter."""
+    pid = values.get("patient_id")
+    if isinstance(pid, str):
+        return {pid}
+    if name == "tumours" or name == "imaging":
+        tid = values.get("tumour_id")
+        t = _table("tumours")
+        found = conn.execute(select(t.c.patient_id).where(t.c.tumour_id == tid)).scalar()
+        return {found} if found else set()
+    return set()
+
+
+def refresh_lineage(conn: Connection, patients: set[str]) -> int:
+    """Recompute and store the salvage lineage of `patients` (the importer's rule, reading
+    only their interventions, tumours and failure events); returns rows changed."""
+    if not patients:
+        return 0
+    iv_t, ev_t, tum_t = _table("interventions"), _table("events"), _table("tumours")
+    cols = ["intervention_id", "patient_id", "tumour_id", "date", "type", "side", "intent",
+            "parent_intervention_id", *LINEAGE_COLUMNS[1:]]  # fmt: skip
+    ivs = _read_where(conn, "interventions", cols, iv_t.c.patient_id.in_(sorted(patients)))
+    if ivs.empty:
+        return 0
+    evs = _read_where(
+        conn, "events", ["patient_id", "tumour_id", "date", "type"],
+        and_(ev_t.c.patient_id.in_(sorted(patients)), ev_t.c.type.in_(FAILURE_EVENTS)),
+    )  # fmt: skip
+    tids = _present(ivs["tumour_id"]) | _present(evs["tumour_id"])
+    tums = _read_where(conn, "tumours", ["tumour_id", "side"],
+                       or_(tum_t.c.tumour_id.in_(sorted(tids)),
+                           tum_t.c.patient_id.in_(sorted(patients))))  # fmt: skip
+    stored = ivs.set_index("intervention_id")[list(LINEAGE_COLUMNS[1:])]
+    ivs = _as_dates(ivs.copy(), "date")
+    derived = derive_lineage(
+        ivs.drop(columns=list(LINEAGE_COLUMNS[1:])), tums, _as_dates(evs.copy(), "date")
+    ).set_index("intervention_id")
+    same = (derived.fillna("\0") == stored.reindex(derived.index).fillna("\0")).all(axis=1)
+    changed = derived.loc[~same]
+    rows = [
+        (iid, *(None if pd.isna(v) else v for v in vals))
+        for iid, vals in zip(changed.index, changed.itertuples(index=False, name=None), strict=True)
+    ]
+    bulk_update(conn, "interventions", ["intervention_id"], list(LINEAGE_COLUMNS[1:]), rows)
+    return len(rows)
+
+
+def _patient_frame(conn: Connection, patient_id: str) -> pd.DataFrame:
+    t = _table("patients")
+    pats = _read_where(conn, "patients", ["patient_id", "sex", "birth_date", "black_race"],
+                       t.c.patient_id == patient_id)  # fmt: skip
+    pats["birth_date"] = pd.to_datetime(pats["birth_date"])
+    return pats.set_index("patient_id", drop=False)
+
+
+def refresh_patient_egfr(conn: Connection, patient_id: str) -> int:
+    """Recompute the stored eGFR of every lab of one patient (after sex, birth date or race
+    changed), each with the equation it was stored with (else the registry default)."""
+    t = _table("labs")
+    labs = _read_where(
+        conn, "labs", ["id", "patient_id", "date", "test", "value", "unit", "egfr_equation"],
+        t.c.patient_id == patient_id,
+    )  # fmt: skip
+    if labs.empty:
+        return 0
+    labs = _as_dates(labs, "date")
+    pats = _patient_frame(conn, patient_id)
+    rows: list[tuple[Any, ...]] = []
+    equations = labs["egfr_equation"].fillna(DEFAULT_EQUATION)
+    for equation, part in labs.groupby(equations, sort=True):
+        egfr, eq = compute_egfr(part, pats, str(equation))
+        rows += [
+            (int(i), None if pd.isna(g) else float(g), e)
+            for i, g, e in zip(part["id"], egfr, eq, strict=True)
+        ]
+    bulk_update(conn, "labs", ["id"], ["egfr", "egfr_equation"], rows)
+    return len(rows)
+
+
+def _lab_egfr(
+    conn: Connection, values: Mapping[str, object], equation: str
+) -> tuple[float | None, str | None]:
+    pid = str(values["patient_id"])
+    labs = pd.DataFrame(
+        [{"patient_id": pid, "date": pd.Timestamp(values["date"]),  # type: ignore[arg-type]
+          "test": values["test"], "value": values["value"], "unit": values["unit"]}]
+    )  # fmt: skip
+    egfr, eq = compute_egfr(labs, _patient_frame(conn, pid), equation)
+    if pd.isna(egfr.iloc[0]):
+        return None, None
+    return float(egfr.iloc[0]), str(eq.iloc[0])
+
+
+# ------------------------------------------------------------------------------ create
+
+
+def create_records(
+    engine: Engine,
+    records: Sequence[NewRecord],
+    actor: str,
+    reason: str | None = None,
+    equation: str = DEFAULT_EQUATION,
+) -> list[RecordResult]:
+    """Validate `records` together (like one import of a folder holding just them) and
+    insert them in dictionary order, in one transaction; `equation` is the one used for the
+    eGFR of a new creatinine (the importer's default unless told otherwise)."""
+    if not records:
+        return []
+    by_file: dict[str, list[Cells]] = {}
+    for rec in records:
+        spec_of(rec.file)
+        by_file.setdefault(rec.file, []).append(rec.cells)
+    with engine.begin() as conn:
+        report, typed = validate_rows(conn, by_file)
+        if not report.ok:
+            raise RecordRefused(report.sorted())
+        writer = audit.ChainWriter(conn, actor, (reason or "").strip() or None)
+        results: list[RecordResult] = []
+        lineage: set[str] = set()
+        for name in FILES:
+            if name not in typed:
+                continue
+            spec = FILES[name]
+            frame = typed[name].drop(columns=[LINE])
+            canon = _canonical(spec, frame)
+            ids = _entity_ids(canon, spec.key)
+            records_json = _record_json(canon, spec.column_names)
+            for pos in range(len(frame)):
+                values = _values(spec, frame.iloc[pos])
+                results.append(_insert_one(conn, spec, values, canon.iloc[pos], ids[pos], equation))
+                if name in LINEAGE_FILES:
+                    lineage |= _patients_of(conn, name, values)
+            writer.inserts(name, ids, records_json)
+        refresh_lineage(conn, lineage)
+        for res in results:
+            res.derived = _derived_after(conn, res)
+            res.audit_rows = 1
+        warnings = report.warnings
+        for res in results:
+            res.warnings = [w for w in warnings if w.file == FILES[res.entity].filename]
+    return results
+
+
+def create_record(
+    engine: Engine,
+    name: str,
+    cells: Cells,
+    actor: str,
+    reason: str | None = None,
+    equation: str = DEFAULT_EQUATION,
+) -> RecordResult:
+    """One new record (see `create_records`)."""
+    return create_records(engine, [NewRecord(name, cells)], actor, reason, equation)[0]
+
+
+def _insert_one(
+    conn: Connection,
+    spec: FileSpec,
+    values: dict[str, object],
+    canon: pd.Series,
+    entity_id: str,
+    equation: str,
+) -> RecordResult:
+    table = _table(spec.name)
+    if conn.execute(select(func.count()).select_from(table).where(_key_clause(spec, values))
+                    ).scalar():  # fmt: skip
+        keys = ", ".join(spec.key)
+        raise RecordConflict(
+            f"{spec.filename}: a record with this key already exists ({keys}: {entity_id})",
+            field=spec.key[0],
+        )
+    extra: dict[str, object] = {}
+    if spec.name == "labs":
+        extra["egfr"], extra["egfr_equation"] = _lab_egfr(conn, values, equation)
+    try:
+        with conn.begin_nested():
+            result = conn.execute(insert(table).values(**values, **extra))
+    except IntegrityError as err:  # a concurrent writer took the key first
+        raise RecordConflict(
+            f"{spec.filename}: a record with this key already exists ({entity_id})",
+            field=spec.key[0],
+        ) from err
+    cells = _cells_of(canon)
+    locator: Locator = (
+        int(result.inserted_primary_key[0])  # type: ignore[index]
+        if spec.name in ROW_FILES
+        else cells[spec.key[0]]
+    )
+    return RecordResult(entity=spec.name, entity_id=entity_id, locator=locator, cells=cells)
+
+
+def _derived_after(conn: Connection, res: RecordResult) -> dict[str, Any]:
+    if res.entity not in ("labs", "interventions"):
+        return {}
+    row = _stored(conn, res.entity, res.locator)
+    return _derived_of(res.entity, row)
+
+
+# ------------------------------------------------------------------------------ update
+
+
+def update_record(
+    engine: Engine,
+    name: str,
+    locator: Locator,
+    changes: Cells,
+    reason: str | None,
+    actor: str,
+) -> RecordResult:
+    """Correct fields of one record (PATCH: the stored cells with `changes` laid over them),
+    validated as an import of the corrected row would be; audited old → new with `reason`."""
+    spec = spec_of(name)
+    why = _require_reason(reason)
+    with engine.begin() as conn:
+        row = _stored(conn, name, locator)
+        old = stored_cells(conn, name, locator)
+        report = Report()
+        for col, value in changes.items():
+            if col not in spec.column_names:
+                report.add("error", spec.filename, None, col, None,
+                           f"unknown column (allowed: {', '.join(spec.column_names)})")  # fmt: skip
+            elif col in spec.key and ("" if value is None else str(value).strip()) != old[col]:
+                report.add(
+                    "error", spec.filename, None, col, value,
+                    "part of the record's key and cannot be corrected; delete the record "
+                    "and add the right one",
+                )  # fmt: skip
+        if not report.ok:
+            raise RecordRefused(report.sorted())
+        merged: dict[str, str | None] = {**old, **changes}
+        check, typed = validate_rows(conn, {name: [merged]})
+        if not check.ok:
+            raise RecordRefused(check.sorted())
+        frame = typed[name].drop(columns=[LINE])
+        canon = _canonical(spec, frame)
+        new = _cells_of(canon.iloc[0])
+        entity_id = _entity_ids(canon, spec.key)[0]
+        result = RecordResult(
+            entity=name, entity_id=entity_id,
+            locator=row["id"] if name in ROW_FILES else new[spec.key[0]], cells=new,
+            warnings=check.warnings,
+        )  # fmt: skip
+        changed = [c for c in spec.column_names if c not in spec.key and old[c] != new[c]]
+        result.changed = changed
+        if not changed:
+            result.derived = _derived_of(name, row)
+            return result  # an unchanged record writes nothing, as a re-import does
+        values = _values(spec, frame.iloc[0])
+        sets: dict[str, object] = {c: values[c] for c in changed}
+        if name == "labs":
+            equation = row.get("egfr_equation") or DEFAULT_EQUATION
+            sets["egfr"], sets["egfr_equation"] = _lab_egfr(conn, values, str(equation))
+        conn.execute(update(_table(name)).where(_locator_clause(name, locator)).values(**sets))
+        result.audit_rows = audit.append(
+            conn,
+            [audit.Change("update", name, entity_id, c, old[c] or None, new[c] or None)
+             for c in changed],
+            actor,
+            why,
+        )  # fmt: skip
+        if name == "patients" and any(c in DEMOGRAPHICS for c in changed):
+            refresh_patient_egfr(conn, entity_id)
+        if name in LINEAGE_FILES:
+            before = _patients_of(conn, name, {**row})
+            refresh_lineage(conn, before | _patients_of(conn, name, values))
+        result.derived = _derived_of(name, _stored(conn, name, locator))
+    return result
+
+
+# ------------------------------------------------------------------------------ delete
+
+
+def dependents(conn: Connection, name: str, key_value: str) -> dict[str, list[str]]:
+    """Rows that still point at the record (file → their ids or natural keys)."""
+    out: dict[str, list[str]] = {}
+    for child, col in DEPENDENTS.get(name, ()):
+        spec = FILES[child]
+        table = _table(child)
+        ids_cols = [table.c[k] for k in spec.key if k != "seq"]
+        stmt = select(*ids_cols).where(table.c[col] == key_value).limit(_SHOWN_IDS + 1)
+        count = conn.execute(
+            select(func.count()).select_from(table).where(table.c[col] == key_value)
+        ).scalar_one()
+        if not count:
+            continue
+        shown = [
+            "|".join("" if v is None else _text(v) for v in r) for r in conn.execute(stmt).all()
+        ][:_SHOWN_IDS]
+        if count > len(shown):
+            shown.append(f"… {count - len(shown)} more")
+        out[child] = shown
+    return out
+
+
+def _text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def delete_record(
+    engine: Engine, name: str, locator: Locator, reason: str | None, actor: str
+) -> RecordResult:
+    """Delete one record that nothing points to; the audit row keeps its last cells."""
+    spec = spec_of(name)
+    why = _require_reason(reason)
+    with engine.begin() as conn:
+        row = _stored(conn, name, locator)
+        frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
+        canon = _canonical(spec, frame)
+        cells = _cells_of(canon.iloc[0])
+        entity_id = _entity_ids(canon, spec.key)[0]
+        blocking = dependents(conn, name, cells[spec.key[0]]) if name in DEPENDENTS else {}
+        if blocking:
+            listed = "; ".join(f"{child}: {', '.join(ids)}" for child, ids in blocking.items())
+            raise RecordConflict(
+                f"{_singular(name)} {entity_id} is still referred to by other records "
+                f"(delete or correct them first) — {listed}"
+            )
+        conn.execute(delete(_table(name)).where(_locator_clause(name, locator)))
+        rows = audit.append(
+            conn,
+            [audit.Change("delete", name, entity_id, None,
+                          _record_json(canon, spec.column_names)[0], None)],
+            actor,
+            why,
+        )  # fmt: skip
+        if name in LINEAGE_FILES:
+            refresh_lineage(conn, _patients_of(conn, name, row))
+    return RecordResult(
+        entity=name, entity_id=entity_id,
+        locator=row["id"] if name in ROW_FILES else cells[spec.key[0]], cells=cells,
+        audit_rows=rows,
+    )  # fmt: skip

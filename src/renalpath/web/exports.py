@@ -1,0 +1,124 @@
+"""Registry downloads: the full CSV folder (clinicians, admins) and the de-identified one
+(researchers too), each as a zip that `/import` and `renalpath import` accept again.
+
+Researchers see only aggregate results and de-identified exports (issue 6), so the full
+export is `clinical_user` only. The de-identified export is `registry.deidentify` keyed by the
+server: the key is derived from the instance secret (`WebSettings.secret_key`,
+RENALPATH_SECRET_KEY), so pseudonyms and date offsets stay the same from one download to the
+next while the secret does (a research team can link successive downloads), and change if the
+secret is rotated. Every download is written to the audit trail (who, when, full or
+de-identified, rows per file), as REDCap logs its exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, Response
+
+from renalpath.registry.db import SchemaError
+from renalpath.registry.deidentify import (
+    DeidentifyError,
+    derive_key,
+    export_deidentified,
+    record_export,
+)
+from renalpath.registry.dictionary import FILES
+from renalpath.registry.exporter import export_folder
+from renalpath.web.api import ERRORS
+from renalpath.web.auth import Principal, any_user, clinical_user
+from renalpath.web.errors import ErrorBody
+from renalpath.web.registry_access import actor_of, engine_of
+from renalpath.web.templating import render
+
+ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Zip of the registry CSV folder (design §4), re-importable",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    },
+}
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    503: {"model": ErrorBody, "description": "No registry database configured"},
+}
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
+
+
+def _zip_folder(folder: Path, archive: Path) -> None:
+    """The CSV files at the zip's root, in import order (what `/import` expects)."""
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for spec in FILES.values():
+            path = folder / spec.filename
+            if path.exists():
+                zf.write(path, arcname=spec.filename)
+
+
+def build_export(request: Request, principal: Principal, deidentified: bool) -> Path:
+    """Export (optionally de-identified) into a private temporary folder, zip it, audit it.
+
+    The zip is written to disk, not memory, and streamed from there: a registry of a million
+    patients makes a zip of hundreds of megabytes, which a worker should not hold. The caller
+    owns the returned file's folder and removes it once the download is sent.
+    """
+    engine = engine_of(request)
+    tmp = Path(tempfile.mkdtemp(prefix="renalpath-download-"))
+    try:
+        folder = tmp / "registry"
+        if deidentified:
+            key = derive_key(request.app.state.settings.secret_key)
+            rows = dict(export_deidentified(engine, folder, key).rows)
+        else:
+            rows = export_folder(engine, folder)
+        archive = tmp / "registry.zip"
+        _zip_folder(folder, archive)
+        shutil.rmtree(folder)
+        record_export(engine, actor_of(principal.name), deidentified=deidentified, rows=rows)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, SchemaError):
+            raise HTTPException(503, str(err)) from err
+        if isinstance(err, DeidentifyError):
+            raise HTTPException(503, f"de-identified export unavailable: {err}") from err
+        raise
+    return archive
+
+
+def _download(archive: Path, deidentified: bool) -> Response:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    name = f"renalpath-registry{'-deidentified' if deidentified else ''}-{stamp}.zip"
+    return FileResponse(
+        archive,
+        media_type="application/zip",
+        filename=name,
+        headers={"Cache-Control": "no-store"},  # patient data: keep it out of shared caches
+        background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True),
+    )
+
+
+@api_router.get("/export", response_class=Response, responses=ZIP_CONTENT)
+def export_full(
+    request: Request, principal: Annotated[Principal, Depends(clinical_user)]
+) -> Response:
+    """The whole registry as a zip of CSV files (`renalpath export`); clinicians and admins."""
+    return _download(build_export(request, principal, deidentified=False), False)
+
+
+@api_router.get("/export/deidentified", response_class=Response, responses=ZIP_CONTENT)
+def export_deid(request: Request, principal: Annotated[Principal, Depends(any_user)]) -> Response:
+    """De-identified zip (`renalpath export --deidentify`): keyed pseudonyms for ids, each
+    patient's dates shifted 1-364 days back (intervals kept), free text blanked; any role."""
+    return _download(build_export(request, principal, deidentified=True), True)
+
+
+@router.get("/export")
+def export_page(request: Request, principal: Annotated[Principal, Depends(any_user)]) -> Response:
+    full = principal.role in ("admin", "clinician")
+    return render(request, "export.html", {"full_allowed": full})

@@ -1,0 +1,400 @@
+"""REST API for single registry records: create, read, correct and delete (issue 6).
+
+patients / tumours / imaging / interventions / pathology / labs / events under /api/v1,
+clinicians and admins only (researchers see aggregate results only: 403). Every write goes
+through `registry.records`, i.e. the importer's own validation, audit trail and derived
+values, in one transaction. Request bodies are pydantic models generated from the data
+dictionary, so /docs lists every column with its description, allowed values, unit and
+plausible range; the models only check JSON types and unknown fields — the values themselves
+are checked by the import rules, so the API, the patient-page forms and `renalpath import`
+accept and refuse exactly the same cells, with the same messages.
+
+Errors: 422 `{"errors": [{"field": <dictionary column>, "message": ...}]}`; 404 unknown id;
+409 duplicate key, or a delete that other records still point to (never a cascade).
+Corrections (PATCH) and deletes need a `reason`, which goes to the audit trail.
+
+No `from __future__ import annotations` here: FastAPI must see the generated body models as
+objects in the endpoint signatures built by the factories below.
+"""
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import create_model as _create_model
+from sqlalchemy import Engine
+
+from renalpath.registry.dictionary import FILES, ColumnSpec, FileSpec
+from renalpath.registry.records import (
+    ROW_FILES,
+    Locator,
+    RecordConflict,
+    RecordNotFound,
+    RecordRefused,
+    RecordResult,
+    create_record,
+    delete_record,
+    read_record,
+    update_record,
+)
+from renalpath.registry.validate import Issue
+from renalpath.web.api import ERRORS
+from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.errors import ErrorBody, FieldError, body, json_safe
+from renalpath.web.registry_access import actor_of, engine_of
+from renalpath.web.security import require_csrf
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {"model": ErrorBody, "description": "No such record (or no such parent record)"},
+    409: {"model": ErrorBody, "description": "Duplicate key, or other records still refer to it"},
+    503: {"model": ErrorBody, "description": "No registry database configured"},
+}
+api_router = APIRouter(prefix="/api/v1", tags=["records"], responses=RESPONSES)
+
+MAX_ID = 64  # registry ids are String(64) (registry.models)
+MAX_ROW_ID = 2_147_483_647  # surrogate ids are INTEGER (32-bit on PostgreSQL)
+REASON_MAX = 2000
+NO_NUL = r"^[^\x00]+$"  # PostgreSQL text cannot hold NUL: refuse it as input, not as a 500
+
+IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, pattern=NO_NUL)]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+ReasonQuery = Annotated[
+    str,
+    Query(min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
+          description="Why the record is deleted (audit trail)."),
+]  # fmt: skip
+
+# ------------------------------------------------------------------ generated models
+
+
+def column_help(col: ColumnSpec) -> str:
+    """The dictionary's description with allowed values, unit and plausible range."""
+    parts = [col.description]
+    if col.enum:
+        parts.append("One of: " + " | ".join(col.enum) + ".")
+    if col.type == "date":
+        parts.append("ISO date YYYY-MM-DD.")
+    if col.unit:
+        parts.append(f"Unit: {col.unit}.")
+    if col.min is not None or col.max is not None:
+        parts.append(f"Plausible range {col.min:g}–{col.max:g}.")
+    if col.references:
+        parts.append(f"Must exist in {col.references}.")
+    return " ".join(parts)
+
+
+def _json_type(col: ColumnSpec) -> Any:
+    if col.type == "int":
+        return StrictInt
+    if col.type == "float":
+        return StrictFloat  # JSON integers are accepted as numbers too
+    if col.type == "bool":
+        return StrictBool
+    return StrictStr
+
+
+def _schema_extra(col: ColumnSpec) -> dict[str, Any]:
+    """Documented bounds (checked by the import rules, which word the message)."""
+    extra: dict[str, Any] = {}
+    if col.min is not None:
+        extra["minimum"] = col.min
+    if col.max is not None:
+        extra["maximum"] = col.max
+    return extra
+
+
+def _model(name: str, fields: Mapping[str, Any], doc: str) -> type[BaseModel]:
+    model: type[BaseModel] = _create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields
+    )
+    return model
+
+
+def _title(spec: FileSpec) -> str:
+    return spec.form_label.replace(" ", "")
+
+
+def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
+    """Body of a create: every column except the parent id taken from the URL."""
+    fields: dict[str, Any] = {}
+    for col in spec.columns:
+        if col.name == parent:
+            continue
+        help_ = column_help(col)
+        if col.required:
+            fields[col.name] = (
+                _json_type(col),
+                Field(description=help_, json_schema_extra=_schema_extra(col)),
+            )
+        else:
+            fields[col.name] = (
+                _json_type(col) | None,
+                Field(None, description=help_, json_schema_extra=_schema_extra(col)),
+            )
+    return _model(f"{_title(spec)}New", fields, f"A new {spec.filename} row ({spec.description})")
+
+
+def update_model_for(spec: FileSpec) -> type[BaseModel]:
+    """Body of a correction: any non-key column (null = blank it) and the reason."""
+    fields: dict[str, Any] = {
+        col.name: (
+            _json_type(col) | None,
+            Field(None, description=column_help(col), json_schema_extra=_schema_extra(col)),
+        )
+        for col in spec.columns
+        if col.name not in spec.key
+    }
+    fields["reason"] = (
+        StrictStr,
+        Field(min_length=1, max_length=REASON_MAX, description="Why (audit trail)."),
+    )
+    return _model(
+        f"{_title(spec)}Correction", fields,
+        f"Fields of a {spec.filename} row to correct; omitted fields stay as they are.",
+    )  # fmt: skip
+
+
+class RecordOut(BaseModel):
+    entity: str = Field(description="Dictionary file (patients, tumours, …).")
+    id: str | int = Field(description="The record's id in this API (row id for labs/events).")
+    entity_id: str = Field(description="Audit id: the record's id or natural key joined by |.")
+    record: dict[str, str | None] = Field(description="Canonical CSV cells (null = blank).")
+    derived: dict[str, Any] = Field(default_factory=dict, description="eGFR / salvage lineage.")
+    changed: list[str] = Field(default_factory=list, description="Columns a correction changed.")
+    warnings: list[FieldError] = Field(default_factory=list, description="Import warnings.")
+
+
+# ------------------------------------------------------------------ conversions
+
+
+def cell_text(value: object) -> str | None:
+    """A JSON value as the CSV cell the importer would read."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)  # refused by the import rule ("not a number")
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def issue_errors(issues: list[Issue], prefix: str = "") -> list[FieldError]:
+    """Import issues as API errors: the dictionary column is the field path."""
+    out: list[FieldError] = []
+    for i in issues:
+        path = (prefix + i.column) if i.column else None
+        out.append(
+            FieldError(
+                field=path,
+                message=f"{path}: {i.reason}" if path else i.reason,
+                value=json_safe(i.value),
+                hint=i.severity if i.severity == "warning" else None,
+            )
+        )
+    return out
+
+
+def result_out(res: RecordResult) -> RecordOut:
+    return RecordOut(
+        entity=res.entity,
+        id=res.locator,
+        entity_id=res.entity_id,
+        record={k: (v or None) for k, v in res.cells.items()},
+        derived={k: json_safe(v) for k, v in res.derived.items()},
+        changed=res.changed,
+        warnings=issue_errors(res.warnings),
+    )
+
+
+def refused(err: RecordRefused) -> JSONResponse:
+    return JSONResponse(body(issue_errors(err.errors)), status_code=422)
+
+
+def conflict(err: RecordConflict) -> JSONResponse:
+    return JSONResponse(body([FieldError(field=err.field, message=err.message)]), status_code=409)
+
+
+def _run(action: Callable[[], RecordResult], status: int = 200) -> Any:
+    try:
+        res = action()
+    except RecordNotFound as err:
+        raise HTTPException(404, str(err)) from err
+    except RecordRefused as err:
+        return refused(err)
+    except RecordConflict as err:
+        return conflict(err)
+    if status != 200:
+        return JSONResponse(result_out(res).model_dump(mode="json"), status_code=status)
+    return result_out(res)
+
+
+def _require_parent(engine: Engine, parent_file: str, parent_id: str) -> None:
+    try:
+        read_record(engine, parent_file, parent_id)
+    except RecordNotFound as err:
+        raise HTTPException(404, str(err)) from err
+
+
+# ------------------------------------------------------------------ route factories
+
+Clinical = Annotated[Principal, Depends(clinical_user)]
+Csrf = Annotated[None, Depends(require_csrf)]
+
+
+def _add_create(name: str, path: str, parent: tuple[str, str] | None) -> None:
+    """POST `path`: create a `name` record (its parent id, if any, from the URL)."""
+    spec = FILES[name]
+    model = create_model_for(spec, parent[1] if parent else None)
+    summary = f"Add a {spec.form_label.lower()} record"
+    doc = f"{summary}; validated like a {spec.filename} row of `renalpath import`, audited."
+
+    if parent is None:
+
+        def create_root(request: Request, principal: Clinical, _csrf: Csrf, data: model) -> Any:  # type: ignore[valid-type]
+            cells = {k: cell_text(v) for k, v in data.model_dump().items()}  # type: ignore[attr-defined]
+            return _run(
+                lambda: create_record(engine_of(request), name, cells,
+                                      actor_of(principal.name), "added via the API"),
+                status=201,
+            )  # fmt: skip
+
+        endpoint: Callable[..., Any] = create_root
+    else:
+        parent_file, parent_col = parent
+
+        def create_child(
+            request: Request,
+            parent_id: IdPath,
+            principal: Clinical,
+            _csrf: Csrf,
+            data: model,  # type: ignore[valid-type]
+        ) -> Any:
+            engine = engine_of(request)
+            _require_parent(engine, parent_file, parent_id)
+            cells = {k: cell_text(v) for k, v in data.model_dump().items()}  # type: ignore[attr-defined]
+            cells[parent_col] = parent_id
+            return _run(
+                lambda: create_record(engine, name, cells, actor_of(principal.name),
+                                      "added via the API"),
+                status=201,
+            )  # fmt: skip
+
+        endpoint = create_child
+    api_router.add_api_route(
+        path, endpoint, methods=["POST"], status_code=201, response_model=RecordOut,
+        summary=summary, description=doc, name=f"create_{name}",
+    )  # fmt: skip
+
+
+def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
+    """GET / PATCH / DELETE of one record at `path` (ids, or row ids for labs/events)."""
+    spec = FILES[name]
+    label = spec.form_label.lower()
+    row_ids = name in ROW_FILES
+    model = update_model_for(spec)
+
+    def locator(raw: Locator) -> Locator:
+        return int(raw) if row_ids else str(raw)
+
+    if row_ids:
+
+        def get_row(request: Request, record_id: RowIdPath, principal: Clinical) -> Any:
+            return _run(lambda: read_record(engine_of(request), name, locator(record_id),
+                                            actor=actor_of(principal.name)))  # fmt: skip
+
+        def patch_row(
+            request: Request,
+            record_id: RowIdPath,
+            principal: Clinical,
+            _csrf: Csrf,
+            data: model,  # type: ignore[valid-type]
+        ) -> Any:
+            return _patch(request, record_id, principal, data)
+
+        def delete_row(
+            request: Request, record_id: RowIdPath, principal: Clinical, _csrf: Csrf,
+            reason: ReasonQuery,
+        ) -> Any:  # fmt: skip
+            return _delete(request, record_id, principal, reason)
+
+        endpoints: dict[str, Callable[..., Any]] = {
+            "GET": get_row, "PATCH": patch_row, "DELETE": delete_row,
+        }  # fmt: skip
+    else:
+
+        def get_id(request: Request, record_id: IdPath, principal: Clinical) -> Any:
+            return _run(lambda: read_record(engine_of(request), name, record_id,
+                                            actor=actor_of(principal.name)))  # fmt: skip
+
+        def patch_id(
+            request: Request,
+            record_id: IdPath,
+            principal: Clinical,
+            _csrf: Csrf,
+            data: model,  # type: ignore[valid-type]
+        ) -> Any:
+            return _patch(request, record_id, principal, data)
+
+        def delete_id(
+            request: Request, record_id: IdPath, principal: Clinical, _csrf: Csrf,
+            reason: ReasonQuery,
+        ) -> Any:  # fmt: skip
+            return _delete(request, record_id, principal, reason)
+
+        endpoints = {"GET": get_id, "PATCH": patch_id, "DELETE": delete_id}
+
+    def _patch(request: Request, record_id: Locator, principal: Principal, data: Any) -> Any:
+        given = data.model_dump(exclude_unset=True)
+        reason = given.pop("reason")
+        changes = {k: cell_text(v) for k, v in given.items()}
+        return _run(lambda: update_record(engine_of(request), name, locator(record_id), changes,
+                                          reason, actor_of(principal.name)))  # fmt: skip
+
+    def _delete(request: Request, record_id: Locator, principal: Principal, reason: str) -> Any:
+        return _run(lambda: delete_record(engine_of(request), name, locator(record_id), reason,
+                                          actor_of(principal.name)))  # fmt: skip
+
+    docs = {
+        "GET": (f"Read one {label} record", "Canonical cells and derived values; the read is "
+                "audited."),
+        "PATCH": (f"Correct a {label} record", "Omitted fields stay; null blanks a field. Key "
+                  "columns cannot change. Validated like an import; audited old → new with "
+                  "the reason."),
+        "DELETE": (f"Delete a {label} record", "Refused (409) while other records refer to "
+                   "it; the audit row keeps the deleted cells and the reason."),
+    }  # fmt: skip
+    for method in methods:
+        summary, desc = docs[method]
+        api_router.add_api_route(
+            path, endpoints[method], methods=[method], response_model=RecordOut,
+            summary=summary, description=desc, name=f"{method.lower()}_{name}",
+        )  # fmt: skip
+
+
+ALL = ("GET", "PATCH", "DELETE")
+
+# Patients: GET /api/v1/patients/{id} (the whole record) lives in web.patients.
+_add_create("patients", "/patients", None)
+_add_item_routes("patients", "/patients/{record_id}", ("PATCH", "DELETE"))
+_add_create("tumours", "/patients/{parent_id}/tumours", ("patients", "patient_id"))
+_add_item_routes("tumours", "/tumours/{record_id}", ALL)
+_add_create("imaging", "/tumours/{parent_id}/imaging", ("tumours", "tumour_id"))
+_add_item_routes("imaging", "/imaging/{record_id}", ALL)
+_add_create("interventions", "/patients/{parent_id}/interventions", ("patients", "patient_id"))
+_add_item_routes("interventions", "/interventions/{record_id}", ALL)
+_add_create("pathology", "/interventions/{parent_id}/pathology", ("interventions",
+                                                                  "intervention_id"))  # fmt: skip
+_add_item_routes("pathology", "/interventions/{record_id}/pathology", ALL)
+_add_create("labs", "/patients/{parent_id}/labs", ("patients", "patient_id"))
+# PATCH /api/v1/labs/{id} (value correction) lives in web.patients.
+_add_item_routes("labs", "/labs/{record_id}", ("GET", "DELETE"))
+_add_create("events", "/patients/{parent_id}/events", ("patients", "patient_id"))
+_add_item_routes("events", "/events/{record_id}", ALL)
