@@ -29,7 +29,9 @@ def test_researcher_runs_concordance_with_an_assumption(page, server: str) -> No
     page.locator("#n-treatments").wait_for()
     assert int(page.locator("#n-treatments").inner_text()) > 0
     # the stated assumption is echoed with the result, as the CLI echoes --assume
-    assert "patient.fit_for_surgery" in page.locator("#assumptions").inner_text()
+    assert page.locator("#assumptions").inner_text().strip() == "patient.fit_for_surgery = true"
+    # the page is under Concordance in the menu, not under the salvage/survival Studies
+    assert page.locator('nav a[aria-current="page"]').all_inner_texts() == ["Concordance"]
     # researchers see aggregates only: no per-treatment list with patient ids
     assert page.locator("#treatments").count() == 0
     _shot(page, "concordance")

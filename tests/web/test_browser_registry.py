@@ -127,7 +127,7 @@ def test_correct_lab_and_find_it_in_audit(page, server: str, registry_db: Path) 
     hit.wait_for()
     assert hit.locator(".reason").inner_text() == "browser correction"
     assert hit.locator(".new").inner_text() == "1.23"
-    _shot(page, "audit")
+    _shot(page, "audit", full_page=False)  # the trail is long: its first screen
     _no_csp_errors(page)
 
 
@@ -139,5 +139,7 @@ def test_salvage_study_shows_km_plot(page, server: str) -> None:  # type: ignore
     width = page.evaluate("document.getElementById('km-plot').naturalWidth")
     assert width > 100  # the PNG decoded (a blocked or broken data: URI has width 0)
     assert page.locator("#egfr-plot").count() == 1
+    # the plot fits its card (an overflowing page would be wider than the 1280 px window)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     _shot(page, "study-salvage")
     _no_csp_errors(page)
