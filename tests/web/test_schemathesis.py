@@ -8,41 +8,16 @@ calculator: a creatinine of 1e300 is schema-valid JSON and must be refused (422)
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from renalpath.web.app import create_app
-from renalpath.web.auth import MemoryAccountStore
-from renalpath.web.settings import WebSettings
+from .fuzz_support import AUTH, CHECKS, fuzz_app, fuzz_settings
 
-_store = MemoryAccountStore()
-_store.add_token(_store.add("fuzz", "fuzz-password-123", "clinician"), "fuzz-token-0123456789")
-APP = create_app(WebSettings(secret_key="fuzz"), _store)
-AUTH = {"Authorization": "Bearer fuzz-token-0123456789"}
-
+APP = fuzz_app("clinician")
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).include(path_regex=r"^/api/v1/calc/")
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-]
 
 
 @schema.parametrize()
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-def test_calculator_endpoints_fuzz(case: schemathesis.Case) -> None:
-    response = case.call_and_validate(headers=AUTH, checks=CHECKS)
+@fuzz_settings(30)
+def test_calculator_endpoints_fuzz(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
     # 405 is expected too: the coverage phase also tries methods the route does not allow.
+    response = case.call_and_validate(headers=AUTH, checks=CHECKS)
     assert response.status_code < 500

@@ -399,6 +399,18 @@ def _refresh_lineage(conn: Connection, patients: set[str]) -> int:
     tums = _read(conn, "tumours", ["tumour_id", "side"])
     evs = _read(conn, "events", ["patient_id", "tumour_id", "date", "type"])
     evs = evs[evs["type"].isin(FAILURE_EVENTS) & evs["patient_id"].isin(patients)]
+    return store_lineage(conn, ivs, tums, evs)
+
+
+def store_lineage(
+    conn: Connection, ivs: pd.DataFrame, tums: pd.DataFrame, evs: pd.DataFrame
+) -> int:
+    """Derive the lineage of the stored interventions `ivs` (as read, with their stored
+    lineage columns) from their tumours and failure events; write only the rows it changes.
+
+    Shared by a folder import (which reads whole tables) and a single-record write (which
+    reads one patient's rows), so both store exactly the same derived values.
+    """
     stored = ivs.set_index("intervention_id")[list(LINEAGE_COLUMNS[1:])]
     ivs = _dates(ivs.copy(), "date")
     derived = derive_lineage(

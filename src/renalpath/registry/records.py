@@ -60,10 +60,9 @@ from renalpath.registry.derived import (
     FAILURE_EVENTS,
     LINEAGE_COLUMNS,
     compute_egfr,
-    derive_lineage,
 )
 from renalpath.registry.dictionary import FILES, FileSpec
-from renalpath.registry.importer import _entity_ids, _record_json
+from renalpath.registry.importer import _entity_ids, _record_json, store_lineage
 from renalpath.registry.models import TABLES
 from renalpath.registry.validate import (
     LINE,
@@ -435,19 +434,7 @@ def refresh_lineage(conn: Connection, patients: set[str]) -> int:
     tums = _read_where(conn, "tumours", ["tumour_id", "side"],
                        or_(tum_t.c.tumour_id.in_(sorted(tids)),
                            tum_t.c.patient_id.in_(sorted(patients))))  # fmt: skip
-    stored = ivs.set_index("intervention_id")[list(LINEAGE_COLUMNS[1:])]
-    ivs = _as_dates(ivs.copy(), "date")
-    derived = derive_lineage(
-        ivs.drop(columns=list(LINEAGE_COLUMNS[1:])), tums, _as_dates(evs.copy(), "date")
-    ).set_index("intervention_id")
-    same = (derived.fillna("\0") == stored.reindex(derived.index).fillna("\0")).all(axis=1)
-    changed = derived.loc[~same]
-    rows = [
-        (iid, *(None if pd.isna(v) else v for v in vals))
-        for iid, vals in zip(changed.index, changed.itertuples(index=False, name=None), strict=True)
-    ]
-    bulk_update(conn, "interventions", ["intervention_id"], list(LINEAGE_COLUMNS[1:]), rows)
-    return len(rows)
+    return store_lineage(conn, ivs, tums, evs)
 
 
 def _patient_frame(conn: Connection, patient_id: str) -> pd.DataFrame:
