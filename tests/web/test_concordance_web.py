@@ -122,8 +122,8 @@ def test_page_for_clinician_lists_treatments_and_assumptions(
     )
     assert page.status_code == 200
     assert 'id="treatments"' in page.text
-    assert "<code>patient.fit_for_surgery</code> = True" in page.text
-    assert "<code>patient.frail</code> = False" in page.text
+    assert "<code>patient.fit_for_surgery</code> = true" in page.text
+    assert "<code>patient.frail</code> = false" in page.text
     link = re.search(r'id="dl-json" href="([^"]+)"', page.text)
     assert link
     via_link = reg_client.get(link.group(1).replace("&amp;", "&"))
