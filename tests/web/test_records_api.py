@@ -312,3 +312,23 @@ def test_openapi_lists_dictionary_fields(reg_client: TestClient) -> None:  # noq
     assert "Unit: min." in wit["description"] and wit["maximum"] == 180
     assert schema["additionalProperties"] is False
     assert "reason" in doc["components"]["schemas"]["EventCorrection"]["required"]
+
+
+def test_every_view_of_a_record_is_audited_once(rw_client: TestClient) -> None:  # noqa: F811
+    # design §6: each read of identifiable data is in the trail — one row per view, and a
+    # parent looked up only to check it exists is not a view
+    c = rw_client
+    pid, tid = "SYN000002", "SYN000002-T1"
+
+    def reads(entity: str, entity_id: str) -> int:
+        return sum(r["action"] == "read" for r in _audit(c, entity, entity_id))
+
+    before_tumour, before_patient = reads("tumours", tid), reads("patients", pid)
+    assert c.get(f"/api/v1/tumours/{tid}", headers=CLEO).status_code == 200
+    assert reads("tumours", tid) == before_tumour + 1
+    login(c, "cleo")
+    assert c.get(f"/patients/{pid}/records/tumours/{tid}").status_code == 200
+    assert reads("tumours", tid) == before_tumour + 2
+    _post(c, f"/api/v1/patients/{pid}/events",
+          {"date": "2021-05-05", "type": "local_recurrence"})  # fmt: skip
+    assert reads("patients", pid) == before_patient

@@ -62,7 +62,7 @@ from renalpath.registry.derived import (
     compute_egfr,
 )
 from renalpath.registry.dictionary import FILES, FileSpec
-from renalpath.registry.importer import _entity_ids, _record_json, store_lineage
+from renalpath.registry.importer import _dates, _entity_ids, _record_json, store_lineage
 from renalpath.registry.models import TABLES
 from renalpath.registry.validate import (
     LINE,
@@ -182,12 +182,6 @@ def _read_where(
     return pd.DataFrame(rows, columns=list(columns))
 
 
-def _as_dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
-    for c in cols:
-        frame[c] = pd.to_datetime(frame[c])
-    return frame
-
-
 def _present(values: Iterable[object]) -> set[str]:
     return {v for v in values if isinstance(v, str) and v}
 
@@ -225,9 +219,9 @@ def scoped_reference(conn: Connection, typed: Mapping[str, pd.DataFrame]) -> Ref
         pat_t.c.patient_id.in_(sorted(pids)),
     )  # fmt: skip
     return Reference(
-        patients=_as_dates(pats, "birth_date", "death_date"),
-        tumours=_as_dates(tums, "diagnosis_date"),
-        interventions=_as_dates(ivs, "date"),
+        patients=_dates(pats, "birth_date", "death_date"),
+        tumours=_dates(tums, "diagnosis_date"),
+        interventions=_dates(ivs, "date"),
     )
 
 
@@ -308,10 +302,6 @@ def _values(spec: FileSpec, typed_row: pd.Series) -> dict[str, object]:
     return {c: _py_value(typed_row[c]) for c in spec.column_names}
 
 
-def _canonical(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    return canonical_frame(spec, frame)
-
-
 def _stored(conn: Connection, name: str, locator: Locator) -> dict[str, Any]:
     table = _table(name)
     if isinstance(locator, str) and ("\x00" in locator or len(locator) > 400):
@@ -330,18 +320,36 @@ def _cells_of(canon_row: pd.Series) -> dict[str, str]:
     return {str(k): str(v) for k, v in canon_row.items()}
 
 
+def _locator_of(name: str, row_id: object, cells: Mapping[str, str]) -> Locator:
+    """How the API addresses a record: its surrogate row id, or its own id."""
+    return int(row_id) if name in ROW_FILES else cells[FILES[name].key[0]]  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class _StoredRecord:
+    """A stored record as the database row and as the canonical cells export would write."""
+
+    row: dict[str, Any]
+    canon: pd.DataFrame  # one canonical row
+    cells: dict[str, str]
+    entity_id: str
+    locator: Locator
+
+
+def _load(conn: Connection, name: str, locator: Locator) -> _StoredRecord:
+    spec = FILES[name]
+    row = _stored(conn, name, locator)
+    frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
+    canon = canonical_frame(spec, frame)
+    cells = _cells_of(canon.iloc[0])
+    entity_id = _entity_ids(canon, spec.key)[0]
+    return _StoredRecord(row, canon, cells, entity_id, _locator_of(name, row.get("id"), cells))
+
+
 def _singular(name: str) -> str:
     return {"patients": "patient", "tumours": "tumour", "interventions": "intervention",
             "pathology": "pathology record", "imaging": "imaging study", "labs": "lab",
             "events": "event"}.get(name, name)  # fmt: skip
-
-
-def stored_cells(conn: Connection, name: str, locator: Locator) -> dict[str, str]:
-    """The canonical cells of a stored record (as `renalpath export` would write them)."""
-    spec = spec_of(name)
-    row = _stored(conn, name, locator)
-    frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
-    return _cells_of(_canonical(spec, frame).iloc[0])
 
 
 def read_record(
@@ -349,23 +357,37 @@ def read_record(
 ) -> RecordResult:
     """One record's cells and derived values. With an `actor` the read is audited in the same
     transaction (reads of identifiable data are accountable like writes, design §6)."""
-    spec = spec_of(name)
+    spec_of(name)
     with engine.begin() as conn:
-        row = _stored(conn, name, locator)
-        frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
-        canon = _canonical(spec, frame)
-        cells = _cells_of(canon.iloc[0])
-        entity_id = _entity_ids(canon, spec.key)[0]
+        rec = _load(conn, name, locator)
         if actor:
-            audit.append(conn, [audit.Change("read", name, entity_id, None, None, None)],
-                         actor, "record viewed")  # fmt: skip
+            _audit_read(conn, name, rec.entity_id, actor)
         return RecordResult(
             entity=name,
-            entity_id=entity_id,
-            locator=row["id"] if name in ROW_FILES else cells[spec.key[0]],
-            cells=cells,
-            derived=_derived_of(name, row),
+            entity_id=rec.entity_id,
+            locator=rec.locator,
+            cells=rec.cells,
+            derived=_derived_of(name, rec.row),
         )
+
+
+def _audit_read(conn: Connection, name: str, entity_id: str, actor: str) -> None:
+    audit.append(conn, [audit.Change("read", name, entity_id, None, None, None)],
+                 actor, "record viewed")  # fmt: skip
+
+
+def log_read(engine: Engine, name: str, entity_id: str, actor: str) -> None:
+    """Audit that `actor` viewed a record the caller has already read (and checked)."""
+    with engine.begin() as conn:
+        _audit_read(conn, name, entity_id, actor)
+
+
+def require_record(engine: Engine, name: str, locator: Locator) -> None:
+    """RecordNotFound unless the record is stored (a parent check: nothing of it is shown,
+    so nothing is audited)."""
+    spec_of(name)
+    with engine.connect() as conn:
+        _stored(conn, name, locator)
 
 
 def _derived_of(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -455,7 +477,7 @@ def refresh_patient_egfr(conn: Connection, patient_id: str) -> int:
     )  # fmt: skip
     if labs.empty:
         return 0
-    labs = _as_dates(labs, "date")
+    labs = _dates(labs, "date")
     pats = _patient_frame(conn, patient_id)
     rows: list[tuple[Any, ...]] = []
     equations = labs["egfr_equation"].fillna(DEFAULT_EQUATION)
@@ -514,7 +536,7 @@ def create_records(
                 continue
             spec = FILES[name]
             frame = typed[name].drop(columns=[LINE])
-            canon = _canonical(spec, frame)
+            canon = canonical_frame(spec, frame)
             ids = _entity_ids(canon, spec.key)
             records_json = _record_json(canon, spec.column_names)
             for pos in range(len(frame)):
@@ -573,12 +595,13 @@ def _insert_one(
             field=spec.key[0],
         ) from err
     cells = _cells_of(canon)
-    locator: Locator = (
-        int(result.inserted_primary_key[0])  # type: ignore[index]
-        if spec.name in ROW_FILES
-        else cells[spec.key[0]]
+    row_id = result.inserted_primary_key[0] if spec.name in ROW_FILES else None  # type: ignore[index]
+    return RecordResult(
+        entity=spec.name,
+        entity_id=entity_id,
+        locator=_locator_of(spec.name, row_id, cells),
+        cells=cells,
     )
-    return RecordResult(entity=spec.name, entity_id=entity_id, locator=locator, cells=cells)
 
 
 def _derived_after(conn: Connection, res: RecordResult) -> dict[str, Any]:
@@ -604,8 +627,8 @@ def update_record(
     spec = spec_of(name)
     why = _require_reason(reason)
     with engine.begin() as conn:
-        row = _stored(conn, name, locator)
-        old = stored_cells(conn, name, locator)
+        stored = _load(conn, name, locator)
+        row, old = stored.row, stored.cells
         report = Report()
         for col, value in changes.items():
             if col not in spec.column_names:
@@ -624,12 +647,11 @@ def update_record(
         if not check.ok:
             raise RecordRefused(check.sorted())
         frame = typed[name].drop(columns=[LINE])
-        canon = _canonical(spec, frame)
+        canon = canonical_frame(spec, frame)
         new = _cells_of(canon.iloc[0])
         entity_id = _entity_ids(canon, spec.key)[0]
         result = RecordResult(
-            entity=name, entity_id=entity_id,
-            locator=row["id"] if name in ROW_FILES else new[spec.key[0]], cells=new,
+            entity=name, entity_id=entity_id, locator=stored.locator, cells=new,
             warnings=check.warnings,
         )  # fmt: skip
         changed = [c for c in spec.column_names if c not in spec.key and old[c] != new[c]]
@@ -695,11 +717,8 @@ def delete_record(
     spec = spec_of(name)
     why = _require_reason(reason)
     with engine.begin() as conn:
-        row = _stored(conn, name, locator)
-        frame = pd.DataFrame([{c: row[c] for c in spec.column_names}], dtype=object)
-        canon = _canonical(spec, frame)
-        cells = _cells_of(canon.iloc[0])
-        entity_id = _entity_ids(canon, spec.key)[0]
+        rec = _load(conn, name, locator)
+        row, cells, entity_id = rec.row, rec.cells, rec.entity_id
         blocking = dependents(conn, name, cells[spec.key[0]]) if name in DEPENDENTS else {}
         if blocking:
             listed = "; ".join(f"{child}: {', '.join(ids)}" for child, ids in blocking.items())
@@ -711,14 +730,12 @@ def delete_record(
         rows = audit.append(
             conn,
             [audit.Change("delete", name, entity_id, None,
-                          _record_json(canon, spec.column_names)[0], None)],
+                          _record_json(rec.canon, spec.column_names)[0], None)],
             actor,
             why,
         )  # fmt: skip
         if name in LINEAGE_FILES:
             refresh_lineage(conn, _patients_of(conn, name, row))
     return RecordResult(
-        entity=name, entity_id=entity_id,
-        locator=row["id"] if name in ROW_FILES else cells[spec.key[0]], cells=cells,
-        audit_rows=rows,
-    )  # fmt: skip
+        entity=name, entity_id=entity_id, locator=rec.locator, cells=cells, audit_rows=rows
+    )

@@ -35,6 +35,7 @@ from renalpath.registry.records import (
     RecordRefused,
     create_records,
     delete_record,
+    log_read,
     read_record,
     update_record,
 )
@@ -269,7 +270,7 @@ def edit_record_page(
     principal: Annotated[Principal, Depends(clinical_user)],
 ) -> Response:  # fmt: skip
     _, res = _owned(request, patient_id, name, raw)
-    read_record(engine_of(request), name, res.locator, actor=actor_of(principal.name))
+    log_read(engine_of(request), name, res.entity_id, actor_of(principal.name))
     return _edit_page(request, patient_id, name, raw, res)
 
 

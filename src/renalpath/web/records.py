@@ -38,6 +38,7 @@ from renalpath.registry.records import (
     create_record,
     delete_record,
     read_record,
+    require_record,
     update_record,
 )
 from renalpath.registry.validate import Issue
@@ -238,7 +239,7 @@ def _run(action: Callable[[], RecordResult], status: int = 200) -> Any:
 
 def _require_parent(engine: Engine, parent_file: str, parent_id: str) -> None:
     try:
-        read_record(engine, parent_file, parent_id)
+        require_record(engine, parent_file, parent_id)
     except RecordNotFound as err:
         raise HTTPException(404, str(err)) from err
 
@@ -304,64 +305,37 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
     def locator(raw: Locator) -> Locator:
         return int(raw) if row_ids else str(raw)
 
-    if row_ids:
+    # Labs, imaging and events are addressed by an integer row id, the rest by their text id;
+    # FastAPI reads the evaluated annotation (no postponed annotations in this module).
+    record_path = RowIdPath if row_ids else IdPath
 
-        def get_row(request: Request, record_id: RowIdPath, principal: Clinical) -> Any:
-            return _run(lambda: read_record(engine_of(request), name, locator(record_id),
-                                            actor=actor_of(principal.name)))  # fmt: skip
+    def get_one(request: Request, record_id: record_path, principal: Clinical) -> Any:  # type: ignore[valid-type]
+        return _run(lambda: read_record(engine_of(request), name, locator(record_id),
+                                        actor=actor_of(principal.name)))  # fmt: skip
 
-        def patch_row(
-            request: Request,
-            record_id: RowIdPath,
-            principal: Clinical,
-            _csrf: Csrf,
-            data: model,  # type: ignore[valid-type]
-        ) -> Any:
-            return _patch(request, record_id, principal, data)
-
-        def delete_row(
-            request: Request, record_id: RowIdPath, principal: Clinical, _csrf: Csrf,
-            reason: ReasonQuery,
-        ) -> Any:  # fmt: skip
-            return _delete(request, record_id, principal, reason)
-
-        endpoints: dict[str, Callable[..., Any]] = {
-            "GET": get_row, "PATCH": patch_row, "DELETE": delete_row,
-        }  # fmt: skip
-    else:
-
-        def get_id(request: Request, record_id: IdPath, principal: Clinical) -> Any:
-            return _run(lambda: read_record(engine_of(request), name, record_id,
-                                            actor=actor_of(principal.name)))  # fmt: skip
-
-        def patch_id(
-            request: Request,
-            record_id: IdPath,
-            principal: Clinical,
-            _csrf: Csrf,
-            data: model,  # type: ignore[valid-type]
-        ) -> Any:
-            return _patch(request, record_id, principal, data)
-
-        def delete_id(
-            request: Request, record_id: IdPath, principal: Clinical, _csrf: Csrf,
-            reason: ReasonQuery,
-        ) -> Any:  # fmt: skip
-            return _delete(request, record_id, principal, reason)
-
-        endpoints = {"GET": get_id, "PATCH": patch_id, "DELETE": delete_id}
-
-    def _patch(request: Request, record_id: Locator, principal: Principal, data: Any) -> Any:
-        given = data.model_dump(exclude_unset=True)
+    def patch_one(
+        request: Request,
+        record_id: record_path,  # type: ignore[valid-type]
+        principal: Clinical,
+        _csrf: Csrf,
+        data: model,  # type: ignore[valid-type]
+    ) -> Any:
+        given = data.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         reason = given.pop("reason")
         changes = {k: cell_text(v) for k, v in given.items()}
         return _run(lambda: update_record(engine_of(request), name, locator(record_id), changes,
                                           reason, actor_of(principal.name)))  # fmt: skip
 
-    def _delete(request: Request, record_id: Locator, principal: Principal, reason: str) -> Any:
+    def delete_one(
+        request: Request, record_id: record_path, principal: Clinical, _csrf: Csrf,  # type: ignore[valid-type]
+        reason: ReasonQuery,
+    ) -> Any:  # fmt: skip
         return _run(lambda: delete_record(engine_of(request), name, locator(record_id), reason,
                                           actor_of(principal.name)))  # fmt: skip
 
+    endpoints: dict[str, Callable[..., Any]] = {
+        "GET": get_one, "PATCH": patch_one, "DELETE": delete_one,
+    }  # fmt: skip
     docs = {
         "GET": (f"Read one {label} record", "Canonical cells and derived values; the read is "
                 "audited."),
