@@ -22,7 +22,7 @@ from renalpath.cli import app
 from renalpath.cli.registry import DbOpt, JsonFlag, audit_app
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.egfr import EQUATIONS, MDRD
-from renalpath.outcomes.concordance import CATEGORIES, concordance_audit
+from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.endpoints import ENDPOINTS
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
@@ -285,12 +285,10 @@ def survival_cmd(
 
 
 def _assumption(text: str) -> tuple[str, Any]:
-    path, sep, raw = text.partition("=")
-    if not sep or not path.strip():
-        raise typer.BadParameter(f"{text!r}: use FIELD=VALUE, e.g. patient.fit_for_surgery=true")
-    low = raw.strip().lower()
-    value: Any = {"true": True, "false": False}.get(low, raw.strip())
-    return path.strip(), value
+    try:
+        return parse_assumption(text)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
 
 
 @audit_app.command("concordance")

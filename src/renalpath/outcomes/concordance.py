@@ -244,6 +244,17 @@ def _completed_years(birth: pd.Timestamp, on: pd.Timestamp) -> int:
     return int(on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day)))
 
 
+def parse_assumption(text: str) -> tuple[str, Any]:
+    """`FIELD=VALUE` as an auditor states it (`--assume`, the web form): true/false become
+    booleans, the rest stays text; ValueError for anything without a field and `=`."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise ValueError(f"{text!r}: use FIELD=VALUE, e.g. patient.fit_for_surgery=true")
+    low = raw.strip().lower()
+    value: Any = {"true": True, "false": False}.get(low, raw.strip())
+    return path.strip(), value
+
+
 def _set(case: dict[str, Any], path: str, value: Any) -> None:
     node = case
     parts = path.split(".")

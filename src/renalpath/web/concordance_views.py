@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.outcomes.concordance import CATEGORIES, concordance_audit
+from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.source import load_frames
 from renalpath.pathway.case import Case
@@ -55,16 +55,6 @@ ASSUME_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tumour.central", "Centrally located tumour", ("true", "false")),
 )
 MAX_ASSUMPTIONS = 50  # [P] bound on query size; the case model has fewer settable leaves
-
-
-def parse_assumption(text: str) -> tuple[str, Any]:
-    """`FIELD=VALUE` as the CLI reads it: true/false become booleans, the rest stays text."""
-    path, sep, raw = text.partition("=")
-    if not sep or not path.strip():
-        raise ValueError(f"{text!r}: use FIELD=VALUE, e.g. patient.fit_for_surgery=true")
-    low = raw.strip().lower()
-    value: Any = {"true": True, "false": False}.get(low, raw.strip())
-    return path.strip(), value
 
 
 def _nested(path: str, value: Any) -> dict[str, Any]:
