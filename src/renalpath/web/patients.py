@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -27,6 +27,7 @@ from renalpath.web.patient_queries import (
     list_patients,
     read_patient,
 )
+from renalpath.web.records import RowIdPath  # INTEGER row ids (SQLite/PostgreSQL)
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
@@ -160,7 +161,7 @@ def patient_api(
 async def lab_correct_form(
     request: Request,
     patient_id: str,
-    lab_id: Annotated[int, Path(ge=1, le=2_147_483_647)],  # INTEGER id (SQLite/PostgreSQL)
+    lab_id: RowIdPath,
     principal: Annotated[Principal, Depends(clinical_user)],
 ) -> Response:
     form = await request.form()
@@ -203,7 +204,7 @@ class LabCorrected(BaseModel):
 @api_router.patch("/labs/{lab_id}", response_model=LabCorrected)
 def lab_correct_api(
     request: Request,
-    lab_id: Annotated[int, Path(ge=1, le=2_147_483_647)],  # INTEGER id (SQLite/PostgreSQL)
+    lab_id: RowIdPath,
     principal: Annotated[Principal, Depends(clinical_user)],
     _csrf: Annotated[None, Depends(require_csrf)],
     correction: LabCorrection,
