@@ -84,7 +84,7 @@ def _redcap_field(form: str, c: ColumnSpec) -> list[str]:
         validation = "integer"
     elif c.type == "float":
         validation = "number"
-    if c.description.startswith("Free-text"):
+    if c.phi == "free_text":  # typed prose (dictionary tag)
         field_type = "notes"
     low = "" if c.min is None or c.type not in ("int", "float") else f"{c.min:g}"
     high = "" if c.max is None or c.type not in ("int", "float") else f"{c.max:g}"
