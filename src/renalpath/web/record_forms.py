@@ -85,24 +85,28 @@ def _field(
     )  # fmt: skip
 
 
-def _patient_lists(request: Request, patient_id: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The patient's tumours (for the page and the tumour selects) and intervention ids."""
+def _tumours(request: Request, patient_id: str) -> list[dict[str, Any]]:
+    """The patient's tumours (for the page's list and the tumour selects)."""
     with engine_of(request).connect() as conn:
-        tumours = [
+        return [
             {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in conn.execute(
                 select(Tumour.__table__).where(Tumour.patient_id == patient_id)
                 .order_by(Tumour.diagnosis_date, Tumour.tumour_id)
             ).mappings()
         ]  # fmt: skip
-        ivs = list(
+
+
+def _intervention_ids(request: Request, patient_id: str) -> list[str]:
+    """The patient's interventions in the patient page's order (date, then id)."""
+    with engine_of(request).connect() as conn:
+        return list(
             conn.execute(
                 select(Intervention.intervention_id)
                 .where(Intervention.patient_id == patient_id)
                 .order_by(Intervention.date, Intervention.intervention_id)
             ).scalars()
         )
-    return tumours, ivs
 
 
 def form_fields(
@@ -136,12 +140,12 @@ def form_fields(
 
 def record_forms(request: Request, record: Any) -> dict[str, Any]:
     """Template global: what the patient page's add / correct forms need."""
-    pid = record.patient["patient_id"]
-    tumours, ivs = _patient_lists(request, pid)
+    tumours = _tumours(request, record.patient["patient_id"])
     tids = tuple(t["tumour_id"] for t in tumours)
+    ivs = tuple(iv["intervention_id"] for iv in record.interventions)  # already read, in order
     return {
         "tumours": tumours,
-        "forms": {name: form_fields(name, tids, tuple(ivs)) for name in ADDABLE},
+        "forms": {name: form_fields(name, tids, ivs) for name in ADDABLE},
         "labels": {name: FILES[name].form_label for name in ADDABLE},
     }
 
@@ -245,9 +249,9 @@ def _edit_page(
     values: Mapping[str, str] | None = None, errors: dict[str, list[str]] | None = None,
     reason: str = "", delete_errors: list[str] | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
-    tumours, ivs = _patient_lists(request, patient_id)
-    fields = form_fields(name, tuple(t["tumour_id"] for t in tumours), tuple(ivs),
-                         form="edit", with_key=False)  # fmt: skip
+    tids = tuple(t["tumour_id"] for t in _tumours(request, patient_id))
+    ivs = tuple(_intervention_ids(request, patient_id))
+    fields = form_fields(name, tids, ivs, form="edit", with_key=False)
     ctx = {
         "patient_id": patient_id,
         "name": name,
