@@ -3,16 +3,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+NATIVE := $(VENV)/.native-stamp
+# The pathway engine's hot modules, compiled with mypyc (setup.py; bench/RESULTS.md round 6).
+NATIVE_SRC := $(addprefix src/renalpath/pathway/,conditions.py derive.py merge.py plan.py evaluate.py)
 
 .PHONY: run test lint typecheck unit bench install clean demo
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Rebuilt whenever one of its sources changes; an out-of-date build is never used anyway
+# (renalpath/pathway/_native.py runs the source instead and warns).
+$(NATIVE): $(STAMP) setup.py $(NATIVE_SRC)
+	RENALPATH_NATIVE=1 $(BIN)/python setup.py --quiet build_ext --inplace >$(VENV)/native-build.log 2>&1 \
+	  || { tail -n 40 $(VENV)/native-build.log; exit 1; }
+	@touch $(NATIVE)
+
+install: $(STAMP) $(NATIVE)
 
 run: install
 	$(BIN)/renalpath serve --demo
@@ -21,8 +31,8 @@ demo: install
 	$(BIN)/renalpath calc egfr --creatinine 1.35 --unit mg/dL --age 64 --sex male --equation mdrd
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench setup.py
+	$(BIN)/ruff format --check src tests bench setup.py
 
 typecheck: install
 	$(BIN)/mypy
@@ -36,4 +46,5 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build
+	rm -f src/*.so src/renalpath/pathway/*.so src/renalpath/pathway/_native.json

@@ -1,6 +1,9 @@
 """Pathway engine speed: one case in-process (target median ≤ 1 ms) and a batch on one core
 (target ≥ 10,000 cases/s).  Packs are loaded once before timing, as in a real process.
 
+The engine's hot modules run compiled when `make install` built them (setup.py); the first
+line printed says which engine was timed.  `RENALPATH_PURE_PYTHON=1` times the source.
+
 Why two batch figures: the 14 vignettes repeated 357 times flatter every cache (calculator
 memos, pydantic's and CPython's own), so the batch is also timed on a corpus of 2,000
 *distinct* valid cases, generated here from a fixed seed by varying the vignettes (fields
@@ -22,6 +25,7 @@ from typing import Any
 from harness import Figure, measure, report
 
 from renalpath.pathway import (
+    NATIVE_STATUS,
     CaseValidationError,
     RecommendResult,
     case_json_schema,
@@ -142,7 +146,17 @@ def _batch(name: str, cases: list[dict[str, Any]]) -> tuple[list[Figure], list[R
     ], ok
 
 
+def _engine() -> str:
+    """Which engine the figures are for: compiled by `make install`, or its Python source."""
+    if NATIVE_STATUS.compiled:
+        return "compiled (mypyc): " + ", ".join(NATIVE_STATUS.compiled)
+    if NATIVE_STATUS.forced_source:
+        return "Python source (RENALPATH_PURE_PYTHON=1)"
+    return "Python source (not compiled" + (", build out of date)" if NATIVE_STATUS.stale else ")")
+
+
 def main() -> None:
+    print(f"pathway engine: {_engine()}")
     load_packs()
     vignettes = [json.loads(p.read_text()) for p in sorted(CASES.glob("v*.json"))]
     corpus = varied_corpus(vignettes)

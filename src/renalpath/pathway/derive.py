@@ -39,6 +39,7 @@ from renalpath.pathway.case import (
     FieldKind,
     case_fields,
 )
+from renalpath.pathway.merge import extend_unique
 
 # The calculators are pure functions of hashable arguments; registry batches repeat the same
 # combinations constantly, so results are memoised (refusals are not cached: they re-raise).
@@ -495,7 +496,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         )
     for score_res in (imdc_res, mskcc_res):
         if score_res is not None:
-            flags.extend(f for f in score_res.flags if f not in flags)
+            extend_unique(flags, score_res.flags)  # a loop: see merge.py
     out["imdc"], out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
 
     # --- dates --------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def _merge(contribs: tuple[Contribution, ...]) -> _Merged | None:
     decision = _decide(decided)
     missing: list[str] = []
     for c in blocked:
-        missing.extend(m for m in c.missing if m not in missing)
+        extend_unique(missing, c.missing)
     if blocked and (decision is None or any(b.would_be != decision[0] for b in blocked)):
         status, lead = BLOCKED, blocked[0]
     else:
@@ -88,9 +88,9 @@ def _merge(contribs: tuple[Contribution, ...]) -> _Merged | None:
         if c.rule_id not in rule_ids:
             rule_ids.append(c.rule_id)
         if c.flags:
-            flags.extend(f for f in c.flags if f not in flags)
+            extend_unique(flags, c.flags)
         if c.counselling:
-            counselling.extend(t for t in c.counselling if t not in counselling)
+            extend_unique(counselling, c.counselling)
         if c is lead and c.needs_verification and "needs_verification" not in flags:
             flags.append("needs_verification")
     why = lead.why
@@ -162,7 +162,17 @@ def merge_all(grouped: dict[Key, list[Contribution]]) -> list[OptionRecord]:
 
 def unique(items: Iterable[str]) -> list[str]:
     out: list[str] = []
-    for i in items:
-        if i not in out:
-            out.append(i)
+    extend_unique(out, items)
     return out
+
+
+def extend_unique(out: list[str], items: Iterable[str]) -> None:
+    """Append each item not in `out` yet, counting the ones this call adds.
+
+    A loop, not `out.extend(x for x in items if x not in out)`: that generator sees the
+    items it has added only because CPython runs it lazily, and mypyc (setup.py) turns it
+    into a list first, which would keep duplicates.
+    """
+    for item in items:
+        if item not in out:
+            out.append(item)
