@@ -2,7 +2,7 @@
 
 Why: a registry audit runs the pathway on every case, and issue #3 asks for ≥ 10,000 cases/s
 on one core.  As plain Python the engine does that only on a quiet machine; compiled with
-mypyc (part of mypy, from the same type-checked source) it runs ≈ 1.6× faster and gives the
+mypyc (part of mypy, from the same type-checked source) it runs ≈ 1.7× faster and gives the
 same results byte for byte (bench/RESULTS.md, round 6; tests/pathway/test_native.py).
 
 Opt-in with RENALPATH_NATIVE=1, because mypyc type-checks the modules with the project's

@@ -57,10 +57,7 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
         source = self.paths.get(fullname)
-        if source is None:
-            return None
-        loader = importlib.machinery.SourceFileLoader(fullname, str(source))
-        return importlib.util.spec_from_file_location(fullname, source, loader=loader)
+        return None if source is None else importlib.util.spec_from_file_location(fullname, source)
 
 
 def _extension(name: str) -> Path | None:
