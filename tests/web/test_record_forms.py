@@ -107,3 +107,20 @@ def test_correct_and_delete_with_reason(rw_client: TestClient) -> None:  # noqa:
     assert blocked.status_code == 409 and "interventions:" in blocked.text
     other = c.get(f"/patients/SYN000001/records/tumours/{PID}-T1")
     assert other.status_code == 404  # not this patient's record
+
+
+def test_record_page_needs_an_ascii_row_id(rw_client: TestClient) -> None:  # noqa: F811
+    # int() reads Arabic-Indic digits, so "٧" used to open (and could correct) row 7.
+    c = rw_client
+    login(c, "cleo")
+    engine = make_engine(f"sqlite:///{c.db_path}")
+    try:
+        with engine.connect() as conn:
+            lab_id = conn.exec_driver_sql(
+                "SELECT id FROM labs WHERE patient_id = ? ORDER BY id LIMIT 1", (PID,)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert c.get(f"/patients/{PID}/records/labs/{lab_id}").status_code == 200
+    indic = "".join(chr(0x0660 + int(d)) for d in str(lab_id))
+    assert c.get(f"/patients/{PID}/records/labs/{indic}").status_code == 404

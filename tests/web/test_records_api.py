@@ -332,3 +332,22 @@ def test_every_view_of_a_record_is_audited_once(rw_client: TestClient) -> None: 
     _post(c, f"/api/v1/patients/{pid}/events",
           {"date": "2021-05-05", "type": "local_recurrence"})  # fmt: skip
     assert reads("patients", pid) == before_patient
+
+
+@pytest.mark.parametrize("template", ["{id}%0A", "%20{id}", "+{id}", "{id}.0", "{id}\u0665"])
+def test_row_id_with_anything_but_digits_is_refused(
+    rw_client: TestClient,  # noqa: F811
+    template: str,
+) -> None:
+    # Schemathesis found DELETE /labs/5%0A deleting lab 5: pydantic reads "5\n" as 5.
+    c = rw_client
+    _post(c, "/api/v1/patients", PATIENT)
+    lab = _post(
+        c,
+        "/api/v1/patients/WEB1/labs",
+        {"date": "2021-02-01", "test": "creatinine", "value": 1.1, "unit": "mg/dL"},
+    )
+    raw = template.format(id=lab["id"])  # \u0665: ARABIC-INDIC DIGIT FIVE
+    resp = c.delete(f"/api/v1/labs/{raw}", params={"reason": "typo"}, headers=CLEO)
+    assert resp.status_code == 422, resp.text
+    assert c.get(f"/api/v1/labs/{lab['id']}", headers=CLEO).status_code == 200  # still there

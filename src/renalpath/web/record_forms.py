@@ -43,7 +43,7 @@ from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import messages_by_field
 from renalpath.web.patient_queries import read_patient
 from renalpath.web.patients import _patient_ctx
-from renalpath.web.records import column_help, issue_errors
+from renalpath.web.records import column_help, is_row_id, issue_errors
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render, templates
@@ -217,7 +217,7 @@ async def add_record(
 
 def _locator(name: str, raw: str) -> Locator:
     if name in ROW_FILES:
-        if not raw.isdigit() or len(raw) > 10:
+        if not is_row_id(raw) or len(raw) > 10:
             raise HTTPException(404, f"no {name} record {raw!r}")
         return int(raw)
     return raw

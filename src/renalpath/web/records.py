@@ -23,7 +23,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 from pydantic import create_model as _create_model
 from sqlalchemy import Engine
 
@@ -62,7 +71,22 @@ REASON_MAX = 2000
 NO_NUL = r"^[^\x00]+$"  # PostgreSQL text cannot hold NUL: refuse it as input, not as a 500
 
 IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, pattern=NO_NUL)]
-RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+def is_row_id(raw: str) -> bool:
+    """Whether a URL segment is a row id: ASCII digits only.  `int()` and pydantic would also
+    read `5%0A`, `+5` or an Arabic-Indic five as 5, so a stray character would reach (and
+    change or delete) row 5 instead of being refused."""
+    return raw.isascii() and raw.isdigit()
+
+
+def _digits_only(raw: object) -> object:
+    if isinstance(raw, str) and not is_row_id(raw):
+        raise ValueError("a row id is a whole number written with digits only")
+    return raw
+
+
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID), BeforeValidator(_digits_only)]
 ReasonQuery = Annotated[
     str,
     Query(min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
