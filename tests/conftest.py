@@ -1,4 +1,4 @@
-"""Shared fixtures: where the reference data lives, the console script, PostgreSQL."""
+"""Shared fixtures: reference data, the CLI (in-process and as a script), PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ REFDATA = SHARED / "refdata"
 
 
 def renalpath_exe() -> str:
-    """The installed console script (tests go through it, as a user would)."""
+    """The installed console script (for the few smoke tests that go through it)."""
     local = Path(sys.executable).parent / "renalpath"
     if local.exists():
         return str(local)
@@ -28,13 +28,13 @@ def renalpath_exe() -> str:
     return found
 
 
-def run_cli(
+def run_script(
     *args: str,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `renalpath ARGS…` in a subprocess and capture its output."""
+    """Run the console script `renalpath ARGS…` in a subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [renalpath_exe(), *args],
@@ -44,6 +44,37 @@ def run_cli(
         env=full_env,
         input=input_text,
         timeout=600,
+    )
+
+
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `renalpath ARGS…` in this process (Typer's CliRunner) and capture its output.
+
+    Same result shape as `run_script` (returncode, stdout, stderr), without paying the
+    interpreter start-up for every call. An unexpected exception (a bug) propagates into the
+    test with its traceback instead of being folded into an exit code.
+    """
+    from typer.testing import CliRunner
+
+    from renalpath.cli import app
+
+    previous = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(
+            app, list(args), input=input_text, env=env, catch_exceptions=False,
+            prog_name="renalpath",
+        )  # fmt: skip
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(
+        ["renalpath", *args], result.exit_code, result.stdout, result.stderr
     )
 
 

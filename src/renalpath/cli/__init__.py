@@ -1,15 +1,21 @@
 """The `renalpath` command line: thin wrappers that parse arguments, call the layers, print.
 
-Each command group lives in its own module and registers itself on `app`; this module only
-assembles them, so command groups can grow without touching each other.
+Each top-level command lives in its own module (`renalpath.cli.<module>`, listed in
+`renalpath.cli.lazy.COMMANDS`) and is imported only when it runs, so `renalpath --help` and
+`renalpath calc …` start without loading pandas, SciPy or SQLAlchemy. Options shared by several
+commands are in `renalpath.cli.options`; expected failures are turned into refusals in one place,
+`renalpath.cli.errors`.
 """
 
 from __future__ import annotations
 
 import typer
 
+from renalpath.cli.lazy import LazyGroup
+
 app = typer.Typer(
     name="renalpath",
+    cls=LazyGroup,
     help=(
         "renalpath — kidney cancer (RCC) decision support, calculators, registry and outcomes.\n\n"
         "Supports clinicians' decisions; not a certified medical device."
@@ -19,19 +25,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Command groups register themselves on `app` when imported.
-from renalpath.cli import (  # noqa: E402
-    calc,
-    calc_kidney,
-    calc_prognosis,
-    pathway,
-    registry,
-    study,
-    synth,
-    web,
-)
 
-COMMAND_GROUPS = (calc, calc_kidney, calc_prognosis, pathway, registry, study, synth, web)
+@app.callback()
+def _root() -> None:
+    # A callback makes Typer build a group even though the commands are added lazily.
+    pass
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
 """`renalpath calc NAME`: every clinical calculator, with `--json` and `--explain`.
 
-Exit codes follow design §5: 0 ok, 1 clinical/validation refusal (reason on stderr),
-2 usage error (Typer/Click's own).
+The commands are defined in `calc_kidney` (kidney function, nephrometry, staging, growth) and
+`calc_prognosis` (prognostic scores, calcium, Clavien-Dindo, Mirels); this module holds the
+group and the flow they share. Only the clinical layer is imported (no pandas, SciPy or
+SQLAlchemy), so a calculation starts fast. Exit codes: 0 ok, 1 clinical/validation refusal
+(reason on stderr), 2 usage error (Typer/Click's own).
 """
 
 from __future__ import annotations
@@ -13,27 +16,15 @@ from typing import Any
 
 import typer
 
-from renalpath.cli import app
-from renalpath.clinical.common import CalculatorSpec, ClinicalInputError
+from renalpath.cli.options import ExplainOpt, JsonOpt, refuse, sub_app
+from renalpath.clinical.common import CalculatorSpec
 
-calc_app = typer.Typer(
-    help="Clinical calculators (eGFR, nephrometry, TNM, prognosis, Clavien-Dindo, Mirels).",
-    no_args_is_help=True,
+__all__ = ["ExplainOpt", "JsonOpt", "app", "calc_app", "refuse", "run_calculator"]
+
+calc_app = sub_app(
+    "Clinical calculators (eGFR, nephrometry, TNM, prognosis, Clavien-Dindo, Mirels)."
 )
-app.add_typer(calc_app, name="calc")
-
-JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
-ExplainOpt = typer.Option(
-    False,
-    "--explain",
-    help="Show formula, units, valid ranges, bands and sources; no inputs needed.",
-)
-
-
-def refuse(message: str) -> None:
-    """Print a refusal on stderr and exit 1 (design §5)."""
-    typer.echo(f"refused: {message}", err=True)
-    raise typer.Exit(1)
+app = calc_app
 
 
 def run_calculator(
@@ -43,17 +34,22 @@ def run_calculator(
     compute: Callable[[], dict[str, Any]],
     render: Callable[[dict[str, Any]], str],
 ) -> None:
-    """Shared flow of every `calc` command: explain, or compute and print, or refuse."""
+    """Shared flow of every `calc` command: explain, or compute and print.
+
+    A refused input (ClinicalInputError) is reported by the CLI's error handler, one line per
+    field.
+    """
     if explain:
         typer.echo(spec.explain())
         return
-    try:
-        payload = compute()
-    except ClinicalInputError as err:
-        for problem in err.problems:
-            typer.echo(f"refused: {problem.message()}", err=True)
-        raise typer.Exit(1) from None
+    payload = compute()
     if as_json:
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
     else:
         typer.echo(render(payload))
+
+
+# The commands register themselves on calc_app when imported.
+from renalpath.cli import calc_kidney, calc_prognosis  # noqa: E402
+
+COMMAND_MODULES = (calc_kidney, calc_prognosis)

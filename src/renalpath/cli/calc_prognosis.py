@@ -99,7 +99,7 @@ AlbuminUnitOpt = Annotated[
 
 
 def _required(field_name: str, value: T | None, allowed: str) -> T:
-    """Refuse a missing CLI input by the calculator's field name (exit 1, design §5)."""
+    """Refuse a missing CLI input by the calculator's field name (exit 1)."""
     if value is None:
         raise ClinicalInputError(Problem(field_name, None, allowed, "value is required"))
     return value

@@ -1,99 +1,51 @@
-"""`renalpath study salvage|survival` and `renalpath audit concordance`.
+"""`renalpath study salvage|survival`: outcome studies on the registry, with HTML/PDF reports.
 
 Thin wiring: load only the rows a study reads (`outcomes.source`, SQL does the filtering),
 run the outcomes function, print JSON or a readable summary, render HTML/PDF reports.
-Exit codes (design §5): 0 ok (an empty cohort is a result: nulls and notes, not an error),
-1 refusal (database without schema, unreadable registry values, PDF engine missing),
-2 usage error (bad date, unknown equation, endpoint or field).
+Exit codes: 0 ok (an empty cohort is a result: nulls and notes, not an error), 1 refusal
+(database without schema, unreadable registry values, PDF engine missing), 2 usage error (bad
+date, unknown equation, endpoint or field).
+
+The outcomes layer (pandas, SciPy, lifelines) is imported when a study runs; the option lists
+below (equations, endpoints, grouping fields) come from modules that do not import it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from renalpath.cli import app
-from renalpath.cli.registry import DbOpt, JsonFlag, audit_app
-from renalpath.clinical.common import ClinicalInputError
+from renalpath.cli.options import (
+    DbOpt,
+    FromOpt,
+    JsonFlag,
+    ToOpt,
+    analysable,
+    check_window,
+    print_json,
+    sub_app,
+)
+from renalpath.cli.options import fmt as _fmt
+from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
-from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.endpoints import ENDPOINTS
-from renalpath.outcomes.frames import FramesError
-from renalpath.outcomes.salvage import SalvageStudy, salvage_study
-from renalpath.outcomes.source import load_frames, salvage_frames, survival_frames
-from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
-from renalpath.outcomes.table1 import table_one
-from renalpath.registry.db import SchemaError
+from renalpath.outcomes.survival_study import BY_FIELDS
 
-study_app = typer.Typer(help="Outcome studies on the registry.", no_args_is_help=True)
-app.add_typer(study_app, name="study")
+if TYPE_CHECKING:
+    from renalpath.outcomes.salvage import SalvageStudy
 
-T = TypeVar("T")
+app = study_app = sub_app("Outcome studies on the registry.")
 
-
-def _date(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as err:
-        raise typer.BadParameter(f"{value!r} is not a date (allowed: YYYY-MM-DD)") from err
-
-
-FromOpt = Annotated[
-    str | None,
-    typer.Option("--from", callback=_date, help="First operation date included (YYYY-MM-DD)."),
-]
-ToOpt = Annotated[
-    str | None,
-    typer.Option("--to", callback=_date, help="Last operation date included (YYYY-MM-DD)."),
-]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")]
 PdfOpt = Annotated[Path | None, typer.Option("--pdf", help="Write the PDF report here.")]
 
 
-def _refuse(message: str) -> typer.Exit:
-    typer.echo(f"refused: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Expected failures become a one-line refusal on stderr (exit 1), never a traceback."""
-    try:
-        return fn()
-    except SchemaError as err:
-        raise _refuse(str(err)) from err
-    except (ClinicalInputError, FramesError) as err:
-        raise _refuse(f"registry data cannot be analysed: {err}") from err
-    except ValueError as err:
-        raise _refuse(str(err)) from err
-
-
-def _check_window(window_from: str | None, window_to: str | None) -> None:
-    if window_from and window_to and window_from > window_to:
-        raise typer.BadParameter(f"--from {window_from} is after --to {window_to}")
-
-
-def _print_json(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
-
-
-def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}{unit}"
-    return f"{value}{unit}"
-
-
 def _write_reports(html: Path | None, pdf: Path | None, render: Callable[[str], Any]) -> None:
-    from renalpath.reports import PdfUnavailableError, ReportInputError
+    """Write the requested reports; a missing PDF engine or an unwritable path is a refusal."""
+    from renalpath.errors import Refusal
 
     try:
         if html is not None:
@@ -102,8 +54,8 @@ def _write_reports(html: Path | None, pdf: Path | None, render: Callable[[str], 
         if pdf is not None:
             render("pdf")
             typer.echo(f"wrote {pdf}", err=True)
-    except (PdfUnavailableError, ReportInputError, OSError) as err:
-        raise _refuse(str(err)) from err
+    except OSError as err:
+        raise Refusal(str(err)) from err
 
 
 # --------------------------------------------------------------------------- salvage
@@ -111,6 +63,8 @@ def _write_reports(html: Path | None, pdf: Path | None, render: Callable[[str], 
 
 def _salvage_table1(study: SalvageStudy) -> Any:
     """tableone Table 1b of the salvage cohort (None when there is nobody to describe)."""
+    from renalpath.outcomes.table1 import table_one
+
     data = study.cohort
     if data.empty:
         return None
@@ -180,21 +134,24 @@ def salvage_cmd(
     pdf: PdfOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """The salvage-surgery study (issue 5): cohort, kidney function, RFS, methods text."""
+    """The salvage-surgery study: cohort, kidney function, RFS, methods text."""
+    from renalpath.outcomes.salvage import salvage_study
+    from renalpath.outcomes.source import salvage_frames
+
     if equation not in EQUATIONS:
         raise typer.BadParameter(
             f"{equation!r} is not allowed (allowed: {', '.join(EQUATIONS)})",
             param_hint="--equation",
         )
-    _check_window(window_from, window_to)
-    study = _guard(
+    check_window(window_from, window_to)
+    study = analysable(
         lambda: salvage_study(
             salvage_frames(db, window_from, window_to), window_from, window_to, equation
         )
     )
     doc = study.to_json_dict()
     if as_json:
-        _print_json(doc)
+        print_json(doc)
     else:
         _salvage_text(doc)
 
@@ -221,7 +178,7 @@ def _survival_text(doc: dict[str, Any]) -> None:
                f"events={doc['events']}")  # fmt: skip
     for g in doc["groups"]:
         med = g.get("median")
-        med_m = None if med is None else med / 30.4375
+        med_m = None if med is None else med / DAYS_PER_MONTH
         typer.echo(f"  {g['group']}: n={g['n']}, events={g['events']}, "
                    f"median {_fmt(med_m)} months")  # fmt: skip
     if doc.get("by"):
@@ -244,6 +201,9 @@ def survival_cmd(
     db: DbOpt = None,
 ) -> None:
     """Kaplan-Meier survival by group with log-rank test (and competing risks for RFS)."""
+    from renalpath.outcomes.source import survival_frames
+    from renalpath.outcomes.survival_study import survival_study
+
     if endpoint not in ENDPOINTS:
         raise typer.BadParameter(
             f"{endpoint!r} is not allowed (allowed: {', '.join(ENDPOINTS)})",
@@ -253,15 +213,15 @@ def survival_cmd(
         raise typer.BadParameter(
             f"{by!r} is not allowed (allowed: {', '.join(sorted(BY_FIELDS))})", param_hint="--by"
         )
-    _check_window(window_from, window_to)
-    study: SurvivalStudy = _guard(
+    check_window(window_from, window_to)
+    study = analysable(
         lambda: survival_study(
             survival_frames(db, window_from, window_to), endpoint, by, window_from, window_to
         )
     )
     doc = study.to_json_dict()
     if as_json:
-        _print_json(doc)
+        print_json(doc)
     else:
         _survival_text(doc)
 
@@ -279,66 +239,3 @@ def survival_cmd(
             render_survival_pdf(inp, pdf)
 
     _write_reports(html, pdf, render)
-
-
-# ----------------------------------------------------------------------- concordance
-
-
-def _assumption(text: str) -> tuple[str, Any]:
-    try:
-        return parse_assumption(text)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
-
-
-@audit_app.command("concordance")
-def concordance_cmd(
-    db: DbOpt = None,
-    as_json: JsonFlag = False,
-    window_from: FromOpt = None,
-    window_to: ToOpt = None,
-    assume: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="State a case field the registry does not hold, for every case "
-            "(FIELD=VALUE, repeatable), e.g. patient.fit_for_surgery=true; reported in output.",
-        ),
-    ] = None,
-) -> None:
-    """Was each tumour's first treatment what the pathway recommends at decision time?"""
-    _check_window(window_from, window_to)
-    assumed = dict(_assumption(a) for a in assume or [])
-
-    def run() -> dict[str, Any]:
-        frames = load_frames(db, window_from, window_to)
-        audit = concordance_audit(
-            frames, window_from=window_from, window_to=window_to, assume=assumed
-        )
-        return audit.to_json_dict()
-
-    doc = _guard(run)
-    if as_json:
-        _print_json(doc)
-        return
-    overall = doc["overall"]
-    typer.echo(f"first treatments audited: {doc['n_treatments']}")
-    for c in CATEGORIES:
-        typer.echo(f"  {c}: {overall['counts'][c]} ({_fmt(overall['pct'][c], 1, ' %')})")
-    typer.echo(
-        "concordant (recommended or alternative) among evaluable: "
-        f"{_fmt(overall['concordant_pct_of_evaluable'], 1, ' %')} of {overall['evaluable_n']}"
-    )
-    pn = doc["pn_rate_ct1a"]
-    typer.echo(
-        f"partial-nephrectomy rate in cT1a: {_fmt(pn['rate_pct'], 1, ' %')} "
-        f"(PN {pn['pn_n']} / PN+RN {pn['pn_n'] + pn['rn_n']})"
-    )
-    typer.echo("by cT:")
-    for ct, r in doc["by_ct"].items():
-        typer.echo(f"  {ct}: n={r['n']}, recommended {r['counts']['recommended']}, "
-                   f"not evaluable {r['counts']['not_evaluable']}")  # fmt: skip
-    top = list(doc["missing_inputs"].items())[:5]
-    if top:
-        typer.echo("most frequent missing inputs: " + ", ".join(f"{k} ({v})" for k, v in top))
-    for note in doc["notes"]:
-        typer.echo(f"note: {note}")

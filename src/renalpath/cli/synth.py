@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from renalpath.cli import app
-from renalpath.cli.calc import JsonOpt, refuse
-from renalpath.synth.writer import SynthOutputError, WriteSummary, write_registry
+from renalpath.cli.options import JsonOpt, refuse
+
+if TYPE_CHECKING:
+    from renalpath.synth.writer import WriteSummary
+
+app = typer.Typer(add_completion=False)
 
 _PROGRESS_EVERY = 500  # patients between progress-bar refreshes (refreshing costs time)
 
@@ -34,8 +36,21 @@ def synth(
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write a synthetic registry folder (design §4 CSV files); entirely synthetic data."""
+    """Write a synthetic registry folder (the CSV files `import` reads); entirely synthetic data."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from renalpath.synth.writer import write_registry
+
     console = Console(stderr=True)
+    # A folder that already holds registry files (SynthOutputError) is refused by the CLI's
+    # error handler; an OS error names the folder here.
     try:
         with Progress(
             TextColumn("synth"),
@@ -52,9 +67,6 @@ def synth(
                     progress.update(task, completed=k)
 
             summary = write_registry(out, patients, seed, overwrite=force, on_patient=tick)
-    except SynthOutputError as err:
-        refuse(str(err))
-        return
     except OSError as err:
         refuse(f"--out: cannot write {str(out)!r} ({err.strerror or err})")
         return

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from renalpath.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -31,7 +33,7 @@ class Problem:
         return text
 
 
-class ClinicalInputError(ValueError):
+class ClinicalInputError(InvalidInput, ValueError):
     """Input refused by a calculator; carries every problem found, each naming its field."""
 
     def __init__(self, problems: Problem | Sequence[Problem]) -> None:
@@ -43,6 +45,9 @@ class ClinicalInputError(ValueError):
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(p.field for p in self.problems)
+
+    def messages(self) -> list[str]:
+        return [p.message() for p in self.problems]
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeVar
 
 from renalpath.clinical.ckd import (
     KDIGO_BANDS,
@@ -57,7 +54,10 @@ AGE_MAX = 120.0
 
 _SEX_ALIASES = {"male": "male", "m": "male", "female": "female", "f": "female"}
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 _T = TypeVar("_T")
 
 
@@ -372,12 +372,14 @@ def egfr_array(
     female: npt.ArrayLike,
     equation: str,
     black: npt.ArrayLike | None = None,
-) -> FloatArray:
+) -> npt.NDArray[np.float64]:
     """eGFR for whole columns at once (same equations as the scalar form, no range checks).
 
     Inputs must already be validated (creatinine in mg/dL, adults); only shapes are checked.
     As in the scalar form, `black` is ignored by the race-free CKD-EPI 2021 equation.
     """
+    import numpy as np  # here, not at the top: a single calculation should not load numpy
+
     eq = require_choice("equation", equation, EQUATIONS)
     scr = np.asarray(creatinine_mg_dl, dtype=np.float64)
     years = np.asarray(age, dtype=np.float64)

@@ -65,6 +65,7 @@ from typing import Any
 
 import pandas as pd
 
+from renalpath.errors import InvalidInput
 from renalpath.outcomes.cohorts import (
     DateLike,
     effective_intent,
@@ -246,10 +247,10 @@ def _completed_years(birth: pd.Timestamp, on: pd.Timestamp) -> int:
 
 def parse_assumption(text: str) -> tuple[str, Any]:
     """`FIELD=VALUE` as an auditor states it (`--assume`, the web form): true/false become
-    booleans, the rest stays text; ValueError for anything without a field and `=`."""
+    booleans, the rest stays text; InvalidInput for anything without a field and `=`."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise ValueError(f"{text!r}: use FIELD=VALUE, e.g. patient.fit_for_surgery=true")
+        raise InvalidInput(f"{text!r}: use FIELD=VALUE, e.g. patient.fit_for_surgery=true")
     low = raw.strip().lower()
     value: Any = {"true": True, "false": False}.get(low, raw.strip())
     return path.strip(), value

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from renalpath.errors import Refusal
+
 # design §4 (contract) — required columns are marked by the `REQUIRED` table below.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": (
@@ -81,7 +83,7 @@ _EDGE_SPACE = re.compile(r"\0\s|\s\0|\0\0")
 _FALSE = {"false", "f", "no", "n", "0"}
 
 
-class FramesError(ValueError):
+class FramesError(Refusal, ValueError):
     """A registry frame could not be read; the message names table, column and values."""
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from renalpath.errors import Refusal
 from renalpath.registry import audit
 from renalpath.registry.models import Base
 
@@ -92,7 +93,7 @@ class Account:
     active: bool
 
 
-class AccountError(ValueError):
+class AccountError(Refusal, ValueError):
     """A refused account change (duplicate name, unknown role, …), with the reason."""
 
 

@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from renalpath.errors import SchemaMissing
+
 ENV_VAR = "RENALPATH_DATABASE_URL"
 DEFAULT_URL = "sqlite:///./renalpath.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -106,5 +108,5 @@ def ensure_schema(engine: Engine) -> bool:
     return False
 
 
-class SchemaError(RuntimeError):
+class SchemaError(SchemaMissing, RuntimeError):
     """The database is missing its schema or needs a migration."""

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from renalpath.errors import Refusal
 from renalpath.registry import audit
 from renalpath.registry.dictionary import FILES, FileSpec
 from renalpath.registry.exporter import export_folder
@@ -56,7 +57,7 @@ PSEUDONYM_HEX = 16  # 64 bits of the HMAC: collisions are checked, not assumed a
 _KEY_PURPOSE = b"renalpath/deidentify/v1"
 
 
-class DeidentifyError(ValueError):
+class DeidentifyError(Refusal, ValueError):
     """The folder or key cannot be de-identified safely (message names the file/field)."""
 
 

@@ -52,6 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from renalpath.errors import Conflict, NotFound, Refusal
 from renalpath.registry import audit
 from renalpath.registry.bulk import bulk_update
 from renalpath.registry.cells import canonical_frame
@@ -102,11 +103,11 @@ Cells = Mapping[str, str | None]
 Locator = str | int
 
 
-class RecordNotFound(LookupError):
+class RecordNotFound(NotFound, LookupError):
     """No record of that file with that id."""
 
 
-class RecordConflict(Exception):
+class RecordConflict(Conflict):
     """The write contradicts stored rows: a duplicate key, or dependents block a delete."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -115,7 +116,7 @@ class RecordConflict(Exception):
         self.field = field
 
 
-class RecordRefused(ValueError):
+class RecordRefused(Refusal, ValueError):
     """The record did not pass validation; nothing was written.
 
     `issues` are the importer's `Issue`s (file, column, value, reason) — errors first, then

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from renalpath.errors import Refusal
+
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12, as the outcomes layer converts days to months
 
 # The issue 5 JSON contract (top-level keys the salvage report reads).
@@ -31,7 +33,7 @@ SALVAGE_KEYS: tuple[str, ...] = (
 Table1 = pd.DataFrame | Mapping[str, Any] | Sequence[Sequence[object]]
 
 
-class ReportInputError(ValueError):
+class ReportInputError(Refusal, ValueError):
     """A report input is missing something the contract promises; names the field and cause."""
 
 

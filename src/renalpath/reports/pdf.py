@@ -10,11 +10,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from renalpath.errors import Refusal
 from renalpath.reports.html import render_salvage_html, render_survival_html
 from renalpath.reports.inputs import SalvageReportInput, SurvivalReportInput
 
 
-class PdfUnavailableError(RuntimeError):
+class PdfUnavailableError(Refusal, RuntimeError):
     """WeasyPrint (or the Pango library under it) is not usable on this machine."""
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from renalpath.errors import Refusal
 from renalpath.registry.dictionary import FILES, header
 from renalpath.synth.generator import iter_patients
 
 PART_SUFFIX = ".part"
 
 
-class SynthOutputError(ValueError):
+class SynthOutputError(Refusal, ValueError):
     """The output folder cannot be written as asked (names the path and the reason)."""
 
 

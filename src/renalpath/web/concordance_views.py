@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
+from renalpath.errors import Refusal
 from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.source import load_frames
@@ -100,7 +101,7 @@ def check_assumptions(entries: Iterable[str], errors: list[FieldError]) -> dict[
     return assumed
 
 
-class AuditRefused(Exception):
+class AuditRefused(Refusal):
     """The registry holds values the audit cannot use (the CLI's exit-1 refusal)."""
 
 

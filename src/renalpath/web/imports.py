@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from renalpath.errors import Refusal
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, clinical_user
@@ -42,7 +43,7 @@ MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 MAX_MEMBERS = 64
 
 
-class UploadRefused(ValueError):
+class UploadRefused(Refusal, ValueError):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, update
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.units import creatinine_to_mg_dl
+from renalpath.errors import NotFound, Refusal
 from renalpath.registry import audit
 from renalpath.registry.cells import format_number
 from renalpath.registry.derived import DEFAULT_EQUATION, compute_egfr
@@ -22,11 +23,11 @@ from renalpath.registry.models import Lab, Patient
 from renalpath.web.errors import FieldError, from_problems, json_safe
 
 
-class LabNotFound(LookupError):
+class LabNotFound(NotFound, LookupError):
     pass
 
 
-class LabEditRefused(ValueError):
+class LabEditRefused(Refusal, ValueError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors

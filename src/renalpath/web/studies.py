@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.egfr import EQUATIONS, MDRD
+from renalpath.errors import Refusal
 from renalpath.outcomes.endpoints import ENDPOINTS
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
@@ -89,7 +90,7 @@ def _window(window_from: str | None, window_to: str | None, errors: list[FieldEr
     return Window(lo, hi)
 
 
-class StudyRefused(Exception):
+class StudyRefused(Refusal):
     """The registry holds values the analysis cannot use (the CLI's exit-1 refusal)."""
 
 

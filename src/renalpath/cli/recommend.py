@@ -1,4 +1,4 @@
-"""`renalpath recommend CASE.json` and `renalpath schema case` (design §3, §5).
+"""`renalpath recommend CASE.json`: the pathway engine on one case.
 
 Exit codes: 0 ok; 1 the case was refused (every problem on stderr, by field path); 2 usage
 error (Typer/Click's own: missing file, unknown pack).
@@ -14,9 +14,7 @@ from typing import Annotated
 
 import typer
 
-from renalpath.cli import app
-from renalpath.pathway import CaseValidationError, case_json_schema, recommend
-from renalpath.pathway.text import summary
+from renalpath.cli.options import refuse
 
 
 class PackName(StrEnum):
@@ -25,17 +23,19 @@ class PackName(StrEnum):
     salvage = "salvage"
 
 
-schema_app = typer.Typer(
-    help="Print input schemas (JSON Schema draft 2020-12).", no_args_is_help=True
-)
-app.add_typer(schema_app, name="schema")
+app = typer.Typer(add_completion=False)
 
 
 @app.command("recommend")
 def recommend_cmd(
     case_file: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="Case JSON (design §3)."),
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Case JSON (its JSON Schema: `renalpath schema case`).",
+        ),
     ],
     pack: Annotated[
         list[PackName] | None,
@@ -46,24 +46,16 @@ def recommend_cmd(
     ] = False,
 ) -> None:
     """Treatment options for one case, each with status, strength, reason and sources."""
+    from renalpath.pathway import recommend
+    from renalpath.pathway.text import summary
+
     try:
         data = json.loads(case_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        typer.echo(f"refused: {case_file}: not valid JSON ({err})", err=True)
-        raise typer.Exit(1) from None
-    try:
-        result = recommend(data, [p.value for p in pack] if pack else None)
-    except CaseValidationError as err:
-        for problem in err.problems:
-            typer.echo(f"refused: {problem.message()}", err=True)
-        raise typer.Exit(1) from None
+        refuse(f"{case_file}: not valid JSON ({err})")
+    # A refused case (CaseValidationError) is reported by the CLI's error handler.
+    result = recommend(data, [p.value for p in pack] if pack else None)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), default=str) + "\n")
     else:
         typer.echo(summary(result))
-
-
-@schema_app.command("case")
-def schema_case() -> None:
-    """JSON Schema of the case accepted by `renalpath recommend`."""
-    sys.stdout.write(json.dumps(case_json_schema(), indent=2) + "\n")

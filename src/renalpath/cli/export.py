@@ -1,0 +1,74 @@
+"""`renalpath export DIR`: the registry as CSV files in the import format (or de-identified)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from renalpath.cli.options import DbOpt, JsonFlag
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command("export")
+def export_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files into.")],
+    db: DbOpt = None,
+    as_json: JsonFlag = False,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify",
+            help="Pseudonymise ids, shift each patient's dates 1-364 days back (intervals "
+            "kept), blank free text; audited.",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Secret key (>= 16 bytes) for stable pseudonyms and offsets across exports; "
+            "default: a one-off random key (exports cannot be linked).",
+        ),
+    ] = None,
+) -> None:
+    """Write the registry as CSV files in the import format (lossless round trip)."""
+    from renalpath.registry.db import make_engine
+    from renalpath.registry.exporter import export_folder
+
+    if key_file is not None and not deidentify:
+        raise typer.BadParameter("only with --deidentify", param_hint="--key-file")
+    if deidentify:
+        _export_deidentified(folder, db, as_json, key_file)
+        return
+    counts = export_folder(make_engine(db), folder)
+    if as_json:
+        sys.stdout.write(json.dumps({"folder": str(folder), "rows": counts}) + "\n")
+    else:
+        for name, n in counts.items():
+            typer.echo(f"{name}.csv: {n} rows")
+
+
+def _export_deidentified(
+    folder: Path, db: str | None, as_json: bool, key_file: Path | None
+) -> None:
+    from renalpath.registry import deidentify as deid
+    from renalpath.registry.audit import cli_actor
+    from renalpath.registry.db import make_engine
+
+    key = deid.load_key(key_file) if key_file is not None else deid.new_key()
+    engine = make_engine(db)
+    done = deid.export_deidentified(engine, folder, key)
+    deid.record_export(engine, cli_actor(), deidentified=True, rows=done.rows)
+    if key_file is None:
+        typer.echo("note: one-off random key; pseudonyms cannot be linked to other exports "
+                   "(use --key-file to keep them stable)", err=True)  # fmt: skip
+    if as_json:
+        sys.stdout.write(json.dumps({"folder": str(folder), **done.to_dict()}) + "\n")
+    else:
+        for name, n in done.rows.items():
+            typer.echo(f"{name}.csv: {n} rows (de-identified)")

@@ -1,0 +1,96 @@
+"""`renalpath serve`: the web app (clinician UI and REST API) under uvicorn.
+
+Exit codes: 0 ok, 1 refusal (reason on stderr, e.g. a database without the schema), 2 usage
+error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Annotated
+
+import typer
+
+from renalpath.cli.options import DbOpt
+
+app = typer.Typer(add_completion=False)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Use ./renalpath-demo.db, created once with synthetic patients and demo users.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=32, help="Worker processes (one per CPU core is typical)."),
+    ] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log one line per request (off saves CPU on a busy API server).",
+        ),
+    ] = True,
+    db: DbOpt = None,
+) -> None:
+    """Run the web app: clinician UI and REST API (/api/v1, docs at /docs)."""
+    import secrets
+
+    import uvicorn
+
+    from renalpath.registry.db import make_engine, require_schema, resolve_url
+    from renalpath.web.settings import DB_ENV, DEMO_ENV, SECRET_ENV
+
+    if demo:
+        from renalpath.web.demo import ensure_demo
+
+        info = ensure_demo(say=lambda m: typer.echo(m, err=True))
+        url = info.database_url
+    else:
+        url = resolve_url(db)
+        require_schema(make_engine(url))  # SchemaError: refused by the CLI's error handler
+    # Workers build the app from the environment; all must share one session-signing key.
+    os.environ[DB_ENV] = url
+    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(32))
+    if demo:
+        os.environ[DEMO_ENV] = "1"
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"renalpath web app on http://{shown}:{port}/  (API docs: /docs)")
+    if demo:
+        typer.echo(f"demo registry: {url} ({info.patients} synthetic patients)")
+        typer.echo("demo accounts (user / password):")
+        for name, role, password in info.users:
+            typer.echo(f"  {name:<11} / {password:<16} ({role})")
+        if not _is_loopback(host):
+            typer.echo(
+                f"warning: the demo passwords are public and {host} is not a loopback address",
+                err=True,
+            )
+    uvicorn.run(
+        "renalpath.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+        proxy_headers=False,
+        # the C parser (a dependency): fail loudly rather than fall back to h11 silently;
+        # loop "auto" takes uvloop (a dependency except on Windows)
+        http="httptools",
+    )

@@ -1,0 +1,119 @@
+"""`renalpath users add|list|token|deactivate`: user accounts and API tokens.
+
+Exit codes: 0 ok, 1 refusal (reason on stderr: unknown role, weak password, unknown user, a
+database without the schema), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from renalpath.cli.options import DbOpt
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Not `sub_app`: this group has always been declared without `no_args_is_help` (kept as is).
+app = typer.Typer(
+    help="User accounts (admin | clinician | researcher) and API tokens.", add_completion=False
+)
+
+
+def _password(given: str | None) -> str:
+    """--password, else a hidden prompt with confirmation, else one line of stdin."""
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _engine(db: str | None) -> Engine:
+    from renalpath.registry.db import make_engine, require_schema
+
+    engine = make_engine(db)
+    require_schema(engine)  # SchemaError: refused by the CLI's error handler
+    return engine
+
+
+@app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (no spaces).")],
+    role: Annotated[str, typer.Option(help="admin | clinician | researcher.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (else prompted, or read from stdin when not a terminal)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a user account (password hashed with Argon2id)."""
+    from renalpath.registry import accounts
+    from renalpath.registry.audit import cli_actor
+    from renalpath.web.auth import PASSWORDS, check_password
+
+    # An AccountError (unknown role, bad name, weak password, duplicate) is a refusal,
+    # reported by the CLI's error handler.
+    accounts.check_role(role)
+    accounts.check_name(name)
+    secret = _password(password)
+    check_password(secret)
+    engine = _engine(db)
+    with engine.begin() as conn:
+        acc = accounts.create_user(
+            conn, name, role, PASSWORDS.hash(secret), cli_actor(), reason or "users add"
+        )
+    typer.echo(f"created user {acc.name} ({acc.role})")
+
+
+@app.command("list")
+def users_list(
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """List user accounts (name, role, active)."""
+    from renalpath.registry import accounts
+
+    with _engine(db).connect() as conn:
+        rows = accounts.list_users(conn)
+    if as_json:
+        payload = [{"name": a.name, "role": a.role, "active": a.active} for a in rows]
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    for a in rows:
+        typer.echo(f"{a.name:<20} {a.role:<11} {'active' if a.active else 'inactive'}")
+
+
+@app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    db: DbOpt = None,
+) -> None:
+    """Issue an API token (Authorization: Bearer …); it is printed once and not stored."""
+    from renalpath.registry import accounts
+    from renalpath.registry.audit import cli_actor
+
+    with _engine(db).begin() as conn:
+        token = accounts.issue_token(conn, name, label, cli_actor(), "users token")
+    typer.echo(token)
+
+
+@app.command("deactivate")
+def users_deactivate(
+    name: Annotated[str, typer.Argument(help="User to deactivate (sessions and tokens stop).")],
+    reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Deactivate a user: logins, sessions and API tokens stop working at once."""
+    from renalpath.registry import accounts
+    from renalpath.registry.audit import cli_actor
+
+    with _engine(db).begin() as conn:
+        accounts.set_active(conn, name, False, cli_actor(), reason or "users deactivate")
+    typer.echo(f"deactivated {name}")

@@ -1,0 +1,84 @@
+"""The CLI starts fast: a command imports only its own layer, `--help` imports no command.
+
+Run in a fresh interpreter (subprocess) because the test process itself has long since
+imported pandas and SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from renalpath.cli.lazy import COMMANDS, load_command
+
+HEAVY = ("pandas", "scipy", "sqlalchemy", "alembic", "lifelines", "statsmodels", "fastapi")
+
+PROBE = """
+import json, sys
+sys.argv = ["renalpath", *json.loads(sys.argv[1])]
+from renalpath.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("\\nMODULES " + json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_after(*args: str) -> set[str]:
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = run.stderr.rsplit("MODULES ", 1)[-1]
+    return set(json.loads(line))
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+def test_calc_imports_no_pandas_sqlalchemy_scipy() -> None:
+    loaded = _modules_after(
+        "calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60", "--sex",
+        "male", "--json",
+    )  # fmt: skip
+    assert "renalpath.clinical.egfr" in loaded  # the probe really ran the calculator
+    assert _heavy(loaded) == []
+
+
+def test_explain_and_prognosis_calculators_stay_light() -> None:
+    loaded = _modules_after("calc", "imdc", "--explain")
+    assert "renalpath.clinical.imdc" in loaded
+    assert _heavy(loaded) == []
+
+
+def test_top_level_help_imports_no_command() -> None:
+    loaded = _modules_after("--help")
+    commands = {f"renalpath.cli.{c.module}" for c in COMMANDS}
+    assert sorted(commands & loaded) == []
+    assert _heavy(loaded) == []
+    assert "numpy" not in loaded
+
+
+@pytest.mark.parametrize("entry", COMMANDS, ids=lambda c: c.name)
+def test_command_table_help_is_the_commands_own(entry: object) -> None:
+    """The table repeats each command's one-line help so `--help` needs no import; in step."""
+    from renalpath.cli.lazy import LazyCommand
+
+    assert isinstance(entry, LazyCommand)
+    cmd = load_command(entry.name)
+    own = (cmd.help or "").split("\n\n")[0].replace("\n", " ").strip()
+    assert own == entry.help
+
+
+def test_import_default_equation_matches_registry() -> None:
+    from renalpath.cli.import_cmd import DEFAULT_EQUATION
+    from renalpath.registry.derived import DEFAULT_EQUATION as REGISTRY_DEFAULT
+
+    assert DEFAULT_EQUATION == REGISTRY_DEFAULT
