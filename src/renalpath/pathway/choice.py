@@ -32,7 +32,11 @@ def _rank(
     r: OptionRecord, *, group: GroupSpec, members: dict[str, int], order: tuple[str, ...]
 ) -> tuple[int, int, int, int, int]:
     """Sort key: the record that stays `recommended` sorts first (see the groups file)."""
-    said = [c.rule_id for c in r.contributions if c.status == "recommended"]
+    said = [
+        c.rule_id
+        for c in r.contributions
+        if c.status == "recommended" or c.would_be == "recommended"  # settled from blocked
+    ]
     specific = min(
         (group.specific.index(x) for x in said if x in group.specific),
         default=len(group.specific),

@@ -159,6 +159,8 @@ def evaluate(
             return _decide(filled, packset, pack_ids, today).options
 
         options = settle(options, case, run, packset.input_values, today)
+        # A settled option may now share its choice group with another `recommended`.
+        outcome.conflicts.extend(apply_groups(options, packset.groups, packset.order))
     # An input asked for only by option verdicts is listed only while it is decisive for an
     # option still blocked; inputs that route the case or set its flags are always listed.
     asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}

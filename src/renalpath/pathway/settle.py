@@ -42,8 +42,8 @@ Run = Callable[[Case], list[OptionRecord]]
 Outcome = dict[Key, OptionRecord] | None
 
 ABSENT = "not offered"  # the option is not among the results of a completed case
-GRID_LIMIT = 64  # completions tried for one option
-CASE_BUDGET = 128  # completions run for one case, all options together
+GRID_LIMIT = 32  # completions tried for one option
+CASE_BUDGET = 48  # completions run for one case, all options together
 _INDEX = re.compile(r"\[(\d+)\]")
 _FIELDS = case_fields()
 _EXTENSION = "tumour.extension"
@@ -146,6 +146,64 @@ def _words(status: str) -> str:
     return status.replace("_", " ")
 
 
+class _Grid:
+    """Completed cases of one case, run once each and shared by every option asking."""
+
+    def __init__(
+        self, case: Case, run: Run, hints: Mapping[str, Sequence[Any]], today: dt.date | None
+    ) -> None:
+        self.case, self.run, self.hints, self.today = case, run, hints, today
+        self.cache: dict[tuple[tuple[str, str], ...], Outcome] = {}
+        self.budget = CASE_BUDGET
+
+    def domains(self, paths: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        out = []
+        for p in paths:
+            d = domain(p, self.hints)
+            if not d:
+                return None
+            out.append(d)
+        return out
+
+    def outcomes(
+        self, paths: Sequence[str], values: list[tuple[Any, ...]]
+    ) -> list[tuple[tuple[int, ...], dict[Key, OptionRecord]]]:
+        """(value indices, options) of every valid completion of `paths`."""
+        out = []
+        for combo in itertools.product(*(range(len(d)) for d in values)):
+            assignment = tuple((p, values[j][k]) for j, (p, k) in enumerate(zip(paths, combo)))
+            cache_key = tuple(sorted((p, repr(v)) for p, v in assignment))
+            if cache_key not in self.cache:
+                self.budget -= 1
+                filled = complete(self.case, assignment, self.today)
+                self.cache[cache_key] = (
+                    None
+                    if filled is None
+                    else {(r.option, r.modality, r.target): r for r in self.run(filled)}
+                )
+            outcome = self.cache[cache_key]
+            if outcome is not None:
+                out.append((combo, outcome))
+        return out
+
+
+def _settleable(record: OptionRecord) -> bool:
+    """Blocked for lack of input, and not on purpose by a rule (an input that must exist
+    before the option, e.g. histology before ablation, is never replaced by trying values)."""
+    return (
+        record.status == BLOCKED
+        and bool(record.missing)
+        and not any(c.status == BLOCKED and c.would_be is None for c in record.contributions)
+    )
+
+
+def _size(values: list[tuple[Any, ...]]) -> int:
+    size = 1
+    for d in values:
+        size *= len(d)
+    return size
+
+
 def settle(
     records: list[OptionRecord],
     case: Case,
@@ -153,63 +211,43 @@ def settle(
     hints: Mapping[str, Sequence[Any]],
     today: dt.date | None = None,
 ) -> list[OptionRecord]:
-    """Decide the blocked options that no value of their missing inputs could change."""
-    cache: dict[tuple[tuple[str, Any], ...], Outcome] = {}
-    budget = CASE_BUDGET
+    """Decide the blocked options that no value of their missing inputs could change.
+
+    When the missing inputs of all blocked options together have few enough combinations,
+    one grid over all of them is run and shared; otherwise each option gets its own.
+    """
+    grid = _Grid(case, run, hints, today)
+    todo = [r for r in records if _settleable(r)]
+    union = list(dict.fromkeys(m for r in todo for m in r.missing))
+    union_values = grid.domains(union)
+    shared: list[tuple[tuple[int, ...], dict[Key, OptionRecord]]] | None = None
+    if union_values is not None and _size(union_values) <= min(GRID_LIMIT, grid.budget):
+        shared = grid.outcomes(union, union_values)
     out: list[OptionRecord] = []
     for record in records:
-        if (
-            record.status != BLOCKED
-            or not record.missing
-            or any(c.status == BLOCKED and c.would_be is None for c in record.contributions)
-        ):
-            # Not blocked, or blocked on purpose by a rule (an input that must exist before
-            # the option, e.g. histology before ablation): never settled by trying values.
+        if record not in todo:
             out.append(record)
             continue
-        missing = list(dict.fromkeys(record.missing))
-        domains = [domain(p, hints) for p in missing]
-        size = 1
-        for d in domains:
-            size *= len(d) if d else GRID_LIMIT + 1
-        if size > GRID_LIMIT or size > budget:
-            out.append(record)
-            continue
-        key: Key = (record.option, record.modality, record.target)
-        results: list[tuple[tuple[int, ...], str, OptionRecord | None]] = []
-        undecidable = False
-        values = [d or () for d in domains]
-        for combo in itertools.product(*(range(len(d)) for d in values)):
-            assignment = tuple(
-                (p, values[j][k]) for j, (p, k) in enumerate(zip(missing, combo, strict=True))
-            )
-            cache_key = tuple((p, repr(v)) for p, v in assignment)
-            if cache_key not in cache:
-                budget -= 1
-                filled = complete(case, assignment, today)
-                cache[cache_key] = (
-                    None
-                    if filled is None
-                    else {(r.option, r.modality, r.target): r for r in run(filled)}
-                )
-            outcome = cache[cache_key]
-            if outcome is None:
+        if shared is not None and union_values is not None:
+            paths, values, outcomes = union, union_values, shared
+        else:
+            paths = list(dict.fromkeys(record.missing))
+            found = grid.domains(paths)
+            if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
+                out.append(record)
                 continue
-            status = _status(outcome, key)
-            if status == BLOCKED:
-                undecidable = True
-                break
-            results.append((combo, status, outcome.get(key)))
-        if undecidable or not results:
+            values, outcomes = found, grid.outcomes(paths, found)
+        key: Key = (record.option, record.modality, record.target)
+        results = [(combo, _status(o, key), o.get(key)) for combo, o in outcomes]
+        if not results or any(s == BLOCKED for _c, s, _r in results):
             out.append(record)
             continue
-        statuses = {_same(s) for _c, s, _r in results}
-        if len(statuses) == 1:
-            decided = _decided(record, results, missing)
+        if len({_same(s) for _c, s, _r in results}) == 1:
+            decided = _decided(record, results, list(dict.fromkeys(record.missing)))
             if decided is not None:
                 out.append(decided)
             continue
-        out.append(_still_blocked(record, results, missing, values))
+        out.append(_still_blocked(record, results, paths, values))
     return out
 
 
