@@ -43,13 +43,10 @@ Outcome = dict[Key, OptionRecord] | None
 
 ABSENT = "not offered"  # the option is not among the results of a completed case
 GRID_LIMIT = 32  # completions tried for one option
-CASE_BUDGET = 48  # completions run for one case, all options together
+CASE_BUDGET = 64  # completions run for one case, all options together
 _INDEX = re.compile(r"\[(\d+)\]")
 _FIELDS = case_fields()
 _EXTENSION = "tumour.extension"
-_EXTENSION_FLAGS = tuple(
-    p.removeprefix(_EXTENSION + ".") for p in _FIELDS if p.startswith(_EXTENSION + ".")
-)
 
 
 def _kind_path(path: str) -> str:
@@ -68,8 +65,10 @@ def domain(path: str, hints: Mapping[str, Sequence[Any]]) -> tuple[Any, ...] | N
     hint = hints.get(_hint_path(path))
     if hint is not None:
         return tuple(hint)
-    if path == _EXTENSION:  # no extension, or exactly one kind of extension
-        return ({}, *({flag: True} for flag in _EXTENSION_FLAGS))
+    if path == _EXTENSION:
+        # Never tried: extension flags combine (a renal-vein thrombus with adrenal invasion),
+        # so no short list of values covers every case; imaging extension is asked for.
+        return None
     kind: FieldKind | None = _FIELDS.get(_kind_path(path))
     if kind is None:
         return None
@@ -171,7 +170,9 @@ class _Grid:
         """(value indices, options) of every valid completion of `paths`."""
         out = []
         for combo in itertools.product(*(range(len(d)) for d in values)):
-            assignment = tuple((p, values[j][k]) for j, (p, k) in enumerate(zip(paths, combo)))
+            assignment = tuple(
+                (p, values[j][k]) for j, (p, k) in enumerate(zip(paths, combo, strict=True))
+            )
             cache_key = tuple(sorted((p, repr(v)) for p, v in assignment))
             if cache_key not in self.cache:
                 self.budget -= 1
@@ -218,37 +219,56 @@ def settle(
     """
     grid = _Grid(case, run, hints, today)
     todo = [r for r in records if _settleable(r)]
-    union = list(dict.fromkeys(m for r in todo for m in r.missing))
+    enumerable = [r for r in todo if grid.domains(r.missing) is not None]
+    union = list(dict.fromkeys(m for r in enumerable for m in r.missing))
     union_values = grid.domains(union)
     shared: list[tuple[tuple[int, ...], dict[Key, OptionRecord]]] | None = None
     if union_values is not None and _size(union_values) <= min(GRID_LIMIT, grid.budget):
         shared = grid.outcomes(union, union_values)
+    # Smallest grids first: within the budget, as many options as possible are examined.
+    sizes: dict[int, int] = {}
+    for r in todo:
+        found = grid.domains(list(dict.fromkeys(r.missing)))
+        sizes[id(r)] = GRID_LIMIT + 1 if found is None else _size(found)
+    order = sorted(todo, key=lambda r: sizes[id(r)])
+    settled: dict[int, OptionRecord | None] = {}
+    for record in order:
+        settled[id(record)] = _settle_one(record, grid, shared, union, union_values)
     out: list[OptionRecord] = []
     for record in records:
-        if record not in todo:
+        if id(record) not in settled:
             out.append(record)
             continue
-        if shared is not None and union_values is not None:
-            paths, values, outcomes = union, union_values, shared
-        else:
-            paths = list(dict.fromkeys(record.missing))
-            found = grid.domains(paths)
-            if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
-                out.append(record)
-                continue
-            values, outcomes = found, grid.outcomes(paths, found)
-        key: Key = (record.option, record.modality, record.target)
-        results = [(combo, _status(o, key), o.get(key)) for combo, o in outcomes]
-        if not results or any(s == BLOCKED for _c, s, _r in results):
-            out.append(record)
-            continue
-        if len({_same(s) for _c, s, _r in results}) == 1:
-            decided = _decided(record, results, list(dict.fromkeys(record.missing)))
-            if decided is not None:
-                out.append(decided)
-            continue
-        out.append(_still_blocked(record, results, paths, values))
+        result = settled[id(record)]
+        if result is not None:
+            out.append(result)
     return out
+
+
+def _settle_one(
+    record: OptionRecord,
+    grid: _Grid,
+    shared: list[tuple[tuple[int, ...], dict[Key, OptionRecord]]] | None,
+    union: list[str],
+    union_values: list[tuple[Any, ...]] | None,
+) -> OptionRecord | None:
+    """The record decided, still blocked (on its decisive inputs only), or None if the option
+    is not offered whatever the inputs are."""
+    if shared is not None and union_values is not None:
+        paths, values, outcomes = union, union_values, shared
+    else:
+        paths = list(dict.fromkeys(record.missing))
+        found = grid.domains(paths)
+        if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
+            return record
+        values, outcomes = found, grid.outcomes(paths, found)
+    key: Key = (record.option, record.modality, record.target)
+    results = [(combo, _status(o, key), o.get(key)) for combo, o in outcomes]
+    if not results or any(s == BLOCKED for _c, s, _r in results):
+        return record
+    if len({_same(s) for _c, s, _r in results}) == 1:
+        return _decided(record, results, list(dict.fromkeys(record.missing)))
+    return _still_blocked(record, results, paths, values)
 
 
 def _decided(
