@@ -327,7 +327,8 @@ def _still_blocked(
         per_value: dict[str, list[str]] = {}
         for combo, status, _r in results:
             shown = _words(_same(status)) if status != ABSENT else ABSENT
-            value = json.dumps(values[j][combo[j]], ensure_ascii=False)
+            raw = values[j][combo[j]]
+            value = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
             words = per_value.setdefault(value, [])
             if shown not in words:
                 words.append(shown)
