@@ -334,7 +334,8 @@ ROWS: list[Row] = [
         {"tumour.symptomatic": True},
         ("arterial_embolisation", "recommended"),
     ),
-    ("CN-07", "m1", {"patient.kps": 60}, {}, ("tumour_volume_reduction", "discuss")),
+    # Tumour-volume reduction is the same operation as cytoreductive nephrectomy: one option.
+    ("CN-07", "m1", {"patient.kps": 60}, {}, ("cytoreductive_nephrectomy", "discuss")),
     (
         "CN-08",
         "m1",
@@ -513,7 +514,7 @@ ROWS: list[Row] = [
     ("SAL-10", "sal", {"metastases": met(synchronous=False)}, {}, None),
     ("ONX-01", "loc", {}, {"tumour.cm": "M1", "metastases": met()}, None),
     ("ONX-02", "m1", {}, {"patient.kps": 60}, ("cytoreductive_nephrectomy", "discuss")),
-    ("ONX-03", "m1", {"patient.kps": 60}, {}, ("tumour_volume_reduction", "discuss")),
+    ("ONX-03", "m1", {"patient.kps": 60}, {}, ("cytoreductive_nephrectomy", "discuss")),
     ("ONX-04", "loc", {}, {"tumour.central": True}, ("partial_nephrectomy", "recommended")),
     ("ONX-05", "loc", {"tumour.size_mm": 80}, {}, ("radical_nephrectomy", "recommended")),
     (

@@ -22,10 +22,10 @@ from typing import Any
 
 from renalpath.pathway.case import Case, CaseValidationError, parse_case
 from renalpath.pathway.evaluate import evaluate
-from renalpath.pathway.loader import PACK_ORDER, load_packs
+from renalpath.pathway.loader import UnknownPackError, load_packs
 from renalpath.pathway.result import RecommendResult
 
-PACK_IDS = PACK_ORDER
+__all__ = ["UnknownPackError", "pack_ids", "recommend", "recommend_many"]
 _GC_EVERY = 2000
 
 
@@ -40,14 +40,14 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def pack_ids() -> tuple[str, ...]:
+    """The ids of the shipped packs, in precedence order (the pack-set file)."""
+    return load_packs().order
+
+
 def _pack_ids(packs: Sequence[str] | None) -> tuple[str, ...]:
-    loaded = load_packs().packs
-    if not packs:
-        return tuple(p for p in PACK_ORDER if p in loaded)
-    unknown = [p for p in packs if p not in loaded]
-    if unknown:
-        raise ValueError(f"unknown pack(s): {', '.join(unknown)}; known: {', '.join(loaded)}")
-    return tuple(p for p in PACK_ORDER if p in packs)
+    """The chosen packs in precedence order; UnknownPackError (a ValueError) for a bad id."""
+    return load_packs().select(packs)
 
 
 def recommend(
@@ -56,7 +56,8 @@ def recommend(
     *,
     today: dt.date | None = None,
 ) -> RecommendResult:
-    """Options for one case; raises CaseValidationError (every problem by path) if invalid."""
+    """Options for one case; raises CaseValidationError (every problem by path) if invalid,
+    UnknownPackError for a pack id that is not shipped."""
     model = parse_case(case, today)
     return evaluate(model, load_packs(), _pack_ids(packs), today)
 

@@ -1,4 +1,4 @@
-"""The case a clinician brings to the tumour board: design §3 shape, every field optional.
+"""The case a clinician brings to the tumour board: every field optional.
 
 Why every field is optional: the engine must say which input a rule still needs
 (`missing_inputs`) instead of refusing a half-filled case or guessing.  What *is* refused is
@@ -6,7 +6,8 @@ input that cannot be true — out-of-range numbers, unknown fields, dates in the
 contradictions such as cM1 with no metastasis listed — and every such problem is reported
 at once, named by its field path, so the user fixes the case in one pass.
 
-Ranges come from clinical-spec §2 (tags there); enumerations from design §2–§4.
+Allowed ranges are those of the engine's input data model (e.g. age 0–120 years, sizes
+1–400 mm); enumerations match the registry's vocabularies.
 Tri-state answers (`yes | no | unknown`) treat "unknown" exactly like a missing value.
 """
 
@@ -29,7 +30,7 @@ YesNoUnknown = Literal["yes", "no", "unknown"]
 Histology = Literal[
     "clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other", "unknown"
 ]
-InterventionType = Literal[  # design §4 interventions.csv `type`
+InterventionType = Literal[  # the registry's intervention `type` vocabulary
     "partial_nephrectomy",
     "radical_nephrectomy",
     "cryoablation",
@@ -52,7 +53,7 @@ class _Model(BaseModel):
 
 
 class Patient(_Model):
-    age: int | None = Field(None, ge=0, le=120, description="years [§2: 0–120]")
+    age: int | None = Field(None, ge=0, le=120, description="years, 0–120")
     sex: Literal["male", "female"] | None = Field(None, description="sex used by eGFR equations")
     ecog: int | None = Field(None, ge=0, le=4, description="ECOG performance status 0–4")
     kps: int | None = Field(
@@ -125,7 +126,7 @@ class PaduaInputs(_Model):
 
 
 class Tumour(_Model):
-    size_mm: int | None = Field(None, ge=1, le=400, description="greatest diameter, mm (§2)")
+    size_mm: int | None = Field(None, ge=1, le=400, description="greatest diameter, mm")
     side: Literal["left", "right"] | None = None
     histology: Histology | None = None
     biopsy: Literal["not_done", "done", "declined", "non_diagnostic"] | None = None
@@ -237,7 +238,7 @@ class Site(_Model):
 
 
 class Case(_Model):
-    """One patient's situation (design §3).  `as_of` is the decision date (default: today)."""
+    """One patient's situation.  `as_of` is the decision date (default: today)."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -6,7 +6,7 @@ pack loads, not when a patient happens to hit the rule.
 
 Why three-valued: a condition over an input the case does not give is neither true nor
 false.  It evaluates to None ("unknown") and records which case paths were missing, so the
-engine can answer `blocked_missing_input` and ask for exactly those inputs (design §3).
+engine can answer `blocked_missing_input` and ask for exactly those inputs.
 `all`/`any`/`not` follow Kleene logic: `all` is false as soon as one part is false, even if
 another part is unknown, so irrelevant missing inputs are never asked for.
 
@@ -99,6 +99,9 @@ _ITEM_DERIVED_SOURCE = {
     "symptomatic": "metastases[{i}].symptoms",
 }
 
+# Set by derive.py on a metastasis whose bone entry lacks some Mirels parts: their paths.
+_MIRELS_MISSING = ITEM_PREFIX + "mirels_missing"
+
 # Objects whose fields all have defaults: when the object is absent, ask for the object.
 _DEFAULTED_OBJECTS = ("tumour.extension.",)
 
@@ -131,6 +134,17 @@ def _reporter(path: str) -> Callable[[Env, list[str]], None]:
     """What to add to `miss` when `path` has no value: the case input a user must fill in."""
     if path.startswith(ITEM_PREFIX):
         sub = path[len(ITEM_PREFIX) :]
+        if sub in ("mirels_score", "mirels_group"):
+            source = _ITEM_DERIVED_SOURCE[sub]
+
+            def mirels_missing(env: Env, miss: list[str]) -> None:
+                parts = None if env.item is None else env.item.get(_MIRELS_MISSING)
+                if parts:
+                    miss.extend(parts)
+                else:
+                    miss.append(source.format(i=env.item_index))
+
+            return mirels_missing
         if sub in _ITEM_DERIVED_SOURCE:
             source = _ITEM_DERIVED_SOURCE[sub]
             return lambda env, miss: miss.append(source.format(i=env.item_index))

@@ -166,6 +166,9 @@ _MET_SYMPTOMATIC, _MET_MIRELS_SCORE, _MET_MIRELS_GROUP, _MET_DFI_DAYS = (
     sys.intern(ITEM_PREFIX + name)
     for name in ("symptomatic", "mirels_score", "mirels_group", "dfi_days")
 )
+_SYMPTOMATIC = sys.intern("tumour.symptomatic")
+_MET_MIRELS_MISSING = sys.intern(ITEM_PREFIX + "mirels_missing")  # read by conditions.py
+_BONE_PARTS = ("site", "pain", "lesion", "cortical_fraction")
 _PLAIN, _MODEL, _TRI_STATE = 0, 1, 2
 _CASE_FIELDS = case_fields()
 
@@ -245,10 +248,13 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             v[_DERIVED_KEY[name]] = value
 
     tumour, patient, kidney = case.tumour, case.patient, case.kidney
+    if tumour is not None and tumour.symptomatic is None and tumour.symptoms is not None:
+        # The listed symptoms answer "symptomatic?": never ask for what the case already says.
+        v[_SYMPTOMATIC] = bool(tumour.symptoms)
     systemic, prior, path = case.systemic, case.prior_treatment, case.pathology
     mets = case.metastases
 
-    # --- staging (clinical-spec A.2 / B8) ------------------------------------------------
+    # --- staging (clinical T, N, M and the AJCC/UICC 8th-edition stage group) -------------
     ct: str | None = None
     if tumour is None:
         miss["ct"] = ("tumour.size_mm", "tumour.extension")
@@ -272,7 +278,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
     put("cm", cm, ("tumour.cm",))
     cn = tumour.cn if tumour is not None and tumour.cn is not None else None
     if tumour is not None and cn is None:
-        cn = "NX"  # clinical-spec A.2: missing N → NX
+        cn = "NX"  # nodes not assessed: NX (the stage group may then stay undetermined)
     put("cn", cn, ("tumour.cn",))
     stage: str | None = None
     if ct is not None and cm is not None and cn is not None:
@@ -283,7 +289,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
     put("stage_group", stage, (*miss.get("ct", ()), "tumour.cn", "tumour.cm"))
     out.update(ct=ct, cn=cn, cm=cm, stage_group=stage)
 
-    # --- kidney function (B4/B5; equations per clinical-spec §7.11/§7.12) ----------------
+    # --- kidney function (CKD-EPI 2021 by default; KDIGO category on the rounded value) ---
     gfr: float | None = None
     gfr_rounded: int | None = None
     stage_g: str | None = None
@@ -547,6 +553,13 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                         best_mirels = mr
                 except ClinicalInputError as err:
                     notes.append(f"Mirels not computed for metastases[{i}]: {err}")
+            elif b is not None:
+                # Name the missing parts one by one, so each can be judged on its own.
+                item[_MET_MIRELS_MISSING] = tuple(
+                    f"metastases[{i}].bone.{part}"
+                    for part in _BONE_PARTS
+                    if getattr(b, part) is None
+                )
             if surgery_date is not None:
                 item[_MET_DFI_DAYS] = ((met.date or as_of) - surgery_date).days
             items.append(item)

@@ -1,7 +1,10 @@
 """Fire the rules of the chosen packs on one case and assemble the result.
 
 How one rule fires is in plan.py (one evaluation plan per pack, built on first use); this
-module runs the plans in pack order, applies the conflict register and merges.
+module runs the plans in precedence order, applies the conflict register, merges, then
+applies what binds every pack selection — the safety gates and the site's modalities
+(safety.py) and the choice groups (choice.py) — and finally decides the blocked options
+that no value of their missing inputs could change (settle.py).
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ import functools
 from typing import Any
 
 from renalpath.pathway.case import Case
+from renalpath.pathway.choice import apply_groups, fold_aliases
 from renalpath.pathway.conditions import Env
 from renalpath.pathway.derive import Derived, derive
 from renalpath.pathway.followup import followup_plan
-from renalpath.pathway.loader import EVAL_ORDER, PACK_ORDER, PackSet
+from renalpath.pathway.loader import Pack, PackSet
 from renalpath.pathway.merge import BLOCKED, merge_all
 from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
-from renalpath.pathway.result import Contribution, RecommendResult
+from renalpath.pathway.result import Contribution, OptionRecord, RecommendResult
+from renalpath.pathway.safety import apply_gates, apply_site
+from renalpath.pathway.settle import settle
+from renalpath.pathway.vocabulary import STATUS_RANK
 
 
 @functools.lru_cache(maxsize=64)
 def _plans(packset: PackSet, pack_ids: tuple[str, ...]) -> tuple[tuple[Block, ...], ...]:
     """The evaluation plans of the chosen packs, in evaluation order (built once per choice)."""
     watched = frozenset(rule_id for c in packset.conflicts for rule_id in c.spec.rules)
-    return tuple(_pack_plan(packset, pid, watched) for pid in EVAL_ORDER if pid in pack_ids)
+    return tuple(_pack_plan(packset, pid, watched) for pid in packset.order if pid in pack_ids)
 
 
 @functools.lru_cache(maxsize=64)
@@ -33,10 +40,68 @@ def _pack_plan(packset: PackSet, pack_id: str, watched: frozenset[str]) -> tuple
     return pack_plan(packset.packs[pack_id], watched)
 
 
+def _fired_refs(spec: object, out: set[str]) -> None:
+    """Rule IDs a condition spec refers to with `fired`."""
+    if isinstance(spec, dict):
+        for op, args in spec.items():
+            if op == "fired" and isinstance(args, str):
+                out.add(args)
+            else:
+                _fired_refs(args, out)
+    elif isinstance(spec, list):
+        for item in spec:
+            _fired_refs(item, out)
+
+
+def _needed_options(packset: PackSet, options: frozenset[str]) -> frozenset[str]:
+    """The options whose verdicts can change the final status of `options`: themselves, the
+    other members of their choice groups, the options they prepare and their aliases."""
+    groups = packset.groups
+    need = set(options)
+    for group in groups.groups:
+        if need.intersection(group.options):
+            need.update(group.options)
+    for a, b in (*groups.same_as.items(), *groups.follows.items()):
+        if a in need:
+            need.add(b)
+        if b in need and a in groups.same_as:
+            need.add(a)
+    return frozenset(need)
+
+
+@functools.lru_cache(maxsize=512)
+def _sub_plans(
+    packset: PackSet, pack_ids: tuple[str, ...], options: frozenset[str]
+) -> tuple[tuple[Block, ...], ...]:
+    """Plans that fire only the rules that can speak about `options` (and the rules those
+    refer to with `fired`): enough to know those options' final status, at a fraction of
+    the cost.  Used to try many values of a missing input (settle.py)."""
+    need = _needed_options(packset, options)
+    watched = frozenset(rule_id for c in packset.conflicts for rule_id in c.spec.rules)
+    plans = []
+    for pid in packset.order:
+        if pid not in pack_ids:
+            continue
+        pack = packset.packs[pid]
+        keep = {r.id for r in pack.rules if any(e.option in need for e in r.emits)}
+        by_id = {r.id: r for r in pack.rules}
+        todo = list(keep)
+        while todo:
+            refs: set[str] = set()
+            rule = by_id[todo.pop()]
+            _fired_refs([rule.spec.scope, rule.spec.when, [e.spec.when for e in rule.emits]], refs)
+            for ref in refs - keep:
+                keep.add(ref)
+                todo.append(ref)
+        sub = Pack(pack.id, pack.version, pack.title, tuple(r for r in pack.rules if r.id in keep))
+        plans.append(pack_plan(sub, watched))
+    return tuple(plans)
+
+
 def _apply_conflicts(
     packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: Verdicts
 ) -> list[dict[str, Any]]:
-    """Conflict register (clinical-spec §6): re-state listed rules' verdicts, report each.
+    """Conflict register: re-state the listed rules' verdicts, report each entry that applies.
 
     Verdicts are shared between results (plan.py), so a re-stated one is another object.
     """
@@ -94,43 +159,86 @@ def _restated(c: Contribution, conflict_id: str, status: str, note: str) -> Cont
     return verdict
 
 
-def _engine_flags(d: Derived, case: Case) -> list[str]:
-    """clinical-spec §0.4 rule 4 holds whatever packs are chosen: these cases go to the MDT."""
-    v = d.values
-    kidney = case.kidney
-    hereditary = kidney is not None and kidney.hereditary_syndrome in ("suspected", "confirmed")
-    if (
-        v.get("derived.metastatic")
-        or v.get("derived.route_salvage")
-        or hereditary
-        or v.get("derived.ct") in ("T3b", "T3c", "T4")
-    ):
-        return ["mdt_required"]
-    return []
-
-
 @functools.lru_cache(maxsize=64)
 def _pack_versions(packset: PackSet, pack_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((pid, packset.packs[pid].version) for pid in PACK_ORDER if pid in pack_ids)
+    order = packset.display_order or packset.order
+    return tuple((pid, packset.packs[pid].version) for pid in order if pid in pack_ids)
+
+
+def _rank(record: OptionRecord) -> int:
+    return STATUS_RANK[record.status]
+
+
+class _Outcome:
+    """What the packs, gates and choice groups say about one case, before settling."""
+
+    __slots__ = ("conflicts", "derived", "options", "verdicts")
+
+    def __init__(
+        self,
+        options: list[OptionRecord],
+        verdicts: Verdicts,
+        conflicts: list[dict[str, Any]],
+        derived: Derived,
+    ) -> None:
+        self.options = options
+        self.verdicts = verdicts
+        self.conflicts = conflicts
+        self.derived = derived
+
+
+def _decide(
+    case: Case,
+    packset: PackSet,
+    pack_ids: tuple[str, ...],
+    today: dt.date | None,
+    plans: tuple[tuple[Block, ...], ...] | None = None,
+) -> _Outcome:
+    d = derive(case, today)
+    env = Env(d.values, d.missing, {}, d.items)
+    out = Verdicts(d.flags, [{"rule_id": "derive", "text": n} for n in d.notes])
+    for plan in _plans(packset, pack_ids) if plans is None else plans:
+        run_plan(plan, env, out)
+    conflicts = _apply_conflicts(packset, pack_ids, env, out)
+    fold_aliases(out.grouped, packset.groups)
+    options = merge_all(out.grouped)
+    apply_gates(options, packset.gates, env, out.flags)
+    site = case.site
+    apply_site(options, packset.gates, None if site is None else site.ablation_modalities)
+    conflicts.extend(apply_groups(options, packset.groups, packset.order))
+    return _Outcome(options, out, conflicts, d)
 
 
 def evaluate(
     case: Case, packset: PackSet, pack_ids: tuple[str, ...], today: dt.date | None = None
 ) -> RecommendResult:
-    d = derive(case, today)
-    env = Env(d.values, d.missing, {}, d.items)
-    out = Verdicts(d.flags, [{"rule_id": "derive", "text": n} for n in d.notes])
-    for plan in _plans(packset, pack_ids):
-        run_plan(plan, env, out)
-    conflicts = _apply_conflicts(packset, pack_ids, env, out)
-    flags = out.flags
-    flags.extend(_engine_flags(d, case))
+    outcome = _decide(case, packset, pack_ids, today)
+    out = outcome.verdicts
+    options = outcome.options
+    if any(o.status == BLOCKED for o in options):
+        asking = frozenset(o.option for o in options if o.status == BLOCKED)
+        sub = _sub_plans(packset, pack_ids, asking)
+
+        def run(filled: Case) -> list[OptionRecord]:
+            return _decide(filled, packset, pack_ids, today, sub).options
+
+        options = settle(options, case, run, packset.input_values, today)
+        # A settled option may now share its choice group with another `recommended`.
+        outcome.conflicts.extend(apply_groups(options, packset.groups, packset.order))
+    # An input asked for only by option verdicts is listed only while it is decisive for an
+    # option still blocked; inputs that route the case or set its flags are always listed.
+    asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}
+    decisive = {m for o in options if o.status == BLOCKED for m in o.missing}
+    missing = [m for m in out.missing if m not in asked or m in decisive]
+    missing.extend(decisive)
+    options.sort(key=_rank)  # stable: emit order within a status
+    d = outcome.derived
     return RecommendResult(
         derived=d.output,
-        options=merge_all(out.grouped),
-        missing_inputs=sorted(set(out.missing)),
-        flags=list(dict.fromkeys(flags)),  # unique, first-seen order
-        conflicts=conflicts,
+        options=options,
+        missing_inputs=sorted(set(missing)),
+        flags=list(dict.fromkeys(out.flags)),  # unique, first-seen order
+        conflicts=outcome.conflicts,
         followup=followup_plan(case, d) if case.pathology is not None else None,
         packs=[{"id": pid, "version": v} for pid, v in _pack_versions(packset, pack_ids)],
         notes=out.notes,

@@ -1,18 +1,19 @@
-"""Merge every rule's verdict on an option into one status (clinical-spec §0.4 and §6).
+"""Merge every rule's verdict on an option into one status.
 
 Order of precedence, per option (and modality and target):
 1. A rule that could not decide for lack of input (`blocked_missing_input`) wins — unless
    every such rule would, once the input exists, give exactly the status already decided by
-   the others (asking for an input that cannot change the answer helps nobody; the input is
-   still listed in `missing_inputs`).  [P, refinement of §0.4 rule 1; reported]
+   the others (asking for an input that cannot change the answer helps nobody).  Whether a
+   missing input is decisive for the whole result (gates and choice groups included) is
+   settled afterwards by settle.py.  [P]
 2. A `not_recommended` with a Strong grade beats any positive status from another source.
 3. The strongest tier present decides: graded guideline statements (EAU/AUA), then
    literature and project defaults, then descriptive founding statements (Oncolex 2018).
    Within the deciding tier a `not_recommended` wins (the safe side), otherwise the most
    positive status wins.
-4. Options are listed recommended > alternative > discuss > not_recommended (blocked first,
-   because they need action), then in the order rules emitted them.
-Conflict-register entries (§6) are applied before merging: they re-state the status of the
+4. Options are listed recommended > alternative > discuss > not_recommended, then blocked,
+   then in the order rules emitted them.
+Conflict-register entries are applied before merging: they re-state the status of the
 listed rules' contributions (e.g. Oncolex ONX-02 → `discuss` when the EAU pack is active).
 """
 

@@ -9,7 +9,7 @@ is built once and shared by every result.  Verdicts are frozen, so sharing is sa
 conflict register replaces a verdict rather than editing it.
 
 Pack data stays data: the closures are built from the compiled conditions (conditions.py),
-never from Python source (issue 3 forbids evaluating code from a pack).
+never from Python source (a pack must never be able to run code).
 
 Semantics (unchanged from the first engine): per rule, `scope` decides whether the rule is
 about this kind of case at all (false → silent; unknown → the routing input is listed as

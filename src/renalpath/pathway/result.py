@@ -1,6 +1,6 @@
-"""The result of `recommend` — design §3 output shape, plus a few documented extensions.
+"""The result of `recommend` — the documented output shape, plus a few extensions.
 
-Extensions beyond design §3 (allowed: "extend freely, rename nothing"): each option carries
+Extensions beyond the original shape (fields are added, never renamed): each option carries
 `target` (which metastasis it is about, or null), `counselling` (facts to discuss with the
 patient), `missing` (for blocked options) and `contributions` (every rule's own verdict, so
 a merged status can always be traced); the result carries `notes` (source statements that

@@ -11,13 +11,34 @@ from typing import Any
 
 from renalpath.pathway.result import RecommendResult
 
-_HEADINGS = {
-    "blocked_missing_input": "BLOCKED — MISSING INPUT",
+_HEADINGS = {  # in this order: what to do, what not to do, what cannot be decided yet
     "recommended": "RECOMMENDED",
     "alternative": "ALTERNATIVE",
     "discuss": "DISCUSS",
     "not_recommended": "NOT RECOMMENDED",
+    "blocked_missing_input": "CANNOT DECIDE YET — MISSING INPUT",
 }
+
+
+def _uncovered(result: RecommendResult) -> str:
+    """Why no option came out, in words a tumour board can act on."""
+    packs = ", ".join(p["id"] for p in result.packs) or "none"
+    if result.missing_inputs:
+        return (
+            f"No option yet: the packs ({packs}) need these inputs to tell which rules apply: "
+            + ", ".join(result.missing_inputs)
+            + "."
+        )
+    if not result.rules_fired:
+        return (
+            f"No rule of the chosen packs ({packs}) covers this case: it describes no "
+            "situation they address (e.g. no tumour, operation, recurrence or metastasis, "
+            "or a situation only another pack covers). Decide without this summary."
+        )
+    return (
+        f"The rules that apply ({', '.join(result.rules_fired)}) set flags or notes only; "
+        "no treatment option is given for this case."
+    )
 
 
 def _score(value: Any) -> str:
@@ -45,6 +66,8 @@ def summary(result: RecommendResult) -> str:
         f"Mirels {_score(d.get('mirels'))}; Leibovich {_score(d.get('leibovich'))}"
     )
     lines.append("")
+    if not result.options:
+        lines += [_uncovered(result), ""]
     for status, heading in _HEADINGS.items():
         group = [o for o in result.options if o.status == status]
         if not group:
@@ -69,7 +92,7 @@ def summary(result: RecommendResult) -> str:
         lines += ["Missing inputs (please provide):"]
         lines += [f"  - {m}" for m in result.missing_inputs] + [""]
     if result.conflicts:
-        lines.append("Conflicts between sources (resolved per clinical-spec §6):")
+        lines.append("Conflicts between sources, and how they were resolved:")
         lines += [f"  - {c['id']}: {c['note']}" for c in result.conflicts] + [""]
     if result.notes:
         lines.append("Notes:")

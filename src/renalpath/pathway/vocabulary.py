@@ -1,4 +1,5 @@
-"""The closed vocabularies of pathway output (design §2, clinical-spec §0.1/§0.2).
+"""The closed vocabularies of pathway output: option codes, statuses, verification tags and
+the stored strength wordings of each guideline system.
 
 Kept in one place so the loader can refuse a pack that invents an option code, a status or
 a strength wording: downstream code (registry concordance, reports, the web UI) groups by
@@ -50,18 +51,22 @@ OPTION_CODES: frozenset[str] = frozenset(OptionCode.__args__)  # type: ignore[at
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 MODALITY_OPTIONS = frozenset({"thermal_ablation", "repeat_ablation"})
 
-# Display and merge order (clinical-spec §0.4 rule 3); blocked first because it must be acted on.
+# Display order: what to do first, what not to do after, and last what cannot be decided yet
+# (the missing inputs are listed separately, so blocked options need not push answers down).
 STATUS_RANK = {
-    "blocked_missing_input": 0,
-    "recommended": 1,
-    "alternative": 2,
-    "discuss": 3,
-    "not_recommended": 4,
+    "recommended": 0,
+    "alternative": 1,
+    "discuss": 2,
+    "not_recommended": 3,
+    "blocked_missing_input": 4,
 }
+# How positive a decided status is (lower = more positive); used to cap a status.
+LEVEL = {"recommended": 0, "alternative": 1, "discuss": 2, "not_recommended": 3}
 POSITIVE_RANK = {"recommended": 0, "alternative": 1, "discuss": 2}
 
-# clinical-spec §0.2, stored verbatim.  "Project default" marks [P] rules, which §0.2 has no
-# wording for (our choice; reported as an open point).
+# Stored verbatim, each in its own system's words (never translated between systems).
+# "Project default" marks rules that are engineering decisions of this project, for which no
+# guideline wording exists (our choice; reported as an open point).
 STRENGTHS = frozenset(
     {
         "EAU Strong",
@@ -94,7 +99,7 @@ def is_graded(strength: str) -> bool:
 
 
 def tier(strength: str) -> int:
-    """Which statements decide a merged status (lower decides) [P, §0.4 rules 2–3, §6].
+    """Which statements decide a merged status (lower decides) [project default].
 
     0: graded guideline (EAU/AUA); 1: literature and project defaults of the current packs;
     2: descriptive founding-document statements (Oncolex 2018, the oldest and ungraded).

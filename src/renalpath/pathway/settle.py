@@ -1,0 +1,341 @@
+"""Decisive missing inputs: block an option only if some value of its missing inputs would
+change its final status.
+
+Why: a rule that lacks an input reports its option as blocked, but often the answer is
+already settled — IMDC is poor once three factors are present whatever the others are, a
+Mirels score is 9 or more before the pain is known, and an unfit patient's nephrectomy does
+not wait for the surgeon's view on a partial one.  Asking a tumour board for inputs that
+cannot change the answer wastes its time and hides the answer it could act on.
+
+How: for a blocked option, every possible value of each missing input is tried (yes/no
+fields, the values of a closed list, and for numbers the values listed in the pack set's
+`input_values`, one in each band the rules distinguish), and the whole engine — gates and
+choice groups included — runs on each completed case.  If every completion gives the same
+status, that is the answer; otherwise the option stays blocked and lists only the inputs
+that, changed alone, change the status, with what each value would give.  An input with no
+finite set of values (a creatinine, a date, a whole list) is never guessed: the option stays
+blocked on it.  A completion the case validator refuses (e.g. cM1 with no metastasis) is not
+a possible case and is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from renalpath.pathway.case import (
+    ITEM_PREFIX,
+    Case,
+    CaseValidationError,
+    FieldKind,
+    case_fields,
+    parse_case,
+)
+from renalpath.pathway.merge import BLOCKED, Key
+from renalpath.pathway.result import OptionRecord
+
+Run = Callable[[Case], list[OptionRecord]]
+Outcome = dict[Key, OptionRecord] | None
+
+ABSENT = "not offered"  # the option is not among the results of a completed case
+GRID_LIMIT = 32  # completions tried for one option
+CASE_BUDGET = 64  # completions run for one case, all options together
+_INDEX = re.compile(r"\[(\d+)\]")
+_FIELDS = case_fields()
+_EXTENSION = "tumour.extension"
+
+
+def _kind_path(path: str) -> str:
+    """`metastases[2].bone.pain` → `met.bone.pain` (the field registry's name for it)."""
+    if path.startswith("metastases["):
+        return ITEM_PREFIX + path.split("].", 1)[1] if "]." in path else "metastases"
+    return path
+
+
+def _hint_path(path: str) -> str:
+    return _INDEX.sub("[]", path)
+
+
+def domain(path: str, hints: Mapping[str, Sequence[Any]]) -> tuple[Any, ...] | None:
+    """Every value a missing input can take, one per band; None if not enumerable."""
+    hint = hints.get(_hint_path(path))
+    if hint is not None:
+        return tuple(hint)
+    if path == _EXTENSION:
+        # Never tried: extension flags combine (a renal-vein thrombus with adrenal invasion),
+        # so no short list of values covers every case; imaging extension is asked for.
+        return None
+    kind: FieldKind | None = _FIELDS.get(_kind_path(path))
+    if kind is None:
+        return None
+    if kind.kind == "bool":
+        return (True, False)
+    if kind.kind == "enum" and kind.choices:
+        return tuple(c for c in kind.choices if c != "unknown")
+    return None
+
+
+def _tokens(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in path.split("."):
+        m = _INDEX.search(part)
+        if m:
+            out.append(part[: m.start()])
+            out.append(int(m.group(1)))
+        else:
+            out.append(part)
+    return out
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> bool:
+    node: Any = data
+    tokens = _tokens(path)
+    for tok, nxt in itertools.pairwise(tokens):
+        if isinstance(tok, int):
+            if not isinstance(node, list) or tok >= len(node):
+                return False
+            node = node[tok]
+            continue
+        if not isinstance(node, dict):
+            return False
+        child = node.get(tok)
+        if child is None:
+            if isinstance(nxt, int):
+                return False
+            child = node[tok] = {}
+        node = child
+    last = tokens[-1]
+    if not isinstance(node, dict) or isinstance(last, int):
+        return False
+    node[last] = value
+    return True
+
+
+def complete(
+    case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
+) -> Case | None:
+    """The case with the missing inputs set; None if that is not a valid case."""
+    data = case.model_dump(exclude_none=True)
+    for path, value in assignment:
+        if not _set(data, path, value):
+            return None
+    try:
+        return parse_case(data, today)
+    except CaseValidationError:
+        return None
+
+
+def _status(outcome: dict[Key, OptionRecord], key: Key) -> str:
+    r = outcome.get(key)
+    if r is None:
+        return ABSENT
+    return r.status
+
+
+def _same(status: str) -> str:
+    """Not offered and not recommended give a tumour board the same answer."""
+    return "not_recommended" if status == ABSENT else status
+
+
+def _words(status: str) -> str:
+    return status.replace("_", " ")
+
+
+class _Grid:
+    """Completed cases of one case, run once each and shared by every option asking."""
+
+    def __init__(
+        self, case: Case, run: Run, hints: Mapping[str, Sequence[Any]], today: dt.date | None
+    ) -> None:
+        self.case, self.run, self.hints, self.today = case, run, hints, today
+        self.cache: dict[tuple[tuple[str, str], ...], Outcome] = {}
+        self.budget = CASE_BUDGET
+
+    def domains(self, paths: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        out = []
+        for p in paths:
+            d = domain(p, self.hints)
+            if not d:
+                return None
+            out.append(d)
+        return out
+
+    def outcomes(
+        self, paths: Sequence[str], values: list[tuple[Any, ...]]
+    ) -> list[tuple[tuple[int, ...], dict[Key, OptionRecord]]]:
+        """(value indices, options) of every valid completion of `paths`."""
+        out = []
+        for combo in itertools.product(*(range(len(d)) for d in values)):
+            assignment = tuple(
+                (p, values[j][k]) for j, (p, k) in enumerate(zip(paths, combo, strict=True))
+            )
+            cache_key = tuple(sorted((p, repr(v)) for p, v in assignment))
+            if cache_key not in self.cache:
+                self.budget -= 1
+                filled = complete(self.case, assignment, self.today)
+                self.cache[cache_key] = (
+                    None
+                    if filled is None
+                    else {(r.option, r.modality, r.target): r for r in self.run(filled)}
+                )
+            outcome = self.cache[cache_key]
+            if outcome is not None:
+                out.append((combo, outcome))
+        return out
+
+
+def _settleable(record: OptionRecord) -> bool:
+    """Blocked for lack of input, and not on purpose by a rule (an input that must exist
+    before the option, e.g. histology before ablation, is never replaced by trying values)."""
+    return (
+        record.status == BLOCKED
+        and bool(record.missing)
+        and not any(c.status == BLOCKED and c.would_be is None for c in record.contributions)
+    )
+
+
+def _size(values: list[tuple[Any, ...]]) -> int:
+    size = 1
+    for d in values:
+        size *= len(d)
+    return size
+
+
+def settle(
+    records: list[OptionRecord],
+    case: Case,
+    run: Run,
+    hints: Mapping[str, Sequence[Any]],
+    today: dt.date | None = None,
+) -> list[OptionRecord]:
+    """Decide the blocked options that no value of their missing inputs could change.
+
+    When the missing inputs of all blocked options together have few enough combinations,
+    one grid over all of them is run and shared; otherwise each option gets its own.
+    """
+    grid = _Grid(case, run, hints, today)
+    todo = [r for r in records if _settleable(r)]
+    enumerable = [r for r in todo if grid.domains(r.missing) is not None]
+    union = list(dict.fromkeys(m for r in enumerable for m in r.missing))
+    union_values = grid.domains(union)
+    shared: list[tuple[tuple[int, ...], dict[Key, OptionRecord]]] | None = None
+    if union_values is not None and _size(union_values) <= min(GRID_LIMIT, grid.budget):
+        shared = grid.outcomes(union, union_values)
+    # Smallest grids first: within the budget, as many options as possible are examined.
+    sizes: dict[int, int] = {}
+    for r in todo:
+        found = grid.domains(list(dict.fromkeys(r.missing)))
+        sizes[id(r)] = GRID_LIMIT + 1 if found is None else _size(found)
+    order = sorted(todo, key=lambda r: sizes[id(r)])
+    settled: dict[int, OptionRecord | None] = {}
+    for record in order:
+        settled[id(record)] = _settle_one(record, grid, shared, union, union_values)
+    out: list[OptionRecord] = []
+    for record in records:
+        if id(record) not in settled:
+            out.append(record)
+            continue
+        result = settled[id(record)]
+        if result is not None:
+            out.append(result)
+    return out
+
+
+def _settle_one(
+    record: OptionRecord,
+    grid: _Grid,
+    shared: list[tuple[tuple[int, ...], dict[Key, OptionRecord]]] | None,
+    union: list[str],
+    union_values: list[tuple[Any, ...]] | None,
+) -> OptionRecord | None:
+    """The record decided, still blocked (on its decisive inputs only), or None if the option
+    is not offered whatever the inputs are."""
+    if shared is not None and union_values is not None:
+        paths, values, outcomes = union, union_values, shared
+    else:
+        paths = list(dict.fromkeys(record.missing))
+        found = grid.domains(paths)
+        if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
+            return record
+        values, outcomes = found, grid.outcomes(paths, found)
+    key: Key = (record.option, record.modality, record.target)
+    results = [(combo, _status(o, key), o.get(key)) for combo, o in outcomes]
+    if not results or any(s == BLOCKED for _c, s, _r in results):
+        return record
+    if len({_same(s) for _c, s, _r in results}) == 1:
+        return _decided(record, results, list(dict.fromkeys(record.missing)))
+    return _still_blocked(record, results, paths, values)
+
+
+def _decided(
+    record: OptionRecord,
+    results: list[tuple[tuple[int, ...], str, OptionRecord | None]],
+    missing: list[str],
+) -> OptionRecord | None:
+    shown = [r for _c, _s, r in results if r is not None]
+    if not shown:
+        return None  # not offered whatever the inputs are
+    model = shown[0]
+    flags = [f for f in model.flags if all(f in r.flags for r in shown)]
+    return OptionRecord(
+        record.option,
+        model.modality,
+        record.target,
+        _same(results[0][1]),
+        model.strength,
+        list(dict.fromkeys([*record.rule_ids, *model.rule_ids])),
+        model.pack,
+        f"{model.why} (holds whatever the value of {', '.join(missing)})",
+        flags,
+        model.verification,
+        model.sources,
+        model.counselling,
+        (),
+        record.contributions,
+    )
+
+
+def _still_blocked(
+    record: OptionRecord,
+    results: list[tuple[tuple[int, ...], str, OptionRecord | None]],
+    missing: list[str],
+    values: list[tuple[Any, ...]],
+) -> OptionRecord:
+    by_combo = {c: _same(s) for c, s, _r in results}
+    decisive: list[str] = []
+    for j, path in enumerate(missing):
+        for combo, status in by_combo.items():
+            found = False
+            for other, other_status in by_combo.items():
+                if other_status != status and all(
+                    a == b for i, (a, b) in enumerate(zip(combo, other, strict=True)) if i != j
+                ):
+                    found = True
+                    break
+            if found:
+                decisive.append(path)
+                break
+    if not decisive:
+        decisive = missing
+    effects: list[str] = []
+    for path in decisive:
+        j = missing.index(path)
+        per_value: dict[str, list[str]] = {}
+        for combo, status, _r in results:
+            shown = _words(_same(status)) if status != ABSENT else ABSENT
+            raw = values[j][combo[j]]
+            value = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+            words = per_value.setdefault(value, [])
+            if shown not in words:
+                words.append(shown)
+        effects.append(
+            f"{path}: " + "; ".join(f"{v} → {' or '.join(s)}" for v, s in per_value.items())
+        )
+    record.missing = decisive
+    base = record.why.split(" — cannot decide without:")[0]
+    record.why = f"{base} — cannot decide without: {' | '.join(effects)}"
+    return record
