@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import renalpath.registry.accounts  # noqa: F401  (registers the account tables on Base)
+import renalpath.registry.board_cases  # noqa: F401  (registers the board-case table on Base)
 from renalpath.registry.db import make_engine, upgrade
 from renalpath.registry.models import Base
 
