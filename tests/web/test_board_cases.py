@@ -61,16 +61,18 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
     engine = make_engine(f"sqlite:///{client.db_path}")
     pid, _ = _patient_with_creatinine(engine)
     page = client.get(f"/patients/{pid}")
-    assert f'/patients/{pid}/evaluate' in page.text and "Evaluate this patient" in page.text
+    assert f"/patients/{pid}/evaluate" in page.text and "Evaluate this patient" in page.text
     built = client.get(f"/patients/{pid}/evaluate")
     assert built.status_code == 200, built.text
     assert "Facts from the registry" in built.text and "lab: creatinine" in built.text
     token = _csrf(built.text)
     # the form as the page shows it: every input's current value
     form = dict(re.findall(r'<input type="text"[^>]*name="([^"]+)" value="([^"]*)"', built.text))
-    form.update({n: v for n, v in re.findall(
-        r'<select id="[^"]+" name="([^"]+)"[^>]*>(?:(?!</select>).)*?<option value="([^"]*)" selected',
-        built.text, re.S)})  # fmt: skip
+    selected = (
+        r'<select id="[^"]+" name="([^"]+)"[^>]*>'
+        r'(?:(?!</select>).)*?<option value="([^"]*)" selected'
+    )
+    form.update(dict(re.findall(selected, built.text, re.S)))
     prov = re.search(r"name=\"provenance\" value='([^']*)'", built.text).group(1)  # type: ignore[union-attr]
     board = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     form.update(csrf_token=token, question="Surgery or surveillance?", board_date=board,
@@ -93,19 +95,26 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
     r = client.post(f"/cases/{case_id}/status",
                     data={"csrf_token": token, "action": "decide", "decision": "",
                           "decision_date": dt.date.today().isoformat()})  # fmt: skip
-    assert r.status_code == 422 and 'id="m-decision" name="decision" rows="2" aria-invalid="true"' in r.text
+    assert (
+        r.status_code == 422
+        and 'id="m-decision" name="decision" rows="2" aria-invalid="true"' in r.text
+    )
     r = client.post(f"/cases/{case_id}/status", data={"csrf_token": token, "action": "present"},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303 and get_case(engine, case_id).status == "presented"
     today = dt.date.today().isoformat()
     r = client.post(f"/cases/{case_id}/status",
                     data={"csrf_token": token, "action": "decide", "decision_date": today,
-                          "decision": "Partial nephrectomy", "decision_option": "partial_nephrectomy"},
+                          "decision": "Partial nephrectomy",
+                          "decision_option": "partial_nephrectomy"},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     done = get_case(engine, case_id)
     assert (done.status, done.decision_option, done.decision_date.isoformat()) == (
-        "decided", "partial_nephrectomy", today)
+        "decided",
+        "partial_nephrectomy",
+        today,
+    )
     # closed: a further edit is refused
     r = client.post(case_url, data=form)
     assert r.status_code == 422 and "closed" in r.text

@@ -37,6 +37,7 @@ def _get(data: Any, path: str) -> Any:
 def first_sentence(text: str, limit: int = 170) -> str:
     match = re.match(r"(.+?[.;])(\s|$)", text or "")
     out = match.group(1) if match else (text or "")
+    out = out[:-1] + "." if out.endswith(";") else out
     return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
 
@@ -90,7 +91,7 @@ def facts(case: dict[str, Any], result: dict[str, Any]) -> dict[str, list[tuple[
 
     kidney: list[tuple[str, str]] = []
     if d.get("egfr") is not None:
-        eq = f" ({d['egfr_equation']})" if d.get("egfr_equation") else ""
+        eq = f" ({labels.equation(d['egfr_equation'])})" if d.get("egfr_equation") else ""
         ckd = f", CKD {d['ckd_stage']}" if d.get("ckd_stage") else ""
         kidney.append(("eGFR", f"{d['egfr']} mL/min/1.73 m²{eq}{ckd}"))
     creat = _get(case, "kidney.creatinine")

@@ -120,7 +120,9 @@ def _form_label(f: FormField) -> str:
 
 
 def _relabel(f: FormField) -> FormField:
-    f = replace(f, label=_form_label(f))
+    # the model's descriptions cite range sources by section mark; the form shows the words only
+    help_text = re.sub(r"\s*[\[(]§[^\])]*[\])]", "", f.help)
+    f = replace(f, label=_form_label(f), help=help_text)
     if f.name in CHOICES:
         f = replace(f, kind="select", choices=CHOICES[f.name])
     return f

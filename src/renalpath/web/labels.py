@@ -234,6 +234,13 @@ DERIVED: dict[str, str] = {
     "leibovich": "Leibovich risk",
 }
 
+EQUATIONS: dict[str, str] = {
+    "ckd-epi-2021": "CKD-EPI 2021",
+    "ckd-epi-2009": "CKD-EPI 2009",
+    "mdrd": "MDRD",
+    "cockcroft-gault": "Cockcroft–Gault",
+}
+
 _INDEX = re.compile(r"\[\d+\]")
 
 
@@ -282,6 +289,10 @@ def flag(code: str) -> str:
     return FLAGS.get(code) or readable(code)
 
 
+def equation(code: str) -> str:
+    return EQUATIONS.get(code) or code.upper().replace("-", " ")
+
+
 def derived(key: str) -> str:
     return DERIVED.get(key) or readable(key)
 
@@ -312,6 +323,7 @@ def register(env: Any) -> None:
     env.filters["flag_label"] = flag
     env.filters["derived_label"] = derived
     env.filters["field_id"] = field_id
+    env.filters["equation_label"] = equation
     env.globals["VERIFICATION"] = VERIFICATION
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 
