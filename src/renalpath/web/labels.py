@@ -155,6 +155,9 @@ _CHOICES: dict[str, str] = {
     "resection_bed": "in the resection bed",
     "remote_same_kidney": "elsewhere in the same kidney",
     "renal_fossa": "renal fossa",
+    "cryoablation": "cryoablation",
+    "radiofrequency_ablation": "radiofrequency ablation",
+    "microwave_ablation": "microwave ablation",
     "not_applicable": "not applicable",
     "unknown": "not known",
     "true": "yes",
@@ -241,6 +244,61 @@ EQUATIONS: dict[str, str] = {
     "cockcroft-gault": "Cockcroft–Gault",
 }
 
+STUDY_SECTIONS: dict[str, str] = {
+    "cohort": "Cohort",
+    "primary_modality": "Primary treatment",
+    "salvage_procedure": "Salvage operation",
+    "approach": "Surgical approach",
+    "renal_function": "Kidney function",
+    "warm_ischemia": "Warm ischaemia (min)",
+    "blood_loss": "Blood loss (mL)",
+    "pt_stage": "Pathological T stage",
+    "margins": "Surgical margins",
+    "complications": "Complications (Clavien–Dindo)",
+    "followup_months": "Follow-up (months)",
+    "rfs": "Recurrence-free survival",
+}
+STUDY_MEASURES: dict[str, str] = {
+    "salvage_rate_pct": "Salvage operations among all operations (%)",
+    "male_n": "Men (n)",
+    "male_pct": "Men (%)",
+    "age_mean": "Age, mean (years)",
+    "age_sd": "Age, SD (years)",
+    "age_min": "Age, youngest (years)",
+    "age_max": "Age, oldest (years)",
+    "primary_open_surgery_n": "Primary open surgery (n)",
+    "dialysis_expected_preop_n": "Dialysis expected after surgery (n)",
+    "n": "Patients (n)",
+    "equation": "eGFR equation",
+    "creatinine_pre_mean": "Creatinine before, mean (mg/dL)",
+    "creatinine_post_mean": "Creatinine after, mean (mg/dL)",
+    "egfr_pre_mean": "eGFR before, mean (mL/min/1.73 m²)",
+    "egfr_post_mean": "eGFR after, mean (mL/min/1.73 m²)",
+    "egfr_change_mean": "eGFR change, mean (mL/min/1.73 m²)",
+    "paired_t_p": "Paired t-test, p",
+    "wilcoxon_p": "Wilcoxon signed-rank test, p",
+    "ckd_upstaged_n": "CKD stage worse after (n)",
+    "mcnemar_p": "McNemar test (CKD stage 3+), p",
+    "ckd3_pre_n": "CKD stage 3 or worse before (n)",
+    "ckd3_post_n": "CKD stage 3 or worse after (n)",
+    "excluded_dialysis_n": "Excluded: on dialysis (n)",
+    "missing_pre_n": "No value before (n)",
+    "missing_post_n": "No value after (n)",
+    "missing_n": "Not recorded (n)",
+    "negative_n": "Negative (n)",
+    "positive_n": "Positive (n)",
+    "not_reported_n": "Not reported (n)",
+    "major_n": "Major, grade III or worse (n)",
+    "recurrence_after_salvage_n": "Recurrence after salvage (n)",
+    "deaths_n": "Deaths (n)",
+    "mean": "Mean",
+    "sd": "SD",
+    "median": "Median",
+    "min": "Minimum",
+    "max": "Maximum",
+    "none": "None",
+}
+
 _INDEX = re.compile(r"\[\d+\]")
 
 
@@ -315,6 +373,43 @@ def field_id(path: str) -> str:
     return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", target)
 
 
+def study_section(key: str) -> str:
+    return STUDY_SECTIONS.get(key) or readable(key)
+
+
+def study_measure(key: str) -> str:
+    """`survival_at_12_months` → "At 12 months"; counts keep their category's own words."""
+    if key in STUDY_MEASURES:
+        return STUDY_MEASURES[key]
+    match = re.fullmatch(r"survival_at_(\d+)_months", key)
+    if match:
+        return f"At {match.group(1)} months"
+    if key in OPTIONS:
+        return OPTIONS[key]
+    return _CHOICES.get(key) or readable(key)
+
+
+SURVIVAL_BY: dict[str, str] = {
+    "type": "Operation",
+    "procedure": "Operation",
+    "approach": "Surgical approach",
+    "intent": "Intent (primary or salvage)",
+    "sex": "Sex",
+    "side": "Side",
+    "ct": "Clinical T",
+    "histology": "Histology",
+    "pt": "Pathological T",
+    "pt_group": "Pathological T, grouped",
+    "margin": "Surgical margin",
+    "isup_grade": "ISUP grade",
+    "solitary_kidney": "Solitary kidney",
+}
+
+
+def survival_by(key: str) -> str:
+    return SURVIVAL_BY.get(key) or readable(key)
+
+
 def register(env: Any) -> None:
     """Make the label functions Jinja filters (`{{ path|field_label }}` …)."""
     env.filters["field_label"] = field
@@ -324,6 +419,9 @@ def register(env: Any) -> None:
     env.filters["derived_label"] = derived
     env.filters["field_id"] = field_id
     env.filters["equation_label"] = equation
+    env.filters["study_section"] = study_section
+    env.filters["study_measure"] = study_measure
+    env.filters["survival_by"] = survival_by
     env.globals["VERIFICATION"] = VERIFICATION
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 

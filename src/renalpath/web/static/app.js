@@ -40,6 +40,20 @@
     var status = form.querySelector(".busy-status");
     if (status) { status.textContent = form.getAttribute("data-busy-text"); }
   });
+  // A slow download link (PDF): say it is coming, and ignore a second click meanwhile.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-busy-text]") : null;
+    if (!link) { return; }
+    if (link.getAttribute("aria-disabled") === "true") { event.preventDefault(); return; }
+    link.setAttribute("aria-disabled", "true");
+    var status = document.getElementById("download-status");
+    if (status) { status.textContent = link.getAttribute("data-busy-text"); }
+    setTimeout(function () {
+      link.removeAttribute("aria-disabled");
+      if (status) { status.textContent = ""; }
+    }, 8000);
+  });
+
   // The back button restores a page from the cache with its buttons still disabled.
   window.addEventListener("pageshow", function () {
     var busy = document.querySelectorAll("form[aria-busy=true]");
