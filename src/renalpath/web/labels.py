@@ -196,6 +196,19 @@ OPTIONS: dict[str, str] = {
     "genetic_referral": "Genetic referral",
     "brain_imaging": "Brain imaging",
     "best_supportive_care": "Best supportive care",
+    # registry intervention and event types that are not pathway options
+    "cryoablation": "Cryoablation",
+    "radiofrequency_ablation": "Radiofrequency ablation",
+    "microwave_ablation": "Microwave ablation",
+    "radiotherapy": "Radiotherapy",
+    "embolisation": "Embolisation",
+    "residual_disease": "Residual disease",
+    "local_recurrence": "Local recurrence",
+    "distant_metastasis": "Distant metastasis",
+    "dialysis_start": "Dialysis started",
+    "dialysis_end": "Dialysis ended",
+    "death": "Death",
+    "last_followup": "Last follow-up",
 }
 MODALITIES = {"cryo": "cryoablation", "rfa": "radiofrequency", "mwa": "microwave", "any": "any"}
 
@@ -410,6 +423,22 @@ def survival_by(key: str) -> str:
     return SURVIVAL_BY.get(key) or readable(key)
 
 
+LABS: dict[str, str] = {
+    "creatinine": "Creatinine",
+    "egfr": "eGFR",
+    "hemoglobin": "Haemoglobin",
+    "calcium": "Calcium",
+    "albumin": "Albumin",
+    "ldh": "LDH",
+    "neutrophils": "Neutrophils",
+    "platelets": "Platelets",
+}
+
+
+def lab(test: str) -> str:
+    return LABS.get(test) or readable(test)
+
+
 def register(env: Any) -> None:
     """Make the label functions Jinja filters (`{{ path|field_label }}` …)."""
     env.filters["field_label"] = field
@@ -422,6 +451,7 @@ def register(env: Any) -> None:
     env.filters["study_section"] = study_section
     env.filters["study_measure"] = study_measure
     env.filters["survival_by"] = survival_by
+    env.filters["lab_label"] = lab
     env.globals["VERIFICATION"] = VERIFICATION
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 
