@@ -12,7 +12,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import renalpath.registry.accounts  # noqa: F401  (registers the account tables on Base)
+# imported for their side effect: they register the account and board-case tables on Base
+import renalpath.registry.accounts
+import renalpath.registry.board_cases  # noqa: F401
 from renalpath.registry.db import make_engine, upgrade
 from renalpath.registry.models import Base
 

@@ -20,7 +20,7 @@ from renalpath.web.templating import render
 router = APIRouter(include_in_schema=False)
 ENTITIES = (
     "patients", "tumours", "imaging", "interventions", "pathology", "complications", "labs",
-    "events", "users",
+    "events", "board_cases", "users",
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ server-rendered form without JavaScript cannot add rows; blank rows are dropped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,7 +29,8 @@ from renalpath.pathway.case import (
     Systemic,
     Tumour,
 )
-from renalpath.web.forms import FieldGroup, FormField, field_for, fields_of, groups_of
+from renalpath.web import labels
+from renalpath.web.forms import PRESENT, FieldGroup, FormField, field_for, fields_of, groups_of
 
 METASTASIS_ROWS = 3
 STATUS_ORDER = ("recommended", "alternative", "discuss", "not_recommended", "blocked_missing_input")
@@ -105,22 +107,72 @@ def build_sections() -> tuple[Section, ...]:
 CHOICES = {"kidney.creatinine.unit": ("mg/dL", "µmol/L")}
 
 
+def _form_label(f: FormField) -> str:
+    """The clinical label of a case input, without the group's own name repeated."""
+    label = labels.FIELDS.get(re.sub(r"\[\d+\]", "", f.name))
+    if label is None:
+        return f.label
+    for prefix in ("Metastasis: ", "Bone: "):
+        if label.startswith(prefix):
+            label = label.removeprefix(prefix)
+            return label[:1].upper() + label[1:]
+    return label
+
+
+def _relabel(f: FormField) -> FormField:
+    # the model's descriptions cite range sources by section mark; the form shows the words only
+    help_text = re.sub(r"\s*[\[(]§[^\])]*[\])]", "", f.help)
+    f = replace(f, label=_form_label(f), help=help_text)
+    if f.name in CHOICES:
+        f = replace(f, kind="select", choices=CHOICES[f.name])
+    return f
+
+
 def _with_choices(section: Section) -> Section:
     groups = tuple(
-        FieldGroup(
-            g.title,
-            tuple(
-                replace(f, kind="select", choices=CHOICES[f.name]) if f.name in CHOICES else f
-                for f in g.fields
-            ),
-        )
-        for g in section.groups
+        FieldGroup(g.title, tuple(_relabel(f) for f in g.fields)) for g in section.groups
     )
     return Section(section.key, section.title, groups)
 
 
 SECTIONS = tuple(_with_choices(s) for s in build_sections())
 ALL_FIELDS: tuple[FormField, ...] = tuple(f for s in SECTIONS for f in s.fields)
+
+
+def _lookup(data: Any, path: str) -> Any:
+    cur = data
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            idx = int(part[1:-1])
+            cur = cur[idx] if isinstance(cur, list) and idx < len(cur) else None
+        else:
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if cur is None:
+            return None
+    return cur
+
+
+def values_from_case(case: dict[str, Any]) -> dict[str, Any]:
+    """Form values (input name → text) for a nested case, e.g. one built from the registry."""
+    out: dict[str, Any] = {}
+    for f in ALL_FIELDS:
+        if f.name.endswith(PRESENT):
+            out[f.name] = (
+                "true" if isinstance(_lookup(case, f.name[: -len(PRESENT) - 1]), dict) else ""
+            )
+            continue
+        value = _lookup(case, f.name)
+        if value is None:
+            out[f.name] = [] if f.kind == "multi" else ""
+        elif f.kind == "multi":
+            out[f.name] = [str(v) for v in value] if isinstance(value, list) else []
+        elif isinstance(value, bool):
+            out[f.name] = "true" if value else ("false" if f.kind == "tristate" else "")
+        elif isinstance(value, float) and value.is_integer() and f.kind == "integer":
+            out[f.name] = str(int(value))
+        else:
+            out[f.name] = str(value)
+    return out
 
 
 @dataclass(frozen=True)

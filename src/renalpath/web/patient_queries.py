@@ -3,7 +3,7 @@
 The list is filtered, counted and paged in SQL (LIMIT/OFFSET on the primary-key order), so a
 100,000-patient registry never comes into Python; the page reads one patient's rows through
 the indexed patient_id columns.  Every read of a patient record is written to the audit trail
-(design §6: reads of identifiable data are accountable like writes).
+(reads of identifiable data are accountable like writes).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _escape_like(text: str) -> str:
 
 
 def _effective_intent() -> Any:
-    # design §4: an explicit intent wins over the derived lineage.  Written exactly as in the
+    # An explicit intent wins over the derived lineage.  Written exactly as in the
     # expression index ix_interventions_effective_intent (migration 0002), so both SQLite and
     # PostgreSQL use it.
     return func.coalesce(Intervention.intent, Intervention.intent_derived)

@@ -1,6 +1,6 @@
 """Patient list, patient page (timeline, eGFR trend) and lab corrections — clinicians/admins.
 
-Researchers get 403 on every route here: they see aggregate results only (issue 6).  Each
+Researchers get 403 on every route here: they see aggregate results only.  Each
 read of a patient record is audited (`patient_queries.read_patient`), each correction carries
 its reason into the audit trail (`lab_edit.correct_lab`).
 """

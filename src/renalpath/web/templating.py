@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from renalpath.web import labels
 from renalpath.web.auth import current_principal
 from renalpath.web.security import csrf_token
 
@@ -16,6 +17,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+labels.register(templates.env)
 
 NAV: tuple[tuple[str, str], ...] = (
     ("/case", "Case evaluation"),

@@ -1,0 +1,146 @@
+"""Saved tumour-board cases over HTTP: build from a registry patient, save, present, decide.
+
+Runs on a private copy of the synthetic registry; the audit trail is read back to check that
+every step of the case's life is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+import renalpath.registry.board_cases  # noqa: F401  (registers the table on Base)
+from renalpath.registry.audit import verify
+from renalpath.registry.board_cases import get_case, list_cases
+from renalpath.registry.case_builder import build_case
+from renalpath.registry.db import make_engine
+from renalpath.registry.models import AuditLog, Lab, Patient
+
+from .conftest import login
+from .registry_support import registry_db, rw_client  # noqa: F401  (fixtures)
+
+
+def _patient_with_creatinine(engine) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Lab.patient_id, Lab.date, Lab.value, Lab.unit)
+            .where(Lab.test == "creatinine")
+            .order_by(Lab.patient_id, Lab.date.desc())
+            .limit(1)
+        ).one()
+    return row.patient_id, {"date": row.date, "value": row.value, "unit": row.unit}
+
+
+def test_build_case_takes_latest_creatinine_with_its_date(rw_client: TestClient) -> None:  # noqa: F811
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, lab = _patient_with_creatinine(engine)
+    built = build_case(engine, pid)
+    assert built is not None
+    assert built.case["kidney"]["creatinine"]["value"] == lab["value"]
+    prov = built.provenance["kidney.creatinine.value"]
+    assert prov["date"] == lab["date"].isoformat() and "creatinine" in str(prov["source"])
+    with engine.connect() as conn:
+        birth = conn.execute(select(Patient.birth_date).where(Patient.patient_id == pid)).scalar()
+    today = dt.date.today()
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    assert built.case["patient"]["age"] == age
+    assert build_case(engine, "no-such-patient") is None
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:  # noqa: F811
+    client = rw_client
+    login(client, "cleo")
+    engine = make_engine(f"sqlite:///{client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    page = client.get(f"/patients/{pid}")
+    assert f"/patients/{pid}/evaluate" in page.text and "Evaluate this patient" in page.text
+    built = client.get(f"/patients/{pid}/evaluate")
+    assert built.status_code == 200, built.text
+    assert "Facts from the registry" in built.text and "lab: creatinine" in built.text
+    token = _csrf(built.text)
+    # the form as the page shows it: every input's current value
+    form = dict(re.findall(r'<input type="text"[^>]*name="([^"]+)" value="([^"]*)"', built.text))
+    selected = (
+        r'<select id="[^"]+" name="([^"]+)"[^>]*>'
+        r'(?:(?!</select>).)*?<option value="([^"]*)" selected'
+    )
+    form.update(dict(re.findall(selected, built.text, re.S)))
+    prov = re.search(r"name=\"provenance\" value='([^']*)'", built.text).group(1)  # type: ignore[union-attr]
+    board = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    form.update(csrf_token=token, question="Surgery or surveillance?", board_date=board,
+                provenance=json.loads(json.dumps(prov)))  # fmt: skip
+    saved = client.post(f"/patients/{pid}/cases", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    case_url = saved.headers["location"].split("?")[0]
+    case_id = int(case_url.rsplit("/", 1)[1])
+    stored = get_case(engine, case_id)
+    assert stored.status == "draft" and stored.question == "Surgery or surveillance?"
+    assert stored.provenance["fields"]["kidney.creatinine.value"]["source"] == "lab: creatinine"
+    # re-openable: GET works, and the board list for that date shows it
+    again = client.get(case_url)
+    assert again.status_code == 200 and "Surgery or surveillance?" in again.text
+    listing = client.get(f"/board?date={board}")
+    assert f'href="/cases/{case_id}"' in listing.text
+    assert f'href="/cases/{case_id}"' in client.get("/board").text  # the next board
+    assert f'href="/cases/{case_id}"' in client.get(f"/board?patient_id={pid}").text
+    # a decision without its text is refused, on its field
+    r = client.post(f"/cases/{case_id}/status",
+                    data={"csrf_token": token, "action": "decide", "decision": "",
+                          "decision_date": dt.date.today().isoformat()})  # fmt: skip
+    assert (
+        r.status_code == 422
+        and 'id="m-decision" name="decision" rows="2" aria-invalid="true"' in r.text
+    )
+    r = client.post(f"/cases/{case_id}/status", data={"csrf_token": token, "action": "present"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and get_case(engine, case_id).status == "presented"
+    today = dt.date.today().isoformat()
+    r = client.post(f"/cases/{case_id}/status",
+                    data={"csrf_token": token, "action": "decide", "decision_date": today,
+                          "decision": "Partial nephrectomy",
+                          "decision_option": "partial_nephrectomy"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    done = get_case(engine, case_id)
+    assert (done.status, done.decision_option, done.decision_date.isoformat()) == (
+        "decided",
+        "partial_nephrectomy",
+        today,
+    )
+    # closed: a further edit is refused
+    r = client.post(case_url, data=form)
+    assert r.status_code == 422 and "closed" in r.text
+    with engine.connect() as conn:
+        trail = conn.execute(
+            select(AuditLog.action, AuditLog.field, AuditLog.new, AuditLog.reason)
+            .where(AuditLog.entity == "board_cases", AuditLog.entity_id == str(case_id))
+            .order_by(AuditLog.seq)
+        ).all()
+    assert trail[0].action == "insert"
+    assert ("update", "status", "presented", "case presented at the board") in trail
+    assert ("update", "decision", "Partial nephrectomy", "board decision recorded") in trail
+    assert verify(engine).ok
+    assert [c.id for c in list_cases(engine, patient_id=pid)] == [case_id]
+
+
+def test_researcher_may_use_the_blank_form_but_not_saved_cases(rw_client: TestClient) -> None:  # noqa: F811
+    login(rw_client, "rhea")
+    assert rw_client.get("/case").status_code == 200
+    assert rw_client.get("/board").status_code == 403
+    assert rw_client.get("/cases/1").status_code == 403
+    nav = rw_client.get("/case").text
+    assert 'href="/patients"' not in nav and 'href="/studies/survival"' in nav
+
+
+def test_sheet_get_no_longer_405(rw_client: TestClient) -> None:  # noqa: F811
+    login(rw_client, "cleo")
+    r = rw_client.get("/case/sheet", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/case"

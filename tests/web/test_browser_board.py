@@ -1,0 +1,223 @@
+"""Chromium end-to-end for the tumour-board workflow and the pages it touches.
+
+A registry patient → "Evaluate this patient" → save → next-board list → presented → decision;
+the one-page board sheet printed to PDF (exactly one A4 page for each vignette case); no page
+scrolls sideways at 390 px (phone) or 1440 px; refusals are marked on their fields and in view
+after submit.  Same pattern as test_browser_registry.py (uvicorn on a free port, Debian's
+Chromium, skipped without it unless RENALPATH_REQUIRE_BROWSER=1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from renalpath.registry.board_cases import create_case
+from renalpath.registry.db import make_engine
+
+from .registry_support import registry_db  # noqa: F401  (fixture)
+from .test_browser import _login, _shot, browser, page  # noqa: F401
+from .test_browser_registry import _no_csp_errors, _serve
+
+pytestmark = pytest.mark.browser
+VIGNETTES = Path(__file__).resolve().parents[1] / "pathway" / "cases"
+
+
+@pytest.fixture(scope="module")
+def board_db(registry_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    """A private copy of the synthetic registry with one saved case per vignette."""
+    db = tmp_path_factory.mktemp("board") / "registry.db"
+    shutil.copy(registry_db, db)
+    engine = make_engine(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        pid = conn.execute("select patient_id from patients order by patient_id").fetchone()[0]
+    for f in sorted(VIGNETTES.glob("*.json")):
+        create_case(
+            engine, pid, json.loads(f.read_text()), {}, "test-setup",
+            question=f"Vignette {f.stem.split('_')[0]}: which treatment?",
+        )  # fmt: skip
+    engine.dispose()
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(board_db: Path) -> Iterator[str]:
+    yield from _serve(board_db)
+
+
+def _first_patient(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        return str(
+            conn.execute(
+                "select p.patient_id from patients p join labs l on l.patient_id = p.patient_id "
+                "join tumours t on t.patient_id = p.patient_id where l.test = 'creatinine' "
+                "order by p.patient_id limit 1"
+            ).fetchone()[0]
+        )
+
+
+def test_patient_to_board_decision(page, server: str, board_db: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    pid = _first_patient(board_db)
+    _login(page, server)
+    page.goto(f"{server}/patients/{pid}")
+    page.get_by_role("link", name="Evaluate this patient").click()
+    page.wait_for_url(f"{server}/patients/{pid}/evaluate")
+    prov = page.locator("#provenance")
+    assert prov.locator('tr[data-path="kidney.creatinine.value"]').count() == 1
+    row_text = prov.locator('tr[data-path="kidney.creatinine.value"]').inner_text()
+    assert re.search(r"\d{4}-\d{2}-\d{2}", row_text) and "creatinine" in row_text
+    # the form is pre-filled from the registry
+    assert page.locator("#f-kidney-creatinine-value").input_value() != ""
+    _shot(page, "case-from-registry", full_page=False)
+    board = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    page.fill("#m-question", "Partial nephrectomy or surveillance?")
+    page.fill("#m-board_date", board)
+    page.click("#save-case")
+    page.wait_for_url(re.compile(r".*/cases/\d+\?saved=created"))
+    case_url = page.url.split("?")[0]
+    assert page.locator("#case-status").inner_text() == "Draft"
+    # the browser's back and forward buttons: no 405, the case is still there
+    page.go_back()
+    assert page.locator("h1").inner_text().startswith("Case for patient")
+    page.go_forward()
+    assert page.locator("#case-status").inner_text() == "Draft"
+    # next board list
+    page.get_by_role("link", name="Board", exact=True).click()
+    page.wait_for_url(f"{server}/board")
+    link = page.locator(f'a[href="{case_url.removeprefix(server)}"]')
+    assert link.count() == 1
+    link.click()
+    page.click("#mark-presented")
+    page.wait_for_url(re.compile(r".*saved=present"))
+    assert page.locator("#case-status").inner_text() == "Presented at board"
+    page.fill("#m-decision", "Robot-assisted partial nephrectomy")
+    if page.locator("#m-decision_option option").count() > 1:
+        page.select_option("#m-decision_option", index=1)
+    page.click("#record-decision")
+    page.wait_for_url(re.compile(r".*saved=decide"))
+    assert page.locator("#case-status").inner_text() == "Decision recorded"
+    assert "Robot-assisted partial nephrectomy" in page.locator("#decision").inner_text()
+    assert page.locator("#save-case").count() == 0  # closed
+    page.goto(f"{server}/audit?entity=board_cases")
+    assert page.locator('tr[data-entity="board_cases"]').count() >= 3
+    _no_csp_errors(page)
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+def test_board_sheet_prints_on_one_a4_page(page, server: str, board_db: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server)
+    with sqlite3.connect(board_db) as conn:
+        cases = conn.execute(
+            "select id, question from board_cases where created_by = 'test-setup' order by id"
+        ).fetchall()
+    assert len(cases) == len(list(VIGNETTES.glob("*.json")))
+    pages = {}
+    for case_id, question in cases:
+        page.goto(f"{server}/cases/{case_id}/sheet")
+        sheet = page.locator("#board-sheet")
+        text = sheet.inner_text()
+        assert question in text and "Board decision" in text
+        # clinical words only: no raw keys, no Python booleans
+        for raw in (r"\bTrue\b", r"\bFalse\b", r"\bNone\b", r"[a-z]_[a-z]"):
+            assert not re.search(raw, text), (case_id, raw)
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4", print_background=False, prefer_css_page_size=True)
+        page.emulate_media(media="screen")
+        pages[question] = _pdf_pages(pdf)
+        if case_id == cases[0][0]:
+            _shot(page, "tumour-board-sheet", full_page=False)
+    assert pages and all(n == 1 for n in pages.values()), pages
+
+
+WIDEST = """[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right
+  > window.innerWidth + 1 && !e.closest('.table-scroll, table')).slice(0, 3)
+  .map(e => e.tagName + '.' + e.className + '#' + e.id + ':'
+       + Math.round(e.getBoundingClientRect().right))"""
+MAIN_PAGES = (
+    "/", "/patients", "/patients/{pid}", "/patients/{pid}/evaluate", "/board", "/cases/{case}",
+    "/cases/{case}/sheet", "/case", "/calculators", "/calculators/egfr", "/studies/salvage",
+    "/studies/survival", "/studies/concordance", "/export", "/import", "/audit",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_no_page_scrolls_sideways(browser, server: str, board_db: Path, width: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    pid = _first_patient(board_db)
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    pg = context.new_page()
+    try:
+        _login(pg, server)
+        too_wide = {}
+        for path in MAIN_PAGES:
+            pg.goto(server + path.format(pid=pid, case=1))
+            scroll, inner = pg.evaluate(
+                "[document.scrollingElement.scrollWidth, window.innerWidth]"
+            )
+            if scroll > inner:
+                too_wide[path] = (scroll, pg.evaluate(WIDEST))
+        assert not too_wide, too_wide
+        if width == 390:
+            pg.goto(f"{server}/case")
+            # the live panel is on screen without scrolling
+            box = pg.locator(".derived-card").bounding_box()
+            assert box is not None and box["y"] < 844
+            _shot(pg, "case-evaluation-phone", full_page=False)
+    finally:
+        context.close()
+
+
+def test_refusals_marked_on_their_fields_and_in_view(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server)
+    page.goto(f"{server}/case")
+    page.fill("#f-tumour-size_mm", "0")
+    page.fill("#f-kidney-creatinine-value", "120")
+    page.select_option("#f-kidney-creatinine-unit", "mg/dL")
+    page.click("#evaluate")
+    page.locator("#error-summary").wait_for()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    box = summary.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900
+    text = summary.inner_text()
+    assert "Input should" not in text
+    assert "1–400 mm" in text
+    size = page.locator("#f-tumour-size_mm")
+    assert size.get_attribute("aria-invalid") == "true"
+    assert "1–400 mm" in page.locator("#err-f-tumour-size_mm").inner_text()
+    # 120 is a plausible µmol/L value: the unit is blamed, not the number
+    assert page.locator("#f-kidney-creatinine-unit").get_attribute("aria-invalid") == "true"
+    assert "µmol/L" in page.locator("#err-f-kidney-creatinine-unit").inner_text()
+    # the summary's link takes the keyboard to the field
+    summary.get_by_role("link", name=re.compile("Tumour size")).click()
+    assert page.evaluate("document.activeElement.id") == "f-tumour-size_mm"
+    _no_csp_errors(page)
+
+
+def test_patient_add_lab_error_is_in_view(page, server: str, board_db: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    pid = _first_patient(board_db)
+    _login(page, server)
+    page.goto(f"{server}/patients/{pid}")
+    page.locator("#add-labs summary").click()
+    form = page.locator("#add-labs form")
+    form.locator('[name="date"]').fill("2020-01-01")
+    form.locator('[name="test"]').select_option("creatinine")
+    form.locator('[name="value"]').fill("120")
+    form.locator('[name="unit"]').fill("mg/dL")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    invalid = page.locator("[aria-invalid=true]").first
+    invalid.wait_for()
+    box = invalid.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900, box
+    _no_csp_errors(page)
