@@ -168,6 +168,34 @@ ROWS: list[Row] = [
     ),
     ("TRI-05", "loc", {"patient.age": 40}, {}, ("genetic_referral", "recommended")),
     (
+        "HER-01",
+        "loc",
+        {"kidney.hereditary_syndrome": "confirmed", "tumour.size_mm": 22},
+        {},
+        ("active_surveillance", "recommended"),
+    ),
+    (
+        "SRM-DEC-01",
+        "loc",
+        {"patient.declines_surgery": True},
+        {"patient.declines_surgery": False},
+        ("active_surveillance", "alternative"),
+    ),
+    (
+        "MDL-08b",
+        "m1",
+        {"metastases": met(symptoms=["bleeding"], resectable=True)},
+        {},
+        ("arterial_embolisation", "alternative"),
+    ),
+    (
+        "SYS-01b",
+        "m1",
+        {"patient.kps": 50, "systemic.hb_below_lln": True, "systemic.neutrophils_above_uln": True},
+        {},
+        ("best_supportive_care", "alternative"),
+    ),
+    (
         "TRI-06",
         "m1",
         {},
@@ -405,7 +433,8 @@ ROWS: list[Row] = [
         "m1",
         {"metastases": met(resection="r1"), "patient.life_expectancy_years": 2},
         {"metastases": met(resection="r0"), "patient.life_expectancy_years": 2},
-        ("palliative_radiotherapy", "discuss"),
+        # The Oncolex source says radiotherapy "may" be appropriate: an alternative.
+        ("palliative_radiotherapy", "alternative"),
     ),
     (
         "MDL-08",
@@ -530,7 +559,8 @@ ROWS: list[Row] = [
         "loc",
         {"tumour.size_mm": 15, "patient.age": 80},
         {"tumour.size_mm": 15},
-        ("active_surveillance", "recommended"),
+        # Oncolex: older patients "may" be monitored — an alternative, not a recommendation.
+        ("active_surveillance", "alternative"),
     ),
     ("ONX-10", "loc", {"patient.fit_for_surgery": False}, {}, ("thermal_ablation", "alternative")),
     (
