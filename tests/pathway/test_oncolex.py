@@ -1,4 +1,4 @@
-"""`--pack oncolex` alone reproduces the founding pathway (the Oncolex page as published in 2018)."""
+"""`--pack oncolex` alone reproduces the founding pathway (the Oncolex page as of 2018)."""
 
 from __future__ import annotations
 

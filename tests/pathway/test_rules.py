@@ -1,9 +1,9 @@
 """One focused test per rule: it fires when its condition holds and stays silent when not.
 
 Each row changes one base case (localised, synchronous metastatic, metachronous metastatic,
-post-operative or salvage) in the way the rule's clinical-spec condition describes; the
-silent variant removes exactly the triggering fact.  Where the rule emits a verdict, the
-expected option and status (from clinical-spec Part A) are checked too.
+post-operative or salvage) in the way the rule's written condition describes; the silent
+variant removes exactly the triggering fact.  Where the rule emits a verdict, the expected
+option and status (from the rule's source as written in the pack) are checked too.
 """
 
 from __future__ import annotations
