@@ -345,3 +345,82 @@ def test_metastasectomy_recommended_is_not_adjuvant_eligibility() -> None:
     ]
     r = recommend(case)
     assert "discuss" not in contributions(r, "adjuvant_immunotherapy", "MDL-05")
+
+
+# ----------------------------------------------------------------------------- salvage
+
+
+def salvage(**prior: Any) -> dict[str, Any]:
+    return {
+        "as_of": AS_OF,
+        "patient": {"age": 70, "sex": "male", "frail": False, "fit_for_surgery": True},
+        "kidney": {**TWO_KIDNEYS},
+        "metastases": [],
+        "prior_treatment": {
+            "type": "cryoablation",
+            "date": "2024-01-10",
+            "failure": "recurrence",
+            "failure_site": "ablation_zone",
+            "failure_date": "2025-04-01",
+            "lesion_size_mm": 45,
+            "reablation_feasible": False,
+        }
+        | prior,
+        "surgeon": {"pn_feasible": "yes"},
+    }
+
+
+def test_salvage_counselling_states_the_founding_study_margin_result() -> None:
+    # Int Braz J Urol 2015: negative surgical margins in all 13 salvage operations.
+    r = recommend(salvage())
+    pn = r.option("salvage_partial_nephrectomy")
+    assert pn is not None and pn.status == "recommended"
+    assert any("negative surgical margins in 13 of 13" in c for c in pn.counselling)
+    rn = recommend(salvage(), ["salvage"])
+    assert rn.option("salvage_partial_nephrectomy") is not None
+
+
+def test_salvage_radical_counselling_states_the_margin_result() -> None:
+    case = salvage()
+    case["surgeon"] = {"pn_feasible": "no"}
+    rn = recommend(case).option("salvage_radical_nephrectomy")
+    assert rn is not None and any("13 of 13" in c for c in rn.counselling)
+
+
+def solitary_recurrence_after_pn(pn_feasible: str | None) -> dict[str, Any]:
+    case = salvage(
+        type="partial_nephrectomy",
+        date="2022-03-01",
+        failure_site="resection_bed",
+        lesion_size_mm=45,
+        reablation_feasible=False,
+    )
+    case["kidney"] |= {"solitary_kidney": "anatomic"}
+    case["surgeon"] = {} if pn_feasible is None else {"pn_feasible": pn_feasible}
+    return case
+
+
+def test_solitary_kidney_45_mm_recurrence_after_pn_gets_real_options() -> None:
+    r = recommend(solitary_recurrence_after_pn("yes"))
+    assert r.status_of("salvage_partial_nephrectomy") == "recommended"
+    rn = r.option("completion_radical_nephrectomy")
+    assert rn is not None and rn.status == "not_recommended"
+    assert "permanent_dialysis_expected" in rn.flags
+    assert "mdt_required" in r.flags
+    assert {o.option for o in r.options} - {"renal_mass_biopsy"}
+
+
+def test_solitary_kidney_recurrence_pn_not_feasible_completion_rn_last_resort() -> None:
+    r = recommend(solitary_recurrence_after_pn("no"))
+    rn = r.option("completion_radical_nephrectomy")
+    assert rn is not None and rn.status == "discuss"
+    assert {"permanent_dialysis_expected", "last_resort"} <= set(rn.flags)
+    assert "mdt_required" in r.flags
+
+
+def test_renal_fossa_recurrence_is_not_called_a_metastasectomy() -> None:
+    case = salvage(type="radical_nephrectomy", failure_site="renal_fossa", lesion_size_mm=30)
+    case["surgeon"] = {"complete_resection_feasible": True}
+    r = recommend(case)
+    assert r.status_of("local_recurrence_excision") == "recommended"
+    assert r.option("metastasectomy") is None

@@ -206,7 +206,7 @@ def test_after_ablation_the_delphi_schedule_applies_from_month_3() -> None:
 
 def test_after_ablation_past_visits_are_left_out() -> None:
     plan = plan_of(ablated(date="2024-01-10"))
-    assert [v["month"] for v in plan["schedule"]["visits"]][0] == 18
+    assert plan["schedule"]["visits"][0]["month"] == 18
 
 
 # ----------------------------------------------------------------------------- profiles

@@ -529,6 +529,19 @@ ROWS: list[Row] = [
         ("completion_radical_nephrectomy", "not_recommended"),
     ),
     (
+        "SAL-08b",
+        "sal",
+        {
+            "prior_treatment.type": "partial_nephrectomy",
+            "prior_treatment.failure_site": "resection_bed",
+            "kidney.solitary_kidney": "anatomic",
+            "prior_treatment.lesion_size_mm": 45,
+            "prior_treatment.reablation_feasible": False,
+        },
+        {"prior_treatment.type": "partial_nephrectomy", "kidney.solitary_kidney": "anatomic"},
+        ("salvage_partial_nephrectomy", "recommended"),
+    ),
+    (
         "SAL-09",
         "sal",
         {
@@ -537,7 +550,8 @@ ROWS: list[Row] = [
             "surgeon.complete_resection_feasible": True,
         },
         {},
-        ("metastasectomy", "recommended"),
+        # A renal-fossa recurrence is a local recurrence, not a metastasis.
+        ("local_recurrence_excision", "recommended"),
     ),
     ("SAL-10", "sal", {"metastases": met(synchronous=False)}, {}, None),
     ("ONX-01", "loc", {}, {"tumour.cm": "M1", "metastases": met()}, None),
