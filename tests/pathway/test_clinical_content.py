@@ -424,3 +424,26 @@ def test_renal_fossa_recurrence_is_not_called_a_metastasectomy() -> None:
     r = recommend(case)
     assert r.status_of("local_recurrence_excision") == "recommended"
     assert r.option("metastasectomy") is None
+
+
+# ----------------------------------------------------------------------------- provenance
+
+
+WEAK_SECONDARY = ("medscape", "wikiuro", "blogspot", "issuu", "medluna", "ouci.dntb", "jesse.tg")
+
+
+def test_weak_secondary_links_are_read_via_never_the_cited_source() -> None:
+    # The cited source is the primary publication or the guideline's own page; a secondary
+    # summary may appear only as "read via".
+    from renalpath.pathway.loader import load_packs
+
+    for pack in load_packs().packs.values():
+        for rule in pack.rules:
+            for src in rule.sources:
+                title, url = src["title"].lower(), src.get("url", "").lower()
+                assert not any(w in title or w in url for w in WEAK_SECONDARY), (
+                    rule.id,
+                    src,
+                )
+                if any(w in src.get("section", "").lower() for w in WEAK_SECONDARY):
+                    assert "read via" in src["section"], (rule.id, src)
