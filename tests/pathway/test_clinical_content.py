@@ -447,3 +447,38 @@ def test_weak_secondary_links_are_read_via_never_the_cited_source() -> None:
                 )
                 if any(w in src.get("section", "").lower() for w in WEAK_SECONDARY):
                     assert "read via" in src["section"], (rule.id, src)
+
+
+# ----------------------------------------------------------------------------- feasibility
+
+
+def test_oncolex_alone_no_resection_when_surgeon_says_not_feasible() -> None:
+    case = localised(50)
+    case["surgeon"] = {"pn_feasible": "no"}
+    r = recommend(case, ["oncolex"])
+    assert r.option("partial_nephrectomy") is None
+
+
+def test_oncolex_alone_no_resection_with_renal_vein_thrombus() -> None:
+    case = localised(60)
+    case["tumour"]["extension"] = {"renal_vein": True}
+    r = recommend(case, ["oncolex"])
+    assert r.option("partial_nephrectomy") is None
+
+
+def test_solitary_kidney_ct1b_pn_not_feasible() -> None:
+    # The imperative indication does not make an unfeasible partial nephrectomy recommended,
+    # the two-kidney rule LOC-PN-03 stays silent, and removing the only kidney is discussed
+    # as the last resort with dialysis expected, in the MDT.
+    case = localised(55)
+    case["kidney"] |= {"solitary_kidney": "functional"}
+    case["surgeon"] = {"pn_feasible": "no"}
+    r = recommend(case)
+    assert "LOC-PN-03" not in r.rules_fired
+    pn = r.option("partial_nephrectomy")
+    assert pn is None or "imperative_indication" not in pn.flags
+    rn_eau = contributions(r, "radical_nephrectomy", "LOC-SK-01")
+    assert rn_eau == ["discuss"]
+    rn = r.option("radical_nephrectomy")
+    assert rn is not None and "permanent_dialysis_expected" in rn.flags
+    assert "mdt_required" in r.flags

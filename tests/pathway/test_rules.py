@@ -175,6 +175,13 @@ ROWS: list[Row] = [
         ("active_surveillance", "recommended"),
     ),
     (
+        "LOC-SK-01",
+        "loc",
+        {"kidney.solitary_kidney": "anatomic", "surgeon.pn_feasible": "no"},
+        {"kidney.solitary_kidney": "anatomic"},
+        ("radical_nephrectomy", "discuss"),
+    ),
+    (
         "SRM-DEC-01",
         "loc",
         {"patient.declines_surgery": True},
