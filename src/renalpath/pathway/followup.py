@@ -193,7 +193,8 @@ def followup_plan(case: Case, d: Derived, profile_id: str | None = None) -> dict
             "status": profile.status,
         },
         "verification": profile.verification,
-        "risk_model": profile.risk_model,
+        # The model actually used, set once the histology is known (None when not risk-based).
+        "risk_model": None,
         "risk_group": None,
         "score": None,
         "treatment": what,
@@ -228,8 +229,7 @@ def followup_plan(case: Case, d: Derived, profile_id: str | None = None) -> dict
             flags.append("risk_group_undetermined")
             return plan
         plan["risk_group"] = group
-        if histology is not None and histology != "clear_cell":
-            plan["risk_model"] = "stage_grade"
+        plan["risk_model"] = "leibovich" if histology == "clear_cell" else "stage_grade"
     margin = case.pathology.margin if case.pathology is not None else None
     if margin == "positive" and group != "all":
         flags.append("intensified_followup")
