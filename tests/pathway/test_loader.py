@@ -74,7 +74,8 @@ def test_shipped_packs_load_and_are_cached() -> None:
     onx = [r.spec.id for r in first.packs["oncolex"].rules]
     assert onx == [f"ONX-{i:02d}" for i in range(1, 16)]
     sal = sorted(r.spec.id for r in first.packs["salvage"].rules)
-    assert sal == [f"SAL-{i:02d}" for i in range(11)]
+    # SAL-08b: recurrence after partial nephrectomy in a solitary kidney that cannot be ablated.
+    assert sal == sorted([f"SAL-{i:02d}" for i in range(11)] + ["SAL-08b"])
 
 
 def test_directory_loader_checks_file_name(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`--pack oncolex` alone reproduces the founding pathway (clinical-spec §1.2, founding text)."""
+"""`--pack oncolex` alone reproduces the founding pathway (the Oncolex page as of 2018)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def test_large_tumour_total_nephrectomy() -> None:
 
 
 def test_under_2_cm_in_old_patient_active_monitoring() -> None:
+    # The page says older patients "may" be monitored: an alternative, never `recommended`.
     r = recommend(localised(15, central=False, age=82), ["oncolex"])
-    assert r.status_of("active_surveillance") == "recommended"
+    assert r.status_of("active_surveillance") == "alternative"
     assert "ONX-09" in r.option("active_surveillance").rule_ids  # type: ignore[union-attr]
 
 

@@ -1,9 +1,9 @@
 """One focused test per rule: it fires when its condition holds and stays silent when not.
 
 Each row changes one base case (localised, synchronous metastatic, metachronous metastatic,
-post-operative or salvage) in the way the rule's clinical-spec condition describes; the
-silent variant removes exactly the triggering fact.  Where the rule emits a verdict, the
-expected option and status (from clinical-spec Part A) are checked too.
+post-operative or salvage) in the way the rule's written condition describes; the silent
+variant removes exactly the triggering fact.  Where the rule emits a verdict, the expected
+option and status (from the rule's source as written in the pack) are checked too.
 """
 
 from __future__ import annotations
@@ -167,6 +167,41 @@ ROWS: list[Row] = [
         ("renal_mass_biopsy", "not_recommended"),
     ),
     ("TRI-05", "loc", {"patient.age": 40}, {}, ("genetic_referral", "recommended")),
+    (
+        "HER-01",
+        "loc",
+        {"kidney.hereditary_syndrome": "confirmed", "tumour.size_mm": 22},
+        {},
+        ("active_surveillance", "recommended"),
+    ),
+    (
+        "LOC-SK-01",
+        "loc",
+        {"kidney.solitary_kidney": "anatomic", "surgeon.pn_feasible": "no"},
+        {"kidney.solitary_kidney": "anatomic"},
+        ("radical_nephrectomy", "discuss"),
+    ),
+    (
+        "SRM-DEC-01",
+        "loc",
+        {"patient.declines_surgery": True},
+        {"patient.declines_surgery": False},
+        ("active_surveillance", "alternative"),
+    ),
+    (
+        "MDL-08b",
+        "m1",
+        {"metastases": met(symptoms=["bleeding"], resectable=True)},
+        {},
+        ("arterial_embolisation", "alternative"),
+    ),
+    (
+        "SYS-01b",
+        "m1",
+        {"patient.kps": 50, "systemic.hb_below_lln": True, "systemic.neutrophils_above_uln": True},
+        {},
+        ("best_supportive_care", "alternative"),
+    ),
     (
         "TRI-06",
         "m1",
@@ -406,7 +441,8 @@ ROWS: list[Row] = [
         "m1",
         {"metastases": met(resection="r1"), "patient.life_expectancy_years": 2},
         {"metastases": met(resection="r0"), "patient.life_expectancy_years": 2},
-        ("palliative_radiotherapy", "discuss"),
+        # The Oncolex source says radiotherapy "may" be appropriate: an alternative.
+        ("palliative_radiotherapy", "alternative"),
     ),
     (
         "MDL-08",
@@ -501,6 +537,19 @@ ROWS: list[Row] = [
         ("completion_radical_nephrectomy", "not_recommended"),
     ),
     (
+        "SAL-08b",
+        "sal",
+        {
+            "prior_treatment.type": "partial_nephrectomy",
+            "prior_treatment.failure_site": "resection_bed",
+            "kidney.solitary_kidney": "anatomic",
+            "prior_treatment.lesion_size_mm": 45,
+            "prior_treatment.reablation_feasible": False,
+        },
+        {"prior_treatment.type": "partial_nephrectomy", "kidney.solitary_kidney": "anatomic"},
+        ("salvage_partial_nephrectomy", "recommended"),
+    ),
+    (
         "SAL-09",
         "sal",
         {
@@ -509,7 +558,8 @@ ROWS: list[Row] = [
             "surgeon.complete_resection_feasible": True,
         },
         {},
-        ("metastasectomy", "recommended"),
+        # A renal-fossa recurrence is a local recurrence, not a metastasis.
+        ("local_recurrence_excision", "recommended"),
     ),
     ("SAL-10", "sal", {"metastases": met(synchronous=False)}, {}, None),
     ("ONX-01", "loc", {}, {"tumour.cm": "M1", "metastases": met()}, None),
@@ -531,7 +581,8 @@ ROWS: list[Row] = [
         "loc",
         {"tumour.size_mm": 15, "patient.age": 80},
         {"tumour.size_mm": 15},
-        ("active_surveillance", "recommended"),
+        # Oncolex: older patients "may" be monitored — an alternative, not a recommendation.
+        ("active_surveillance", "alternative"),
     ),
     ("ONX-10", "loc", {"patient.fit_for_surgery": False}, {}, ("thermal_ablation", "alternative")),
     (

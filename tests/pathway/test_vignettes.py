@@ -1,7 +1,8 @@
-"""Golden tests: the 12 clinical vignettes of clinical-spec Part C (plus post-operative parts).
+"""Golden tests: the project's clinical vignettes (cases/*.json, plus post-operative parts).
 
-Expected options, statuses, flags and missing inputs are transcribed from the vignette text
-(clinical-spec §5), not from engine output; each case says why it expects what it expects.
+Expected options, statuses, flags and missing inputs are transcribed from the written vignette
+(inputs, expected answer and reason, agreed with the clinical team), not from engine output;
+each case says why it expects what it expects.
 """
 
 from __future__ import annotations
@@ -109,7 +110,12 @@ def test_v05_postop_leibovich_intermediate_no_adjuvant() -> None:
     r = run("v05b_ct2a_postop")
     assert r.derived["leibovich"]["score"] == 4
     assert r.followup is not None and r.followup["risk_group"] == "intermediate"
-    assert r.followup["schedule"]["visits"][0] == {"month": 6, "imaging": "CT"}
+    # Anchored to the operation (2025-05-01): the first visit is CT at month 6, on 2025-11-01.
+    assert r.followup["schedule"]["visits"][0] == {
+        "month": 6,
+        "imaging": "CT",
+        "date": "2025-11-01",
+    }
     assert status(r, "adjuvant_immunotherapy") is None
     assert status(r, "adjuvant_tki") == "not_recommended"
 

@@ -33,6 +33,7 @@ OptionCode = Literal[
     "salvage_partial_nephrectomy",
     "salvage_radical_nephrectomy",
     "completion_radical_nephrectomy",
+    "local_recurrence_excision",  # e.g. renal-fossa recurrence after RN (not a metastasis)
     "adrenalectomy",
     "lymph_node_dissection",
     "adjuvant_immunotherapy",
