@@ -21,6 +21,7 @@ from itertools import repeat
 from sqlalchemy import Connection, Engine, select
 
 from renalpath.registry.bulk import bulk_insert, copy_escape, copy_lines, is_postgres
+from renalpath.registry.db import lock_for_write
 from renalpath.registry.models import AuditLog
 
 GENESIS = "0" * 64
@@ -64,9 +65,9 @@ def row_hash(prev_hash: str, content: Sequence[str | None]) -> str:
 
 
 def _last_hash(conn: Connection) -> str:
-    if conn.dialect.name == "postgresql":
-        # Serialise writers so two transactions cannot fork the chain.
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    # Serialise appenders: the head is read under the write lock, so two transactions can
+    # never both chain onto it (a fork).
+    lock_for_write(conn)
     last = conn.execute(select(AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)).scalar()
     return last or GENESIS
 

@@ -1,7 +1,7 @@
 """Database URLs, engines and schema migrations.
 
-The URL comes from `--db`, else `RENALPATH_DATABASE_URL`, else SQLite at `./renalpath.db`
-(design §5). SQLite connections get WAL journaling (readers never block the importer) and
+The URL comes from `--db`, else `RENALPATH_DATABASE_URL`, else SQLite at `./renalpath.db`.
+SQLite connections get WAL journaling (readers never block the importer) and
 foreign keys on (SQLite leaves them off by default). Migrations are the Alembic scripts shipped
 inside this package; Alembic is configured in code, so `renalpath db upgrade` works from any
 directory without an alembic.ini.
@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 ENV_VAR = "RENALPATH_DATABASE_URL"
@@ -51,6 +51,34 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(resolved, pool_pre_ping=True)
+
+
+def lock_for_write(conn: Connection) -> None:
+    """Take the registry's write lock for the rest of `conn`'s transaction.
+
+    Every transaction that writes (a correction, an import, an audited read) calls this before
+    it reads what its writes depend on — the stored record, the head of the audit chain — so
+    two writers can never both act on the same old state (a forked chain, a lost update).
+
+    SQLite: the sqlite3 module opens a transaction only at the first INSERT/UPDATE/DELETE, so
+    the reads before it run outside any transaction and see whatever was last committed.
+    `BEGIN IMMEDIATE` takes the database's single write lock at once (waiting up to the busy
+    timeout); if a write already opened the transaction, the lock is held already.
+    PostgreSQL: an EXCLUSIVE lock on the audit table (every write is audited, so it is the
+    registry's write lock); plain reads (ACCESS SHARE) are not blocked. Idempotent.
+    """
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:  # type: ignore[union-attr]
+            raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        return
+    conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+
+
+def is_busy(err: BaseException) -> bool:
+    """Whether `err` is SQLite's "database is locked" (another writer held the lock for the
+    whole busy timeout) — a busy registry, not a fault."""
+    return "database is locked" in str(err) or "database is busy" in str(err)
 
 
 def is_sqlite(engine: Engine) -> bool:
