@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from renalpath.registry.audit_seal import drop_pending, mark_committed, publish_pending
+
 ENV_VAR = "RENALPATH_DATABASE_URL"
 DEFAULT_URL = "sqlite:///./renalpath.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,8 +51,14 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(resolved)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(resolved, pool_pre_ping=True)
+    else:
+        engine = create_engine(resolved, pool_pre_ping=True)
+    # The audit trail's signed head is written just before the transaction that appended to
+    # the trail commits, while it still holds the write lock (registry.audit_seal).
+    event.listen(engine, "commit", publish_pending)
+    event.listen(engine, "rollback", drop_pending)
+    event.listen(engine.pool, "checkin", mark_committed)
+    return engine
 
 
 def lock_for_write(conn: Connection) -> None:
