@@ -1,8 +1,8 @@
 """Registry commands: `db init|upgrade`, `import DIR`, `export DIR`, `dictionary`, `audit`.
 
 Every command takes `--db URL` (else RENALPATH_DATABASE_URL, else sqlite:///./renalpath.db).
-Exit codes (design §5): 0 ok, 1 validation refusal / failed verification (reason on stderr),
-2 usage error.
+Exit codes: 0 ok, 1 validation refusal / failed verification / busy registry (reason on
+stderr), 2 usage error.
 """
 
 from __future__ import annotations
@@ -15,10 +15,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import OperationalError
 
 from renalpath.cli import app
 from renalpath.registry import audit as audit_mod
-from renalpath.registry.db import SchemaError, make_engine, resolve_url, upgrade
+from renalpath.registry.audit_seal import AuditKeyError
+from renalpath.registry.db import (
+    BUSY_MESSAGE,
+    RegistryBusy,
+    SchemaError,
+    is_busy,
+    make_engine,
+    require_schema,
+    resolve_url,
+    upgrade,
+)
 from renalpath.registry.derived import DEFAULT_EQUATION
 from renalpath.registry.docs import render
 from renalpath.registry.exporter import export_folder
@@ -36,7 +47,11 @@ DbOpt = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 db_app = typer.Typer(help="Create or migrate the registry database.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The hash-chained audit trail (keyed with RENALPATH_AUDIT_KEY_FILE or "
+    "RENALPATH_AUDIT_KEY; see docs/audit.md).",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 
@@ -68,7 +83,7 @@ def _migrate(db: str | None) -> None:
 
 @app.command("import")
 def import_cmd(
-    folder: Annotated[Path, typer.Argument(help="Registry folder of CSV files (design §4).")],
+    folder: Annotated[Path, typer.Argument(help="Registry folder of CSV files.")],
     db: DbOpt = None,
     as_json: JsonFlag = False,
     reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
@@ -104,8 +119,13 @@ def import_cmd(
             on_start=on_start,
             progress=lambda n: progress.advance(task, n),
         )
-    except SchemaError as err:
+    except (SchemaError, AuditKeyError, RegistryBusy) as err:
         _fail(str(err))
+        return
+    except OperationalError as err:
+        if not is_busy(err):
+            raise
+        _fail(BUSY_MESSAGE)
         return
     finally:
         progress.stop()
@@ -226,13 +246,45 @@ def audit_log(
 
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
-    """Recompute the hash chain; exit 1 if any row was altered, removed or inserted."""
-    result = audit_mod.verify(make_engine(db))
+    """Recompute the hash chain and check it against the signed head; exit 1 if any row was
+    altered, removed (in the middle or at the end) or inserted, naming which."""
+    engine = make_engine(db)
+    try:
+        require_schema(engine)
+        result = audit_mod.verify(engine)
+    except (SchemaError, AuditKeyError) as err:
+        _fail(str(err))
+        return
+    except OperationalError as err:
+        _fail(f"cannot read the audit trail: {getattr(err, 'orig', err)}")
+        return
     if as_json:
         sys.stdout.write(json.dumps(result.__dict__) + "\n")
     if not result.ok:
-        typer.echo(f"refused: audit chain broken at row {result.first_bad_seq}: {result.reason}",
-                   err=True)  # fmt: skip
+        where = f" at row {result.first_bad_seq}" if result.first_bad_seq else ""
+        typer.echo(f"refused: audit trail {result.kind}{where}: {result.reason}", err=True)
         raise typer.Exit(1)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     if not as_json:
-        typer.echo(f"audit chain intact: {result.rows} rows")
+        how = "keyed, matches its signed head" if result.keyed else "unkeyed"
+        typer.echo(f"audit chain intact: {result.rows} rows ({how})")
+
+
+@audit_app.command("seal")
+def audit_seal(db: DbOpt = None) -> None:
+    """Start (or advance) the signed head of a trail with the configured key: the rows
+    written before the key was configured are covered from then on."""
+    engine = make_engine(db)
+    try:
+        require_schema(engine)
+        seq = audit_mod.seal(engine, audit_mod.cli_actor())
+    except (SchemaError, AuditKeyError, RegistryBusy) as err:
+        _fail(str(err))
+        return
+    except OperationalError as err:
+        if not is_busy(err):
+            raise
+        _fail(BUSY_MESSAGE)
+        return
+    typer.echo(f"audit trail sealed at row {seq}")

@@ -10,6 +10,7 @@ directory without an alembic.ini.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from sqlalchemy.engine import make_url
 from renalpath.registry.audit_seal import drop_pending, mark_committed, publish_pending
 
 ENV_VAR = "RENALPATH_DATABASE_URL"
+# How long an SQLite writer waits for another writer's lock before "the registry is busy".
+BUSY_ENV = "RENALPATH_SQLITE_BUSY_TIMEOUT_MS"
+BUSY_DEFAULT_MS = 30_000
 DEFAULT_URL = "sqlite:///./renalpath.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -32,12 +36,17 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
+def _busy_ms() -> int:
+    raw = os.environ.get(BUSY_ENV, "")
+    return int(raw) if raw.isdigit() else BUSY_DEFAULT_MS
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed txn
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={_busy_ms()}")
     # 256 MiB page cache (allocated on demand): bulk imports update several B-tree indexes,
     # and the 2 MiB default makes them thrash; an upper bound, not a reservation.
     cursor.execute("PRAGMA cache_size=-262144")
@@ -78,9 +87,25 @@ def lock_for_write(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         raw = conn.connection.driver_connection
         if not raw.in_transaction:  # type: ignore[union-attr]
-            raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            try:
+                raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            except sqlite3.OperationalError as err:
+                if is_busy(err):
+                    raise RegistryBusy(BUSY_MESSAGE) from err
+                raise
         return
     conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+
+
+BUSY_MESSAGE = (
+    "the registry is busy: another import or correction held its write lock for the whole "
+    f"wait ({BUSY_ENV}, default {BUSY_DEFAULT_MS // 1000} s); nothing was written — try again "
+    "when it has finished"
+)
+
+
+class RegistryBusy(RuntimeError):
+    """Another writer held the registry's write lock for the whole busy timeout."""
 
 
 def is_busy(err: BaseException) -> bool:
@@ -121,6 +146,12 @@ def head_revision(engine: Engine) -> str | None:
 def require_schema(engine: Engine) -> None:
     """Refuse to work on a database that was never initialised or is behind the code."""
     current, head = current_revision(engine), head_revision(engine)
+    if current is None and inspect(engine).get_table_names():
+        raise SchemaError(
+            "the database holds tables but no schema revision: its creation was interrupted "
+            "(or it is not a renalpath registry); if it holds no data, delete it and run "
+            "`renalpath db init`"
+        )
     if current != head:
         raise SchemaError(
             f"database schema is at revision {current or 'none'}, the code needs {head}; "
