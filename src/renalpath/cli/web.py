@@ -67,6 +67,7 @@ def serve(
 
     import uvicorn
 
+    from renalpath.registry.audit_seal import KEY_ENV, KEY_FILE_ENV, AuditKeyError, load_key
     from renalpath.registry.db import SchemaError, make_engine, require_schema, resolve_url
     from renalpath.web.settings import DB_ENV, DEMO_ENV, SECRET_ENV
 
@@ -79,9 +80,17 @@ def serve(
         url = resolve_url(db)
         try:
             require_schema(make_engine(url))
-        except SchemaError as err:
+            audit_key = load_key()
+        except (SchemaError, AuditKeyError) as err:
             refuse(str(err))
             return
+        if audit_key is None:
+            typer.echo(
+                f"warning: no audit key ({KEY_FILE_ENV} or {KEY_ENV}): the audit trail is "
+                "unkeyed, so trimming it or rewriting it with recomputed hashes would go "
+                "unnoticed (docs/audit.md)",
+                err=True,
+            )
     # Workers build the app from the environment; all must share one session-signing key.
     os.environ[DB_ENV] = url
     os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(32))
