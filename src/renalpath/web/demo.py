@@ -5,7 +5,8 @@ passwords are fixed and printed on every start: the data are entirely synthetic 
 server listens on 127.0.0.1 unless told otherwise, where `serve` warns.
 
 Unless an audit key is configured, the demo keys its audit trail with a key file created
-beside the database (`renalpath-demo.db.audit-key`, owner-only), the signed head next to it:
+beside the database (`renalpath-demo.db.audit-key`, owner-only), the signed head next to it
+(likewise the de-identification key, `renalpath-demo.db.deid-key`):
 the demo shows the keyed trail at work, but a key beside the database protects nothing
 against whoever can write that folder — a department configures its own key elsewhere.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from renalpath.registry import accounts, audit
+from renalpath.registry import deidentify as deid
 from renalpath.registry.audit_seal import KEY_FILE_ENV, load_key, new_key_file
 from renalpath.registry.db import make_engine, upgrade
 from renalpath.registry.importer import import_folder
@@ -55,6 +57,7 @@ def ensure_demo(
     """Create (once) and migrate the demo database; fill it and add the demo users."""
     created = not path.exists()
     new_key = _demo_audit_key(path)
+    _demo_deid_key(path)
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     upgrade(engine)
@@ -81,6 +84,16 @@ def ensure_demo(
         audit.seal(engine, DEMO_ACTOR)  # an older demo trail: sealed by the new key
     engine.dispose()
     return DemoInfo(url, count, created, DEMO_USERS)
+
+
+def _demo_deid_key(path: Path) -> None:
+    """Demo de-identified downloads keep their pseudonyms and shifts across restarts."""
+    if os.environ.get(deid.KEY_FILE_ENV):
+        return
+    key_file = path.with_name(path.name + ".deid-key")
+    if not key_file.exists():
+        deid.new_key_file(key_file)
+    os.environ[deid.KEY_FILE_ENV] = str(key_file.resolve())
 
 
 def _demo_audit_key(path: Path) -> bool:
