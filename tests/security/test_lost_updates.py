@@ -5,6 +5,7 @@ another patient's lab."""
 from __future__ import annotations
 
 import copy
+import itertools
 import sqlite3
 import threading
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_import_and_correction_together_lose_nothing(engine: Engine, tmp_path: P
     assert not errors, errors
     history = _value_history(engine, key)
     assert len(history) >= ROUNDS
-    for (_, before_new), (next_old, _) in zip(history, history[1:], strict=False):
+    for (_, before_new), (next_old, _) in itertools.pairwise(history):
         assert next_old == before_new, history
     stored = read_record(engine, "labs", lab_id).cells["value"]
     assert history[-1][1] == stored
