@@ -42,8 +42,8 @@ def compute_egfr(
     `labs` needs patient_id, date, test, value, unit; `patients` is indexed by patient_id with
     sex, birth_date and black_race. Non-creatinine rows, unknown units and adults-only
     violations (age < 18: the equations were developed in adults; sources in
-    `clinical.egfr`) give NaN and no equation. Black race is passed only to the legacy equations (the calculator ignores
-    it for the race-free CKD-EPI 2021).
+    `clinical.egfr`) give NaN and no equation. Black race is passed only to the legacy
+    equations (the calculator ignores it for the race-free CKD-EPI 2021).
     """
     egfr = pd.Series(np.nan, index=labs.index, dtype=float)
     eq = pd.Series(None, index=labs.index, dtype=object)
