@@ -342,9 +342,17 @@ def test_cli_export_deidentify(cli: Run, tmp_path: Path) -> None:
         ).read_bytes(), spec.filename
     text = (tmp_path / "d1" / "patients.csv").read_text()
     assert "P1" not in text.replace("P-", "") and "1950-01-01" not in text
-    # no key file: a one-off key, said so on stderr
+    # no key: refused (one-off keys would make exports comparable); the configured key file
+    # gives the same bytes as --key-file
     once = cli("export", str(tmp_path / "d2"), "--deidentify", "--db", db)
-    assert once.returncode == 0 and "one-off random key" in once.stderr
+    assert once.returncode == 1 and "persistent key is required" in once.stderr
+    assert not (tmp_path / "d2").exists()
+    env = cli("export", str(tmp_path / "d5"), "--deidentify", "--db", db,
+              env={"RENALPATH_DEID_KEY_FILE": str(key)})  # fmt: skip
+    assert env.returncode == 0, env.stderr
+    assert (tmp_path / "d5" / "labs.csv").read_bytes() == (
+        tmp_path / "d1" / "labs.csv"
+    ).read_bytes()
     log = json.loads(cli("audit", "log", "--entity", "registry", "--json", "--db", db).stdout)
     assert [r["action"] for r in log] == ["export", "export"]
     assert cli("audit", "verify", "--db", db).returncode == 0

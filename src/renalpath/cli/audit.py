@@ -25,7 +25,10 @@ from renalpath.cli.options import (
 )
 from renalpath.errors import InvalidInput
 
-app = sub_app("The hash-chained audit trail.")
+app = sub_app(
+    "The hash-chained audit trail (keyed with RENALPATH_AUDIT_KEY_FILE or RENALPATH_AUDIT_KEY; "
+    "see docs/audit.md)."
+)
 
 
 @app.command("log")
@@ -56,19 +59,44 @@ def audit_log(
 
 @app.command("verify")
 def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
-    """Recompute the hash chain; exit 1 if any row was altered, removed or inserted."""
-    from renalpath.registry import audit as audit_mod
-    from renalpath.registry.db import make_engine
+    """Recompute the hash chain and check it against the signed head; exit 1 if any row was
+    altered, removed (in the middle or at the end) or inserted, naming which."""
+    from sqlalchemy.exc import OperationalError
 
-    result = audit_mod.verify(make_engine(db))
+    from renalpath.registry import audit as audit_mod
+    from renalpath.registry.db import make_engine, require_schema
+
+    engine = make_engine(db)
+    require_schema(engine)
+    try:
+        result = audit_mod.verify(engine)
+    except OperationalError as err:
+        typer.echo(f"refused: cannot read the audit trail: {getattr(err, 'orig', err)}", err=True)
+        raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(json.dumps(result.__dict__) + "\n")
     if not result.ok:
-        typer.echo(f"refused: audit chain broken at row {result.first_bad_seq}: {result.reason}",
-                   err=True)  # fmt: skip
+        where = f" at row {result.first_bad_seq}" if result.first_bad_seq else ""
+        typer.echo(f"refused: audit trail {result.kind}{where}: {result.reason}", err=True)
         raise typer.Exit(1)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     if not as_json:
-        typer.echo(f"audit chain intact: {result.rows} rows")
+        how = "keyed, matches its signed head" if result.keyed else "unkeyed"
+        typer.echo(f"audit chain intact: {result.rows} rows ({how})")
+
+
+@app.command("seal")
+def audit_seal(db: DbOpt = None) -> None:
+    """Start (or advance) the signed head of a trail with the configured key: the rows
+    written before the key was configured are covered from then on."""
+    from renalpath.registry import audit as audit_mod
+    from renalpath.registry.db import make_engine, require_schema
+
+    engine = make_engine(db)
+    require_schema(engine)
+    seq = audit_mod.seal(engine, audit_mod.cli_actor())
+    typer.echo(f"audit trail sealed at row {seq}")
 
 
 def _assumption(text: str) -> tuple[str, Any]:

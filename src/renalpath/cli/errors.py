@@ -25,3 +25,13 @@ def handle() -> Iterator[None]:
         for line in err.messages():
             typer.echo(f"refused: {line}", err=True)
         raise typer.Exit(err.exit_code) from None
+    except Exception as err:
+        # SQLite's "database is locked" after the whole busy timeout is a busy registry, not a
+        # bug; the check imports the registry layer only when a command has already failed.
+        if type(err).__module__.startswith("sqlalchemy"):
+            from renalpath.registry.db import BUSY_MESSAGE, is_busy
+
+            if is_busy(err):
+                typer.echo(f"refused: {BUSY_MESSAGE}", err=True)
+                raise typer.Exit(1) from None
+        raise

@@ -31,8 +31,9 @@ def export_cmd(
         Path | None,
         typer.Option(
             "--key-file",
-            help="Secret key (>= 16 bytes) for stable pseudonyms and offsets across exports; "
-            "default: a one-off random key (exports cannot be linked).",
+            help="Secret key (>= 16 bytes) for pseudonyms and date offsets, the same for every "
+            "export; default: the file named by RENALPATH_DEID_KEY_FILE. Required: one-off "
+            "keys would let recipients compare exports and narrow the date shifts.",
         ),
     ] = None,
 ) -> None:
@@ -60,13 +61,17 @@ def _export_deidentified(
     from renalpath.registry.audit import cli_actor
     from renalpath.registry.db import make_engine
 
-    key = deid.load_key(key_file) if key_file is not None else deid.new_key()
+    key = deid.load_key(key_file) if key_file is not None else deid.configured_key()
+    if key is None:
+        raise deid.DeidentifyError(
+            f"a persistent key is required: --key-file FILE or {deid.KEY_FILE_ENV}=FILE "
+            "(create one with `openssl rand -hex 32 > FILE`; keep it for every export)"
+        )
     engine = make_engine(db)
     done = deid.export_deidentified(engine, folder, key)
     deid.record_export(engine, cli_actor(), deidentified=True, rows=done.rows)
-    if key_file is None:
-        typer.echo("note: one-off random key; pseudonyms cannot be linked to other exports "
-                   "(use --key-file to keep them stable)", err=True)  # fmt: skip
+    for column, n in done.withheld.items():
+        typer.echo(f"note: {column}: {n} value(s) not on the controlled list withheld", err=True)
     if as_json:
         sys.stdout.write(json.dumps({"folder": str(folder), **done.to_dict()}) + "\n")
     else:

@@ -53,6 +53,7 @@ def serve(
 
     import uvicorn
 
+    from renalpath.registry.audit_seal import KEY_ENV, KEY_FILE_ENV, load_key
     from renalpath.registry.db import make_engine, require_schema, resolve_url
     from renalpath.web.settings import DB_ENV, DEMO_ENV, SECRET_ENV
 
@@ -64,6 +65,13 @@ def serve(
     else:
         url = resolve_url(db)
         require_schema(make_engine(url))  # SchemaError: refused by the CLI's error handler
+        if load_key() is None:  # AuditKeyError (unusable key): refused the same way
+            typer.echo(
+                f"warning: no audit key ({KEY_FILE_ENV} or {KEY_ENV}): the audit trail is "
+                "unkeyed, so trimming it or rewriting it with recomputed hashes would go "
+                "unnoticed (docs/audit.md)",
+                err=True,
+            )
     # Workers build the app from the environment; all must share one session-signing key.
     os.environ[DB_ENV] = url
     os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(32))

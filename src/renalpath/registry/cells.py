@@ -21,6 +21,16 @@ import pandas as pd
 
 from renalpath.registry.dictionary import FileSpec
 
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula
+# (OWASP "CSV Injection"): =HYPERLINK(…) phones home, =cmd|… runs a program.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """`text` that no spreadsheet runs as a formula: a leading apostrophe is added before a
+    formula character (the spreadsheet convention for "this is text")."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
 
 def format_number(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:

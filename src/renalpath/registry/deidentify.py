@@ -1,9 +1,9 @@
 """De-identified export: the registry folder with identifiers replaced and dates shifted.
 
-REDCap's de-identified export is the model users know (anchors §1.1: "remove tagged
-identifiers; hash the record ID; shift dates by up to 364 days per record (intervals are
-preserved); remove free text"). What each column needs is tagged in the data dictionary
-(`ColumnSpec.phi`), so a new column is handled where it is defined:
+REDCap's de-identified export is the model users know (remove tagged identifiers, hash the
+record id, shift dates by up to 364 days per record keeping intervals, remove free text).
+Every exported column is on an allow-list (`column_rule`), decided from the data dictionary
+(`ColumnSpec.phi`) and, for the two short text columns, here:
 
 * `record_id` columns (patient, tumour and intervention ids and every reference to them) are
   replaced by keyed pseudonyms: HMAC-SHA-256(key, "file.column" + id), the first 64 bits in
@@ -16,7 +16,18 @@ preserved); remove free text"). What each column needs is tagged in the data dic
   day. Backwards, not ±: a forward shift could put recent dates in the future, which import
   refuses; and never 0, so no date is exported as it was.
 * `free_text` columns are blanked (kept as empty columns so the folder re-imports).
-* Coded columns (enumerations, numbers, lab units) are copied unchanged.
+* coded columns (enumerations, numbers, booleans) are copied unchanged: they cannot hold text;
+* `labs.unit` and `labs.equation` are text as typed, so they are mapped to controlled values
+  (`UNITS`, the eGFR equations): an unknown equation is blanked, a lab whose unit is not a
+  known unit is left out (a unit "John Smith MRN 1234567" must never reach a researcher);
+  both are counted in the result;
+* any other column of type "str" without a tag is refused before anything is written, so a
+  new text column cannot leak by default.
+
+The key must be persistent (`configured_key`): the same key gives every patient the same
+shift and pseudonyms in every export, so comparing successive exports reveals nothing new;
+one-off keys would let a recipient link exports by their values and intersect the shifts
+(docs/deidentification.md has the threat model).
 
 The result has the same CSV dictionary as a normal export, so it re-imports and the studies
 run on it. Known differences from the original (documented, not bugs):
@@ -24,11 +35,7 @@ run on it. Known differences from the original (documented, not bugs):
   differently); age in completed years can differ by one when an event falls within a day of
   a birthday and a 29 February lies between the true and the shifted dates;
 * rows are re-sorted by their pseudonymous keys, so the order of patients no longer reveals
-  the order of registration; same-day interventions of one tumour may tie-break differently;
-* lab `unit` and `equation` are short coded texts and are kept (import needs the unit).
-
-Same key → byte-identical output (pseudonyms stable across exports, so a research team can
-link successive exports); another key → unlinkable pseudonyms and other offsets.
+  the order of registration; same-day interventions of one tumour may tie-break differently.
 """
 
 from __future__ import annotations
@@ -36,23 +43,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from renalpath.clinical.egfr import EQUATIONS
 from renalpath.errors import Refusal
 from renalpath.registry import audit
+from renalpath.registry.db import lock_for_write
 from renalpath.registry.dictionary import FILES, FileSpec
-from renalpath.registry.exporter import export_folder
+from renalpath.registry.exporter import export_folder, formula_safe_frame
 
-MAX_SHIFT_DAYS = 364  # anchors §1.1 (REDCap: "shift dates by up to 364 days per record")
-MIN_KEY_BYTES = 16  # [P] 128 bits: below that a key could be guessed and pseudonyms reversed
+MAX_SHIFT_DAYS = 364  # REDCap's de-identification: "shift dates by up to 364 days per record"
+MIN_KEY_BYTES = 16  # 128 bits: below that a key could be guessed and pseudonyms reversed
+KEY_FILE_ENV = "RENALPATH_DEID_KEY_FILE"  # the persistent de-identification key
 PSEUDONYM_HEX = 16  # 64 bits of the HMAC: collisions are checked, not assumed away
 _KEY_PURPOSE = b"renalpath/deidentify/v1"
 
@@ -65,8 +77,22 @@ class DeidentifyError(Refusal, ValueError):
 
 
 def new_key() -> bytes:
-    """A one-off random key: the export cannot be linked to any other export."""
+    """A random key (for a key file, or tests); never used for an export on its own, since
+    one-off keys make successive exports comparable (see module doc)."""
     return secrets.token_bytes(32)
+
+
+def configured_key() -> bytes | None:
+    """The persistent key of `RENALPATH_DEID_KEY_FILE`, or None when none is configured."""
+    path = os.environ.get(KEY_FILE_ENV)
+    return load_key(Path(path), KEY_FILE_ENV) if path else None
+
+
+def new_key_file(path: Path) -> None:
+    """Write a fresh random key (hex) to `path`, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new_key().hex() + "\n")
 
 
 def derive_key(secret: str) -> bytes:
@@ -82,15 +108,15 @@ def derive_key(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), _KEY_PURPOSE, hashlib.sha256).digest()
 
 
-def load_key(path: Path) -> bytes:
+def load_key(path: Path, option: str = "--key-file") -> bytes:
     """The key in a file (its bytes, without surrounding whitespace or a trailing newline)."""
     try:
         raw = path.read_bytes().strip()
     except OSError as err:
-        raise DeidentifyError(f"--key-file: cannot read {str(path)!r}: {err.strerror}") from err
+        raise DeidentifyError(f"{option}: cannot read {str(path)!r}: {err.strerror}") from err
     if len(raw) < MIN_KEY_BYTES:
         raise DeidentifyError(
-            f"--key-file: {str(path)!r} holds {len(raw)} bytes "
+            f"{option}: {str(path)!r} holds {len(raw)} bytes "
             f"(allowed: at least {MIN_KEY_BYTES}; e.g. `openssl rand -hex 32 > FILE`)"
         )
     return raw
@@ -120,6 +146,46 @@ class Pseudonymiser:
         return 1 + number % MAX_SHIFT_DAYS
 
 
+# ------------------------------------------------------------------------ allow-list
+
+# Lab units as laboratories write them → one controlled spelling (case-insensitive match).
+UNITS: dict[str, str] = {
+    u.lower(): u
+    for u in ("mg/dL", "µmol/L", "g/dL", "g/L", "mmol/L", "U/L", "IU/L", "10^9/L", "%",
+              "mL/min/1.73m2", "mg/L", "µmol/L")
+}  # fmt: skip
+UNITS |= {
+    "umol/l": "µmol/L", "μmol/l": "µmol/L", "ml/min/1.73 m2": "mL/min/1.73m2",
+    "ml/min/1.73m²": "mL/min/1.73m2", "ml/min/1.73 m²": "mL/min/1.73m2", "x10^9/l": "10^9/L",
+    "10*9/l": "10^9/L", "g/l": "g/L",
+}  # fmt: skip
+_CONTROLLED: dict[tuple[str, str], tuple[Mapping[str, str], Literal["drop_row", "blank"]]] = {
+    ("labs", "unit"): (UNITS, "drop_row"),
+    ("labs", "equation"): ({e: e for e in EQUATIONS}, "blank"),
+}
+
+Rule = Literal["pseudonym", "shift", "blank", "copy", "controlled"]
+
+
+def column_rule(spec: FileSpec, column: str) -> Rule:
+    """How a column is exported; DeidentifyError for a text column nobody decided about."""
+    col = spec.column(column)
+    if col.phi == "record_id":
+        return "pseudonym"
+    if col.phi == "date":
+        return "shift"
+    if col.phi is not None:
+        return "blank"
+    if (spec.name, column) in _CONTROLLED:
+        return "controlled"
+    if col.type in ("enum", "int", "float", "bool"):
+        return "copy"
+    raise DeidentifyError(
+        f"{spec.filename}.{column}: a text column without a de-identification rule "
+        "(tag it in the data dictionary or map it to controlled values)"
+    )
+
+
 # ----------------------------------------------------------------------------- folders
 
 
@@ -129,12 +195,15 @@ class DeidentifiedExport:
 
     rows: Mapping[str, int]
     patients: int
+    # Cells not on the controlled lists: "file.column" → rows left out or values blanked.
+    withheld: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "deidentified": True,
             "rows": dict(self.rows),
             "patients": self.patients,
+            "withheld": dict(self.withheld),
             "date_shift": f"1-{MAX_SHIFT_DAYS} days back, one offset per patient",
         }
 
@@ -226,10 +295,26 @@ def deidentify_folder(src: Path, dst: Path, key: bytes) -> DeidentifiedExport:
         return values.map(lambda v: table.get(v, "") if v else "")
 
     outputs: dict[str, pd.DataFrame] = {}  # all checked before anything is written
+    withheld: dict[str, int] = {}
     for name, spec in FILES.items():
         frame = frames.get(name)
         if frame is None:
             continue
+        rules = {c: column_rule(spec, c) for c in spec.column_names}
+        keep = pd.Series(True, index=frame.index)
+        frame = frame.copy()
+        for c, rule in rules.items():
+            if rule != "controlled":
+                continue
+            allowed, action = _CONTROLLED[(name, c)]
+            mapped = frame[c].map(lambda v, a=allowed: a.get(v.strip().lower(), a.get(v)))
+            bad = frame[c].ne("") & mapped.isna()
+            if bad.any():
+                withheld[f"{name}.{c}"] = int(bad.sum())
+            if action == "drop_row":
+                keep &= ~bad
+            frame[c] = mapped.fillna("")
+        frame = frame.loc[keep]
         out = frame.copy()
         date_cols = [c.name for c in spec.columns if c.phi == "date"]
         if date_cols and len(frame):
@@ -252,10 +337,11 @@ def deidentify_folder(src: Path, dst: Path, key: bytes) -> DeidentifiedExport:
             )
     dst.mkdir(parents=True, exist_ok=True)
     for name, out in outputs.items():
-        out.to_csv(dst / FILES[name].filename, index=False, lineterminator="\n")
+        safe = formula_safe_frame(FILES[name], out)
+        safe.to_csv(dst / FILES[name].filename, index=False, lineterminator="\n")
     rows = {name: len(out) for name, out in outputs.items()}
     n_patients = len(mapping.get("patients.patient_id", {}))
-    return DeidentifiedExport(rows=rows, patients=n_patients)
+    return DeidentifiedExport(rows=rows, patients=n_patients, withheld=withheld)
 
 
 def export_deidentified(engine: Engine, folder: Path, key: bytes) -> DeidentifiedExport:
@@ -281,5 +367,6 @@ def record_export(
     detail = json.dumps({"deidentified": deidentified, "rows": dict(rows)}, sort_keys=True)
     kind = "deidentified" if deidentified else "full"
     with engine.begin() as conn:
+        lock_for_write(conn)
         audit.append(conn, [audit.Change("export", "registry", kind, None, None, detail)],
                      actor, reason)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Derived registry values: eGFR from creatinine, salvage lineage, follow-up end (design §4).
+"""Derived registry values: eGFR from creatinine, salvage lineage, follow-up end.
 
 All three are pure pandas functions of registry rows, so the importer (which stores eGFR and
 lineage) and `registry.frames` (which recomputes eGFR with another equation on demand) share
@@ -18,7 +18,7 @@ from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.registry.dictionary import ABLATION_TYPES
 
 DEFAULT_EQUATION = "ckd-epi-2021"
-DAYS_PER_MONTH = 30.4375  # design §4: months = days / 30.4375 (365.25 / 12)
+DAYS_PER_MONTH = 30.4375  # months = days / 30.4375 (the mean month: 365.25 / 12)
 
 # --- eGFR ----------------------------------------------------------------------------------
 
@@ -41,9 +41,9 @@ def compute_egfr(
 
     `labs` needs patient_id, date, test, value, unit; `patients` is indexed by patient_id with
     sex, birth_date and black_race. Non-creatinine rows, unknown units and adults-only
-    violations (age < 18: the equations are validated in adults, clinical-spec B2–B4) give NaN
-    and no equation. Black race is passed only to the legacy equations (the calculator ignores
-    it for the race-free CKD-EPI 2021).
+    violations (age < 18: the equations were developed in adults; sources in
+    `clinical.egfr`) give NaN and no equation. Black race is passed only to the legacy
+    equations (the calculator ignores it for the race-free CKD-EPI 2021).
     """
     egfr = pd.Series(np.nan, index=labs.index, dtype=float)
     eq = pd.Series(None, index=labs.index, dtype=object)
@@ -91,7 +91,7 @@ def _creatinine_mg_dl(values: pd.Series, units: pd.Series) -> pd.Series:
 
 # --- salvage lineage -----------------------------------------------------------------------
 
-# design §4: a PN, RN or ablation may be salvage; its parent is an earlier curative-intent
+# A PN, RN or ablation may be salvage; its parent is an earlier curative-intent
 # ablation or partial nephrectomy; residual disease or local recurrence must lie between.
 SALVAGE_CAPABLE = ("partial_nephrectomy", "radical_nephrectomy", *ABLATION_TYPES)
 PARENT_CAPABLE = ("partial_nephrectomy", *ABLATION_TYPES)
@@ -110,9 +110,9 @@ LINEAGE_COLUMNS = (
 def derive_lineage(
     interventions: pd.DataFrame, tumours: pd.DataFrame, events: pd.DataFrame
 ) -> pd.DataFrame:
-    """Effective side, intent and parent of every intervention (design §4 salvage lineage).
+    """Effective side, intent and parent of every intervention (the salvage lineage).
 
-    Rules, in order (choices where design §4 is silent are marked *):
+    Rules, in order (choices beyond the basic salvage definition above are marked *):
     - `side_derived` = the intervention's side, else its tumour's side.
     - An explicit `intent` wins (`lineage_source` "explicit"); its parent is the explicit
       `parent_intervention_id`, else — for explicit salvage only — the latest earlier eligible
@@ -236,7 +236,7 @@ def followup_end(
     interventions: pd.DataFrame,
 ) -> pd.Series:
     """Latest of death_date, last_contact_date and any event, lab or intervention date of the
-    patient (design §4), indexed by patient_id."""
+    patient, indexed by patient_id."""
     pats = patients.set_index("patient_id")
     parts = [pats["death_date"], pats["last_contact_date"]]
     for frame in (events, labs, interventions):
@@ -247,6 +247,6 @@ def followup_end(
 
 
 def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Follow-up months (design §4: days / 30.4375)."""
+    """Follow-up months (days / 30.4375)."""
     days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.days
     return days / DAYS_PER_MONTH

@@ -1,8 +1,13 @@
-"""`renalpath export DIR`: the registry as a folder of CSVs in the import format (design §4).
+"""`renalpath export DIR`: the registry as a folder of CSVs in the import format.
 
 Only source data is written (derived eGFR and lineage are recomputed on import), in the
 canonical cell form of `registry.cells`, rows sorted by each file's key, so exporting the same
 data twice gives byte-identical files and import → export → import → export is a fixed point.
+
+Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+return) are written with a leading apostrophe (`cells.formula_safe`): numbers, dates and coded
+values cannot start that way once validated, so only free-text-capable columns (ids, units,
+descriptions) are concerned, and a registry whose texts never start so round-trips unchanged.
 """
 
 from __future__ import annotations
@@ -12,10 +17,22 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from renalpath.registry.cells import canonical_frame
+from renalpath.registry.cells import canonical_frame, formula_safe
 from renalpath.registry.db import require_schema
-from renalpath.registry.dictionary import FILES
+from renalpath.registry.dictionary import FILES, FileSpec
 from renalpath.registry.models import TABLES
+
+
+def formula_safe_frame(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell of `spec`'s free-text-capable ("str") columns made
+    formula-safe; other columns are left as they are."""
+    out = frame.copy()
+    for col in spec.columns:
+        if col.type == "str" and col.name in out.columns:
+            out[col.name] = out[col.name].map(
+                lambda v: formula_safe(v) if isinstance(v, str) else v
+            )
+    return out
 
 
 def export_folder(engine: Engine, folder: Path) -> dict[str, int]:
@@ -35,7 +52,7 @@ def export_folder(engine: Engine, folder: Path) -> dict[str, int]:
             if extra:
                 canon["_seq"] = frame["seq"].astype(int)
                 sort_cols.append("_seq")
-            canon = canon.sort_values(sort_cols, kind="stable")[cols]
+            canon = formula_safe_frame(spec, canon.sort_values(sort_cols, kind="stable")[cols])
             canon.to_csv(folder / spec.filename, index=False, lineterminator="\n")
             counts[name] = len(canon)
     return counts

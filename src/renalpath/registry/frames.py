@@ -4,13 +4,13 @@ API (stable):
 
 - `load_frames(engine, equation="ckd-epi-2021") -> RegistryFrames` — every table at once.
 - `RegistryFrames` fields `patients`, `tumours`, `imaging`, `interventions`, `pathology`,
-  `complications`, `labs`, `events`: one DataFrame each, with exactly the design §4 column
-  names (dates as pandas datetime64, numbers float / nullable Int64, booleans object
+  `complications`, `labs`, `events`: one DataFrame each, with exactly the data dictionary's
+  column names (dates as pandas datetime64, numbers float / nullable Int64, booleans object
   True/False/None, text and enumerations object/None), plus:
   - `patients.followup_end_date`: latest of death_date, last_contact_date and any event, lab or
-    intervention date (design §4); `followup_months(start, end)` converts (days / 30.4375).
+    intervention date; `followup_months(start, end)` converts (days / 30.4375).
   - `interventions.side_derived`, `intent_derived`, `parent_intervention_id_derived`,
-    `lineage_source` ("explicit" | "derived"): the design §4 salvage lineage as stored at import.
+    `lineage_source` ("explicit" | "derived"): the salvage lineage as stored at import.
   - `labs.egfr`, `labs.egfr_equation`: eGFR of every creatinine row (NaN for other tests and
     under-18s). With the default equation the stored values are returned; any other equation
     ("mdrd", "ckd-epi-2009") is recomputed on the fly from the patient's sex, age at the lab
@@ -97,5 +97,5 @@ def load_table(engine: Engine, name: str, equation: str = DEFAULT_EQUATION) -> p
 
 
 def followup_months(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Months between two date columns (design §4: days / 30.4375)."""
+    """Months between two date columns (days / 30.4375)."""
     return months_between(start, end)

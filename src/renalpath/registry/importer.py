@@ -40,7 +40,7 @@ from renalpath.registry.bulk import (
     is_postgres,
 )
 from renalpath.registry.cells import canonical_frame, db_values, format_numbers
-from renalpath.registry.db import ensure_schema
+from renalpath.registry.db import ensure_schema, lock_for_write
 from renalpath.registry.derived import (
     DEFAULT_EQUATION,
     FAILURE_EVENTS,
@@ -457,6 +457,9 @@ def import_folder(
     actor = actor or audit.cli_actor()
     reason = reason or f"import {folder}"
     with engine.begin() as conn:
+        # Write lock before reading what the diff compares against: no correction can slip in
+        # between the read and the upsert (and be silently overwritten).
+        lock_for_write(conn)
         ref_db = load_reference(conn)
         report, typed, ref = validate_folder(folder, ref_db)
         result = ImportResult(report, written=False)

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of the registry (design §4) plus derived values and the audit log.
+"""SQLAlchemy 2 models of the registry plus derived values and the audit log.
 
 Column names equal the CSV column names of `registry.dictionary`, so import, export and the
 outcome frames need no mapping table. Derived values live beside the data they come from,
@@ -123,14 +123,14 @@ class Intervention(Base):
         ForeignKey("interventions.intervention_id", deferrable=True, initially="DEFERRED"),
         index=True,
     )
-    # Derived (design §4 salvage lineage; explicit values win): never exported.
+    # Derived salvage lineage (`registry.derived`; explicit values win): never exported.
     side_derived: Mapped[str | None] = mapped_column(CODE)
     intent_derived: Mapped[str | None] = mapped_column(CODE, index=True)
     parent_intervention_id_derived: Mapped[str | None] = mapped_column(ID)
     lineage_source: Mapped[str | None] = mapped_column(CODE)
 
 
-# The effective intent (explicit wins over derived, design §4) by patient: the web patient
+# The effective intent (explicit wins over derived) by patient: the web patient
 # list's "salvage" filter and column look patients up here (migration 0002).
 Index(
     "ix_interventions_effective_intent",

@@ -7,9 +7,13 @@ refuses is refused here with the same message, and a value it accepts is accepte
 records written together (an intervention with its pathology) are validated as one small
 folder, exactly as an import of those rows would be.
 
-Guarantees (issue 6):
+Guarantees:
 - one transaction per call: validation, the write, derived values and the audit rows commit
   together or not at all (nothing is half-saved);
+- no lost update: a write takes the registry's write lock (`db.lock_for_write`) before it
+  reads the stored record, so what it validates, replaces and audits as "old" is what was
+  there; a caller may also pass the record's `version` it based the change on (`if_match`),
+  and the write is refused as a conflict if the record changed since;
 - every write is in the hash-chained audit trail with the importer's shapes: an insert is the
   whole record as JSON, an update one row per changed field (old → new), a delete the whole
   deleted record; updates and deletes need a reason;
@@ -30,6 +34,8 @@ single delete would renumber.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +62,7 @@ from renalpath.errors import Conflict, NotFound, Refusal
 from renalpath.registry import audit
 from renalpath.registry.bulk import bulk_update
 from renalpath.registry.cells import canonical_frame
+from renalpath.registry.db import lock_for_write
 from renalpath.registry.derived import (
     DEFAULT_EQUATION,
     FAILURE_EVENTS,
@@ -144,6 +151,32 @@ class RecordResult:
     derived: dict[str, Any] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
     audit_rows: int = 0
+
+    @property
+    def version(self) -> str:
+        """The record's version: a digest of its canonical cells (an HTTP entity tag)."""
+        return record_version(self.cells)
+
+
+def record_version(cells: Mapping[str, str]) -> str:
+    """Digest of a record's canonical cells: any change of any cell changes it."""
+    text = json.dumps(sorted(cells.items()), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _check_version(
+    name: str, entity_id: str, cells: Mapping[str, str], if_match: str | None
+) -> None:
+    if if_match is None:
+        return
+    wanted = if_match.strip().removeprefix("W/").strip('"')
+    if wanted != record_version(cells):
+        raise RecordConflict(
+            f"{_singular(name)} {entity_id} was changed since version {wanted} was read "
+            "(by another correction or an import); nothing was saved — reload it and redo "
+            "the change",
+            field="version",
+        )
 
 
 @dataclass(frozen=True)
@@ -357,7 +390,7 @@ def read_record(
     engine: Engine, name: str, locator: Locator, actor: str | None = None
 ) -> RecordResult:
     """One record's cells and derived values. With an `actor` the read is audited in the same
-    transaction (reads of identifiable data are accountable like writes, design §6)."""
+    transaction (reads of identifiable data are accountable like writes)."""
     spec_of(name)
     with engine.begin() as conn:
         rec = _load(conn, name, locator)
@@ -526,6 +559,7 @@ def create_records(
         spec_of(rec.file)
         by_file.setdefault(rec.file, []).append(rec.cells)
     with engine.begin() as conn:
+        lock_for_write(conn)
         report, typed = validate_rows(conn, by_file)
         if not report.ok:
             raise RecordRefused(report.sorted())
@@ -622,14 +656,18 @@ def update_record(
     changes: Cells,
     reason: str | None,
     actor: str,
+    if_match: str | None = None,
 ) -> RecordResult:
     """Correct fields of one record (PATCH: the stored cells with `changes` laid over them),
-    validated as an import of the corrected row would be; audited old → new with `reason`."""
+    validated as an import of the corrected row would be; audited old → new with `reason`.
+    With `if_match` (a `version`), refused as a conflict if the record changed since."""
     spec = spec_of(name)
     why = _require_reason(reason)
     with engine.begin() as conn:
+        lock_for_write(conn)
         stored = _load(conn, name, locator)
         row, old = stored.row, stored.cells
+        _check_version(name, stored.entity_id, old, if_match)
         report = Report()
         for col, value in changes.items():
             if col not in spec.column_names:
@@ -712,14 +750,22 @@ def _text(value: object) -> str:
 
 
 def delete_record(
-    engine: Engine, name: str, locator: Locator, reason: str | None, actor: str
+    engine: Engine,
+    name: str,
+    locator: Locator,
+    reason: str | None,
+    actor: str,
+    if_match: str | None = None,
 ) -> RecordResult:
-    """Delete one record that nothing points to; the audit row keeps its last cells."""
+    """Delete one record that nothing points to; the audit row keeps its last cells.
+    With `if_match` (a `version`), refused as a conflict if the record changed since."""
     spec = spec_of(name)
     why = _require_reason(reason)
     with engine.begin() as conn:
+        lock_for_write(conn)
         rec = _load(conn, name, locator)
         row, cells, entity_id = rec.row, rec.cells, rec.entity_id
+        _check_version(name, entity_id, cells, if_match)
         blocking = dependents(conn, name, cells[spec.key[0]]) if name in DEPENDENTS else {}
         if blocking:
             listed = "; ".join(f"{child}: {', '.join(ids)}" for child, ids in blocking.items())

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 
 import renalpath
 from renalpath.clinical.common import ClinicalInputError
+from renalpath.registry.db import RegistryBusy
 from renalpath.web import (
     admin,
     api,
@@ -99,6 +100,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"status": exc.status_code, "errors": errors},
             status_code=exc.status_code,
         )
+
+    @app.exception_handler(RegistryBusy)
+    async def registry_busy(request: Request, exc: RegistryBusy) -> Response:
+        # Another writer (an import) held the write lock for the whole wait: retry later.
+        headers = {"Retry-After": "30"}
+        if _is_api(request):
+            return _api_error(503, str(exc), headers)
+        errors = [FieldError(field=None, message=str(exc))]
+        page = render(request, "error.html", {"status": 503, "errors": errors}, status_code=503)
+        page.headers.update(headers)
+        return page
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

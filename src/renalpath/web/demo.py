@@ -3,10 +3,17 @@
 Created once (a second start reuses the file, so demo edits survive a restart).  The demo
 passwords are fixed and printed on every start: the data are entirely synthetic and the
 server listens on 127.0.0.1 unless told otherwise, where `serve` warns.
+
+Unless an audit key is configured, the demo keys its audit trail with a key file created
+beside the database (`renalpath-demo.db.audit-key`, owner-only), the signed head next to it
+(likewise the de-identification key, `renalpath-demo.db.deid-key`):
+the demo shows the keyed trail at work, but a key beside the database protects nothing
+against whoever can write that folder — a department configures its own key elsewhere.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +21,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from renalpath.registry import accounts
+from renalpath.registry import accounts, audit
+from renalpath.registry import deidentify as deid
+from renalpath.registry.audit_seal import KEY_FILE_ENV, load_key, new_key_file
 from renalpath.registry.db import make_engine, upgrade
 from renalpath.registry.importer import import_folder
 from renalpath.registry.models import Patient
@@ -47,6 +56,8 @@ def ensure_demo(
 ) -> DemoInfo:
     """Create (once) and migrate the demo database; fill it and add the demo users."""
     created = not path.exists()
+    new_key = _demo_audit_key(path)
+    _demo_deid_key(path)
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     upgrade(engine)
@@ -69,5 +80,29 @@ def ensure_demo(
                 accounts.create_user(
                     conn, name, role, PASSWORDS.hash(password), DEMO_ACTOR, "demo account"
                 )
+    if new_key and not created:
+        audit.seal(engine, DEMO_ACTOR)  # an older demo trail: sealed by the new key
     engine.dispose()
     return DemoInfo(url, count, created, DEMO_USERS)
+
+
+def _demo_deid_key(path: Path) -> None:
+    """Demo de-identified downloads keep their pseudonyms and shifts across restarts."""
+    if os.environ.get(deid.KEY_FILE_ENV):
+        return
+    key_file = path.with_name(path.name + ".deid-key")
+    if not key_file.exists():
+        deid.new_key_file(key_file)
+    os.environ[deid.KEY_FILE_ENV] = str(key_file.resolve())
+
+
+def _demo_audit_key(path: Path) -> bool:
+    """Use (or create) the demo's key file unless a key is configured; True if created."""
+    if load_key() is not None:
+        return False
+    key_file = path.with_name(path.name + ".audit-key")
+    created = not key_file.exists()
+    if created:
+        new_key_file(key_file)
+    os.environ[KEY_FILE_ENV] = str(key_file.resolve())
+    return created

@@ -1,13 +1,13 @@
 """Registry downloads: the full CSV folder (clinicians, admins) and the de-identified one
 (researchers too), each as a zip that `/import` and `renalpath import` accept again.
 
-Researchers see only aggregate results and de-identified exports (issue 6), so the full
-export is `clinical_user` only. The de-identified export is `registry.deidentify` keyed by the
-server: the key is derived from the instance secret (`WebSettings.secret_key`,
-RENALPATH_SECRET_KEY), so pseudonyms and date offsets stay the same from one download to the
-next while the secret does (a research team can link successive downloads), and change if the
-secret is rotated. Every download is written to the audit trail (who, when, full or
-de-identified, rows per file), as REDCap logs its exports.
+Researchers see only aggregate results and de-identified exports, so the full export is
+`clinical_user` only. The de-identified export is `registry.deidentify` keyed by the server:
+the key of RENALPATH_DEID_KEY_FILE, else one derived from the instance secret
+(`WebSettings.secret_key`, RENALPATH_SECRET_KEY), so pseudonyms and date offsets stay the same
+from one download to the next (comparing downloads narrows nothing); a configured key file
+keeps them when the secret is rotated. Every download is written to the audit trail (who,
+when, full or de-identified, rows per file), as REDCap logs its exports.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, Response
 from renalpath.registry.db import SchemaError
 from renalpath.registry.deidentify import (
     DeidentifyError,
+    configured_key,
     derive_key,
     export_deidentified,
     record_export,
@@ -40,7 +41,7 @@ from renalpath.web.templating import render
 
 ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Zip of the registry CSV folder (design §4), re-importable",
+        "description": "Zip of the registry CSV folder, re-importable",
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     },
 }
@@ -73,7 +74,7 @@ def build_export(request: Request, principal: Principal, deidentified: bool) -> 
     try:
         folder = tmp / "registry"
         if deidentified:
-            key = derive_key(request.app.state.settings.secret_key)
+            key = configured_key() or derive_key(request.app.state.settings.secret_key)
             rows = dict(export_deidentified(engine, folder, key).rows)
         else:
             rows = export_folder(engine, folder)

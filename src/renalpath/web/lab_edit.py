@@ -3,6 +3,13 @@
 The derived eGFR of the row is recomputed by the registry's own `compute_egfr`, with the
 equation the row was stored with (or the registry default), so the page, the studies and an
 export agree after the correction.
+
+The row is read under the registry's write lock (`registry.db.lock_for_write`), so the old
+value in the audit trail is the value actually replaced. A form may also send the value its
+user saw (`seen`): if the stored value changed since (another correction, an import), the
+correction is refused as a conflict instead of silently overwriting a change its author never
+saw. With `patient_id` the lab must belong to that patient — checked before anything is
+written.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ from sqlalchemy import Engine, select, update
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.units import creatinine_to_mg_dl
-from renalpath.errors import NotFound, Refusal
+from renalpath.errors import Conflict, NotFound, Refusal
 from renalpath.registry import audit
 from renalpath.registry.cells import format_number
+from renalpath.registry.db import lock_for_write
 from renalpath.registry.derived import DEFAULT_EQUATION, compute_egfr
 from renalpath.registry.models import Lab, Patient
 from renalpath.web.errors import FieldError, from_problems, json_safe
@@ -25,6 +33,14 @@ from renalpath.web.errors import FieldError, from_problems, json_safe
 
 class LabNotFound(NotFound, LookupError):
     pass
+
+
+class LabConflict(Conflict):
+    """The stored value is no longer the one the correction was based on."""
+
+    def __init__(self, message: str, stored: float) -> None:
+        super().__init__(message)
+        self.stored = stored
 
 
 class LabEditRefused(Refusal, ValueError):
@@ -61,8 +77,20 @@ def parse_value(raw: object) -> float:
     return number
 
 
-def correct_lab(engine: Engine, lab_id: int, raw_value: object, reason: str, actor: str) -> LabEdit:
-    """Validate, update the value and its eGFR, and audit — all in one transaction."""
+def correct_lab(
+    engine: Engine,
+    lab_id: int,
+    raw_value: object,
+    reason: str,
+    actor: str,
+    *,
+    patient_id: str | None = None,
+    seen: object = None,
+) -> LabEdit:
+    """Validate, update the value and its eGFR, and audit — all in one transaction.
+
+    LabNotFound if the lab does not exist or (with `patient_id`) belongs to another patient;
+    LabConflict if `seen` is given and differs from the stored value."""
     errors: list[FieldError] = []
     value: float | None = None
     try:
@@ -72,10 +100,26 @@ def correct_lab(engine: Engine, lab_id: int, raw_value: object, reason: str, act
     reason = (reason or "").strip()
     if not reason:
         errors.append(FieldError(field="reason", message="reason: a reason is required"))
+    expected: float | None = None
+    if seen is not None and seen != "":
+        try:
+            expected = parse_value(seen)
+        except LabEditRefused:
+            errors.append(FieldError(field="seen", message="seen: not a number",
+                                     value=json_safe(seen)))  # fmt: skip
     with engine.begin() as conn:
+        lock_for_write(conn)
         row = conn.execute(select(Lab.__table__).where(Lab.id == lab_id)).mappings().first()
         if row is None:
             raise LabNotFound(f"no lab with id {lab_id}")
+        if patient_id is not None and row["patient_id"] != patient_id:
+            raise LabNotFound(f"lab {lab_id} does not belong to patient {patient_id!r}")
+        if expected is not None and float(row["value"]) != expected:
+            raise LabConflict(
+                f"lab {lab_id} was changed to {format_number(float(row['value']))} since you "
+                f"saw {format_number(expected)}; nothing was saved — check the new value",
+                float(row["value"]),
+            )
         if value is not None and row["test"] == "creatinine":
             try:  # same plausibility rule as the importer (registry.validate._check_creatinine)
                 creatinine_to_mg_dl(value, str(row["unit"]), field="value")

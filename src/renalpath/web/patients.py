@@ -18,7 +18,7 @@ from starlette.responses import Response
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
-from renalpath.web.lab_edit import LabEditRefused, LabNotFound, correct_lab
+from renalpath.web.lab_edit import LabConflict, LabEditRefused, LabNotFound, correct_lab
 from renalpath.web.patient_plot import egfr_trend_png
 from renalpath.web.patient_queries import (
     PAGE_SIZE,
@@ -167,12 +167,14 @@ async def lab_correct_form(
     form = await request.form()
     engine = engine_of(request)
     try:
-        edit = correct_lab(
+        correct_lab(
             engine, lab_id, form.get("value"), str(form.get("reason") or ""),
-            actor_of(principal.name),
+            actor_of(principal.name), patient_id=patient_id, seen=form.get("seen"),
         )  # fmt: skip
     except LabNotFound as err:
         raise HTTPException(404, str(err)) from err
+    except LabConflict as err:
+        raise HTTPException(409, str(err)) from err
     except LabEditRefused as err:
         record = _record_or_404(request, patient_id, principal)
         ctx = _patient_ctx(
@@ -181,8 +183,6 @@ async def lab_correct_form(
             edit_lab={"id": lab_id, "value": form.get("value"), "reason": form.get("reason")},
         )
         return render(request, "patients/page.html", ctx, status_code=422)
-    if edit.patient_id != patient_id:
-        raise HTTPException(404, f"lab {lab_id} does not belong to patient {patient_id!r}")
     return RedirectResponse(f"/patients/{patient_id}?saved={lab_id}", status_code=303)
 
 
@@ -190,6 +190,11 @@ class LabCorrection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: float = Field(description="Corrected value, in the unit already stored.")
     reason: str = Field(min_length=1, max_length=2000, description="Why (audit trail).")
+    seen: float | None = Field(
+        default=None,
+        description="The value the correction is based on; if the stored value differs "
+        "(changed since it was read), nothing is written and the answer is 409.",
+    )
 
 
 class LabCorrected(BaseModel):
@@ -213,10 +218,12 @@ def lab_correct_api(
     try:
         edit = correct_lab(
             engine_of(request), lab_id, correction.value, correction.reason,
-            actor_of(principal.name),
+            actor_of(principal.name), seen=correction.seen,
         )  # fmt: skip
     except LabNotFound as err:
         raise HTTPException(404, str(err)) from err
+    except LabConflict as err:
+        raise HTTPException(409, str(err)) from err
     except LabEditRefused as err:
         return JSONResponse(body(err.errors), status_code=422)
     return LabCorrected(

@@ -1,4 +1,4 @@
-"""REST API for single registry records: create, read, correct and delete (issue 6).
+"""REST API for single registry records: create, read, correct and delete.
 
 patients / tumours / imaging / interventions / pathology / labs / events under /api/v1,
 clinicians and admins only (researchers see aggregate results only: 403). Every write goes
@@ -10,7 +10,8 @@ are checked by the import rules, so the API, the patient-page forms and `renalpa
 accept and refuse exactly the same cells, with the same messages.
 
 Errors: 422 `{"errors": [{"field": <dictionary column>, "message": ...}]}`; 404 unknown id;
-409 duplicate key, or a delete that other records still point to (never a cascade).
+409 duplicate key, a delete that other records still point to (never a cascade), or an
+`If-Match` version that is no longer the record's (changed since it was read: no lost update).
 Corrections (PATCH) and deletes need a `reason`, which goes to the audit trail.
 
 No `from __future__ import annotations` here: FastAPI must see the generated body models as
@@ -21,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
@@ -87,6 +88,14 @@ def _digits_only(raw: object) -> object:
 
 
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID), BeforeValidator(_digits_only)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="The record's `version` the change is based on: "
+        "refused with 409 if the record changed since.",
+    ),
+]
 ReasonQuery = Annotated[
     str,
     Query(min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
@@ -191,6 +200,10 @@ class RecordOut(BaseModel):
     derived: dict[str, Any] = Field(default_factory=dict, description="eGFR / salvage lineage.")
     changed: list[str] = Field(default_factory=list, description="Columns a correction changed.")
     warnings: list[FieldError] = Field(default_factory=list, description="Import warnings.")
+    version: str = Field(
+        description="Version of the record's cells; send it back as If-Match on PATCH/DELETE "
+        "to be refused (409) if the record changed since."
+    )
 
 
 # ------------------------------------------------------------------ conversions
@@ -236,6 +249,7 @@ def result_out(res: RecordResult) -> RecordOut:
         derived={k: json_safe(v) for k, v in res.derived.items()},
         changed=res.changed,
         warnings=issue_errors(res.warnings),
+        version=res.version,
     )
 
 
@@ -343,19 +357,20 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
         principal: Clinical,
         _csrf: Csrf,
         data: model,  # type: ignore[valid-type]
+        if_match: IfMatch = None,
     ) -> Any:
         given = data.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         reason = given.pop("reason")
         changes = {k: cell_text(v) for k, v in given.items()}
         return _run(lambda: update_record(engine_of(request), name, locator(record_id), changes,
-                                          reason, actor_of(principal.name)))  # fmt: skip
+                                          reason, actor_of(principal.name), if_match))  # fmt: skip
 
     def delete_one(
         request: Request, record_id: record_path, principal: Clinical, _csrf: Csrf,  # type: ignore[valid-type]
-        reason: ReasonQuery,
+        reason: ReasonQuery, if_match: IfMatch = None,
     ) -> Any:  # fmt: skip
         return _run(lambda: delete_record(engine_of(request), name, locator(record_id), reason,
-                                          actor_of(principal.name)))  # fmt: skip
+                                          actor_of(principal.name), if_match))  # fmt: skip
 
     endpoints: dict[str, Callable[..., Any]] = {
         "GET": get_one, "PATCH": patch_one, "DELETE": delete_one,

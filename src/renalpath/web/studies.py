@@ -30,6 +30,7 @@ from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import salvage_frames, survival_frames
 from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
+from renalpath.registry.cells import formula_safe
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, any_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
@@ -148,7 +149,10 @@ def _csv(header: tuple[str, ...], rows: Iterator[tuple[Any, ...]], name: str) ->
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(header)
-    out.writerows(["" if v is None else v for v in row] for row in rows)
+    out.writerows(
+        ["" if v is None else formula_safe(v) if isinstance(v, str) else v for v in row]
+        for row in rows
+    )
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",
