@@ -38,6 +38,7 @@ from renalpath.web import (
 )
 from renalpath.web.auth import AccountStore, LoginRequired, MemoryAccountStore, login_throttle
 from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
+from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
 from renalpath.web.templating import STATIC_DIR, render
@@ -120,6 +121,12 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
     app.state.throttle = login_throttle(settings, app.state.accounts)  # shared via the DB
 
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(
+            default_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes
+        ),
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

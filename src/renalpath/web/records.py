@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,9 +35,16 @@ from pydantic import (
     StrictStr,
 )
 from pydantic import create_model as _create_model
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 
 from renalpath.registry.dictionary import FILES, ColumnSpec, FileSpec
+from renalpath.registry.ids import (
+    RECORD_ID_MAX,
+    RECORD_ID_PATTERN,
+    RECORD_ID_RULE,
+    is_valid_record_id,
+)
 from renalpath.registry.records import (
     ROW_FILES,
     Locator,
@@ -70,7 +78,11 @@ MAX_ROW_ID = 2_147_483_647  # surrogate ids are INTEGER (32-bit on PostgreSQL)
 REASON_MAX = 2000
 NO_NUL = r"^[^\x00]+$"  # PostgreSQL text cannot hold NUL: refuse it as input, not as a 500
 
-IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, pattern=NO_NUL)]
+IdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=MAX_ID, pattern=RECORD_ID_PATTERN,
+         description=f"Record id: {RECORD_ID_RULE}."),
+]  # fmt: skip
 
 
 def is_row_id(raw: str) -> bool:
@@ -143,6 +155,23 @@ def _title(spec: FileSpec) -> str:
     return spec.form_label.replace(" ", "")
 
 
+def _record_id(value: str) -> str:
+    """The shared id rule, worded like the import's refusals."""
+    if len(value) > RECORD_ID_MAX:
+        raise PydanticCustomError("record_id", f"longer than {RECORD_ID_MAX} characters")
+    if not is_valid_record_id(value):
+        raise PydanticCustomError("record_id", f"not a record id (allowed: {RECORD_ID_RULE})")
+    return value
+
+
+RecordId = Annotated[StrictStr, AfterValidator(_record_id)]
+
+
+def _is_id_column(col: ColumnSpec) -> bool:
+    """Record ids (the row's own and its parents'): the documented id character set."""
+    return col.name.endswith("_id") and _json_type(col) is StrictStr
+
+
 def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
     """Body of a create: every column except the parent id taken from the URL."""
     fields: dict[str, Any] = {}
@@ -150,7 +179,17 @@ def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
         if col.name == parent:
             continue
         help_ = column_help(col)
-        if col.required:
+        if _is_id_column(col):
+            help_ += f" Record id: {RECORD_ID_RULE}."
+            schema = {"pattern": RECORD_ID_PATTERN, "maxLength": RECORD_ID_MAX}
+            if col.required:
+                fields[col.name] = (RecordId, Field(description=help_, json_schema_extra=schema))
+            else:
+                fields[col.name] = (
+                    RecordId | None,
+                    Field(None, description=help_, json_schema_extra=schema),
+                )
+        elif col.required:
             fields[col.name] = (
                 _json_type(col),
                 Field(description=help_, json_schema_extra=_schema_extra(col)),

@@ -31,6 +31,9 @@ class WebSettings:
     # window lock further attempts until the oldest failure leaves the window.
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
+    # Request bodies: JSON and forms are small; the registry import takes a zip upload.
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 51 * 1024 * 1024
     demo: bool = False
     title: str = "renalpath"
 
