@@ -181,7 +181,7 @@ def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
         help_ = column_help(col)
         if _is_id_column(col):
             help_ += f" Record id: {RECORD_ID_RULE}."
-            schema = {"pattern": RECORD_ID_PATTERN, "maxLength": RECORD_ID_MAX}
+            schema: dict[str, Any] = {"pattern": RECORD_ID_PATTERN, "maxLength": RECORD_ID_MAX}
             if col.required:
                 fields[col.name] = (RecordId, Field(description=help_, json_schema_extra=schema))
             else:
