@@ -16,6 +16,7 @@ from renalpath.registry.accounts import ROLES, AccountError
 from renalpath.web.auth import Principal, admin_user
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
+from renalpath.web.workers import in_hash_pool
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -44,9 +45,12 @@ async def users_add(
     form = await request.form()
     name, role = str(form.get("name") or ""), str(form.get("role") or "")
     password, reason = str(form.get("password") or ""), str(form.get("reason") or "")
+    store = request.app.state.accounts
     try:
-        request.app.state.accounts.create_user(
-            name, role, password, _actor(principal), reason or "added on the admin page"
+        await in_hash_pool(
+            lambda: store.create_user(
+                name, role, password, _actor(principal), reason or "added on the admin page"
+            )
         )
     except AccountError as err:
         return _page(request, 422, str(err), form={"name": name, "role": role, "reason": reason})

@@ -34,6 +34,8 @@ class WebSettings:
     # Request bodies: JSON and forms are small; the registry import takes a zip upload.
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 51 * 1024 * 1024
+    # A web import answers at once when done within this time, else sends to its job page.
+    import_wait_s: float = 2.0
     demo: bool = False
     title: str = "renalpath"
 

@@ -24,6 +24,7 @@ from renalpath.web.errors import FieldError, from_problems, from_pydantic, messa
 from renalpath.web.forms import compact, fields_of, form_to_data
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
+from renalpath.web.workers import in_hash_pool
 
 router = APIRouter(include_in_schema=False)
 LIVE_FIELD = "_live"  # sent by htmx when a calculator recomputes on change (not on submit)
@@ -55,7 +56,21 @@ async def login(request: Request) -> Response:
     target = _safe_next(str(form.get("next") or "/"))
     address = request.client.host if request.client else "unknown"
     throttle = request.app.state.throttle
-    wait = throttle.retry_after(name, address)
+    accounts = request.app.state.accounts
+
+    def check() -> tuple[int, Principal | None]:
+        # In a worker thread: Argon2 is slow on purpose, and the throttle counts in the DB.
+        wait = throttle.retry_after(name, address)
+        if wait:
+            return wait, None
+        found = accounts.authenticate(name, password) if name else None
+        if found is None:
+            throttle.failed(name, address)
+        else:
+            throttle.succeeded(name, address)
+        return 0, found
+
+    wait, principal = await in_hash_pool(check)
     if wait:
         minutes = max(1, round(wait / 60))
         msg = f"Too many failed attempts for this account: try again in about {minutes} min."
@@ -64,16 +79,13 @@ async def login(request: Request) -> Response:
         )
         resp.headers["Retry-After"] = str(wait)
         return resp
-    principal = request.app.state.accounts.authenticate(name, password) if name else None
     if principal is None:
-        throttle.failed(name, address)
         return render(
             request,
             "login.html",
             {"next": target, "error": "Unknown user name or wrong password.", "name": name},
             status_code=401,
         )
-    throttle.succeeded(name, address)
     request.session.clear()  # fresh session (and CSRF token) for the new identity
     request.session["uid"] = principal.user_id
     return RedirectResponse(target, status_code=303)
