@@ -21,7 +21,7 @@ HEADER = "patient_id,sex,birth_date,black_race\n"
 
 
 @pytest.fixture
-def empty_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:  # noqa: F811
+def empty_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
     db = tmp_path / "empty.db"
     upgrade(make_engine(f"sqlite:///{db}"))
     with TestClient(registry_app(db, accounts)) as c:
@@ -49,7 +49,7 @@ def test_falsified_size_header_is_refused_not_a_500(empty_client: TestClient) ->
     struct.pack_into("<I", data, cd + 24, 10)
     status, doc = _post(empty_client, bytes(data))
     assert status == 422, doc
-    assert "file" == doc["errors"][0]["field"]  # type: ignore[index]
+    assert doc["errors"][0]["field"] == "file"  # type: ignore[index]
 
 
 def test_corrupt_member_crc_is_refused_not_a_500(empty_client: TestClient) -> None:
