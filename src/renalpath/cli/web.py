@@ -148,8 +148,9 @@ def users_add(
 ) -> None:
     """Create a user account (password hashed with Argon2id)."""
     from renalpath.registry import accounts
+    from renalpath.registry.accounts import check_password
     from renalpath.registry.audit import cli_actor
-    from renalpath.web.auth import PASSWORDS, check_password
+    from renalpath.web.auth import PASSWORDS
 
     try:
         accounts.check_role(role)
@@ -158,7 +159,7 @@ def users_add(
         refuse(str(err))
     secret = _password(password)
     try:
-        check_password(secret)
+        check_password(secret, name)
     except accounts.AccountError as err:
         refuse(str(err))
     engine = _engine(db)

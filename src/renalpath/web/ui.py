@@ -13,12 +13,19 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.pathway import CaseValidationError, recommend
 from renalpath.web import case_form
-from renalpath.web.auth import Principal, any_user, clinical_user, current_principal
+from renalpath.web.auth import (
+    Principal,
+    any_user,
+    clinical_user,
+    current_principal,
+    start_session,
+)
 from renalpath.web.calculators import CALCULATORS
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import compact, fields_of, form_to_data
@@ -60,20 +67,18 @@ async def login(request: Request) -> Response:
 
     def check() -> tuple[int, Principal | None]:
         # In a worker thread: Argon2 is slow on purpose, and the throttle counts in the DB.
-        wait = throttle.retry_after(name, address)
+        wait = throttle.begin(name, address)
         if wait:
             return wait, None
         found = accounts.authenticate(name, password) if name else None
-        if found is None:
-            throttle.failed(name, address)
-        else:
+        if found is not None:
             throttle.succeeded(name, address)
         return 0, found
 
     wait, principal = await in_hash_pool(check)
     if wait:
-        minutes = max(1, round(wait / 60))
-        msg = f"Too many failed attempts for this account: try again in about {minutes} min."
+        when = f"{wait} s" if wait < 120 else f"about {round(wait / 60)} min"
+        msg = f"Too many failed attempts: try again in {when}."
         resp = render(
             request, "login.html", {"next": target, "error": msg, "name": name}, status_code=429
         )
@@ -86,13 +91,17 @@ async def login(request: Request) -> Response:
             {"next": target, "error": "Unknown user name or wrong password.", "name": name},
             status_code=401,
         )
-    request.session.clear()  # fresh session (and CSRF token) for the new identity
-    request.session["uid"] = principal.user_id
+    start_session(request, principal)  # fresh session (and CSRF token) for the new identity
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request) -> Response:
+async def logout(request: Request) -> Response:
+    """End this session and every other session of the user (cookies copied elsewhere too)."""
+    principal = current_principal(request)
+    if principal is not None and principal.via == "session":
+        store = request.app.state.accounts
+        await run_in_threadpool(store.end_sessions, principal.user_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
