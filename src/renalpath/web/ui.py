@@ -7,6 +7,7 @@ next to the input whose `name` equals the error's field path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.pathway import CaseValidationError, recommend
+from renalpath.registry.accounts import AccountError
 from renalpath.web import case_form
 from renalpath.web.auth import (
     Principal,
@@ -29,6 +31,7 @@ from renalpath.web.auth import (
 from renalpath.web.calculators import CALCULATORS
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import compact, fields_of, form_to_data
+from renalpath.web.registry_access import actor_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
 from renalpath.web.workers import in_hash_pool
@@ -104,6 +107,41 @@ async def logout(request: Request) -> Response:
         await run_in_threadpool(store.end_sessions, principal.user_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_page(request: Request, _: Annotated[Principal, Depends(any_user)]) -> Response:
+    return render(request, "account_password.html", {"error": None, "done": False})
+
+
+@router.post("/account/password", dependencies=[Depends(require_csrf)])
+async def password_change(
+    request: Request, principal: Annotated[Principal, Depends(any_user)]
+) -> Response:
+    """Change one's own password: every other session and every API token of the user end."""
+    form = await request.form()
+    current, new = str(form.get("current") or ""), str(form.get("new") or "")
+    error: str | None = None
+    if new != str(form.get("confirm") or ""):
+        error = "confirm: the two new passwords differ"
+    elif principal.via != "session":
+        error = "log in with the browser to change the password"
+    else:
+        store = request.app.state.accounts
+        try:
+            version = await in_hash_pool(
+                lambda: store.change_password(
+                    principal.name, current, new, actor_of(principal.name), "password changed"
+                )
+            )
+        except AccountError as err:
+            error = str(err)
+    if error is not None:
+        return render(
+            request, "account_password.html", {"error": error, "done": False}, status_code=422
+        )
+    start_session(request, replace(principal, session_version=version))  # this browser stays
+    return render(request, "account_password.html", {"error": None, "done": True})
 
 
 @router.get("/")
