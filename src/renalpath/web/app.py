@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, Response
 import renalpath
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.web import (
+    access_log,
     admin,
     api,
     audit_views,
@@ -36,7 +37,13 @@ from renalpath.web import (
     studies,
     ui,
 )
-from renalpath.web.auth import AccountStore, LoginRequired, MemoryAccountStore, login_throttle
+from renalpath.web.auth import (
+    AccountStore,
+    LoginRequired,
+    MemoryAccountStore,
+    current_principal,
+    login_throttle,
+)
 from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
 from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
@@ -102,7 +109,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        key = request.app.state.settings.secret_key.encode()
+        path = access_log.mask_path(request.url.path, key)  # no patient ids in the log
+        log.exception("unhandled error on %s %s", request.method, path)
         if _is_api(request):
             return _api_error(500, "internal error; the server log has the details")
         return HTMLResponse("<h1>Internal error</h1><p>The server log has the details.</p>", 500)
@@ -116,6 +125,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
         description=DESCRIPTION,
         docs_url=None,  # our own /docs: vendored Swagger UI, no CDN, no inline script
         redoc_url=None,
+        openapi_url=None,  # our own /openapi.json: behind login unless the settings open it
     )
     app.state.settings = settings
     app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
@@ -158,8 +168,21 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> Response:
+        """The API description; for logged-in users unless `open_docs` is set."""
+        if not settings.open_docs and current_principal(request) is None:
+            raise StarletteHTTPException(
+                401,
+                "log in (or send an API token) to read the API description",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return JSONResponse(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> Response:
+        if not settings.open_docs and current_principal(request) is None:
+            raise LoginRequired()
         return render(request, "docs.html")
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
@@ -207,7 +230,9 @@ def app_from_env() -> FastAPI:
     Every worker must sign sessions with the same key, so `serve` puts one key into the
     environment before the workers start.
     """
-    app = create_app(settings_from_env())
+    settings = settings_from_env()
+    access_log.install(settings.secret_key)  # no patient ids in this worker's access log
+    app = create_app(settings)
     api.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
     return app
 

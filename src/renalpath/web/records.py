@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
     AfterValidator,
@@ -99,11 +99,18 @@ def _digits_only(raw: object) -> object:
 
 
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID), BeforeValidator(_digits_only)]
-ReasonQuery = Annotated[
-    str,
-    Query(min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
-          description="Why the record is deleted (audit trail)."),
-]  # fmt: skip
+
+
+class DeleteBody(BaseModel):
+    """Why a record is deleted.  In the body, not the query string: URLs end up in access
+    logs, proxies and browser history, and a reason may name the patient."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: StrictStr = Field(
+        min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
+        description="Why the record is deleted (audit trail).",
+    )  # fmt: skip
+
 
 # ------------------------------------------------------------------ generated models
 
@@ -391,10 +398,10 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
 
     def delete_one(
         request: Request, record_id: record_path, principal: Clinical, _csrf: Csrf,  # type: ignore[valid-type]
-        reason: ReasonQuery,
+        body: DeleteBody,
     ) -> Any:  # fmt: skip
-        return _run(lambda: delete_record(engine_of(request), name, locator(record_id), reason,
-                                          actor_of(principal.name)))  # fmt: skip
+        return _run(lambda: delete_record(engine_of(request), name, locator(record_id),
+                                          body.reason, actor_of(principal.name)))  # fmt: skip
 
     endpoints: dict[str, Callable[..., Any]] = {
         "GET": get_one, "PATCH": patch_one, "DELETE": delete_one,
