@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         1024 * 1024, ge=1024, description="Largest request body (JSON or form) in bytes."
     )
     max_upload_bytes: int = Field(
-        51 * 1024 * 1024, ge=1024, description="Largest import upload (zip) in bytes."
+        50 * 1024 * 1024, ge=1024, description="Largest import upload (the zip) in bytes."
     )
 
 

@@ -134,7 +134,8 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.add_middleware(
         BodyLimitMiddleware,
         limits=BodyLimits(
-            default_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes
+            default_bytes=settings.max_body_bytes,
+            upload_bytes=settings.max_upload_bytes + imports.MULTIPART_SLACK,
         ),
     )
     app.add_middleware(

@@ -53,11 +53,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # project limit: a 100,000-patient folder zips smaller
+MULTIPART_SLACK = 1024 * 1024  # form fields and multipart framing around the zip
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 MAX_ROWS = 5_000_000  # lines over all files; a 100,000-patient registry has well under this
 MAX_MEMBERS = 64
 REPORT_MAX_ISSUES = 200
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.3g} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
 class UploadRefused(ValueError):
@@ -142,11 +146,16 @@ def _unpack_members(zf: zipfile.ZipFile, dest: Path) -> Path:
 
 
 async def _read_upload(request: Request) -> tuple[bytes, str]:
+    """The zip and the reason; the zip at most `max_upload_bytes` (the settings).
+
+    The whole request is already bounded (the body-limit middleware, with room for the form
+    around the file); this bounds the file itself.
+    """
+    limit: int = request.app.state.settings.max_upload_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 1024 * 1024:
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise UploadRefused(
-            f"file: upload of {declared} bytes is too large (allowed: at most "
-            f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB)",
+            f"file: upload of {declared} bytes is too large (allowed: at most {_mb(limit)})",
             413,
         )
     form = await request.form()
@@ -154,11 +163,9 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
     reason = str(form.get("reason") or "").strip()
     if not isinstance(upload, UploadFile):
         raise UploadRefused("file: a zip file is required")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(
-            f"file: too large (allowed: at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", 413
-        )
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRefused(f"file: too large (allowed: at most {_mb(limit)})", 413)
     return data, reason or f"web import of {upload.filename or 'upload.zip'}"
 
 
