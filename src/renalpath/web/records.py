@@ -1,4 +1,4 @@
-"""REST API for single registry records: create, read, correct and delete (issue 6).
+"""REST API for single registry records: create, read, correct and delete.
 
 patients / tumours / imaging / interventions / pathology / labs / events under /api/v1,
 clinicians and admins only (researchers see aggregate results only: 403). Every write goes
