@@ -1,8 +1,8 @@
-"""Fixtures of the attack suite: fresh registry databases (SQLite file or PostgreSQL) and the
-web app over a synthetic registry."""
+"""Fixtures of the attack suite: fresh registry databases (SQLite file or PostgreSQL), the
+web app over a synthetic registry, and the web layer's apps and logged-in clients."""
 
 from tests.registry.registry_fixtures import db, engine, folder
-from tests.web.conftest import accounts
+from tests.web.conftest import accounts, app, client
 from tests.web.registry_support import registry_db, rw_client
 
-__all__ = ["accounts", "db", "engine", "folder", "registry_db", "rw_client"]
+__all__ = ["accounts", "app", "client", "db", "engine", "folder", "registry_db", "rw_client"]

@@ -35,7 +35,7 @@ def accounts() -> MemoryAccountStore:
 
 @pytest.fixture
 def app(accounts: MemoryAccountStore) -> FastAPI:
-    return create_app(WebSettings(secret_key="test-secret-key"), accounts)
+    return create_app(WebSettings(secret_key="test-secret-key", open_docs=True), accounts)
 
 
 @pytest.fixture

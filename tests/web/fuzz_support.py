@@ -48,7 +48,7 @@ def fuzz_app(role: str, db: Path | None = None) -> FastAPI:
     store = MemoryAccountStore()
     store.add_token(store.add("fuzz", "fuzz-password-123", role), TOKEN)
     url = f"sqlite:///{db}" if db is not None else None
-    return create_app(WebSettings(secret_key="fuzz", database_url=url), store)
+    return create_app(WebSettings(secret_key="fuzz", database_url=url, open_docs=True), store)
 
 
 def private_db(label: str) -> Path:

@@ -39,7 +39,8 @@ def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def registry_app(db: Path, accounts: MemoryAccountStore) -> FastAPI:
-    return create_app(WebSettings(secret_key="k", database_url=f"sqlite:///{db}"), accounts)
+    settings = WebSettings(secret_key="k", database_url=f"sqlite:///{db}", open_docs=True)
+    return create_app(settings, accounts)
 
 
 @pytest.fixture

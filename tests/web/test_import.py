@@ -3,6 +3,7 @@ zip-slip, non-CSV and oversized uploads refused with a clear message."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sqlite3
 import zipfile
@@ -14,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from renalpath.registry.db import make_engine, upgrade
 from renalpath.synth.writer import write_registry
-from renalpath.web import imports
 from renalpath.web.auth import MemoryAccountStore
 
 from .conftest import bearer, login
@@ -116,7 +116,12 @@ def test_not_a_zip_and_oversized(empty_client: TestClient, monkeypatch: pytest.M
         "/api/v1/import", files={"file": ("x.zip", b"hello")}, headers=bearer("cleo")
     )
     assert resp.status_code == 422 and "not a zip" in resp.json()["errors"][0]["message"]
-    monkeypatch.setattr(imports, "MAX_UPLOAD_BYTES", 10)
+    settings = empty_client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        empty_client.app.state,  # type: ignore[attr-defined]
+        "settings",
+        dataclasses.replace(settings, max_upload_bytes=10),
+    )
     resp = empty_client.post(
         "/api/v1/import", files={"file": ("x.zip", b"0123456789abc")}, headers=bearer("cleo")
     )

@@ -83,19 +83,25 @@ def test_patient_tumour_event_round_trip(rw_client: TestClient) -> None:  # noqa
         isinstance(ev["id"], int) and ev["entity_id"] == "WEB1|WEB1-T1|2021-03-03|local_recurrence"
     )
     # the tumour now has dependents: no cascade
-    resp = c.delete("/api/v1/tumours/WEB1-T1", params={"reason": "wrong"}, headers=CLEO)
+    resp = c.request("DELETE", "/api/v1/tumours/WEB1-T1", json={"reason": "wrong"}, headers=CLEO)
     assert resp.status_code == 409 and "events: WEB1|WEB1-T1|2021-03-03" in resp.text
-    resp = c.delete(f"/api/v1/events/{ev['id']}", params={"reason": "duplicate"}, headers=CLEO)
+    resp = c.request(
+        "DELETE", f"/api/v1/events/{ev['id']}", json={"reason": "duplicate"}, headers=CLEO
+    )
     assert resp.status_code == 200 and resp.json()["record"]["detail"] == "on CT"
     assert c.get(f"/api/v1/events/{ev['id']}", headers=CLEO).status_code == 404
     deleted = _audit(c, "events", ev["entity_id"])[0]
     assert (deleted["action"], deleted["reason"]) == ("delete", "duplicate")
     assert (
-        c.delete("/api/v1/tumours/WEB1-T1", params={"reason": "wrong"}, headers=CLEO).status_code
+        c.request(
+            "DELETE", "/api/v1/tumours/WEB1-T1", json={"reason": "wrong"}, headers=CLEO
+        ).status_code
         == 200
     )
     assert (
-        c.delete("/api/v1/patients/WEB1", params={"reason": "test"}, headers=CLEO).status_code
+        c.request(
+            "DELETE", "/api/v1/patients/WEB1", json={"reason": "test"}, headers=CLEO
+        ).status_code
         == 200
     )
     assert c.get("/api/v1/patients/WEB1", headers=CLEO).status_code == 404
@@ -145,8 +151,8 @@ def test_intervention_pathology_and_lab(rw_client: TestClient) -> None:  # noqa:
     resp = c.patch(f"/api/v1/labs/{lab['id']}", json={"value": 1.3, "reason": "x"}, headers=CLEO)
     assert resp.status_code == 200 and resp.json()["old"] == 1.1
     assert (
-        c.delete(
-            f"/api/v1/labs/{lab['id']}", params={"reason": "wrong patient"}, headers=CLEO
+        c.request(
+            "DELETE", f"/api/v1/labs/{lab['id']}", json={"reason": "wrong patient"}, headers=CLEO
         ).status_code
         == 200
     )
@@ -232,7 +238,7 @@ def test_not_found_and_conflicts(rw_client: TestClient) -> None:  # noqa: F811
     )
     dup = c.post("/api/v1/patients", headers=CLEO, json={**PATIENT, "patient_id": "SYN000001"})
     assert dup.status_code == 409 and dup.json()["errors"][0]["field"] == "patient_id"
-    busy = c.delete("/api/v1/patients/SYN000001", params={"reason": "x"}, headers=CLEO)
+    busy = c.request("DELETE", "/api/v1/patients/SYN000001", json={"reason": "x"}, headers=CLEO)
     assert busy.status_code == 409 and "tumours: SYN000001-T1" in busy.text
     key = c.patch(
         "/api/v1/patients/SYN000001", headers=CLEO, json={"patient_id": "Z", "reason": "x"}
@@ -240,7 +246,7 @@ def test_not_found_and_conflicts(rw_client: TestClient) -> None:  # noqa: F811
     assert key.status_code == 422 and key.json()["errors"][0]["field"] == "patient_id"
     no_reason = c.patch("/api/v1/tumours/SYN000001-T1", headers=CLEO, json={"ct": "T1b"})
     assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
-    blank = c.delete("/api/v1/events/1", params={"reason": ""}, headers=CLEO)
+    blank = c.request("DELETE", "/api/v1/events/1", json={"reason": ""}, headers=CLEO)
     assert blank.status_code == 422
 
 
@@ -281,7 +287,7 @@ def test_role_matrix(reg_client: TestClient, method: str, path: str) -> None:  #
     if method in ("POST", "PATCH"):
         kwargs["json"] = {"unknown_column": 1}
     if method == "DELETE":
-        kwargs["params"] = {"reason": ""}  # refused (422) before anything is deleted
+        kwargs["json"] = {"reason": ""}  # refused (422) before anything is deleted
     assert reg_client.request(method, path, **kwargs).status_code == 401
     assert reg_client.request(method, path, headers=bearer("rhea"), **kwargs).status_code == 403
     for user in ("ada", "cleo"):
@@ -295,10 +301,13 @@ def test_cookie_session_needs_csrf(rw_client: TestClient) -> None:  # noqa: F811
     assert resp.status_code == 403 and "CSRF" in resp.text
     resp = rw_client.post("/api/v1/patients", json=PATIENT, headers={"X-CSRF-Token": token})
     assert resp.status_code == 201
-    resp = rw_client.delete("/api/v1/patients/WEB1", params={"reason": "test"})
+    resp = rw_client.request("DELETE", "/api/v1/patients/WEB1", json={"reason": "test"})
     assert resp.status_code == 403
-    resp = rw_client.delete(
-        "/api/v1/patients/WEB1", params={"reason": "test"}, headers={"X-CSRF-Token": token}
+    resp = rw_client.request(
+        "DELETE",
+        "/api/v1/patients/WEB1",
+        json={"reason": "test"},
+        headers={"X-CSRF-Token": token},
     )
     assert resp.status_code == 200
 
@@ -348,6 +357,6 @@ def test_row_id_with_anything_but_digits_is_refused(
         {"date": "2021-02-01", "test": "creatinine", "value": 1.1, "unit": "mg/dL"},
     )
     raw = template.format(id=lab["id"])  # \u0665: ARABIC-INDIC DIGIT FIVE
-    resp = c.delete(f"/api/v1/labs/{raw}", params={"reason": "typo"}, headers=CLEO)
+    resp = c.request("DELETE", f"/api/v1/labs/{raw}", json={"reason": "typo"}, headers=CLEO)
     assert resp.status_code == 422, resp.text
     assert c.get(f"/api/v1/labs/{lab['id']}", headers=CLEO).status_code == 200  # still there

@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from renalpath.registry.accounts import ThrottleRule
 from renalpath.web.app import create_app
 from renalpath.web.auth import LoginThrottle, MemoryAccountStore
 from renalpath.web.settings import WebSettings
@@ -133,19 +134,21 @@ def test_inactive_user_cannot_log_in(client: TestClient) -> None:
     assert resp.status_code == 401
 
 
-def test_login_throttled_after_five_failures(client: TestClient) -> None:
+def test_login_throttled_after_repeated_failures(client: TestClient) -> None:
     token = csrf_from(client.get("/login").text)
+    statuses = []
     for _ in range(5):
         resp = client.post(
             "/login", data={"username": "ada", "password": "wrong", "csrf_token": token}
         )
-        assert resp.status_code == 401
-    # now even the right password is refused, with a Retry-After
+        statuses.append(resp.status_code)
+    # three free failures, then the name backs off (2 s, 4 s, …) from this address
+    assert statuses[:3] == [401, 401, 401] and 429 in statuses[3:]
     resp = client.post(
         "/login", data={"username": "ada", "password": PASSWORD, "csrf_token": token}
     )
     assert resp.status_code == 429
-    assert int(resp.headers["retry-after"]) > 0
+    assert 0 < int(resp.headers["retry-after"]) <= 60
     assert "Too many failed attempts" in resp.text
     # another account from the same address is not locked out
     resp = client.post(
@@ -156,22 +159,25 @@ def test_login_throttled_after_five_failures(client: TestClient) -> None:
     assert resp.status_code == 303
 
 
-def test_throttle_window_expires_and_success_resets() -> None:
+def test_throttle_backoff_per_name_and_limit_per_address() -> None:
     now = [1000.0]
-    throttle = LoginThrottle(max_failures=3, window_s=900, clock=lambda: now[0])
-    for _ in range(3):
-        throttle.failed("Ann", "10.0.0.1")
-    assert throttle.retry_after("ann", "10.0.0.1") > 0  # names compare case-insensitively
-    assert throttle.retry_after("ann", "10.0.0.2") == 0  # per address
-    now[0] += 899
-    assert throttle.retry_after("ann", "10.0.0.1") > 0
-    now[0] += 1
-    assert throttle.retry_after("ann", "10.0.0.1") == 0
-    throttle.failed("bob", "x")
-    throttle.succeeded("bob", "x")
-    throttle.failed("bob", "x")
-    throttle.failed("bob", "x")
-    assert throttle.retry_after("bob", "x") == 0
+    rule = ThrottleRule(free=3, max_backoff_s=60, address_max=5, window_s=900)
+    throttle = LoginThrottle(rule, clock=lambda: now[0])
+    assert [throttle.begin("Ann", "10.0.0.1") for _ in range(3)] == [0, 0, 0]
+    assert throttle.begin("ann", "10.0.0.1") == 2  # names compare case-insensitively
+    assert throttle.begin("ann", "10.0.0.2") == 0  # a clean address is not held back
+    now[0] += 4  # 4 failures of the name: the next waits 4 s after the last one
+    assert throttle.begin("ann", "10.0.0.1") == 0
+    assert throttle.begin("ann", "10.0.0.1") == 8  # 5 failures of the name: 2**3 s
+    now[0] += 10
+    throttle.succeeded("ann", "10.0.0.2")  # the right password clears the name's count
+    assert throttle.begin("ann", "10.0.0.1") == 0
+    # the address limit: 5 failures from one address, whatever the names
+    # the address limit: 5 failures from one address, whatever the names (ann's were cleared)
+    assert [throttle.begin(n, "10.0.0.1") for n in ("b", "c", "d", "e")] == [0, 0, 0, 0]
+    assert throttle.begin("f", "10.0.0.1") > 0
+    now[0] += 901
+    assert throttle.begin("f", "10.0.0.1") == 0
 
 
 # Role × endpoint matrix for this slice: expected status per role (None = anonymous).

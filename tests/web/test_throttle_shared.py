@@ -22,7 +22,7 @@ from renalpath.web.settings import WebSettings
 
 from .conftest import csrf_from
 
-PASSWORD = "a long enough password"
+PASSWORD = "a long enough password"  # stored directly: no policy check here
 MAX_FAILURES = 3
 
 
@@ -90,24 +90,25 @@ def test_success_clears_the_shared_count(engine: Engine) -> None:
 
 def test_sql_throttle_window_and_keys(engine: Engine) -> None:
     now = [1_000_000.0]
-    throttle = SqlLoginThrottle(engine, max_failures=3, window_s=900, clock=lambda: now[0])
-    other = SqlLoginThrottle(engine, max_failures=3, window_s=900, clock=lambda: now[0])
-    throttle.failed("Ann", "10.0.0.1")
-    other.failed("ann", "10.0.0.1")
-    now[0] += 100
-    throttle.failed("ANN", "10.0.0.1")
-    assert other.retry_after("ann", "10.0.0.1") == 801  # the oldest failure leaves at +900
-    assert other.retry_after("ann", "10.0.0.2") == 0  # per address
-    assert other.retry_after("bob", "10.0.0.1") == 0  # per name
-    now[0] += 800  # the first two failures leave the window
-    assert throttle.retry_after("ann", "10.0.0.1") == 0
-    # a later failure drops the rows that no longer count
-    throttle.failed("carl", "x")
+    rule = accounts.ThrottleRule(free=2, max_backoff_s=60, address_max=4, window_s=900)
+    throttle = SqlLoginThrottle(engine, rule, clock=lambda: now[0])
+    other = SqlLoginThrottle(engine, rule, clock=lambda: now[0])
+    assert throttle.begin("Ann", "10.0.0.1") == 0
+    assert other.begin("ann", "10.0.0.1") == 0
+    assert other.begin("ANN", "10.0.0.1") == 2  # shared count, names case-insensitive
+    assert other.begin("ann", "10.0.0.2") == 0  # a clean address is not held back
+    assert other.begin("bob", "10.0.0.1") == 0  # per name
+    assert other.begin("bob", "10.0.0.3") == 0
+    assert other.begin("carl", "10.0.0.1") == 0  # 4th failure from the address (refused
+    assert other.begin("dave", "10.0.0.1") > 0  # attempts are not kept): the limit is reached
+    now[0] += 901  # every failure leaves the window
+    assert throttle.begin("ann", "10.0.0.1") == 0
     with engine.connect() as conn:
         count = select(func.count()).select_from(accounts.LoginFailure)
-        assert conn.execute(count).scalar_one() == 2  # ann's third failure and carl's
+        assert conn.execute(count).scalar_one() == 1  # older rows dropped on the way
     throttle.succeeded("Ann", "10.0.0.1")
-    assert throttle.retry_after("ann", "10.0.0.1") == 0
+    with engine.connect() as conn:
+        assert conn.execute(count).scalar_one() == 0
 
 
 def test_memory_throttle_without_database() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,16 +47,49 @@ def serve(
             help="Log one line per request (off saves CPU on a busy API server).",
         ),
     ] = True,
+    https: Annotated[
+        bool,
+        typer.Option(
+            "--https",
+            help="Users reach the server over HTTPS (through a TLS proxy, or with --ssl-certfile "
+            "and --ssl-keyfile): session cookies get the Secure flag and responses HSTS.",
+        ),
+    ] = False,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM): serve HTTPS directly.")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Behind a reverse proxy: take the client address and scheme from its "
+            "X-Forwarded-For/-Proto headers (login limits are per client address), trusting "
+            "only the proxies in --forwarded-allow-ips.",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(help="Comma-separated proxy addresses whose forwarded headers count."),
+    ] = "127.0.0.1",
     db: DbOpt = None,
 ) -> None:
-    """Run the web app: clinician UI and REST API (/api/v1, docs at /docs)."""
+    """Run the web app: clinician UI and REST API (/api/v1, docs at /docs).
+
+    Outside --demo, RENALPATH_SECRET_KEY must hold at least 32 random characters.
+    """
     import secrets
 
     import uvicorn
 
+    from renalpath.errors import Refusal
     from renalpath.registry.audit_seal import KEY_ENV, KEY_FILE_ENV, load_key
     from renalpath.registry.db import make_engine, require_schema, resolve_url
-    from renalpath.web.settings import DB_ENV, DEMO_ENV, SECRET_ENV
+    from renalpath.settings import secret_problem
+    from renalpath.web.settings import DB_ENV, DEMO_ENV, HTTPS_ENV, SECRET_ENV, SECRET_HELP_TEXT
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise Refusal("--ssl-certfile and --ssl-keyfile go together")
 
     if demo:
         from renalpath.web.demo import ensure_demo
@@ -73,12 +107,19 @@ def serve(
                 err=True,
             )
     # Workers build the app from the environment; all must share one session-signing key.
+    problem = secret_problem(os.environ.get(SECRET_ENV))
+    if problem is not None:
+        if not demo:
+            raise Refusal(f"{problem}; {SECRET_HELP_TEXT}")
+        os.environ[SECRET_ENV] = secrets.token_urlsafe(32)  # demo: sessions end at restart
     os.environ[DB_ENV] = url
-    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(32))
     if demo:
         os.environ[DEMO_ENV] = "1"
+    if https or ssl_certfile is not None:
+        os.environ[HTTPS_ENV] = "1"
     shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"renalpath web app on http://{shown}:{port}/  (API docs: /docs)")
+    scheme = "https" if ssl_certfile is not None else "http"
+    typer.echo(f"renalpath web app on {scheme}://{shown}:{port}/  (API docs: /docs)")
     if demo:
         typer.echo(f"demo registry: {url} ({info.patients} synthetic patients)")
         typer.echo("demo accounts (user / password):")
@@ -97,7 +138,10 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
-        proxy_headers=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips if proxy_headers else None,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         # the C parser (a dependency): fail loudly rather than fall back to h11 silently;
         # loop "auto" takes uvloop (a dependency except on Windows)
         http="httptools",

@@ -1,4 +1,5 @@
-"""`renalpath users add|list|token|deactivate`: user accounts and API tokens.
+"""`renalpath users …`: user accounts (add, list, passwd, deactivate) and API tokens (token,
+tokens, revoke-token).
 
 Exit codes: 0 ok, 1 refusal (reason on stderr: unknown role, weak password, unknown user, a
 database without the schema), 2 usage error.
@@ -54,15 +55,16 @@ def users_add(
 ) -> None:
     """Create a user account (password hashed with Argon2id)."""
     from renalpath.registry import accounts
+    from renalpath.registry.accounts import check_password
     from renalpath.registry.audit import cli_actor
-    from renalpath.web.auth import PASSWORDS, check_password
+    from renalpath.web.auth import PASSWORDS
 
     # An AccountError (unknown role, bad name, weak password, duplicate) is a refusal,
     # reported by the CLI's error handler.
     accounts.check_role(role)
     accounts.check_name(name)
     secret = _password(password)
-    check_password(secret)
+    check_password(secret, name)
     engine = _engine(db)
     with engine.begin() as conn:
         acc = accounts.create_user(
@@ -93,6 +95,7 @@ def users_list(
 def users_token(
     name: Annotated[str, typer.Argument(help="The user the token acts as.")],
     label: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days until it expires.")] = 90,
     db: DbOpt = None,
 ) -> None:
     """Issue an API token (Authorization: Bearer …); it is printed once and not stored."""
@@ -100,8 +103,65 @@ def users_token(
     from renalpath.registry.audit import cli_actor
 
     with _engine(db).begin() as conn:
-        token = accounts.issue_token(conn, name, label, cli_actor(), "users token")
+        token = accounts.issue_token(conn, name, label, cli_actor(), "users token", days)
     typer.echo(token)
+
+
+@app.command("tokens")
+def users_tokens(
+    name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """List API tokens (id, user, label, created, expires, status); never the tokens."""
+    from renalpath.registry import accounts
+
+    with _engine(db).connect() as conn:
+        rows = accounts.list_tokens(conn, name)
+    for t in rows:
+        status = "revoked" if t.revoked else "valid"
+        typer.echo(
+            f"{t.id:>5} {t.user:<20} {t.label:<20} {t.created_at[:16]} "
+            f"{(t.expires_at or '-')[:16]:<16} {status}"
+        )
+
+
+@app.command("revoke-token")
+def users_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="Token id, from `users tokens`.")],
+    reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke one API token; the user's other tokens keep working."""
+    from renalpath.registry import accounts
+    from renalpath.registry.audit import cli_actor
+
+    with _engine(db).begin() as conn:
+        info = accounts.revoke_token(conn, token_id, cli_actor(), reason or "users revoke-token")
+    typer.echo(f"revoked token {info.id} of {info.user} ({info.label})")
+
+
+@app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="User whose password to set.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="New password (else prompted, or read from stdin when not a terminal)."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Set a user's password: every session of the user ends and every API token is revoked."""
+    from renalpath.registry import accounts
+    from renalpath.registry.audit import cli_actor
+    from renalpath.web.auth import PASSWORDS
+
+    secret = _password(password)
+    accounts.check_password(secret, name)
+    with _engine(db).begin() as conn:
+        accounts.set_password(
+            conn, name, PASSWORDS.hash(secret), cli_actor(), reason or "users passwd"
+        )
+    typer.echo(f"password of {name} changed; sessions ended and API tokens revoked")
 
 
 @app.command("deactivate")

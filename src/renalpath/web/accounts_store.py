@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from sqlalchemy import Engine
 
 from renalpath.registry import accounts
 from renalpath.registry.db import make_engine
-from renalpath.web.auth import PASSWORDS, Principal, Role, check_password
+from renalpath.web.auth import PASSWORDS, Principal, Role
 
 
-def _principal(acc: accounts.Account, via: str = "session") -> Principal:
+def _principal(acc: accounts.Account, via: Literal["session", "token"] = "session") -> Principal:
     role: Role = acc.role  # type: ignore[assignment]  # checked on write (accounts.ROLES)
-    return Principal(acc.id, acc.name, role, "token" if via == "token" else "session")
+    return Principal(acc.id, acc.name, role, via, acc.session_version)
 
 
 class SqlAccountStore:
@@ -56,7 +57,7 @@ class SqlAccountStore:
     def create_user(
         self, name: str, role: str, password: str, actor: str, reason: str | None
     ) -> accounts.Account:
-        check_password(password)
+        accounts.check_password(password, name)
         with self.engine.begin() as conn:
             return accounts.create_user(conn, name, role, PASSWORDS.hash(password), actor, reason)
 
@@ -64,47 +65,59 @@ class SqlAccountStore:
         with self.engine.begin() as conn:
             accounts.set_active(conn, name, active, actor, reason)
 
-    def issue_token(self, name: str, label: str, actor: str, reason: str | None) -> str:
+    def issue_token(
+        self, name: str, label: str, actor: str, reason: str | None, max_age_days: int = 90
+    ) -> str:
         with self.engine.begin() as conn:
-            return accounts.issue_token(conn, name, label, actor, reason)
+            return accounts.issue_token(conn, name, label, actor, reason, max_age_days)
+
+    def list_tokens(self, name: str | None = None) -> list[accounts.TokenInfo]:
+        with self.engine.connect() as conn:
+            return accounts.list_tokens(conn, name)
+
+    def revoke_token(self, token_id: int, actor: str, reason: str | None) -> accounts.TokenInfo:
+        with self.engine.begin() as conn:
+            return accounts.revoke_token(conn, token_id, actor, reason)
+
+    def end_sessions(self, user_id: int) -> None:
+        with self.engine.begin() as conn:
+            accounts.end_sessions(conn, user_id)
+
+    def change_password(
+        self, name: str, current: str, new: str, actor: str, reason: str | None
+    ) -> int:
+        """Check the current password, then set the new one (ending other sessions)."""
+        with self.engine.connect() as conn:
+            found = accounts.password_hash_of(conn, name)
+        if found is None or not PASSWORDS.verify(current, found[1]):
+            raise accounts.AccountError("current password: wrong password")
+        accounts.check_password(new, name)
+        with self.engine.begin() as conn:
+            return accounts.set_password(conn, name, PASSWORDS.hash(new), actor, reason)
 
 
 class SqlLoginThrottle:
-    """`auth.LoginThrottle`'s rule, counted in the database instead of in one process.
+    """`accounts.ThrottleRule` counted in the database instead of in one process.
 
-    With N uvicorn workers an in-memory count would allow N × the failures (each worker
-    counts its own); here every worker — and every server on the same database — reads and
-    writes the same rows.  Same rule and interface: after `max_failures` failures for one
-    (user name, client address) within `window_s`, further attempts wait until the oldest
-    failure leaves the window; a successful login clears the pair.  Failed attempts still in
-    flight on other workers (Argon2 takes a moment) are counted when they finish, as in memory.
+    With N uvicorn workers an in-memory count would allow N × the attempts (each worker
+    counts its own); here every worker — and every server on the same database — counts in
+    the same rows, atomically (see `accounts.admit_login`).
     """
 
     def __init__(
         self,
         engine: Engine,
-        max_failures: int,
-        window_s: float,
+        rule: accounts.ThrottleRule,
         clock: Callable[[], float] = time.time,  # wall clock: comparable between processes
     ) -> None:
         self.engine = engine
-        self.max_failures = max_failures
-        self.window_s = window_s
+        self.rule = rule
         self.clock = clock
 
-    def retry_after(self, name: str, address: str) -> int:
-        """Seconds until the next attempt is allowed; 0 when not locked."""
-        now = self.clock()
-        with self.engine.connect() as conn:
-            count, first = accounts.recent_login_failures(conn, name, address, now - self.window_s)
-        if count < self.max_failures or first is None:
-            return 0
-        return max(1, int(first + self.window_s - now) + 1)
-
-    def failed(self, name: str, address: str) -> None:
-        now = self.clock()
+    def begin(self, name: str, address: str) -> int:
+        """Seconds to wait; 0 admits the attempt (a failure until `succeeded`)."""
         with self.engine.begin() as conn:
-            accounts.record_login_failure(conn, name, address, now, now - self.window_s)
+            return accounts.admit_login(conn, name, address, self.clock(), self.rule)
 
     def succeeded(self, name: str, address: str) -> None:
         with self.engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""Admin pages: list users, add one, (de)activate, issue an API token.
+"""Admin pages: list users, add one, (de)activate, issue and revoke API tokens.
 
 Every change names the acting admin (`web:<name>`) and a reason, which the database store
 writes to the audit trail.  A new token is shown once, on the page that created it.
@@ -16,6 +16,7 @@ from renalpath.registry.accounts import ROLES, AccountError
 from renalpath.web.auth import Principal, admin_user
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
+from renalpath.web.workers import in_hash_pool
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -27,8 +28,9 @@ def _actor(principal: Principal) -> str:
 def _page(
     request: Request, status: int = 200, error: str | None = None, **extra: object
 ) -> Response:
-    users = request.app.state.accounts.list_users()
-    ctx = {"users": users, "roles": ROLES, "error": error, "form": {}, **extra}
+    store = request.app.state.accounts
+    users, tokens = store.list_users(), store.list_tokens()
+    ctx = {"users": users, "tokens": tokens, "roles": ROLES, "error": error, "form": {}, **extra}
     return render(request, "admin/users.html", ctx, status_code=status)
 
 
@@ -44,9 +46,12 @@ async def users_add(
     form = await request.form()
     name, role = str(form.get("name") or ""), str(form.get("role") or "")
     password, reason = str(form.get("password") or ""), str(form.get("reason") or "")
+    store = request.app.state.accounts
     try:
-        request.app.state.accounts.create_user(
-            name, role, password, _actor(principal), reason or "added on the admin page"
+        await in_hash_pool(
+            lambda: store.create_user(
+                name, role, password, _actor(principal), reason or "added on the admin page"
+            )
         )
     except AccountError as err:
         return _page(request, 422, str(err), form={"name": name, "role": role, "reason": reason})
@@ -77,8 +82,26 @@ async def users_token(
     label = str(form.get("label") or "script")[:64]
     try:
         token = request.app.state.accounts.issue_token(
-            name, label, _actor(principal), "token issued on the admin page"
+            name,
+            label,
+            _actor(principal),
+            "token issued on the admin page",
+            request.app.state.settings.token_max_age_days,
         )
     except AccountError as err:
         return _page(request, 422, str(err))
     return _page(request, new_token={"user": name, "label": label, "token": token})
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[Depends(require_csrf)])
+async def token_revoke(
+    request: Request, token_id: int, principal: Annotated[Principal, Depends(admin_user)]
+) -> Response:
+    """Revoke one API token; the user's other tokens keep working."""
+    try:
+        request.app.state.accounts.revoke_token(
+            token_id, _actor(principal), "token revoked on the admin page"
+        )
+    except AccountError as err:
+        return _page(request, 404, str(err))
+    return RedirectResponse("/admin/users", status_code=303)

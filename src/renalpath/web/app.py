@@ -25,6 +25,7 @@ import renalpath
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.registry.db import RegistryBusy
 from renalpath.web import (
+    access_log,
     admin,
     api,
     audit_views,
@@ -38,8 +39,15 @@ from renalpath.web import (
     studies,
     ui,
 )
-from renalpath.web.auth import AccountStore, LoginRequired, MemoryAccountStore, login_throttle
+from renalpath.web.auth import (
+    AccountStore,
+    LoginRequired,
+    MemoryAccountStore,
+    current_principal,
+    login_throttle,
+)
 from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
+from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
 from renalpath.web.templating import STATIC_DIR, render
@@ -114,7 +122,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        key = request.app.state.settings.secret_key.encode()
+        path = access_log.mask_path(request.url.path, key)  # no patient ids in the log
+        log.exception("unhandled error on %s %s", request.method, path)
         if _is_api(request):
             return _api_error(500, "internal error; the server log has the details")
         return HTMLResponse("<h1>Internal error</h1><p>The server log has the details.</p>", 500)
@@ -128,11 +138,19 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
         description=DESCRIPTION,
         docs_url=None,  # our own /docs: vendored Swagger UI, no CDN, no inline script
         redoc_url=None,
+        openapi_url=None,  # our own /openapi.json: behind login unless the settings open it
     )
     app.state.settings = settings
     app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
     app.state.throttle = login_throttle(settings, app.state.accounts)  # shared via the DB
 
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(
+            default_bytes=settings.max_body_bytes,
+            upload_bytes=settings.max_upload_bytes + imports.MULTIPART_SLACK,
+        ),
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -165,8 +183,21 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> Response:
+        """The API description; for logged-in users unless `open_docs` is set."""
+        if not settings.open_docs and current_principal(request) is None:
+            raise StarletteHTTPException(
+                401,
+                "log in (or send an API token) to read the API description",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return JSONResponse(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> Response:
+        if not settings.open_docs and current_principal(request) is None:
+            raise LoginRequired()
         return render(request, "docs.html")
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
@@ -214,7 +245,9 @@ def app_from_env() -> FastAPI:
     Every worker must sign sessions with the same key, so `serve` puts one key into the
     environment before the workers start.
     """
-    app = create_app(settings_from_env())
+    settings = settings_from_env()
+    access_log.install(settings.secret_key)  # no patient ids in this worker's access log
+    app = create_app(settings)
     api.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
     return app
 

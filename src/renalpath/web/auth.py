@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -22,17 +21,23 @@ from renalpath.registry.accounts import (
     TOKEN_PREFIX,
     Account,
     AccountError,
+    FailureCounts,
+    ThrottleRule,
+    TokenInfo,
     check_name,
+    check_password,
     check_role,
+    login_key,
+    login_wait,
+    name_skeleton,
 )
 from renalpath.web.settings import WebSettings
 
 Role = Literal["admin", "clinician", "researcher"]
 ROLES: tuple[Role, ...] = ("admin", "clinician", "researcher")
 
-# pwdlib's recommended profile = Argon2id with its current defaults (anchors §3).
+# pwdlib's recommended profile = Argon2id with its current defaults.
 PASSWORDS = PasswordHash.recommended()
-MIN_PASSWORD_LENGTH = 10  # [P] project rule; NIST SP 800-63B asks for at least 8
 
 
 @dataclass(frozen=True)
@@ -41,15 +46,7 @@ class Principal:
     name: str
     role: Role
     via: Literal["session", "token"] = "session"
-
-
-def check_password(password: str) -> str:
-    """Refuse a password that is too short (same rule for the CLI and the admin page)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"password: too short (allowed: at least {MIN_PASSWORD_LENGTH} characters)"
-        )
-    return password
+    session_version: int = 1
 
 
 class AccountStore(Protocol):
@@ -73,139 +70,216 @@ class AccountStore(Protocol):
 
     def set_active(self, name: str, active: bool, actor: str, reason: str | None) -> None: ...
 
-    def issue_token(self, name: str, label: str, actor: str, reason: str | None) -> str: ...
+    def issue_token(
+        self, name: str, label: str, actor: str, reason: str | None, max_age_days: int = 90
+    ) -> str: ...
+
+    def list_tokens(self, name: str | None = None) -> list[TokenInfo]: ...
+
+    def revoke_token(self, token_id: int, actor: str, reason: str | None) -> TokenInfo: ...
+
+    def end_sessions(self, user_id: int) -> None: ...
+
+    def change_password(
+        self, name: str, current: str, new: str, actor: str, reason: str | None
+    ) -> int: ...
+
+
+@dataclass
+class _MemUser:
+    name: str
+    role: Role
+    pw_hash: str
+    active: bool
+    version: int = 1
+
+
+@dataclass
+class _MemToken:
+    user_id: int
+    label: str
+    expires: float
+    revoked: bool = False
 
 
 @dataclass
 class MemoryAccountStore:
     """Accounts in memory: tests of the web layer, and a fallback when no database is set."""
 
-    _users: dict[int, tuple[str, Role, str, bool]] = field(default_factory=dict)
-    _tokens: dict[str, int] = field(default_factory=dict)
+    _users: dict[int, _MemUser] = field(default_factory=dict)
+    _tokens: dict[str, _MemToken] = field(default_factory=dict)
 
     def add(self, name: str, password: str, role: Role, active: bool = True) -> int:
         uid = len(self._users) + 1
-        self._users[uid] = (name, role, PASSWORDS.hash(password), active)
+        self._users[uid] = _MemUser(name, role, PASSWORDS.hash(password), active)
         return uid
 
-    def add_token(self, user_id: int, token: str) -> None:
-        self._tokens[token] = user_id
+    def add_token(self, user_id: int, token: str, expires: float = float("inf")) -> None:
+        self._tokens[token] = _MemToken(user_id, "test", expires)
+
+    def _principal(self, uid: int, via: Literal["session", "token"] = "session") -> Principal:
+        u = self._users[uid]
+        return Principal(uid, u.name, u.role, via, u.version)
 
     def authenticate(self, name: str, password: str) -> Principal | None:
-        for uid, (uname, role, pw_hash, active) in self._users.items():
-            if uname == name:
-                ok = PASSWORDS.verify(password, pw_hash)
-                return Principal(uid, uname, role) if ok and active else None
+        for uid, u in self._users.items():
+            if u.name == name:
+                ok = PASSWORDS.verify(password, u.pw_hash)
+                return self._principal(uid) if ok and u.active else None
         PASSWORDS.hash(password)  # same cost for unknown names: no user enumeration by timing
         return None
 
     def get(self, user_id: int) -> Principal | None:
-        row = self._users.get(user_id)
-        if row is None or not row[3]:
-            return None
-        return Principal(user_id, row[0], row[1])
+        u = self._users.get(user_id)
+        return self._principal(user_id) if u is not None and u.active else None
 
     def principal_for_token(self, token: str) -> Principal | None:
-        uid = self._tokens.get(token)
-        p = self.get(uid) if uid is not None else None
-        return Principal(p.user_id, p.name, p.role, "token") if p else None
+        t = self._tokens.get(token)
+        if t is None or t.revoked or t.expires <= time.time():
+            return None
+        p = self.get(t.user_id)
+        return self._principal(p.user_id, "token") if p else None
 
     def _uid(self, name: str) -> int:
-        for uid, row in self._users.items():
-            if row[0] == name:
+        for uid, u in self._users.items():
+            if u.name == name:
                 return uid
         raise AccountError(f"no user named {name!r}")
 
     def list_users(self) -> list[Account]:
-        rows = sorted(self._users.items(), key=lambda kv: kv[1][0])
-        return [Account(uid, r[0], r[1], r[3]) for uid, r in rows]
+        rows = sorted(self._users.items(), key=lambda kv: kv[1].name)
+        return [Account(uid, u.name, u.role, u.active, u.version) for uid, u in rows]
 
     def create_user(
         self, name: str, role: str, password: str, actor: str, reason: str | None
     ) -> Account:
         name, role_ = check_name(name), check_role(role)
-        check_password(password)
-        if any(r[0] == name for r in self._users.values()):
-            raise AccountError(f"user {name!r} already exists")
+        check_password(password, name)
+        skeleton = name_skeleton(name)
+        for u in self._users.values():
+            if u.name == name:
+                raise AccountError(f"user {name!r} already exists")
+            if name_skeleton(u.name) == skeleton:
+                raise AccountError(f"user name {name!r} looks the same as the existing {u.name!r}")
         uid = self.add(name, password, role_)  # type: ignore[arg-type]  # checked above
         return Account(uid, name, role_, True)
 
+    def _revoke_all(self, uid: int) -> None:
+        for t in self._tokens.values():
+            if t.user_id == uid:
+                t.revoked = True
+
     def set_active(self, name: str, active: bool, actor: str, reason: str | None) -> None:
         uid = self._uid(name)
-        uname, role, pw_hash, _ = self._users[uid]
-        self._users[uid] = (uname, role, pw_hash, active)
+        u = self._users[uid]
+        if u.active != active:
+            u.active, u.version = active, u.version + 1
+            if not active:
+                self._revoke_all(uid)
 
-    def issue_token(self, name: str, label: str, actor: str, reason: str | None) -> str:
+    def issue_token(
+        self, name: str, label: str, actor: str, reason: str | None, max_age_days: int = 90
+    ) -> str:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        self._tokens[token] = self._uid(name)
+        self._tokens[token] = _MemToken(self._uid(name), label, time.time() + max_age_days * 86400)
         return token
+
+    def list_tokens(self, name: str | None = None) -> list[TokenInfo]:
+        return [
+            TokenInfo(i, self._users[t.user_id].name, t.label, "", None, t.revoked)
+            for i, t in enumerate(self._tokens.values(), start=1)
+            if name is None or self._users[t.user_id].name == name
+        ]
+
+    def revoke_token(self, token_id: int, actor: str, reason: str | None) -> TokenInfo:
+        for i, t in enumerate(self._tokens.values(), start=1):
+            if i == token_id:
+                t.revoked = True
+                return TokenInfo(i, self._users[t.user_id].name, t.label, "", None, True)
+        raise AccountError(f"no API token with id {token_id}")
+
+    def end_sessions(self, user_id: int) -> None:
+        if user_id in self._users:
+            self._users[user_id].version += 1
+
+    def change_password(
+        self, name: str, current: str, new: str, actor: str, reason: str | None
+    ) -> int:
+        uid = self._uid(name)
+        u = self._users[uid]
+        if not PASSWORDS.verify(current, u.pw_hash):
+            raise AccountError("current password: wrong password")
+        check_password(new, name)
+        u.pw_hash, u.version = PASSWORDS.hash(new), u.version + 1
+        self._revoke_all(uid)
+        return u.version
 
 
 class LoginThrottle:
-    """Refuse logins for a (user name, client address) pair after repeated failures.
+    """`ThrottleRule` counted in this process's memory (no database configured)."""
 
-    Counting per name *and* address keeps one attacker from locking every account holder out
-    from everywhere, while still stopping password guessing against one account.
-    """
-
-    def __init__(
-        self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
+    def __init__(self, rule: ThrottleRule, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rule = rule
         self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._failures: list[tuple[str, str, float]] = []  # (name key, address, at)
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = self.clock()
-        q = self._failures.setdefault(key, deque())
-        while q and now - q[0] >= self.window_s:
-            q.popleft()
-        return q
-
-    def retry_after(self, name: str, address: str) -> int:
-        """Seconds until the next attempt is allowed; 0 when not locked."""
+    def begin(self, name: str, address: str) -> int:
+        """Seconds to wait; 0 admits the attempt (a failure until `succeeded`)."""
+        key = login_key(name)
         with self._lock:
-            q = self._recent((name.casefold(), address))
-            if len(q) < self.max_failures:
-                return 0
-            return max(1, int(q[0] + self.window_s - self.clock()) + 1)
-
-    def failed(self, name: str, address: str) -> None:
-        with self._lock:
-            self._recent((name.casefold(), address)).append(self.clock())
+            now = self.clock()
+            self._failures = [f for f in self._failures if f[2] > now - self.rule.window_s]
+            by_name = [f[2] for f in self._failures if f[0] == key]
+            by_address = [f[2] for f in self._failures if f[1] == address]
+            counts = FailureCounts(
+                sum(1 for f in self._failures if f[0] == key and f[1] == address),
+                len(by_name), max(by_name, default=None),
+                len(by_address), min(by_address, default=None),
+            )  # fmt: skip
+            wait = login_wait(counts, now, self.rule)
+            if not wait:
+                self._failures.append((key, address, now))
+            return wait
 
     def succeeded(self, name: str, address: str) -> None:
+        key = login_key(name)
         with self._lock:
-            self._failures.pop((name.casefold(), address), None)
+            self._failures = [f for f in self._failures if f[0] != key]
 
 
 class Throttle(Protocol):
     """What the login route needs: `LoginThrottle` (memory) or `SqlLoginThrottle` (database)."""
 
-    def retry_after(self, name: str, address: str) -> int: ...
-
-    def failed(self, name: str, address: str) -> None: ...
+    def begin(self, name: str, address: str) -> int: ...
 
     def succeeded(self, name: str, address: str) -> None: ...
+
+
+def throttle_rule(settings: WebSettings) -> ThrottleRule:
+    return ThrottleRule(
+        free=settings.login_free_failures,
+        max_backoff_s=settings.login_max_backoff_s,
+        address_max=settings.login_max_failures,
+        window_s=settings.login_window_s,
+    )
 
 
 def login_throttle(settings: WebSettings, store: AccountStore) -> Throttle:
     """Shared through the database when one is configured, else in this process's memory.
 
     Several worker processes (`serve --workers N`) must share one count, or each would allow
-    `login_max_failures` attempts of its own.
+    the attempts of its own.
     """
     if not settings.database_url:
-        return LoginThrottle(settings.login_max_failures, settings.login_window_s)
+        return LoginThrottle(throttle_rule(settings))
     from renalpath.registry.db import make_engine
     from renalpath.web.accounts_store import SqlAccountStore, SqlLoginThrottle
 
     engine = (
         store.engine if isinstance(store, SqlAccountStore) else make_engine(settings.database_url)
     )
-    return SqlLoginThrottle(engine, settings.login_max_failures, settings.login_window_s)
+    return SqlLoginThrottle(engine, throttle_rule(settings))
 
 
 def store_of(request: Request) -> AccountStore:
@@ -235,11 +309,40 @@ def current_principal(request: Request) -> Principal | None:
         if principal is None:
             raise HTTPException(401, "invalid or revoked API token", {"WWW-Authenticate": "Bearer"})
     else:
-        uid = request.session.get("uid")
-        principal = store_of(request).get(uid) if isinstance(uid, int) else None
-        if principal is None and uid is not None:
-            request.session.pop("uid", None)  # user removed or deactivated: end the session
+        principal = _session_principal(request)
     request.state.principal = principal
+    return principal
+
+
+def start_session(request: Request, principal: Principal) -> None:
+    """A fresh session (and CSRF token) for a newly authenticated user."""
+    request.session.clear()
+    request.session["uid"] = principal.user_id
+    request.session["sv"] = principal.session_version
+    request.session["iat"] = int(time.time())
+
+
+def _session_principal(request: Request) -> Principal | None:
+    """The session's user while the session is valid.
+
+    A session ends when its user is removed or deactivated, when the user's session version
+    has moved on (logout, password change, deactivation: on every browser), and at the
+    absolute lifetime counted from login (the cookie is re-signed on every response, so its
+    own expiry would slide forever).
+    """
+    uid, version, issued = (request.session.get(k) for k in ("uid", "sv", "iat"))
+    if uid is None:
+        return None
+    principal = store_of(request).get(uid) if isinstance(uid, int) else None
+    max_age = request.app.state.settings.session_max_age_s
+    if (
+        principal is None
+        or version != principal.session_version
+        or not isinstance(issued, int)
+        or time.time() - issued > max_age
+    ):
+        request.session.clear()
+        return None
     return principal
 
 

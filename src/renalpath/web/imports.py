@@ -1,46 +1,68 @@
 """Registry import from an uploaded zip of a CSV folder (clinicians and admins).
 
 The zip is unpacked into a private temporary folder with every member checked first: no
-absolute paths, no `..`, no links, only `.csv` files, bounded count and unpacked size (a zip
-bomb is refused before anything is written).  Then the registry's own `import_folder` runs:
-all-or-nothing, so a folder with one bad cell writes nothing and the page shows the validation
-report (file, line, column, value, reason).
+absolute paths, no `..`, no links, only `.csv` files, bounded count.  Size and rows are
+measured on the bytes actually unpacked, not on the sizes the zip declares (which an
+attacker writes): past `MAX_UNPACKED_BYTES` or `MAX_ROWS` the upload is refused before the
+import reads it.  Then the registry's own `import_folder` runs: all-or-nothing, so a folder
+with one bad cell writes nothing and the page shows the validation report (file, line,
+column, value, reason), at most `REPORT_MAX_ISSUES` lines of it plus counts by file and
+reason, so a folder of a million bad rows gives a short answer.
+
+Imports run in a worker thread (never on the event loop), one at a time per process.  The
+page starts a job: when it ends within a couple of seconds the page shows the result at
+once, else it sends the browser to the job's page, which reloads itself until the job ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import logging
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from renalpath.errors import Refusal
 from renalpath.registry.importer import ImportResult, import_folder
+from renalpath.web import import_jobs
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import ErrorBody, FieldError, body
+from renalpath.web.import_jobs import ImportJob
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
+from renalpath.web.workers import in_import_pool
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     413: {"model": ErrorBody, "description": "Upload too large"},
     503: {"model": ErrorBody, "description": "No registry database configured"},
 }
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # [P] project limit: a 100,000-patient folder zips smaller
+MULTIPART_SLACK = 1024 * 1024  # form fields and multipart framing around the zip
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_ROWS = 5_000_000  # lines over all files; a 100,000-patient registry has well under this
 MAX_MEMBERS = 64
+REPORT_MAX_ISSUES = 200
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.3g} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
 class UploadRefused(Refusal, ValueError):
@@ -82,32 +104,59 @@ def unpack(data: bytes, dest: Path) -> Path:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
         raise UploadRefused(f"file: not a zip archive ({err})") from err
-    with zf:
-        members = _safe_members(zf)
-        folders = {PurePosixPath(m.filename).parent for m in members}
-        if len(folders) != 1:
-            raise UploadRefused(
-                "file: the CSV files must all be in one folder of the zip "
-                f"(found {', '.join(sorted(str(f) for f in folders))})"
-            )
-        for m in members:
-            target = dest / PurePosixPath(m.filename).name
-            with zf.open(m) as src, target.open("wb") as out:
-                written = 0
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > m.file_size:  # a lying header: stop, do not trust it
-                        raise UploadRefused(f"file: {m.filename!r} is larger than declared")
-                    out.write(chunk)
+    try:
+        with zf:
+            return _unpack_members(zf, dest)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+        # a corrupt or falsified member (bad CRC, bad local header, unknown compression)
+        raise UploadRefused(f"file: the zip cannot be unpacked ({err})") from err
+
+
+def _unpack_members(zf: zipfile.ZipFile, dest: Path) -> Path:
+    """Unpack the checked members, measuring bytes and rows as they are written."""
+    members = _safe_members(zf)
+    folders = {PurePosixPath(m.filename).parent for m in members}
+    if len(folders) != 1:
+        raise UploadRefused(
+            "file: the CSV files must all be in one folder of the zip "
+            f"(found {', '.join(sorted(str(f) for f in folders))})"
+        )
+    total = rows = 0
+    for m in members:
+        target = dest / PurePosixPath(m.filename).name
+        with zf.open(m) as src, target.open("wb") as out:
+            written = 0
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                total += len(chunk)
+                rows += chunk.count(b"\n")
+                if written > m.file_size:  # a lying header: stop, do not trust it
+                    raise UploadRefused(f"file: {m.filename!r} is larger than declared")
+                if total > MAX_UNPACKED_BYTES:
+                    raise UploadRefused(
+                        f"file: the zip unpacks to more than {MAX_UNPACKED_BYTES} bytes "
+                        f"(allowed: at most {MAX_UNPACKED_BYTES})"
+                    )
+                if rows > MAX_ROWS:
+                    raise UploadRefused(
+                        f"file: the CSV files hold more than {MAX_ROWS} rows "
+                        f"(allowed: at most {MAX_ROWS})"
+                    )
+                out.write(chunk)
     return dest
 
 
 async def _read_upload(request: Request) -> tuple[bytes, str]:
+    """The zip and the reason; the zip at most `max_upload_bytes` (the settings).
+
+    The whole request is already bounded (the body-limit middleware, with room for the form
+    around the file); this bounds the file itself.
+    """
+    limit: int = request.app.state.settings.max_upload_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 1024 * 1024:
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise UploadRefused(
-            f"file: upload of {declared} bytes is too large (allowed: at most "
-            f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB)",
+            f"file: upload of {declared} bytes is too large (allowed: at most {_mb(limit)})",
             413,
         )
     form = await request.form()
@@ -115,23 +164,87 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
     reason = str(form.get("reason") or "").strip()
     if not isinstance(upload, UploadFile):
         raise UploadRefused("file: a zip file is required")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(
-            f"file: too large (allowed: at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", 413
-        )
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRefused(f"file: too large (allowed: at most {_mb(limit)})", 413)
     return data, reason or f"web import of {upload.filename or 'upload.zip'}"
 
 
-def run_import(request: Request, data: bytes, actor: str, reason: str) -> ImportResult:
+def run_import(
+    engine: Engine, data: bytes, actor: str, reason: str, job: ImportJob
+) -> ImportResult:
+    """Unpack and import (in a worker thread); the job records the stage it is at."""
     with tempfile.TemporaryDirectory(prefix="renalpath-upload-") as tmp:
+        job.stage = "unpacking"
         folder = unpack(data, Path(tmp))
-        return import_folder(engine_of(request), folder, actor=actor, reason=reason)
+        job.stage = "checking and writing"
+        return import_folder(engine, folder, actor=actor, reason=reason)
+
+
+def capped_report(result: ImportResult) -> dict[str, Any]:
+    """The import's answer with at most REPORT_MAX_ISSUES issues, plus counts of all of them.
+
+    `issues_total` and `issue_counts` (file → reason → count) say what was left out.
+    """
+    doc = result.to_dict()
+    issues = result.report.issues
+    shown = 0
+    for key in ("errors", "warnings"):
+        listed = doc.get(key)
+        if isinstance(listed, list):
+            kept = listed[: max(0, REPORT_MAX_ISSUES - shown)]
+            doc[key] = kept
+            shown += len(kept)
+    counts: dict[str, dict[str, int]] = {}
+    for issue in issues:
+        per_file = counts.setdefault(issue.file, {})
+        per_file[issue.reason] = per_file.get(issue.reason, 0) + 1
+    doc["issues_total"] = len(issues)
+    doc["issues_shown"] = shown
+    doc["issue_counts"] = counts
+    return doc
+
+
+async def start_import(
+    request: Request, principal: Principal, data: bytes, reason: str
+) -> ImportJob:
+    """Queue the import in the import pool; the job ends with its result or its refusal."""
+    engine = engine_of(request)
+    job = import_jobs.create(request.app, principal.user_id)
+    actor = actor_of(principal.name)
+
+    async def run() -> None:
+        try:
+            job.result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+        except UploadRefused as err:
+            job.refusal, job.status = str(err), err.status
+        except Exception:  # a bug: logged with its trace, the job says so
+            log.exception("import job %s failed", job.id)
+            job.refusal, job.status = "internal error; the server log has the details", 500
+        finally:
+            job.stage = "done"
+            job.done.set()
+
+    job.task = asyncio.create_task(run())
+    return job
+
+
+def _job_page(request: Request, job: ImportJob) -> Response:
+    if not job.done.is_set():
+        ctx: dict[str, Any] = {"job": job, "result": None, "error": None}
+        return render(request, "import.html", ctx, status_code=202)
+    if job.refusal is not None:
+        ctx = {"job": None, "result": None, "error": job.refusal}
+        return render(request, "import.html", ctx, status_code=job.status)
+    assert job.result is not None
+    status = 200 if job.result.written else 422
+    ctx = {"job": None, "result": job.result, "error": None, "report": capped_report(job.result)}
+    return render(request, "import.html", ctx, status_code=status)
 
 
 @router.get("/import")
 def import_page(request: Request, _: Annotated[Principal, Depends(clinical_user)]) -> Response:
-    return render(request, "import.html", {"result": None, "error": None})
+    return render(request, "import.html", {"result": None, "error": None, "job": None})
 
 
 @router.post("/import", dependencies=[Depends(require_csrf)])
@@ -140,12 +253,39 @@ async def import_upload(
 ) -> Response:
     try:
         data, reason = await _read_upload(request)
-        result = run_import(request, data, actor_of(principal.name), reason)
     except UploadRefused as err:
-        ctx: dict[str, Any] = {"result": None, "error": str(err)}
+        ctx: dict[str, Any] = {"result": None, "error": str(err), "job": None}
         return render(request, "import.html", ctx, status_code=err.status)
-    status = 200 if result.written else 422
-    return render(request, "import.html", {"result": result, "error": None}, status_code=status)
+    job = await start_import(request, principal, data, reason)
+    wait_s = request.app.state.settings.import_wait_s
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(job.done.wait(), timeout=wait_s)
+    if not job.done.is_set():
+        return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
+    return _job_page(request, job)
+
+
+@router.get("/import/jobs/{job_id}")
+def import_job_page(
+    request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
+) -> Response:
+    """The job's stage while it runs (the page reloads itself), then its result."""
+    return _job_page(request, import_jobs.owned(request.app, job_id, principal))
+
+
+@api_router.get("/import/jobs/{job_id}")
+def import_job_api(
+    request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
+) -> JSONResponse:
+    """State of an import job: its stage and elapsed time, then the (capped) report."""
+    job = import_jobs.owned(request.app, job_id, principal)
+    doc: dict[str, Any] = {"id": job.id, "stage": job.stage, "elapsed_s": job.elapsed_s()}
+    if job.done.is_set():
+        if job.refusal is not None:
+            doc["errors"] = [{"field": "file", "message": job.refusal}]
+        elif job.result is not None:
+            doc["result"] = capped_report(job.result)
+    return JSONResponse(doc)
 
 
 @api_router.post(
@@ -176,7 +316,11 @@ async def import_api(
     """Import a zip of a registry CSV folder (all-or-nothing); the report or the counts."""
     try:
         data, reason = await _read_upload(request)
-        result = run_import(request, data, actor_of(principal.name), reason)
     except UploadRefused as err:
         return JSONResponse(body([FieldError(field="file", message=str(err))]), err.status)
-    return JSONResponse(result.to_dict(), status_code=200 if result.written else 422)
+    job = await start_import(request, principal, data, reason)
+    await job.done.wait()
+    if job.refusal is not None:
+        return JSONResponse(body([FieldError(field="file", message=job.refusal)]), job.status)
+    assert job.result is not None
+    return JSONResponse(capped_report(job.result), status_code=200 if job.result.written else 422)

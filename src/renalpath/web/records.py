@@ -22,9 +22,10 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,9 +36,16 @@ from pydantic import (
     StrictStr,
 )
 from pydantic import create_model as _create_model
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 
 from renalpath.registry.dictionary import FILES, ColumnSpec, FileSpec
+from renalpath.registry.ids import (
+    RECORD_ID_MAX,
+    RECORD_ID_PATTERN,
+    RECORD_ID_RULE,
+    is_valid_record_id,
+)
 from renalpath.registry.records import (
     ROW_FILES,
     Locator,
@@ -71,7 +79,11 @@ MAX_ROW_ID = 2_147_483_647  # surrogate ids are INTEGER (32-bit on PostgreSQL)
 REASON_MAX = 2000
 NO_NUL = r"^[^\x00]+$"  # PostgreSQL text cannot hold NUL: refuse it as input, not as a 500
 
-IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, pattern=NO_NUL)]
+IdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=MAX_ID, pattern=RECORD_ID_PATTERN,
+         description=f"Record id: {RECORD_ID_RULE}."),
+]  # fmt: skip
 
 
 def is_row_id(raw: str) -> bool:
@@ -96,11 +108,18 @@ IfMatch = Annotated[
         "refused with 409 if the record changed since.",
     ),
 ]
-ReasonQuery = Annotated[
-    str,
-    Query(min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
-          description="Why the record is deleted (audit trail)."),
-]  # fmt: skip
+
+
+class DeleteBody(BaseModel):
+    """Why a record is deleted.  In the body, not the query string: URLs end up in access
+    logs, proxies and browser history, and a reason may name the patient."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: StrictStr = Field(
+        min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
+        description="Why the record is deleted (audit trail).",
+    )  # fmt: skip
+
 
 # ------------------------------------------------------------------ generated models
 
@@ -152,6 +171,23 @@ def _title(spec: FileSpec) -> str:
     return spec.form_label.replace(" ", "")
 
 
+def _record_id(value: str) -> str:
+    """The shared id rule, worded like the import's refusals."""
+    if len(value) > RECORD_ID_MAX:
+        raise PydanticCustomError("record_id", f"longer than {RECORD_ID_MAX} characters")
+    if not is_valid_record_id(value):
+        raise PydanticCustomError("record_id", f"not a record id (allowed: {RECORD_ID_RULE})")
+    return value
+
+
+RecordId = Annotated[StrictStr, AfterValidator(_record_id)]
+
+
+def _is_id_column(col: ColumnSpec) -> bool:
+    """Record ids (the row's own and its parents'): the documented id character set."""
+    return col.name.endswith("_id") and _json_type(col) is StrictStr
+
+
 def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
     """Body of a create: every column except the parent id taken from the URL."""
     fields: dict[str, Any] = {}
@@ -159,7 +195,17 @@ def create_model_for(spec: FileSpec, parent: str | None) -> type[BaseModel]:
         if col.name == parent:
             continue
         help_ = column_help(col)
-        if col.required:
+        if _is_id_column(col):
+            help_ += f" Record id: {RECORD_ID_RULE}."
+            schema: dict[str, Any] = {"pattern": RECORD_ID_PATTERN, "maxLength": RECORD_ID_MAX}
+            if col.required:
+                fields[col.name] = (RecordId, Field(description=help_, json_schema_extra=schema))
+            else:
+                fields[col.name] = (
+                    RecordId | None,
+                    Field(None, description=help_, json_schema_extra=schema),
+                )
+        elif col.required:
             fields[col.name] = (
                 _json_type(col),
                 Field(description=help_, json_schema_extra=_schema_extra(col)),
@@ -367,10 +413,12 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
 
     def delete_one(
         request: Request, record_id: record_path, principal: Clinical, _csrf: Csrf,  # type: ignore[valid-type]
-        reason: ReasonQuery, if_match: IfMatch = None,
+        body: DeleteBody, if_match: IfMatch = None,
     ) -> Any:  # fmt: skip
-        return _run(lambda: delete_record(engine_of(request), name, locator(record_id), reason,
-                                          actor_of(principal.name), if_match))  # fmt: skip
+        return _run(lambda: delete_record(
+            engine_of(request), name, locator(record_id), body.reason,
+            actor_of(principal.name), if_match,
+        ))  # fmt: skip
 
     endpoints: dict[str, Callable[..., Any]] = {
         "GET": get_one, "PATCH": patch_one, "DELETE": delete_one,

@@ -2,19 +2,25 @@
 
 Kept as a plain frozen dataclass (not read from the environment at import time) so tests can
 build several differently configured apps in one process; `settings_from_env` is what
-`renalpath serve` uses.
+`renalpath serve` and its worker processes use, reading `renalpath.settings.Settings`.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 
 from renalpath.registry.db import ENV_VAR, resolve_url
+from renalpath.settings import Settings, env_name, secret_problem
 
-SECRET_ENV = "RENALPATH_SECRET_KEY"
-DB_ENV = ENV_VAR  # RENALPATH_DATABASE_URL (design §5)
+SECRET_ENV = env_name("secret_key")
+DB_ENV = ENV_VAR  # RENALPATH_DATABASE_URL
+DEMO_ENV = env_name("demo")
+HTTPS_ENV = env_name("https")
+
+
+class InsecureSettings(ValueError):
+    """The server would run with settings an attacker could exploit (a weak secret key)."""
 
 
 @dataclass(frozen=True)
@@ -26,24 +32,50 @@ class WebSettings:
     database_url: str | None = None
     # Secure flag on the session cookie: set when the server is behind HTTPS.
     https_only: bool = False
-    session_max_age_s: int = 8 * 3600  # one working day
-    # Login throttling: this many failures for one user name from one address within the
-    # window lock further attempts until the oldest failure leaves the window.
-    login_max_failures: int = 5
+    session_max_age_s: int = 8 * 3600  # one working day, counted from login
+    token_max_age_days: int = 90
+    # Login throttling: per user name, an exponential back-off after `login_free_failures`
+    # failures (capped at `login_max_backoff_s`, so nobody can lock the real user out for
+    # long); per client address, at most `login_max_failures` failures in the window.
+    login_free_failures: int = 3
+    login_max_backoff_s: int = 60
+    login_max_failures: int = 20
     login_window_s: int = 15 * 60
+    # Request bodies: JSON and forms are small; the registry import takes a zip upload.
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024  # a 100,000-patient folder zips smaller
+    # A web import answers at once when done within this time, else sends to its job page.
+    import_wait_s: float = 2.0
+    # API documentation (/docs, /openapi.json) without login.
+    open_docs: bool = False
     demo: bool = False
     title: str = "renalpath"
-
-
-DEMO_ENV = "RENALPATH_DEMO"
 
 
 def settings_from_env(
     *, database_url: str | None = None, demo: bool = False, https_only: bool | None = None
 ) -> WebSettings:
-    """Settings for `renalpath serve`: secret and database from the environment if set."""
-    secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    url = resolve_url(database_url)  # --db, else the environment, else ./renalpath.db
-    secure = https_only if https_only is not None else os.environ.get("RENALPATH_HTTPS") == "1"
-    demo = demo or os.environ.get(DEMO_ENV) == "1"
-    return WebSettings(secret_key=secret, database_url=url, https_only=secure, demo=demo)
+    """Settings for `renalpath serve`; outside the demo a missing or weak key is refused."""
+    env = Settings()
+    demo = demo or env.demo
+    secret = env.secret_key.get_secret_value() if env.secret_key else None
+    problem = secret_problem(secret)
+    if problem is not None and not demo:
+        raise InsecureSettings(f"{problem}; {SECRET_HELP_TEXT}")
+    return WebSettings(
+        secret_key=secret if secret and problem is None else secrets.token_urlsafe(32),
+        database_url=resolve_url(database_url or env.database_url),
+        https_only=https_only if https_only is not None else env.https,
+        session_max_age_s=env.session_max_age_s,
+        token_max_age_days=env.token_max_age_days,
+        max_body_bytes=env.max_body_bytes,
+        max_upload_bytes=env.max_upload_bytes,
+        open_docs=env.open_docs,
+        demo=demo,
+    )
+
+
+SECRET_HELP_TEXT = (
+    "set RENALPATH_SECRET_KEY to at least 32 random characters, e.g. "
+    "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+)

@@ -7,24 +7,34 @@ next to the input whose `name` equals the error's field path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.pathway import CaseValidationError, recommend
+from renalpath.registry.accounts import AccountError
 from renalpath.web import case_form
-from renalpath.web.auth import Principal, any_user, current_principal
+from renalpath.web.auth import (
+    Principal,
+    any_user,
+    current_principal,
+    start_session,
+)
 from renalpath.web.calculators import CALCULATORS
 from renalpath.web.case_errors import clinical_errors
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import compact, fields_of, form_to_data
+from renalpath.web.registry_access import actor_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
+from renalpath.web.workers import in_hash_pool
 
 router = APIRouter(include_in_schema=False)
 LIVE_FIELD = "_live"  # sent by htmx when a calculator recomputes on change (not on submit)
@@ -56,34 +66,82 @@ async def login(request: Request) -> Response:
     target = _safe_next(str(form.get("next") or "/"))
     address = request.client.host if request.client else "unknown"
     throttle = request.app.state.throttle
-    wait = throttle.retry_after(name, address)
+    accounts = request.app.state.accounts
+
+    def check() -> tuple[int, Principal | None]:
+        # In a worker thread: Argon2 is slow on purpose, and the throttle counts in the DB.
+        wait = throttle.begin(name, address)
+        if wait:
+            return wait, None
+        found = accounts.authenticate(name, password) if name else None
+        if found is not None:
+            throttle.succeeded(name, address)
+        return 0, found
+
+    wait, principal = await in_hash_pool(check)
     if wait:
-        minutes = max(1, round(wait / 60))
-        msg = f"Too many failed attempts for this account: try again in about {minutes} min."
+        when = f"{wait} s" if wait < 120 else f"about {round(wait / 60)} min"
+        msg = f"Too many failed attempts: try again in {when}."
         resp = render(
             request, "login.html", {"next": target, "error": msg, "name": name}, status_code=429
         )
         resp.headers["Retry-After"] = str(wait)
         return resp
-    principal = request.app.state.accounts.authenticate(name, password) if name else None
     if principal is None:
-        throttle.failed(name, address)
         return render(
             request,
             "login.html",
             {"next": target, "error": "Unknown user name or wrong password.", "name": name},
             status_code=401,
         )
-    throttle.succeeded(name, address)
-    request.session.clear()  # fresh session (and CSRF token) for the new identity
-    request.session["uid"] = principal.user_id
+    start_session(request, principal)  # fresh session (and CSRF token) for the new identity
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request) -> Response:
+async def logout(request: Request) -> Response:
+    """End this session and every other session of the user (cookies copied elsewhere too)."""
+    principal = current_principal(request)
+    if principal is not None and principal.via == "session":
+        store = request.app.state.accounts
+        await run_in_threadpool(store.end_sessions, principal.user_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_page(request: Request, _: Annotated[Principal, Depends(any_user)]) -> Response:
+    return render(request, "account_password.html", {"error": None, "done": False})
+
+
+@router.post("/account/password", dependencies=[Depends(require_csrf)])
+async def password_change(
+    request: Request, principal: Annotated[Principal, Depends(any_user)]
+) -> Response:
+    """Change one's own password: every other session and every API token of the user end."""
+    form = await request.form()
+    current, new = str(form.get("current") or ""), str(form.get("new") or "")
+    error: str | None = None
+    if new != str(form.get("confirm") or ""):
+        error = "confirm: the two new passwords differ"
+    elif principal.via != "session":
+        error = "log in with the browser to change the password"
+    else:
+        store = request.app.state.accounts
+        try:
+            version = await in_hash_pool(
+                lambda: store.change_password(
+                    principal.name, current, new, actor_of(principal.name), "password changed"
+                )
+            )
+        except AccountError as err:
+            error = str(err)
+    if error is not None:
+        return render(
+            request, "account_password.html", {"error": error, "done": False}, status_code=422
+        )
+    start_session(request, replace(principal, session_version=version))  # this browser stays
+    return render(request, "account_password.html", {"error": None, "done": True})
 
 
 @router.get("/")

@@ -1,0 +1,47 @@
+"""Heavy work off the event loop: bounded thread pools for password hashing and imports.
+
+The server runs one event loop per worker process; anything CPU-heavy or long on it (Argon2
+takes tens of milliseconds on purpose, an import seconds to minutes) stalls every other
+request of that process.  Such work goes to a worker thread, through a limiter per kind so a
+login storm or several uploads cannot take every thread: other sync routes (exports,
+studies, pages) keep AnyIO's default pool to themselves.
+
+Limiters belong to the running event loop (AnyIO binds them to it), so one is made per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+T = TypeVar("T")
+
+HASH_THREADS = 4  # Argon2 is memory-hard: a few at a time is what the CPU can do anyway
+IMPORT_THREADS = 1  # imports write one registry: one after another, as the database would
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]
+_limiters = weakref.WeakKeyDictionary()
+_SIZES = {"hash": HASH_THREADS, "import": IMPORT_THREADS}
+
+
+def _limiter(kind: str) -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    per_loop = _limiters.setdefault(loop, {})
+    if kind not in per_loop:
+        per_loop[kind] = anyio.CapacityLimiter(_SIZES[kind])
+    return per_loop[kind]
+
+
+async def in_hash_pool(fn: Callable[[], T]) -> T:
+    """Run a password hash or verification (and its account lookup) in a worker thread."""
+    return await anyio.to_thread.run_sync(fn, limiter=_limiter("hash"))
+
+
+async def in_import_pool(fn: Callable[[], T]) -> T:
+    """Run an import in a worker thread, one at a time per process."""
+    return await anyio.to_thread.run_sync(fn, limiter=_limiter("import"))

@@ -1,0 +1,138 @@
+"""Heavy work off the event loop: a cheap route answers while an import or a login runs.
+
+The slow part is replaced by one that waits for the test's signal, so the assertion is about
+order (the cheap route answered while the slow one was still busy), not about timing.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renalpath.web import imports
+from renalpath.web.auth import MemoryAccountStore
+from tests.web.conftest import PASSWORD, bearer, csrf_from
+from tests.web.registry_support import registry_db, rw_client  # noqa: F401  (fixtures)
+
+
+def _one_csv_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("reg/patients.csv", "patient_id,sex,birth_date\n")
+    return buf.getvalue()
+
+
+def _answers_while(
+    client: TestClient, slow: Callable[[], Any], entered: threading.Event, release: threading.Event
+) -> bool:
+    """Start `slow` in a thread; once it is inside the slow part, see if /healthz answers."""
+    done: dict[str, int] = {}
+    runner = threading.Thread(target=slow, daemon=True)
+    runner.start()
+    try:
+        assert entered.wait(30), "the slow request never started"
+        probe = threading.Thread(
+            target=lambda: done.setdefault("status", client.get("/healthz").status_code),
+            daemon=True,
+        )
+        probe.start()
+        probe.join(10)
+        return done.get("status") == 200
+    finally:
+        release.set()
+        runner.join(30)
+
+
+def test_healthz_answers_while_an_import_runs(
+    rw_client: TestClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_import(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        raise imports.UploadRefused("stopped by the test")
+
+    monkeypatch.setattr(imports, "import_folder", slow_import)
+
+    def upload() -> None:
+        rw_client.post(
+            "/api/v1/import", files={"file": ("x.zip", _one_csv_zip())}, headers=bearer("cleo")
+        )
+
+    assert _answers_while(rw_client, upload, entered, release)
+
+
+def test_healthz_answers_while_a_password_is_checked(
+    client: TestClient, accounts: MemoryAccountStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    real = accounts.authenticate
+
+    def slow_auth(name: str, password: str) -> Any:
+        entered.set()
+        release.wait(30)
+        return real(name, password)
+
+    monkeypatch.setattr(accounts, "authenticate", slow_auth)
+    token = csrf_from(client.get("/login").text)
+
+    def log_in() -> None:
+        client.post(
+            "/login",
+            data={"username": "cleo", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+
+    assert _answers_while(client, log_in, entered, release)
+
+
+def test_web_import_page_polls_a_long_job(
+    rw_client: TestClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from tests.web.conftest import login
+
+    release = threading.Event()
+    real = imports.import_folder
+
+    def slow_import(*args: Any, **kwargs: Any) -> Any:
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "import_folder", slow_import)
+    rw_client.app.state.settings = type(rw_client.app.state.settings)(
+        **{**rw_client.app.state.settings.__dict__, "import_wait_s": 0.05}
+    )
+    csrf = login(rw_client, "cleo")
+    resp = rw_client.post(
+        "/import",
+        files={"file": ("x.zip", _one_csv_zip())},
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    job_url = resp.headers["location"]
+    running = rw_client.get(job_url)
+    assert running.status_code == 202 and 'id="import-stage"' in running.text
+    assert 'http-equiv="refresh"' in running.text
+    state = rw_client.get("/api/v1" + job_url, headers=bearer("cleo")).json()
+    assert "stage" in state and "result" not in state
+    assert rw_client.get("/api/v1" + job_url, headers=bearer("ada")).status_code == 200
+    release.set()
+    for _ in range(100):
+        state = rw_client.get("/api/v1" + job_url, headers=bearer("cleo")).json()
+        if state["stage"] == "done":
+            break
+        threading.Event().wait(0.1)
+    assert state["stage"] == "done"
+    assert rw_client.get(job_url).status_code in (200, 422)
