@@ -78,8 +78,23 @@ def import_cmd(
     equation: Annotated[
         str, typer.Option(help="eGFR equation stored for creatinine values.")
     ] = DEFAULT_EQUATION,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (a registry folder) | fhir (FHIR R4 NDJSON files or Bundle JSON files, "
+            "a folder or one file; resources outside the registry are reported).",
+        ),
+    ] = "csv",
 ) -> None:
     """Validate a registry folder and load it (all or nothing; re-import changes nothing)."""
+    if fmt == "fhir":
+        from renalpath.cli.fhir_hook import import_fhir
+
+        import_fhir(folder, db, as_json, reason, user, equation)
+        return
+    if fmt != "csv":
+        raise typer.BadParameter(f"{fmt!r}: use csv or fhir", param_hint="--format")
     engine = make_engine(db)
     console = Console(stderr=True)
     progress = Progress(
@@ -128,7 +143,7 @@ def import_cmd(
 
 @app.command("export")
 def export_cmd(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files into.")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
     db: DbOpt = None,
     as_json: JsonFlag = False,
     deidentify: Annotated[
@@ -147,10 +162,25 @@ def export_cmd(
             "default: a one-off random key (exports cannot be linked).",
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (import format) | fhir (FHIR R4 / mCODE NDJSON per resource type, Bulk "
+            "Data layout) | fhir-bundle (one mCODE patient Bundle per patient).",
+        ),
+    ] = "csv",
 ) -> None:
-    """Write the registry as CSV files in the import format (lossless round trip)."""
+    """Write the registry as CSV files in the import format (lossless round trip), or FHIR."""
     if key_file is not None and not deidentify:
         raise typer.BadParameter("only with --deidentify", param_hint="--key-file")
+    if fmt in ("fhir", "fhir-bundle"):
+        from renalpath.cli.fhir_hook import export_fhir
+
+        export_fhir(folder, db, as_json, fmt, deidentify, key_file)
+        return
+    if fmt != "csv":
+        raise typer.BadParameter(f"{fmt!r}: use csv, fhir or fhir-bundle", param_hint="--format")
     if deidentify:
         _export_deidentified(folder, db, as_json, key_file)
         return

@@ -420,8 +420,18 @@ def event_observation(
     return res
 
 
+SOURCE = f"{c.NS}/registry"  # meta.source of every exported resource
+
+
 def patient_resources(rows: PatientRows) -> list[Resource]:
-    """Every resource of one patient, the Patient first."""
+    """Every resource of one patient, the Patient first (each with meta.source)."""
+    out = _patient_resources(rows)
+    for res in out:
+        res["meta"] = {"source": SOURCE, **res.get("meta", {})}
+    return out
+
+
+def _patient_resources(rows: PatientRows) -> list[Resource]:
     p = rows.patient
     patient = patient_resource(p)
     pref = _ref("Patient", patient["id"])
