@@ -1,0 +1,187 @@
+"""FHIR R4 / mCODE STU4 export: profile validation (Medplum + mCODE), parsing with
+fhir.resources, the codes chosen, de-identification, and the round trip through FHIR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from renalpath.registry.dictionary import FILES
+from tests.conftest import run_cli
+from tests.interop.fhir_fixtures import every_field_rows, validate
+from tests.registry.registry_fixtures import write_folder
+
+ORIGINAL_IDS = ("P1", "P2", "P3", "P4", "P5_with/odd id", "I1", "I20", "I21")  # not TNM-like
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The every-field registry loaded into SQLite and exported in each format."""
+    base = tmp_path_factory.mktemp("fhir")
+    reg = write_folder(base / "reg", every_field_rows())
+    url = f"sqlite:///{base / 'a.db'}"
+    done = run_cli("import", str(reg), "--db", url)
+    assert done.returncode == 0, done.stderr
+    out = {"db": Path(url), "csv": base / "csv"}
+    for name, args in {
+        "ndjson": ["--format", "fhir"],
+        "bundles": ["--format", "fhir-bundle"],
+        "deid": ["--format", "fhir", "--deidentify"],
+        "csv": [],
+    }.items():
+        done = run_cli("export", str(base / name), "--db", url, *args)
+        assert done.returncode == 0, done.stderr
+        out[name] = base / name
+    return out
+
+
+def _resources(folder: Path) -> list[dict[str, Any]]:
+    res: list[dict[str, Any]] = []
+    for f in sorted(folder.glob("*.ndjson")):
+        res += [json.loads(line) for line in f.read_text("utf-8").splitlines()]
+    return res
+
+
+def _by_id(folder: Path) -> dict[str, dict[str, Any]]:
+    return {f"{r['resourceType']}/{r['id']}": r for r in _resources(folder)}
+
+
+def test_fixture_uses_every_column_and_enumeration_value() -> None:
+    rows = every_field_rows()
+    used: dict[tuple[str, ...], set[str]] = {}  # each enumeration, over all its columns
+    for name, spec in FILES.items():
+        for col in spec.columns:
+            values = {r.get(col.name, "") for r in rows[name]}
+            assert values - {""}, f"{name}.{col.name} never filled"
+            if col.enum:
+                used.setdefault(col.enum, set()).update(v.removesuffix("-d") for v in values)
+    for enum, values in used.items():
+        assert set(enum) <= values, f"{enum}: {set(enum) - values} never used"
+
+
+def test_every_exported_resource_validates_without_errors(exported: dict[str, Path]) -> None:
+    files = [*exported["ndjson"].glob("*.ndjson"), *exported["bundles"].glob("*.json"),
+             *exported["deid"].glob("*.ndjson")]  # fmt: skip
+    report = validate(*files)
+    errors = [i for i in report["issues"] if i["severity"] in ("error", "fatal")]
+    assert report["resources"] > 250
+    assert errors == [], json.dumps(errors[:10], indent=1)
+    warnings = [i for i in report["issues"] if i["severity"] == "warning"]
+    print(f"validator warnings: {len(warnings)}", json.dumps(warnings[:20], indent=1))
+    print("validator limitations:", report["limitations"])
+
+
+def test_the_validator_reports_profile_violations(tmp_path: Path) -> None:
+    """Negative control: the validator is not silently passing everything."""
+    bad = [
+        {"resourceType": "Patient", "id": "x", "meta": {"profile": [
+            "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-patient"]}},
+        {"resourceType": "Observation", "id": "y", "status": "final", "meta": {"profile": [
+            "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-tnm-primary-tumor-category"]},
+         "code": {"text": "T"}, "subject": {"reference": "Patient/x"}},
+        {"resourceType": "Condition", "id": "z", "subject": {"reference": "Patient/x"},
+         "onsetDateTime": "2020-13-45"},
+    ]  # fmt: skip
+    path = tmp_path / "bad.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in bad), "utf-8")
+    report = validate(path)
+    wrong = {(i["id"], i["expression"]) for i in report["issues"] if i["severity"] == "error"}
+    assert ("x", "Patient.gender") in wrong and ("x", "Patient.identifier") in wrong
+    assert ("y", "Observation.method") in wrong and ("y", "Observation.category") in wrong
+    assert ("z", "Condition.onset[x]") in wrong or ("z", "Condition.onsetDateTime") in wrong
+
+
+def test_every_exported_resource_parses_with_fhir_resources(exported: dict[str, Path]) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    resources = _resources(exported["ndjson"]) + [
+        json.loads(p.read_text("utf-8")) for p in exported["bundles"].glob("*.json")
+    ]
+    for res in resources:
+        get_fhir_model_class(res["resourceType"]).model_validate(res)
+
+
+def test_codes_follow_the_data_maps(exported: dict[str, Path]) -> None:
+    res = _by_id(exported["ndjson"])
+    t1 = res["Condition/t-T1"]  # clear cell, left
+    assert t1["meta"]["profile"][-1].endswith("mcode-primary-cancer-condition")
+    assert t1["code"]["coding"][0]["code"] == "C64.2"
+    hist = t1["extension"][0]["valueCodeableConcept"]["coding"][0]
+    assert (hist["system"], hist["code"]) == ("http://terminology.hl7.org/CodeSystem/icd-o-3", "8310/3")
+    side = t1["bodySite"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"]
+    assert side == "7771000"  # SNOMED CT Left (mCODE laterality value set)
+    # Benign histology: no mCODE cancer profile, benign kidney code.
+    onco = next(r for r in res.values() if r.get("resourceType") == "Condition"
+                and any(cd.get("code") == "8290/0" for e in r.get("extension", [])
+                        for cd in e.get("valueCodeableConcept", {}).get("coding", [])))  # fmt: skip
+    assert onco["code"]["coding"][0]["code"] in ("D30.01", "D30.02")
+    assert "meta" not in onco or "profile" not in onco["meta"]
+
+    labs = [r for r in res.values() if r["resourceType"] == "Observation"
+            and r.get("category", [{}])[0].get("coding", [{}])[0].get("code") == "laboratory"
+            and r["code"]["coding"][0]["system"] == "http://loinc.org"]  # fmt: skip
+    loinc = {(r["code"]["coding"][0]["code"], r["valueQuantity"].get("code")) for r in labs}
+    assert ("2160-0", "mg/dL") in loinc  # creatinine, mass
+    assert ("14682-9", "umol/L") in loinc  # creatinine, molar (µmol/L reported)
+    assert ("98979-8", "mL/min/{1.73_m2}") in loinc  # eGFR CKD-EPI 2021
+    assert ("33914-3", "mL/min/{1.73_m2}") in loinc  # eGFR MDRD
+    # An eGFR of an unnamed equation gets no equation-specific LOINC code.
+    other = [r for r in res.values() if r["resourceType"] == "Observation"
+             and r["code"].get("text") == "egfr" and r["code"]["coding"][0]["system"] != "http://loinc.org"]  # fmt: skip
+    assert len(other) == 1
+
+    # Salvage lineage: partOf the earlier operation, reason the tumour treated.
+    i21 = res["Procedure/i-I21"]
+    assert i21["partOf"] == [{"reference": "Procedure/i-I20"}]
+    assert i21["reasonReference"] == [{"reference": "Condition/t-T13"}]
+    assert i21["meta"]["profile"][-1].endswith("mcode-cancer-related-surgical-procedure")
+    # Clinical stage group derived from T1a N0 M0: AJCC 8 stage I.
+    stage = res["Observation/cstage-T1"]
+    assert stage["valueCodeableConcept"]["text"] == "Stage I"
+    assert {m["reference"] for m in stage["hasMember"]} == {
+        "Observation/ct-T1", "Observation/cn-T1", "Observation/cm-T1"}
+    # Local recurrence and distant metastasis of a tumour: CancerDiseaseStatus "worsened".
+    status = [r for r in res.values() if r["resourceType"] == "Observation"
+              and r["code"]["coding"][0].get("code") == "97509-4"]  # fmt: skip
+    assert sorted(r["valueCodeableConcept"]["text"] for r in status) == [
+        "distant_metastasis", "local_recurrence"]
+    assert {r["valueCodeableConcept"]["coding"][0]["code"] for r in status} == {"271299001"}
+    # An id FHIR does not allow is hashed; the registry id stays in the identifier.
+    odd = next(r for r in res.values() if r["resourceType"] == "Patient"
+               and r["identifier"][0]["value"] == "P5_with/odd id")  # fmt: skip
+    assert odd["id"].startswith("p-h")
+
+
+def test_ndjson_manifest_counts_lines(exported: dict[str, Path]) -> None:
+    manifest = json.loads((exported["ndjson"] / "manifest.json").read_text("utf-8"))
+    for out in manifest["output"]:
+        lines = (exported["ndjson"] / out["url"]).read_text("utf-8").splitlines()
+        assert len(lines) == out["count"] and out["type"] == json.loads(lines[0])["resourceType"]
+
+
+def test_deidentified_fhir_has_no_original_ids_dates_or_free_text(exported: dict[str, Path]) -> None:
+    text = "".join(p.read_text("utf-8") for p in exported["deid"].glob("*.ndjson"))
+    for original in ORIGINAL_IDS:
+        assert f'"{original}"' not in text and f"-{original}\"" not in text
+    assert "1950-01-01" not in text and "2018-01-10" not in text
+    assert "lung, 3 nodules" not in text and "free text" not in text
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "bundles"])
+def test_round_trip_registry_fhir_registry_gives_the_same_csv(
+    exported: dict[str, Path], fmt: str, db: tuple[Engine, str], tmp_path: Path
+) -> None:
+    _, url = db
+    done = run_cli("import", str(exported[fmt]), "--format", "fhir", "--db", url)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "not imported" in done.stderr  # derived resources are reported, not dropped
+    done = run_cli("export", str(tmp_path / "again"), "--db", url)
+    assert done.returncode == 0, done.stderr
+    for spec in FILES.values():
+        original = (exported["csv"] / spec.filename).read_text("utf-8")
+        again = (tmp_path / "again" / spec.filename).read_text("utf-8")
+        assert sorted(again.splitlines()) == sorted(original.splitlines()), spec.filename
