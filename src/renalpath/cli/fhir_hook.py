@@ -39,10 +39,18 @@ def export_fhir(
         _fail(str(err))
         return
     if deidentify and key_file is None:
-        typer.echo("note: one-off random key; pseudonyms cannot be linked to other exports "
-                   "(use --key-file to keep them stable)", err=True)  # fmt: skip
+        typer.echo(
+            "note: one-off random key; pseudonyms cannot be linked to other exports "
+            "(use --key-file to keep them stable)",
+            err=True,
+        )
     if as_json:
-        out = {"folder": str(folder), "format": fmt, "deidentified": deidentify, "resources": counts}
+        out = {
+            "folder": str(folder),
+            "format": fmt,
+            "deidentified": deidentify,
+            "resources": counts,
+        }
         sys.stdout.write(json.dumps(out) + "\n")
     else:
         for kind, n in counts.items():
@@ -70,9 +78,12 @@ def import_fhir(
         write_folder(read, Path(tmp))
         try:
             result = import_folder(
-                make_engine(db), Path(tmp), actor=f"user:{user}" if user else None,
-                reason=reason, equation=equation,
-            )  # fmt: skip
+                make_engine(db),
+                Path(tmp),
+                actor=f"user:{user}" if user else None,
+                reason=reason,
+                equation=equation,
+            )
         except SchemaError as err:
             _fail(str(err))
             return
@@ -82,8 +93,10 @@ def import_fhir(
         typer.echo(result.report.render(), err=True)
         _fail("nothing was imported")
     if not as_json:
-        typer.echo(f"FHIR resources: {read.resources} read, {read.mapped} mapped, "
-                   f"{len(read.skipped)} not imported (listed above)")  # fmt: skip
+        typer.echo(
+            f"FHIR resources: {read.resources} read, {read.mapped} mapped, "
+            f"{len(read.skipped)} not imported (listed above)"
+        )
         for name, c in result.counts.items():
             typer.echo(
                 f"{name}: {c['inserted']} inserted, {c['updated']} updated, "

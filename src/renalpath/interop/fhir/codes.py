@@ -90,9 +90,13 @@ def histologies() -> dict[str, Histology]:
         malignant = {"true": True, "false": False}.get(r["malignant"])
         sides = {"left": r["icd10cm_left"], "right": r["icd10cm_right"]}
         out[r["histology"]] = Histology(
-            r["histology"], malignant, r["icdo3_morphology"], r["icdo3_display"],
-            {k: v for k, v in sides.items() if v}, r["icd10cm_display"],
-        )  # fmt: skip
+            r["histology"],
+            malignant,
+            r["icdo3_morphology"],
+            r["icdo3_display"],
+            {k: v for k, v in sides.items() if v},
+            r["icd10cm_display"],
+        )
     return out
 
 

@@ -26,7 +26,12 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from renalpath.interop.fhir import codes as c
-from renalpath.interop.fhir.mapping import PatientRows, Resource, group_by_patient, patient_resources
+from renalpath.interop.fhir.mapping import (
+    PatientRows,
+    Resource,
+    group_by_patient,
+    patient_resources,
+)
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.exporter import export_folder
 
@@ -76,7 +81,9 @@ def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, 
         "transactionTime": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "request": "renalpath export --format fhir",
         "requiresAccessToken": False,
-        "output": [{"type": k, "url": f"{k}.ndjson", "count": n} for k, n in sorted(counts.items())],
+        "output": [
+            {"type": k, "url": f"{k}.ndjson", "count": n} for k, n in sorted(counts.items())
+        ],
         "error": [],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")

@@ -86,10 +86,14 @@ class FhirReadResult:
 def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
     """(where, resource or None, parse problem) for every resource under `path`."""
     files = (
-        sorted(p for p in path.iterdir() if p.suffix in (".ndjson", ".json") and p.name != "manifest.json")
+        sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".ndjson", ".json") and p.name != "manifest.json"
+        )
         if path.is_dir()
         else [path]
-    )  # fmt: skip
+    )
     for f in files:
         with f.open(encoding="utf-8") as handle:
             if f.suffix == ".ndjson":
@@ -243,6 +247,9 @@ class _Reader:
         self.deferred: list[tuple[Where, Resource]] = []
         self.pending: list[tuple[str, Where, Resource, dict[str, str]]] = []
         self.touched = False
+        # A TNM category without focus is linked to its condition through the stage group
+        # that lists it in hasMember (as the mCODE examples do).
+        self.focus_via_group: dict[str, list[str]] = {}
 
     def skip(self, where: Where, res: Resource, reason: str) -> None:
         self.out.skipped.append(Note(where, _label(res), reason))
@@ -275,12 +282,18 @@ class _Reader:
         if own:
             row = own[0][1]
             clash = [
-                name for name, mine, theirs in (
+                name
+                for name, mine, theirs in (
                     ("gender", row["sex"], res.get("gender")),
                     ("birthDate", row["birth_date"], res.get("birthDate")),
-                    ("deceasedDateTime", row["death_date"], _date(res.get("deceasedDateTime")) or ""),
-                ) if (mine or None) != (theirs or None)
-            ]  # fmt: skip
+                    (
+                        "deceasedDateTime",
+                        row["death_date"],
+                        _date(res.get("deceasedDateTime")) or "",
+                    ),
+                )
+                if (mine or None) != (theirs or None)
+            ]
             if clash:
                 self.error(where, res, f"registry-row disagrees with {', '.join(clash)}")
                 return
@@ -290,25 +303,37 @@ class _Reader:
             return
         gender, birth = res.get("gender"), res.get("birthDate")
         if gender not in ("male", "female") or not isinstance(birth, str) or len(birth) != 10:
-            self.error(where, res, "a patient needs gender male|female and a full birthDate "
-                       f"(got gender={gender!r}, birthDate={birth!r})")  # fmt: skip
+            self.error(
+                where,
+                res,
+                "a patient needs gender male|female and a full birthDate "
+                f"(got gender={gender!r}, birthDate={birth!r})",
+            )
             return
         ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
         pid = str(ids[0]) if ids else str(res.get("id", ""))
         row = {col: "" for col in FILES["patients"].column_names}
-        row.update(patient_id=pid, sex=gender, birth_date=birth,
-                   death_date=_date(res.get("deceasedDateTime")))  # fmt: skip
+        row.update(
+            patient_id=pid,
+            sex=gender,
+            birth_date=birth,
+            death_date=_date(res.get("deceasedDateTime")),
+        )
         self.patient_of_ref[ref] = pid
         self.pending.append((ref, where, res, row))
 
-    def _condition(self, where: Where, res: Resource, own: list[tuple[str, dict[str, str]]]) -> None:
+    def _condition(
+        self, where: Where, res: Resource, own: list[tuple[str, dict[str, str]]]
+    ) -> None:
         ref = f"Condition/{res.get('id', '')}"
         subject = (res.get("subject") or {}).get("reference", "")
         if own:
             row = own[0][1]
             side = _side_of_condition(res)
             if side != row["side"] or _date(res.get("onsetDateTime")) != row["diagnosis_date"]:
-                self.error(where, res, "registry-row disagrees with bodySite laterality or onsetDateTime")
+                self.error(
+                    where, res, "registry-row disagrees with bodySite laterality or onsetDateTime"
+                )
                 return
             if (_histology_of(res) or row["histology"]) != row["histology"]:
                 self.error(where, res, "registry-row disagrees with the histology extension")
@@ -317,22 +342,40 @@ class _Reader:
             self.tumour_of_ref[ref] = row["tumour_id"]
             return
         if not _is_kidney_condition(res):
-            codes = ", ".join(f"{cd.get('system', '?')}|{cd.get('code', '?')}" for cd in _codings(res.get("code")))
-            self.skip(where, res, f"not a kidney tumour (code {codes or 'none'}); the registry holds kidney tumours only")
+            codes = ", ".join(
+                f"{cd.get('system', '?')}|{cd.get('code', '?')}" for cd in _codings(res.get("code"))
+            )
+            self.skip(
+                where,
+                res,
+                f"not a kidney tumour (code {codes or 'none'}); "
+                "the registry holds kidney tumours only",
+            )
             return
-        side, date = _side_of_condition(res), _date(res.get("onsetDateTime") or res.get("recordedDate"))
+        side, date = (
+            _side_of_condition(res),
+            _date(res.get("onsetDateTime") or res.get("recordedDate")),
+        )
         if not side or not date:
-            self.error(where, res, "kidney tumour without laterality (bodySite laterality or "
-                       "ICD-10-CM C64.1/C64.2) or without onsetDateTime/recordedDate")  # fmt: skip
+            self.error(
+                where,
+                res,
+                "kidney tumour without laterality (bodySite laterality or "
+                "ICD-10-CM C64.1/C64.2) or without onsetDateTime/recordedDate",
+            )
             return
         if subject not in self.patient_of_ref:
             self.error(where, res, f"subject {subject!r} is not a Patient in this set")
             return
         ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
         row = {col: "" for col in FILES["tumours"].column_names}
-        row.update(tumour_id=str(ids[0]) if ids else str(res.get("id", "")),
-                   patient_id=self.patient_of_ref[subject], side=side, diagnosis_date=date,
-                   histology=_histology_of(res))  # fmt: skip
+        row.update(
+            tumour_id=str(ids[0]) if ids else str(res.get("id", "")),
+            patient_id=self.patient_of_ref[subject],
+            side=side,
+            diagnosis_date=date,
+            histology=_histology_of(res),
+        )
         self.add("tumours", row)
         self.tumour_of_ref[ref] = row["tumour_id"]
         self.kidney_patients.add(subject)
@@ -342,8 +385,12 @@ class _Reader:
             if ref in self.kidney_patients:
                 self.add("patients", row)
             else:
-                self.skip(where, res, "no kidney tumour Condition for this patient in the set; "
-                          "the registry holds kidney cancer patients only")  # fmt: skip
+                self.skip(
+                    where,
+                    res,
+                    "no kidney tumour Condition for this patient in the set; "
+                    "the registry holds kidney cancer patients only",
+                )
                 self.patient_of_ref.pop(ref, None)
 
     # Pass 2: everything that refers to a patient or a tumour.
@@ -365,64 +412,110 @@ class _Reader:
             return
         ours = (res.get("meta") or {}).get("source") == f"{c.NS}/registry"
         if ours and kind == "Observation":
-            self.skip(where, res, "derived by the renalpath export from rows carried by another "
-                      "resource (stage group, pathological TNM or size); not stored twice")  # fmt: skip
+            self.skip(
+                where,
+                res,
+                "derived by the renalpath export from rows carried by another "
+                "resource (stage group, pathological TNM or size); not stored twice",
+            )
         elif c.PROFILE["stage"] in profiles:
             self.skip(where, res, "stage group: derived from T, N and M (not stored)")
         elif kind == "BodyStructure" and c.PROFILE["tumor"] in profiles:
             self.skip(where, res, "Tumor body structure: the tumour is the Condition (not stored)")
-        elif kind == "Observation" and self._clinical_tnm(where, res):
-            return
-        elif kind == "Observation" and self._lab(where, res):
+        elif (kind == "Observation" and self._clinical_tnm(where, res)) or (
+            kind == "Observation" and self._lab(where, res)
+        ):
             return
         elif profiles & {c.PROFILE["t"], c.PROFILE["n"], c.PROFILE["m"]}:
-            self.skip(where, res, "pathological or unfocused TNM category: the registry keeps pT/pN/pM "
-                      "with an operation's pathology, which this resource does not identify")  # fmt: skip
+            self.skip(
+                where,
+                res,
+                "pathological or unfocused TNM category: the registry keeps pT/pN/pM "
+                "with an operation's pathology, which this resource does not identify",
+            )
         elif c.PROFILE["tumor_size"] in profiles:
-            self.skip(where, res, "tumour size without a registry imaging or pathology row "
-                      "(study modality / operation not identified)")  # fmt: skip
+            self.skip(
+                where,
+                res,
+                "tumour size without a registry imaging or pathology row "
+                "(study modality / operation not identified)",
+            )
         else:
             what = ", ".join(sorted(p.rsplit("/", 1)[-1] for p in profiles)) or "no profile"
             self.skip(where, res, f"{kind} ({what}) is outside the registry's model")
 
     def _clinical_tnm(self, where: Where, res: Resource) -> bool:
-        axis = next((_AXIS[cd.get("code")] for cd in _codings(res.get("code")) if cd.get("code") in _AXIS), None)
+        axis = next(
+            (
+                _AXIS[str(cd.get("code"))]
+                for cd in _codings(res.get("code"))
+                if cd.get("code") in _AXIS
+            ),
+            None,
+        )
         if axis is None:
             return False
         column, allowed = axis
         focus = [f.get("reference", "") for f in res.get("focus") or []]
+        focus += self.focus_via_group.get(f"Observation/{res.get('id', '')}", [])
         tumour = next((self.tumour_of_ref[f] for f in focus if f in self.tumour_of_ref), None)
         if tumour is None:
-            self.skip(where, res, f"clinical TNM category of a condition not imported (focus {focus or 'none'})")
+            self.skip(
+                where,
+                res,
+                f"clinical TNM category of a condition not imported (focus {focus or 'none'})",
+            )
             return True
         value = _category_text(res)
         if value not in allowed:
-            self.error(where, res, f"{column}: {value!r} is not an AJCC 8 kidney category "
-                       f"(allowed: {', '.join(allowed)})")  # fmt: skip
+            self.error(
+                where,
+                res,
+                f"{column}: {value!r} is not an AJCC 8 kidney category "
+                f"(allowed: {', '.join(allowed)})",
+            )
             return True
         row = next(r for r in self.out.rows["tumours"] if r["tumour_id"] == tumour)
         if row[column] and row[column] != value:
-            self.error(where, res, f"{column}: {value!r} conflicts with {row[column]!r} already read")
+            self.error(
+                where, res, f"{column}: {value!r} conflicts with {row[column]!r} already read"
+            )
             return True
         row[column] = value
         self.touched = True
         return True
 
     def _lab(self, where: Where, res: Resource) -> bool:
-        code = next((c.lab_by_loinc()[cd["code"]] for cd in _codings(res.get("code"))
-                     if cd.get("system") == c.LOINC and cd.get("code") in c.lab_by_loinc()), None)  # fmt: skip
+        code = next(
+            (
+                c.lab_by_loinc()[cd["code"]]
+                for cd in _codings(res.get("code"))
+                if cd.get("system") == c.LOINC and cd.get("code") in c.lab_by_loinc()
+            ),
+            None,
+        )
         if code is None:
             return False
         q = res.get("valueQuantity") or {}
         date = _date(res.get("effectiveDateTime"))
         unit = q.get("unit") or q.get("code")
         if not isinstance(q.get("value"), int | float) or not unit or not date:
-            self.error(where, res, "laboratory result needs valueQuantity (value, unit) and effectiveDateTime")
+            self.error(
+                where,
+                res,
+                "laboratory result needs valueQuantity (value, unit) and effectiveDateTime",
+            )
             return True
         subject = (res.get("subject") or {}).get("reference", "")
         row = {col: "" for col in FILES["labs"].column_names}
-        row.update(patient_id=self.patient_of_ref[subject], date=date, test=code.test,
-                   value=repr(float(q["value"])), unit=str(unit), equation=code.equation)  # fmt: skip
+        row.update(
+            patient_id=self.patient_of_ref[subject],
+            date=date,
+            test=code.test,
+            value=repr(float(q["value"])),
+            unit=str(unit),
+            equation=code.equation,
+        )
         self.add("labs", row)
         return True
 
@@ -439,7 +532,12 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
         step(where, res)
         if reader.touched:
             out.mapped += 1
-        elif before == (len(out.skipped), len(out.errors), len(reader.deferred), len(reader.pending)):
+        elif before == (
+            len(out.skipped),
+            len(out.errors),
+            len(reader.deferred),
+            len(reader.pending),
+        ):
             reader.error(where, res, "internal: resource neither mapped nor reported")
 
     for where, res, problem in iter_resources(path):
@@ -453,6 +551,10 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
             continue
         accounted(reader.first, where, res)
     reader.finish_patients()
+    for _, res in reader.deferred:
+        focus = [f.get("reference", "") for f in res.get("focus") or []]
+        for member in res.get("hasMember") or []:
+            reader.focus_via_group.setdefault(member.get("reference", ""), []).extend(focus)
     out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
     for where, res in reader.deferred:
         accounted(reader.second, where, res)

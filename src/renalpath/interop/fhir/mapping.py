@@ -38,9 +38,16 @@ from renalpath.registry.dictionary import FILES
 
 Resource = dict[str, Any]
 SURGICAL_TYPES = frozenset(
-    {"partial_nephrectomy", "radical_nephrectomy", "cryoablation", "radiofrequency_ablation",
-     "microwave_ablation", "metastasectomy", "embolisation"}
-)  # fmt: skip
+    {
+        "partial_nephrectomy",
+        "radical_nephrectomy",
+        "cryoablation",
+        "radiofrequency_ablation",
+        "microwave_ablation",
+        "metastasectomy",
+        "embolisation",
+    }
+)
 PROGRESSION_EVENTS = frozenset({"local_recurrence", "distant_metastasis"})
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -94,7 +101,9 @@ def group_by_patient(frames: Mapping[str, pd.DataFrame]) -> Iterator[PatientRows
 
     def records(name: str) -> list[dict[str, str]]:
         frame = frames.get(name)
-        return [] if frame is None else frame.to_dict("records")
+        if frame is None:
+            return []
+        return [{str(k): str(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
     tumour_owner: dict[str, str] = {}
     by: dict[str, PatientRows] = {}
@@ -167,12 +176,17 @@ def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Res
         "onsetDateTime": t["diagnosis_date"],
     }
     if hist is not None and hist.icdo3:
-        res["extension"].insert(0, {
-            "url": c.EXT_HISTOLOGY,
-            "valueCodeableConcept": {
-                "coding": [{"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}]
+        res["extension"].insert(
+            0,
+            {
+                "url": c.EXT_HISTOLOGY,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}
+                    ]
+                },
             },
-        })  # fmt: skip
+        )
     if hist is not None and hist.malignant is not None and side in hist.icd10cm:
         res["meta"] = {"profile": [c.PROFILE["primary"]]} if hist.malignant else {}
         res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "confirmed"}]}
@@ -183,10 +197,9 @@ def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Res
         }
     else:
         # No histology that names the disease: a renal tumour, not (yet) a coded diagnosis.
-        res["verificationStatus"] = {
-            "coding": [{"system": c.CONDITION_VER, "code": "provisional"}]
-        }
-        res["code"] = {"text": f"Renal tumour, {side} kidney (histology {t.get('histology') or 'not recorded'})"}
+        res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "provisional"}]}
+        recorded = t.get("histology") or "not recorded"
+        res["code"] = {"text": f"Renal tumour, {side} kidney (histology {recorded})"}
     if not res.get("meta"):
         res.pop("meta", None)
     return res
@@ -199,18 +212,27 @@ def tumor_body_structure(t: Mapping[str, str], patient_ref: dict[str, str]) -> R
         "id": resource_id("bs", t["tumour_id"]),
         "meta": {"profile": [c.PROFILE["tumor"]]},
         "extension": [
-            {"url": c.EXT_RELATED_CONDITION, "valueReference": _ref("Condition", resource_id("t", t["tumour_id"]))}
+            {
+                "url": c.EXT_RELATED_CONDITION,
+                "valueReference": _ref("Condition", resource_id("t", t["tumour_id"])),
+            }
         ],
-        "identifier": [{
-            "use": "usual",
-            "type": {"coding": [{"system": "http://hl7.org/fhir/resource-types", "code": "BodyStructure"}]},
-            "system": c.id_system("tumour"),
-            "value": t["tumour_id"],
-        }],
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {
+                    "coding": [
+                        {"system": "http://hl7.org/fhir/resource-types", "code": "BodyStructure"}
+                    ]
+                },
+                "system": c.id_system("tumour"),
+                "value": t["tumour_id"],
+            }
+        ],
         "location": {"coding": [c.sct("kidney")], "text": "Kidney"},
         "locationQualifier": [{"coding": [c.sct(f"laterality_{t['side']}")]}],
         "patient": patient_ref,
-    }  # fmt: skip
+    }
     if hist is not None and hist.icdo3:
         res["morphology"] = {
             "coding": [{"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}]
@@ -239,20 +261,37 @@ def tnm_observation(
         "id": oid,
         "meta": {"profile": [c.PROFILE[axis]]},
         "status": "final",
-        "category": [{"coding": [{"system": c.OBS_CATEGORY, "code": "laboratory" if basis == "pathological" else "exam"}]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": c.OBS_CATEGORY,
+                        "code": "laboratory" if basis == "pathological" else "exam",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [c.sct(f"{axis}_{basis}")]},
         "subject": patient_ref,
         "focus": [condition_ref],
         "effectiveDateTime": date,
         "valueCodeableConcept": {"text": f"{prefix}{value}"},
         "method": {"coding": [c.sct("ajcc8")]},
-    }  # fmt: skip
+    }
 
 
 def stage_observation(
-    basis: str, t: str, n: str, m: str, *, oid: str, date: str,
-    patient_ref: dict[str, str], condition_ref: dict[str, str], members: list[str],
-) -> Resource | None:  # fmt: skip
+    basis: str,
+    t: str,
+    n: str,
+    m: str,
+    *,
+    oid: str,
+    date: str,
+    patient_ref: dict[str, str],
+    condition_ref: dict[str, str],
+    members: list[str],
+) -> Resource | None:
     """The AJCC 8 stage group, derived from T/N/M (`clinical.staging`); None when undefined."""
     try:
         group = stage_group(t, n, m)
@@ -276,30 +315,57 @@ def stage_observation(
 
 
 def _tnm_set(
-    basis: str, values: Mapping[str, str], *, prefix: str, registry_id: str, date: str,
-    patient_ref: dict[str, str], condition_ref: dict[str, str],
-) -> list[Resource]:  # fmt: skip
+    basis: str,
+    values: Mapping[str, str],
+    *,
+    prefix: str,
+    registry_id: str,
+    date: str,
+    patient_ref: dict[str, str],
+    condition_ref: dict[str, str],
+) -> list[Resource]:
     out: list[Resource] = []
     for axis in ("t", "n", "m"):
         if values.get(axis):
             oid = resource_id(f"{prefix}{axis}", registry_id)
-            out.append(tnm_observation(axis, basis, values[axis], oid=oid, date=date,
-                                       patient_ref=patient_ref, condition_ref=condition_ref))  # fmt: skip
+            out.append(
+                tnm_observation(
+                    axis,
+                    basis,
+                    values[axis],
+                    oid=oid,
+                    date=date,
+                    patient_ref=patient_ref,
+                    condition_ref=condition_ref,
+                )
+            )
     if all(values.get(a) for a in ("t", "n", "m")):
         stage = stage_observation(
-            basis, values["t"], values["n"], values["m"], oid=resource_id(f"{prefix}stage", registry_id),
-            date=date, patient_ref=patient_ref, condition_ref=condition_ref,
+            basis,
+            values["t"],
+            values["n"],
+            values["m"],
+            oid=resource_id(f"{prefix}stage", registry_id),
+            date=date,
+            patient_ref=patient_ref,
+            condition_ref=condition_ref,
             members=[o["id"] for o in out],
-        )  # fmt: skip
+        )
         if stage is not None:
             out.append(stage)
     return out
 
 
 def tumor_size(
-    size_mm: str, *, oid: str, date: str, patient_ref: dict[str, str],
-    body_ref: dict[str, str] | None, method_text: str, row_ext: dict[str, Any] | None,
-) -> Resource:  # fmt: skip
+    size_mm: str,
+    *,
+    oid: str,
+    date: str,
+    patient_ref: dict[str, str],
+    body_ref: dict[str, str] | None,
+    method_text: str,
+    row_ext: dict[str, Any] | None,
+) -> Resource:
     res: Resource = {
         "resourceType": "Observation",
         "id": oid,
@@ -309,11 +375,26 @@ def tumor_size(
         "subject": patient_ref,
         "effectiveDateTime": date,
         "method": {"text": method_text},
-        "component": [{
-            "code": {"coding": [{"system": c.LOINC, "code": "33728-7", "display": "Size.maximum dimension in Tumor"}]},
-            "valueQuantity": {"value": float(size_mm), "unit": "mm", "system": c.UCUM, "code": "mm"},
-        }],
-    }  # fmt: skip
+        "component": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": c.LOINC,
+                            "code": "33728-7",
+                            "display": "Size.maximum dimension in Tumor",
+                        }
+                    ]
+                },
+                "valueQuantity": {
+                    "value": float(size_mm),
+                    "unit": "mm",
+                    "system": c.UCUM,
+                    "code": "mm",
+                },
+            }
+        ],
+    }
     if body_ref is not None:
         res["focus"] = [body_ref]
     if row_ext is not None:
@@ -322,9 +403,11 @@ def tumor_size(
 
 
 def procedure_resource(
-    i: Mapping[str, str], patient_ref: dict[str, str],
-    pathology: Mapping[str, str] | None, complications: list[dict[str, str]],
-) -> Resource:  # fmt: skip
+    i: Mapping[str, str],
+    patient_ref: dict[str, str],
+    pathology: Mapping[str, str] | None,
+    complications: list[dict[str, str]],
+) -> Resource:
     extensions = [registry_row("interventions", i)]
     if pathology is not None:
         extensions.append(registry_row("pathology", pathology))
@@ -343,10 +426,13 @@ def procedure_resource(
     if surgical:
         res["meta"] = {"profile": [c.PROFILE["surgery"]]}
     if i.get("intent") == "palliative":
-        res["extension"].insert(0, {
-            "url": c.EXT_PROCEDURE_INTENT,
-            "valueCodeableConcept": {"coding": [c.sct("intent_palliative")]},
-        })  # fmt: skip
+        res["extension"].insert(
+            0,
+            {
+                "url": c.EXT_PROCEDURE_INTENT,
+                "valueCodeableConcept": {"coding": [c.sct("intent_palliative")]},
+            },
+        )
     if i.get("intent"):
         res["category"] = _enum("intervention-intent", i["intent"])
     if i.get("parent_intervention_id"):
@@ -366,7 +452,10 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
     unit = r["unit"]
     ucum = c.ucum_units().get(unit)
     loinc = c.lab_loinc(r["test"], unit, r.get("equation", ""))
-    code: dict[str, Any] = {"coding": [{"system": c.enum_system("lab-test"), "code": r["test"]}], "text": r["test"]}
+    code: dict[str, Any] = {
+        "coding": [{"system": c.enum_system("lab-test"), "code": r["test"]}],
+        "text": r["test"],
+    }
     if loinc is not None:
         code["coding"].insert(0, {"system": c.LOINC, "code": loinc.loinc, "display": loinc.display})
     quantity: dict[str, Any] = {"value": float(r["value"]), "unit": unit}
@@ -382,19 +471,19 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
         "subject": patient_ref,
         "effectiveDateTime": r["date"],
         "valueQuantity": quantity,
-    }  # fmt: skip
+    }
     limits: dict[str, Any] = {}
     for bound, col in (("low", "lln"), ("high", "uln")):
         if r.get(col):
-            limits[bound] = {k: v for k, v in quantity.items() if k != "value"} | {"value": float(r[col])}
+            limits[bound] = {k: v for k, v in quantity.items() if k != "value"} | {
+                "value": float(r[col])
+            }
     if limits:
         res["referenceRange"] = [limits]
     return res
 
 
-def event_observation(
-    r: Mapping[str, str], patient_ref: dict[str, str], oid: str
-) -> Resource:
+def event_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str) -> Resource:
     res: Resource = {
         "resourceType": "Observation",
         "id": oid,
@@ -414,7 +503,11 @@ def event_observation(
     if r["type"] in PROGRESSION_EVENTS and tumour_ref is not None:
         # mCODE CancerDiseaseStatus: the recorded recurrence/metastasis means "worsened".
         res["meta"] = {"profile": [c.PROFILE["disease_status"]]}
-        res["code"] = {"coding": [{"system": c.LOINC, "code": "97509-4", "display": "Cancer Disease Progression"}]}
+        res["code"] = {
+            "coding": [
+                {"system": c.LOINC, "code": "97509-4", "display": "Cancer Disease Progression"}
+            ]
+        }
         res["valueCodeableConcept"] = {"coding": [c.sct("status_worsened")], "text": r["type"]}
         res["category"] = [{"coding": [{"system": c.OBS_CATEGORY, "code": "exam"}]}]
     return res
@@ -441,18 +534,29 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
         body = tumor_body_structure(t, pref)
         out += [cond, body]
         out += _tnm_set(
-            "clinical", {"t": t.get("ct", ""), "n": t.get("cn", ""), "m": t.get("cm", "")},
-            prefix="c", registry_id=t["tumour_id"], date=t["diagnosis_date"],
-            patient_ref=pref, condition_ref=_ref("Condition", cond["id"]),
-        )  # fmt: skip
+            "clinical",
+            {"t": t.get("ct", ""), "n": t.get("cn", ""), "m": t.get("cm", "")},
+            prefix="c",
+            registry_id=t["tumour_id"],
+            date=t["diagnosis_date"],
+            patient_ref=pref,
+            condition_ref=_ref("Condition", cond["id"]),
+        )
     for im in rows.imaging:
         body_ref = _ref("BodyStructure", resource_id("bs", im["tumour_id"]))
-        out.append(tumor_size(
-            im["size_mm"], oid=resource_id("img", f"{im['tumour_id']}.{im['date']}.{im.get('modality') or 'x'}"),
-            date=im["date"], patient_ref=pref, body_ref=body_ref,
-            method_text=f"imaging ({im.get('modality') or 'modality not recorded'})",
-            row_ext=registry_row("imaging", im),
-        ))  # fmt: skip
+        out.append(
+            tumor_size(
+                im["size_mm"],
+                oid=resource_id(
+                    "img", f"{im['tumour_id']}.{im['date']}.{im.get('modality') or 'x'}"
+                ),
+                date=im["date"],
+                patient_ref=pref,
+                body_ref=body_ref,
+                method_text=f"imaging ({im.get('modality') or 'modality not recorded'})",
+                row_ext=registry_row("imaging", im),
+            )
+        )
     path_of = {r["intervention_id"]: r for r in rows.pathology}
     comps: dict[str, list[dict[str, str]]] = {}
     for r in rows.complications:
@@ -467,19 +571,33 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
         cref = _ref("Condition", resource_id("t", tumour_id)) if tumour_id else None
         if cref is not None:
             out += _tnm_set(
-                "pathological", {"t": path.get("pt", ""), "n": path.get("pn", ""), "m": path.get("pm", "")},
-                prefix="p", registry_id=iid, date=i["date"], patient_ref=pref, condition_ref=cref,
-            )  # fmt: skip
+                "pathological",
+                {"t": path.get("pt", ""), "n": path.get("pn", ""), "m": path.get("pm", "")},
+                prefix="p",
+                registry_id=iid,
+                date=i["date"],
+                patient_ref=pref,
+                condition_ref=cref,
+            )
         if path.get("size_mm"):
-            body_ref = _ref("BodyStructure", resource_id("bs", tumour_id)) if tumour_id else None
-            out.append(tumor_size(
-                path["size_mm"], oid=resource_id("psize", iid), date=i["date"], patient_ref=pref,
-                body_ref=body_ref, method_text="pathology (gross examination)", row_ext=None,
-            ))  # fmt: skip
+            size_focus = _ref("BodyStructure", resource_id("bs", tumour_id)) if tumour_id else None
+            out.append(
+                tumor_size(
+                    path["size_mm"],
+                    oid=resource_id("psize", iid),
+                    date=i["date"],
+                    patient_ref=pref,
+                    body_ref=size_focus,
+                    method_text="pathology (gross examination)",
+                    row_ext=None,
+                )
+            )
     for r in rows.labs:
         oid = resource_id("lab", f"{p['patient_id']}.{r['date']}.{r['test']}")
         out.append(lab_observation(r, pref, oid))
     for r in rows.events:
-        oid = resource_id("ev", f"{p['patient_id']}.{r.get('tumour_id', '')}.{r['date']}.{r['type']}")
+        oid = resource_id(
+            "ev", f"{p['patient_id']}.{r.get('tumour_id', '')}.{r['date']}.{r['type']}"
+        )
         out.append(event_observation(r, pref, oid))
     return out
