@@ -29,6 +29,7 @@ from renalpath.web import (
     audit_views,
     concordance_views,
     exports,
+    fhir_api,
     imports,
     patients,
     record_forms,
@@ -142,6 +143,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.include_router(records.api_router)
     app.include_router(record_forms.router)
     app.include_router(audit_views.router)
+    app.include_router(fhir_api.router)
     app.include_router(imports.api_router)
     app.include_router(imports.router)
     app.include_router(exports.api_router)

@@ -151,3 +151,47 @@ def export_fhir(
 
 
 __all__ = ["FORMATS", "PatientRows", "export_fhir", "patient_bundle", "write_fhir"]
+
+
+def patient_rows(engine: Engine, patient_id: str) -> PatientRows | None:
+    """One patient's registry rows read from the database, in canonical cell text (the same
+    text the CSV export writes), or None when there is no such patient."""
+    from sqlalchemy import select
+
+    from renalpath.registry.cells import canonical_frame
+    from renalpath.registry.models import TABLES
+
+    pid = TABLES["patients"].c.patient_id
+    tumours = select(TABLES["tumours"].c.tumour_id).where(
+        TABLES["tumours"].c.patient_id == patient_id
+    )
+    ivs = select(TABLES["interventions"].c.intervention_id).where(
+        TABLES["interventions"].c.patient_id == patient_id
+    )
+    where = {
+        "patients": pid == patient_id,
+        "tumours": TABLES["tumours"].c.patient_id == patient_id,
+        "imaging": TABLES["imaging"].c.tumour_id.in_(tumours),
+        "interventions": TABLES["interventions"].c.patient_id == patient_id,
+        "pathology": TABLES["pathology"].c.intervention_id.in_(ivs),
+        "complications": TABLES["complications"].c.intervention_id.in_(ivs),
+        "labs": TABLES["labs"].c.patient_id == patient_id,
+        "events": TABLES["events"].c.patient_id == patient_id,
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    with engine.connect() as conn:
+        for name, spec in FILES.items():
+            table = TABLES[name]
+            cols = list(spec.column_names)
+            extra = ["seq"] if name == "complications" else []
+            rows = conn.execute(select(*[table.c[x] for x in [*cols, *extra]]).where(where[name]))
+            frame = pd.DataFrame(rows.all(), columns=[*cols, *extra])
+            canon = canonical_frame(spec, frame)
+            keys = [k for k in spec.key if k != "seq"]
+            if extra:
+                canon["_seq"] = frame["seq"].astype(int)
+                keys.append("_seq")
+            frames[name] = canon.sort_values(keys, kind="stable")[cols] if len(canon) else canon
+    if frames["patients"].empty:
+        return None
+    return next(iter(group_by_patient(frames)))
