@@ -133,6 +133,7 @@ def ucum_units() -> dict[str, tuple[str, str]]:
     return {r["reported"]: (r["ucum"], r["kind"]) for r in _rows("ucum.csv")}
 
 
+@cache
 def lab_loinc(test: str, unit: str, equation: str) -> LabCode | None:
     """The LOINC term of a registry lab row, or None when no verified term fits."""
     kind = ucum_units().get(unit, ("", ""))[1]

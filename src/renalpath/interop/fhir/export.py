@@ -14,6 +14,7 @@ always agree and `--deidentify` means the same thing for both.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import tempfile
@@ -39,14 +40,15 @@ Format = Literal["fhir", "fhir-bundle"]
 FORMATS: tuple[str, ...] = ("fhir", "fhir-bundle")
 
 
-def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
-    """A registry folder as text frames ("" = blank), as `export_folder` wrote it."""
-    frames: dict[str, pd.DataFrame] = {}
+def read_folder(folder: Path) -> dict[str, list[dict[str, str]]]:
+    """A registry folder as rows of text ("" = blank), as `export_folder` wrote it."""
+    rows: dict[str, list[dict[str, str]]] = {}
     for name, spec in FILES.items():
         path = folder / spec.filename
         if path.exists():
-            frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    return frames
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows[name] = list(csv.DictReader(handle))
+    return rows
 
 
 def resources_of_folder(folder: Path) -> Iterator[list[Resource]]:
@@ -55,8 +57,11 @@ def resources_of_folder(folder: Path) -> Iterator[list[Resource]]:
         yield patient_resources(rows)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+
+
 def _dumps(resource: Resource) -> str:
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(resource)
 
 
 def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, int]:
@@ -178,7 +183,7 @@ def patient_rows(engine: Engine, patient_id: str) -> PatientRows | None:
         "labs": TABLES["labs"].c.patient_id == patient_id,
         "events": TABLES["events"].c.patient_id == patient_id,
     }
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[str, list[dict[str, str]]] = {}
     with engine.connect() as conn:
         for name, spec in FILES.items():
             table = TABLES[name]
@@ -191,7 +196,8 @@ def patient_rows(engine: Engine, patient_id: str) -> PatientRows | None:
             if extra:
                 canon["_seq"] = frame["seq"].astype(int)
                 keys.append("_seq")
-            frames[name] = canon.sort_values(keys, kind="stable")[cols] if len(canon) else canon
-    if frames["patients"].empty:
+            canon = canon.sort_values(keys, kind="stable")[cols] if len(canon) else canon
+            frames[name] = [dict(zip(cols, r, strict=True)) for r in canon.itertuples(index=False)]
+    if not frames["patients"]:
         return None
     return next(iter(group_by_patient(frames)))

@@ -29,8 +29,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.staging import stage_group
 from renalpath.interop.fhir import codes as c
@@ -96,14 +94,11 @@ class PatientRows:
     events: list[dict[str, str]] = field(default_factory=list)
 
 
-def group_by_patient(frames: Mapping[str, pd.DataFrame]) -> Iterator[PatientRows]:
+def group_by_patient(files: Mapping[str, list[dict[str, str]]]) -> Iterator[PatientRows]:
     """Rows of a registry folder grouped per patient (patients in file order)."""
 
     def records(name: str) -> list[dict[str, str]]:
-        frame = frames.get(name)
-        if frame is None:
-            return []
-        return [{str(k): str(v) for k, v in r.items()} for r in frame.to_dict("records")]
+        return files.get(name, [])
 
     tumour_owner: dict[str, str] = {}
     by: dict[str, PatientRows] = {}
