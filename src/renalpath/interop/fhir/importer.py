@@ -114,7 +114,14 @@ def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, s
         yield where, None, "not a FHIR resource (no resourceType)"
         return
     if res["resourceType"] == "Bundle":
-        for n, entry in enumerate(res.get("entry") or []):
+        entries = res.get("entry") or []
+        if not isinstance(entries, list):
+            yield where, None, "Bundle.entry is not a list"
+            return
+        if not entries:
+            yield where, res, ""  # an empty Bundle: reported as not imported, not dropped
+            return
+        for n, entry in enumerate(entries):
             inner = entry.get("resource") if isinstance(entry, dict) else None
             w = Where(where.file, where.line, n)
             if isinstance(inner, dict):
