@@ -137,7 +137,10 @@ def test_codes_follow_the_data_maps(exported: dict[str, Path]) -> None:
     res = _by_id(exported["ndjson"])
     t1 = res["Condition/t-T1"]  # clear cell, left
     assert t1["meta"]["profile"][-1].endswith("mcode-primary-cancer-condition")
-    assert t1["code"]["coding"][0]["code"] == "C64.2"
+    assert [(cd["system"].rsplit("/", 1)[-1], cd["code"]) for cd in t1["code"]["coding"]] == [
+        ("icd-10-cm", "C64.2"),
+        ("icd-10", "C64"),
+    ]
     hist = t1["extension"][0]["valueCodeableConcept"]["coding"][0]
     assert (hist["system"], hist["code"]) == (
         "http://terminology.hl7.org/CodeSystem/icd-o-3",

@@ -3,9 +3,9 @@
 Every map is data with its source (`data/*.csv`), so a code is corrected where it is written and
 the mapping code holds no clinical vocabulary of its own:
 
-* `histology.csv`: registry histology → ICD-O-3 morphology/behaviour and ICD-10-CM kidney code
-  by side (malignant: C64.1 right / C64.2 left; benign: D30.01 / D30.02); "other" and "unknown"
-  map to nothing (no code is invented for them).
+* `histology.csv`: registry histology → ICD-O-3 morphology/behaviour, the ICD-10-CM kidney code
+  by side (malignant: C64.1 right / C64.2 left; benign: D30.01 / D30.02) and the WHO ICD-10
+  code (C64 / D30.0, no side); "other" and "unknown" map to nothing (no code is invented).
 * `labs.csv`: registry lab test (and creatinine unit kind, eGFR equation) → LOINC.
 * `ucum.csv`: unit as reported → UCUM code (and whether a creatinine is mass or molar).
 * `snomed.csv`: the SNOMED CT concepts used, by reference only (code + display, no content).
@@ -81,6 +81,7 @@ class Histology:
     icdo3_display: str
     icd10cm: dict[str, str]  # side -> code
     icd10cm_display: str
+    icd10_who: str  # WHO ICD-10 has no side: C64 / D30.0
 
 
 @cache
@@ -96,6 +97,7 @@ def histologies() -> dict[str, Histology]:
             r["icdo3_display"],
             {k: v for k, v in sides.items() if v},
             r["icd10cm_display"],
+            r["icd10_who"],
         )
     return out
 

@@ -187,7 +187,10 @@ def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Res
         res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "confirmed"}]}
         code = hist.icd10cm[side]
         res["code"] = {
-            "coding": [{"system": c.ICD10CM, "code": code, "display": hist.icd10cm_display}],
+            "coding": [
+                {"system": c.ICD10CM, "code": code, "display": hist.icd10cm_display},
+                {"system": c.ICD10, "code": hist.icd10_who},
+            ],
             "text": f"{hist.icd10cm_display}, {side}",
         }
     else:
