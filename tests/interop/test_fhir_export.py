@@ -3,6 +3,7 @@ fhir.resources, the codes chosen, de-identification, and the round trip through 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from renalpath.interop.fhir.export import export_fhir
 from renalpath.interop.fhir.importer import read_fhir
 from renalpath.interop.fhir.importer import write_folder as write_folder_fhir
 from renalpath.registry.db import make_engine
-from renalpath.registry.deidentify import new_key
+from renalpath.registry.deidentify import Pseudonymiser
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.exporter import export_folder
 from renalpath.registry.importer import import_folder
@@ -23,6 +24,7 @@ from tests.conftest import run_cli
 from tests.interop.fhir_fixtures import every_field_rows, validate
 from tests.registry.registry_fixtures import write_folder
 
+KEY = b"fhir-test-key-0123456789abcdef"
 ORIGINAL_IDS = ("P1", "P2", "P3", "P4", "P5_with/odd id", "I1", "I20", "I21")  # not TNM-like
 
 
@@ -37,7 +39,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     export_folder(engine, base / "csv")
     export_fhir(engine, base / "ndjson", "fhir")
     export_fhir(engine, base / "bundles", "fhir-bundle")
-    export_fhir(engine, base / "deid", "fhir", deidentify_key=new_key())
+    export_fhir(engine, base / "deid", "fhir", deidentify_key=KEY)
     engine.dispose()
     return {
         "reg": reg,
@@ -230,8 +232,20 @@ def test_deidentified_fhir_has_no_original_ids_dates_or_free_text(
     text = "".join(p.read_text("utf-8") for p in exported["deid"].glob("*.ndjson"))
     for original in ORIGINAL_IDS:
         assert f'"{original}"' not in text and f'-{original}"' not in text
-    assert "1950-01-01" not in text and "2018-01-10" not in text
     assert "lung, 3 nodules" not in text and "free text" not in text
+    # Each patient is there under its keyed pseudonym, every date moved back by its offset.
+    pseud = Pseudonymiser(KEY)
+    patients = {
+        r["identifier"][0]["value"]: r
+        for r in _resources(exported["deid"])
+        if r["resourceType"] == "Patient"
+    }
+    for row in every_field_rows()["patients"]:
+        res = patients[pseud.pseudonym("patients.patient_id", row["patient_id"])]
+        back = dt.timedelta(days=pseud.shift_days(row["patient_id"]))
+        assert 1 <= back.days <= 364
+        assert res["birthDate"] == (dt.date.fromisoformat(row["birth_date"]) - back).isoformat()
+        assert "name" not in res or all("family" not in n for n in res["name"])
 
 
 def _same_csv(a: Path, b: Path) -> None:
