@@ -16,7 +16,7 @@ app = typer.Typer(add_completion=False)
 
 @app.command("export")
 def export_cmd(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files into.")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
     db: DbOpt = None,
     as_json: JsonFlag = False,
     deidentify: Annotated[
@@ -36,13 +36,28 @@ def export_cmd(
             "keys would let recipients compare exports and narrow the date shifts.",
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (import format) | fhir (FHIR R4 / mCODE NDJSON per resource type, Bulk "
+            "Data layout) | fhir-bundle (one mCODE patient Bundle per patient).",
+        ),
+    ] = "csv",
 ) -> None:
-    """Write the registry as CSV files in the import format (lossless round trip)."""
+    """Write the registry as CSV files in the import format (lossless round trip), or FHIR."""
     from renalpath.registry.db import make_engine
     from renalpath.registry.exporter import export_folder
 
     if key_file is not None and not deidentify:
         raise typer.BadParameter("only with --deidentify", param_hint="--key-file")
+    if fmt in ("fhir", "fhir-bundle"):
+        from renalpath.cli.fhir_hook import export_fhir
+
+        export_fhir(folder, db, as_json, fmt, deidentify, key_file)
+        return
+    if fmt != "csv":
+        raise typer.BadParameter(f"{fmt!r}: use csv, fhir or fhir-bundle", param_hint="--format")
     if deidentify:
         _export_deidentified(folder, db, as_json, key_file)
         return

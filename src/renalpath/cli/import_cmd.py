@@ -29,7 +29,10 @@ DEFAULT_EQUATION = "ckd-epi-2021"
 def import_cmd(
     folder: Annotated[
         Path,
-        typer.Argument(help="Registry folder of CSV files (see `renalpath dictionary`)."),
+        typer.Argument(
+            help="Registry folder of CSV files (see `renalpath dictionary`), or FHIR files "
+            "with --format fhir."
+        ),
     ],
     db: DbOpt = None,
     as_json: JsonFlag = False,
@@ -40,8 +43,23 @@ def import_cmd(
     equation: Annotated[
         str, typer.Option(help="eGFR equation stored for creatinine values.")
     ] = DEFAULT_EQUATION,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (a registry folder) | fhir (FHIR R4 NDJSON files or Bundle JSON files, "
+            "a folder or one file; resources outside the registry are reported).",
+        ),
+    ] = "csv",
 ) -> None:
     """Validate a registry folder and load it (all or nothing; re-import changes nothing)."""
+    if fmt == "fhir":
+        from renalpath.cli.fhir_hook import import_fhir
+
+        import_fhir(folder, db, as_json, reason, user, equation)
+        return
+    if fmt != "csv":
+        raise typer.BadParameter(f"{fmt!r}: use csv or fhir", param_hint="--format")
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

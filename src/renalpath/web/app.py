@@ -32,6 +32,7 @@ from renalpath.web import (
     board_views,
     concordance_views,
     exports,
+    fhir_api,
     imports,
     patients,
     record_forms,
@@ -174,6 +175,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     app.include_router(record_forms.router)
     app.include_router(audit_views.router)
     app.include_router(board_views.router)
+    app.include_router(fhir_api.router)
     app.include_router(imports.api_router)
     app.include_router(imports.router)
     app.include_router(exports.api_router)

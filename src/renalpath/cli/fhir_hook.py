@@ -1,0 +1,101 @@
+"""`renalpath export --format fhir|fhir-bundle` and `renalpath import --format fhir`.
+
+Kept out of `cli.registry` so the FHIR modules (and `fhir.resources`) load only when asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from renalpath.registry import audit as audit_mod
+from renalpath.registry.db import SchemaError, make_engine
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"refused: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def export_fhir(
+    folder: Path, db: str | None, as_json: bool, fmt: str, deidentify: bool, key_file: Path | None
+) -> None:
+    from renalpath.interop.fhir.export import export_fhir as run
+    from renalpath.registry import deidentify as deid
+
+    # SchemaError, DeidentifyError and a bad format are refusals: the CLI's error handler
+    # reports them.
+    engine = make_engine(db)
+    key = None
+    if deidentify:
+        key = deid.load_key(key_file) if key_file is not None else deid.configured_key()
+        if key is None:
+            raise deid.DeidentifyError(
+                f"a persistent key is required: --key-file FILE or {deid.KEY_FILE_ENV}=FILE "
+                "(create one with `openssl rand -hex 32 > FILE`; keep it for every export)"
+            )
+    counts = run(engine, folder, fmt, deidentify_key=key)
+    if deidentify:
+        deid.record_export(engine, audit_mod.cli_actor(), deidentified=True, rows=counts)
+    if as_json:
+        out = {
+            "folder": str(folder),
+            "format": fmt,
+            "deidentified": deidentify,
+            "resources": counts,
+        }
+        sys.stdout.write(json.dumps(out) + "\n")
+    else:
+        for kind, n in counts.items():
+            typer.echo(f"{kind}: {n} resources" + (" (de-identified)" if deidentify else ""))
+
+
+def import_fhir(
+    path: Path, db: str | None, as_json: bool, reason: str | None, user: str | None, equation: str
+) -> None:
+    from renalpath.interop.fhir.importer import read_fhir, write_folder
+    from renalpath.registry.importer import import_folder
+
+    if not path.exists():
+        _fail(f"{str(path)!r} does not exist")
+    read = read_fhir(path)
+    for note in read.skipped:
+        typer.echo(f"not imported: {note.render()}", err=True)
+    if read.errors:
+        for note in read.errors:
+            typer.echo(f"error: {note.render()}", err=True)
+        if as_json:
+            sys.stdout.write(json.dumps({"fhir": read.to_dict(), "written": False}) + "\n")
+        _fail(f"{len(read.errors)} FHIR resource(s) cannot be read; nothing was imported")
+    with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
+        write_folder(read, Path(tmp))
+        try:
+            result = import_folder(
+                make_engine(db),
+                Path(tmp),
+                actor=f"user:{user}" if user else None,
+                reason=reason,
+                equation=equation,
+            )
+        except SchemaError as err:
+            _fail(str(err))
+            return
+    if as_json:
+        sys.stdout.write(json.dumps({"fhir": read.to_dict(), **result.to_dict()}) + "\n")
+    if not result.written:
+        typer.echo(result.report.render(), err=True)
+        _fail("nothing was imported")
+    if not as_json:
+        typer.echo(
+            f"FHIR resources: {read.resources} read, {read.mapped} mapped, "
+            f"{len(read.skipped)} not imported (listed above)"
+        )
+        for name, c in result.counts.items():
+            typer.echo(
+                f"{name}: {c['inserted']} inserted, {c['updated']} updated, "
+                f"{c['unchanged']} unchanged"
+            )

@@ -1,0 +1,1 @@
+"""Exchange formats of the registry (FHIR R4 / mCODE). Sits above `registry`, below cli/web."""

@@ -1,0 +1,204 @@
+"""`renalpath export DIR --format fhir | fhir-bundle`: the registry as FHIR R4 / mCODE files.
+
+* `fhir`: FHIR Bulk Data layout: one NDJSON file per resource type (`Patient.ndjson`,
+  `Condition.ndjson`, ...), one resource per line, written as each patient is mapped (nothing
+  is accumulated, so the output side needs constant memory), plus `manifest.json` (the
+  Bulk Data completion manifest shape with relative file names and counts).
+* `fhir-bundle`: one mCODE patient bundle (a `collection` Bundle, CancerPatient first) per
+  patient, `Bundle-<patient>.json`.
+
+Both start from the registry folder `export_folder` writes (or its de-identified copy, made by
+`registry.deidentify` with the same key handling as the CSV export), so FHIR and CSV exports
+always agree and `--deidentify` means the same thing for both.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from renalpath.errors import InvalidInput
+from renalpath.interop.fhir import codes as c
+from renalpath.interop.fhir.mapping import (
+    PatientRows,
+    Resource,
+    group_by_patient,
+    patient_resources,
+)
+from renalpath.registry.dictionary import FILES
+from renalpath.registry.exporter import export_folder
+
+Format = Literal["fhir", "fhir-bundle"]
+FORMATS: tuple[str, ...] = ("fhir", "fhir-bundle")
+
+
+def read_folder(folder: Path) -> dict[str, list[dict[str, str]]]:
+    """A registry folder as rows of text ("" = blank), as `export_folder` wrote it."""
+    rows: dict[str, list[dict[str, str]]] = {}
+    for name, spec in FILES.items():
+        path = folder / spec.filename
+        if path.exists():
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows[name] = list(csv.DictReader(handle))
+    return rows
+
+
+def resources_of_folder(folder: Path) -> Iterator[list[Resource]]:
+    """Each patient's resources (Patient first), patient by patient."""
+    for rows in group_by_patient(read_folder(folder)):
+        yield patient_resources(rows)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+
+
+def _dumps(resource: Resource) -> str:
+    return _ENCODER.encode(resource)
+
+
+def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, int]:
+    """Bulk Data NDJSON files, one per resource type; returns resources per type."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with ExitStack() as stack:
+        files: dict[str, IO[str]] = {}
+        for resources in patients:
+            for res in resources:
+                kind = res["resourceType"]
+                out = files.get(kind)
+                if out is None:
+                    out = stack.enter_context(
+                        (folder / f"{kind}.ndjson").open("w", encoding="utf-8", newline="\n")
+                    )
+                    files[kind] = out
+                    counts[kind] = 0
+                out.write(_dumps(res) + "\n")
+                counts[kind] += 1
+    manifest: dict[str, Any] = {
+        "transactionTime": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "request": "renalpath export --format fhir",
+        "requiresAccessToken": False,
+        "output": [
+            {"type": k, "url": f"{k}.ndjson", "count": n} for k, n in sorted(counts.items())
+        ],
+        "error": [],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return dict(sorted(counts.items()))
+
+
+def patient_bundle(resources: list[Resource]) -> Resource:
+    """One mCODE patient bundle (collection; the CancerPatient first)."""
+    patient = resources[0]
+    return {
+        "resourceType": "Bundle",
+        "id": f"bundle-{patient['id']}"[:64],
+        "meta": {"profile": [c.PROFILE["bundle"]]},
+        "identifier": {"system": c.id_system("bundle"), "value": patient["id"]},
+        "type": "collection",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "entry": [
+            {"fullUrl": f"{c.NS}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources
+        ],
+    }
+
+
+def write_bundles(patients: Iterator[list[Resource]], folder: Path) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {"Bundle": 0}
+    for resources in patients:
+        bundle = patient_bundle(resources)
+        (folder / f"Bundle-{resources[0]['id']}.json").write_text(_dumps(bundle) + "\n", "utf-8")
+        counts["Bundle"] += 1
+        for r in resources:
+            counts[r["resourceType"]] = counts.get(r["resourceType"], 0) + 1
+    return counts
+
+
+def write_fhir(folder_in: Path, folder_out: Path, fmt: str) -> dict[str, int]:
+    """Map a registry folder to FHIR files in `folder_out`."""
+    writer: Callable[[Iterator[list[Resource]], Path], dict[str, int]]
+    if fmt == "fhir":
+        writer = write_ndjson
+    elif fmt == "fhir-bundle":
+        writer = write_bundles
+    else:
+        raise InvalidInput(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return writer(resources_of_folder(folder_in), folder_out)
+
+
+def export_fhir(
+    engine: Engine, folder: Path, fmt: str, *, deidentify_key: bytes | None = None
+) -> dict[str, int]:
+    """Export the registry as FHIR; with a key, from the de-identified registry folder.
+
+    The intermediate CSV folders live in a private temporary directory removed on return."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    with tempfile.TemporaryDirectory(prefix="renalpath-fhir-") as tmp:
+        plain = Path(tmp) / "registry"
+        export_folder(engine, plain)
+        source = plain
+        if deidentify_key is not None:
+            from renalpath.registry.deidentify import deidentify_folder
+
+            source = Path(tmp) / "deidentified"
+            deidentify_folder(plain, source, deidentify_key)
+        return write_fhir(source, folder, fmt)
+
+
+__all__ = ["FORMATS", "PatientRows", "export_fhir", "patient_bundle", "write_fhir"]
+
+
+def patient_rows(engine: Engine, patient_id: str) -> PatientRows | None:
+    """One patient's registry rows read from the database, in canonical cell text (the same
+    text the CSV export writes), or None when there is no such patient."""
+    from sqlalchemy import select
+
+    from renalpath.registry.cells import canonical_frame
+    from renalpath.registry.models import TABLES
+
+    pid = TABLES["patients"].c.patient_id
+    tumours = select(TABLES["tumours"].c.tumour_id).where(
+        TABLES["tumours"].c.patient_id == patient_id
+    )
+    ivs = select(TABLES["interventions"].c.intervention_id).where(
+        TABLES["interventions"].c.patient_id == patient_id
+    )
+    where = {
+        "patients": pid == patient_id,
+        "tumours": TABLES["tumours"].c.patient_id == patient_id,
+        "imaging": TABLES["imaging"].c.tumour_id.in_(tumours),
+        "interventions": TABLES["interventions"].c.patient_id == patient_id,
+        "pathology": TABLES["pathology"].c.intervention_id.in_(ivs),
+        "complications": TABLES["complications"].c.intervention_id.in_(ivs),
+        "labs": TABLES["labs"].c.patient_id == patient_id,
+        "events": TABLES["events"].c.patient_id == patient_id,
+    }
+    frames: dict[str, list[dict[str, str]]] = {}
+    with engine.connect() as conn:
+        for name, spec in FILES.items():
+            table = TABLES[name]
+            cols = list(spec.column_names)
+            extra = ["seq"] if name == "complications" else []
+            rows = conn.execute(select(*[table.c[x] for x in [*cols, *extra]]).where(where[name]))
+            frame = pd.DataFrame(rows.all(), columns=[*cols, *extra])
+            canon = canonical_frame(spec, frame)
+            keys = [k for k in spec.key if k != "seq"]
+            if extra:
+                canon["_seq"] = frame["seq"].astype(int)
+                keys.append("_seq")
+            canon = canon.sort_values(keys, kind="stable")[cols] if len(canon) else canon
+            frames[name] = [dict(zip(cols, r, strict=True)) for r in canon.itertuples(index=False)]
+    if not frames["patients"]:
+        return None
+    return next(iter(group_by_patient(frames)))

@@ -1,0 +1,581 @@
+"""FHIR → registry folder: `renalpath import DIR --format fhir`.
+
+Reads NDJSON files (one resource a line, the Bulk Data layout) and JSON files (a resource or a
+Bundle, whose entries are read), parses every resource with `fhir.resources` (R4B models, the
+R4-compatible release the library ships), and turns what the registry can hold into registry
+rows, written as a registry folder that the CSV importer then validates and loads (all or
+nothing, audited, exactly as for CSV).
+
+Every resource ends in exactly one of three lists, so nothing is dropped silently:
+* `rows`: mapped to registry rows;
+* `skipped`: outside the registry's model, or derived from other resources (a stage group the
+  export computed, the Tumor BodyStructure), each with its reason; the import goes on;
+* `errors`: a resource the registry should hold but that cannot be read (not JSON, not valid
+  FHIR, a registry row that contradicts the resource's own elements, a kidney tumour without
+  side or date); any error refuses the whole import.
+
+Resources written by `renalpath export --format fhir` carry every registry column in their
+`registry-row` extension and round-trip exactly; the standard elements must agree with it.
+Resources from other senders are read from their standard elements (Patient; kidney-cancer
+Conditions by ICD-10/ICD-10-CM C64 or SNOMED CT 93849006 with laterality; clinical TNM
+category Observations of an imported tumour; laboratory Observations with a LOINC code of
+`data/labs.csv`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from renalpath.interop.fhir import codes as c
+from renalpath.interop.fhir.mapping import resource_id
+from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_CATEGORIES
+
+Resource = dict[str, Any]
+KIDNEY_SNOMED = "93849006"  # Primary malignant neoplasm of kidney (disorder)
+
+
+@dataclass(frozen=True)
+class Where:
+    file: str
+    line: int
+    entry: int | None = None
+
+    def __str__(self) -> str:
+        at = f"{self.file}:{self.line}"
+        return at if self.entry is None else f"{at} entry {self.entry}"
+
+
+@dataclass(frozen=True)
+class Note:
+    where: Where
+    resource: str  # "Type/id"
+    reason: str
+
+    def render(self) -> str:
+        return f"{self.where}: {self.resource}: {self.reason}"
+
+
+@dataclass
+class FhirReadResult:
+    rows: dict[str, list[dict[str, str]]] = field(
+        default_factory=lambda: {name: [] for name in FILES}
+    )
+    skipped: list[Note] = field(default_factory=list)
+    errors: list[Note] = field(default_factory=list)
+    resources: int = 0
+    mapped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resources": self.resources,
+            "mapped": self.mapped,
+            "rows": {k: len(v) for k, v in self.rows.items()},
+            "skipped": [n.render() for n in self.skipped],
+            "errors": [n.render() for n in self.errors],
+        }
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
+    """(where, resource or None, parse problem) for every resource under `path`."""
+    files = (
+        sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".ndjson", ".json") and p.name != "manifest.json"
+        )
+        if path.is_dir()
+        else [path]
+    )
+    for f in files:
+        with f.open(encoding="utf-8") as handle:
+            if f.suffix == ".ndjson":
+                for n, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield from _parsed(Where(f.name, n), line)
+            else:
+                yield from _parsed(Where(f.name, 1), handle.read())
+
+
+def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, str]]:
+    try:
+        res = json.loads(text)
+    except json.JSONDecodeError as err:
+        yield where, None, f"not JSON: {err.msg} (line {err.lineno} column {err.colno})"
+        return
+    if not isinstance(res, dict) or "resourceType" not in res:
+        yield where, None, "not a FHIR resource (no resourceType)"
+        return
+    if res["resourceType"] == "Bundle":
+        entries = res.get("entry") or []
+        if not isinstance(entries, list):
+            yield where, None, "Bundle.entry is not a list"
+            return
+        if not entries:
+            yield where, res, ""  # an empty Bundle: reported as not imported, not dropped
+            return
+        for n, entry in enumerate(entries):
+            inner = entry.get("resource") if isinstance(entry, dict) else None
+            w = Where(where.file, where.line, n)
+            if isinstance(inner, dict):
+                yield w, inner, ""
+            else:
+                yield w, None, "bundle entry without a resource"
+        return
+    yield where, res, ""
+
+
+def fhir_problem(res: Resource) -> str:
+    """'' when `fhir.resources` parses the resource, else the first problems it names."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        model = get_fhir_model_class(res["resourceType"])
+    except (KeyError, ValueError):
+        return f"unknown resource type {res['resourceType']!r}"
+    try:
+        model.model_validate(res)
+    except Exception as err:  # pydantic.ValidationError; the library may raise others too
+        first = str(err).splitlines()[:3]
+        return "not valid FHIR R4: " + " | ".join(first)
+    return ""
+
+
+# ----------------------------------------------------------------------------- mapping
+
+
+def _label(res: Resource) -> str:
+    return f"{res.get('resourceType')}/{res.get('id', '?')}"
+
+
+def _profiles(res: Resource) -> set[str]:
+    return set((res.get("meta") or {}).get("profile") or [])
+
+
+def registry_rows(res: Resource) -> list[tuple[str, dict[str, str]]]:
+    """(file, row) of every `registry-row` extension of a resource, in order."""
+    out: list[tuple[str, dict[str, str]]] = []
+    for ext in res.get("extension") or []:
+        if ext.get("url") != c.REGISTRY_ROW:
+            continue
+        subs = ext.get("extension") or []
+        file = next((s.get("valueCode") for s in subs if s.get("url") == "file"), None)
+        if file not in FILES:
+            raise ValueError(f"registry-row extension names unknown file {file!r}")
+        row = {col: "" for col in FILES[file].column_names}
+        for s in subs:
+            if s.get("url") == "file":
+                continue
+            if s.get("url") not in row:
+                raise ValueError(f"registry-row for {file}: unknown column {s.get('url')!r}")
+            row[s["url"]] = str(s.get("valueString", ""))
+        out.append((file, row))
+    return out
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    return list((concept or {}).get("coding") or []) if isinstance(concept, dict) else []
+
+
+def _date(value: Any) -> str:
+    return value[:10] if isinstance(value, str) else ""
+
+
+def _side_of_condition(res: Resource) -> str:
+    for site in res.get("bodySite") or []:
+        for ext in site.get("extension") or []:
+            if ext.get("url") == c.EXT_LATERALITY:
+                for cd in _codings(ext.get("valueCodeableConcept")):
+                    for side in ("left", "right"):
+                        if cd.get("code") == c.snomed()[f"laterality_{side}"][0]:
+                            return side
+    for cd in _codings(res.get("code")):
+        code = str(cd.get("code", ""))
+        if cd.get("system") in (c.ICD10CM, c.ICD10):
+            if code in ("C64.1", "D30.01"):
+                return "right"
+            if code in ("C64.2", "D30.02"):
+                return "left"
+    return ""
+
+
+def _is_kidney_condition(res: Resource) -> bool:
+    for cd in _codings(res.get("code")):
+        code = str(cd.get("code", ""))
+        if cd.get("system") in (c.ICD10CM, c.ICD10) and code.startswith(("C64", "D30.0")):
+            return True
+        if cd.get("system") == c.SNOMED and code == KIDNEY_SNOMED:
+            return True
+    return False
+
+
+def _histology_of(res: Resource) -> str:
+    for ext in res.get("extension") or []:
+        if ext.get("url") == c.EXT_HISTOLOGY:
+            for cd in _codings(ext.get("valueCodeableConcept")):
+                if cd.get("system") == c.ICDO3 and cd.get("code") in c.histology_by_icdo3():
+                    return c.histology_by_icdo3()[cd["code"]]
+    return ""
+
+
+_AXIS = {
+    c.snomed()["t_clinical"][0]: ("ct", T_CATEGORIES),
+    c.snomed()["n_clinical"][0]: ("cn", N_CATEGORIES),
+    c.snomed()["m_clinical"][0]: ("cm", M_CATEGORIES),
+}
+
+
+def _category_text(res: Resource) -> str:
+    value = res.get("valueCodeableConcept") or {}
+    texts = [value.get("text", "")] + [cd.get("display", "") for cd in _codings(value)]
+    for text in texts:
+        if not text:
+            continue
+        word = str(text).replace("American Joint Committee on Cancer", "").split("(")[0].strip()
+        if word[:1] in ("c", "p") and word[1:2] in ("T", "N", "M"):
+            word = word[1:]
+        return word
+    return ""
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.out = FhirReadResult()
+        self.patient_of_ref: dict[str, str] = {}  # "Patient/x" -> registry patient id
+        self.tumour_of_ref: dict[str, str] = {}  # "Condition/x" -> registry tumour id
+        self.kidney_patients: set[str] = set()
+        self.deferred: list[tuple[Where, Resource]] = []
+        self.pending: list[tuple[str, Where, Resource, dict[str, str]]] = []
+        self.touched = False
+        # A TNM category without focus is linked to its condition through the stage group
+        # that lists it in hasMember (as the mCODE examples do).
+        self.focus_via_group: dict[str, list[str]] = {}
+
+    def skip(self, where: Where, res: Resource, reason: str) -> None:
+        self.out.skipped.append(Note(where, _label(res), reason))
+
+    def error(self, where: Where, res: Resource | None, reason: str) -> None:
+        self.out.errors.append(Note(where, _label(res) if res else "?", reason))
+
+    def add(self, file: str, row: dict[str, str]) -> None:
+        self.out.rows[file].append(row)
+        self.touched = True
+
+    # Pass 1: Patients and Conditions (they give the ids everything else refers to).
+    def first(self, where: Where, res: Resource) -> None:
+        kind = res["resourceType"]
+        if kind not in ("Patient", "Condition"):
+            self.deferred.append((where, res))
+            return
+        try:
+            own = registry_rows(res)
+        except ValueError as err:
+            self.error(where, res, str(err))
+            return
+        if kind == "Patient":
+            self._patient(where, res, own)
+        else:
+            self._condition(where, res, own)
+
+    def _patient(self, where: Where, res: Resource, own: list[tuple[str, dict[str, str]]]) -> None:
+        ref = f"Patient/{res.get('id', '')}"
+        if own:
+            row = own[0][1]
+            clash = [
+                name
+                for name, mine, theirs in (
+                    ("gender", row["sex"], res.get("gender")),
+                    ("birthDate", row["birth_date"], res.get("birthDate")),
+                    (
+                        "deceasedDateTime",
+                        row["death_date"],
+                        _date(res.get("deceasedDateTime")) or "",
+                    ),
+                )
+                if (mine or None) != (theirs or None)
+            ]
+            if clash:
+                self.error(where, res, f"registry-row disagrees with {', '.join(clash)}")
+                return
+            self.add("patients", row)
+            self.patient_of_ref[ref] = row["patient_id"]
+            self.kidney_patients.add(ref)
+            return
+        gender, birth = res.get("gender"), res.get("birthDate")
+        if gender not in ("male", "female") or not isinstance(birth, str) or len(birth) != 10:
+            self.error(
+                where,
+                res,
+                "a patient needs gender male|female and a full birthDate "
+                f"(got gender={gender!r}, birthDate={birth!r})",
+            )
+            return
+        ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
+        pid = str(ids[0]) if ids else str(res.get("id", ""))
+        row = {col: "" for col in FILES["patients"].column_names}
+        row.update(
+            patient_id=pid,
+            sex=gender,
+            birth_date=birth,
+            death_date=_date(res.get("deceasedDateTime")),
+        )
+        self.patient_of_ref[ref] = pid
+        self.pending.append((ref, where, res, row))
+
+    def _condition(
+        self, where: Where, res: Resource, own: list[tuple[str, dict[str, str]]]
+    ) -> None:
+        ref = f"Condition/{res.get('id', '')}"
+        subject = (res.get("subject") or {}).get("reference", "")
+        if own:
+            row = own[0][1]
+            side = _side_of_condition(res)
+            if side != row["side"] or _date(res.get("onsetDateTime")) != row["diagnosis_date"]:
+                self.error(
+                    where, res, "registry-row disagrees with bodySite laterality or onsetDateTime"
+                )
+                return
+            if (_histology_of(res) or row["histology"]) != row["histology"]:
+                self.error(where, res, "registry-row disagrees with the histology extension")
+                return
+            self.add("tumours", row)
+            self.tumour_of_ref[ref] = row["tumour_id"]
+            return
+        if not _is_kidney_condition(res):
+            codes = ", ".join(
+                f"{cd.get('system', '?')}|{cd.get('code', '?')}" for cd in _codings(res.get("code"))
+            )
+            self.skip(
+                where,
+                res,
+                f"not a kidney tumour (code {codes or 'none'}); "
+                "the registry holds kidney tumours only",
+            )
+            return
+        side, date = (
+            _side_of_condition(res),
+            _date(res.get("onsetDateTime") or res.get("recordedDate")),
+        )
+        if not side or not date:
+            self.error(
+                where,
+                res,
+                "kidney tumour without laterality (bodySite laterality or "
+                "ICD-10-CM C64.1/C64.2) or without onsetDateTime/recordedDate",
+            )
+            return
+        if subject not in self.patient_of_ref:
+            self.error(where, res, f"subject {subject!r} is not a Patient in this set")
+            return
+        ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
+        row = {col: "" for col in FILES["tumours"].column_names}
+        row.update(
+            tumour_id=str(ids[0]) if ids else str(res.get("id", "")),
+            patient_id=self.patient_of_ref[subject],
+            side=side,
+            diagnosis_date=date,
+            histology=_histology_of(res),
+        )
+        self.add("tumours", row)
+        self.tumour_of_ref[ref] = row["tumour_id"]
+        self.kidney_patients.add(subject)
+
+    def finish_patients(self) -> None:
+        for ref, where, res, row in self.pending:
+            if ref in self.kidney_patients:
+                self.add("patients", row)
+            else:
+                self.skip(
+                    where,
+                    res,
+                    "no kidney tumour Condition for this patient in the set; "
+                    "the registry holds kidney cancer patients only",
+                )
+                self.patient_of_ref.pop(ref, None)
+
+    # Pass 2: everything that refers to a patient or a tumour.
+    def second(self, where: Where, res: Resource) -> None:
+        try:
+            own = registry_rows(res)
+        except ValueError as err:
+            self.error(where, res, str(err))
+            return
+        if own:
+            for file, row in own:
+                self.add(file, row)
+            return
+        kind = res["resourceType"]
+        profiles = _profiles(res)
+        subject = (res.get("subject") or res.get("patient") or {}).get("reference", "")
+        if subject and subject not in self.patient_of_ref:
+            self.skip(where, res, f"its patient ({subject}) was not imported")
+            return
+        ours = (res.get("meta") or {}).get("source") == f"{c.NS}/registry"
+        if ours and kind == "Observation":
+            self.skip(
+                where,
+                res,
+                "derived by the renalpath export from rows carried by another "
+                "resource (stage group, pathological TNM or size); not stored twice",
+            )
+        elif c.PROFILE["stage"] in profiles:
+            self.skip(where, res, "stage group: derived from T, N and M (not stored)")
+        elif kind == "BodyStructure" and c.PROFILE["tumor"] in profiles:
+            self.skip(where, res, "Tumor body structure: the tumour is the Condition (not stored)")
+        elif (kind == "Observation" and self._clinical_tnm(where, res)) or (
+            kind == "Observation" and self._lab(where, res)
+        ):
+            return
+        elif profiles & {c.PROFILE["t"], c.PROFILE["n"], c.PROFILE["m"]}:
+            self.skip(
+                where,
+                res,
+                "pathological or unfocused TNM category: the registry keeps pT/pN/pM "
+                "with an operation's pathology, which this resource does not identify",
+            )
+        elif c.PROFILE["tumor_size"] in profiles:
+            self.skip(
+                where,
+                res,
+                "tumour size without a registry imaging or pathology row "
+                "(study modality / operation not identified)",
+            )
+        else:
+            what = ", ".join(sorted(p.rsplit("/", 1)[-1] for p in profiles)) or "no profile"
+            self.skip(where, res, f"{kind} ({what}) is outside the registry's model")
+
+    def _clinical_tnm(self, where: Where, res: Resource) -> bool:
+        axis = next(
+            (
+                _AXIS[str(cd.get("code"))]
+                for cd in _codings(res.get("code"))
+                if cd.get("code") in _AXIS
+            ),
+            None,
+        )
+        if axis is None:
+            return False
+        column, allowed = axis
+        focus = [f.get("reference", "") for f in res.get("focus") or []]
+        focus += self.focus_via_group.get(f"Observation/{res.get('id', '')}", [])
+        tumour = next((self.tumour_of_ref[f] for f in focus if f in self.tumour_of_ref), None)
+        if tumour is None:
+            self.skip(
+                where,
+                res,
+                f"clinical TNM category of a condition not imported (focus {focus or 'none'})",
+            )
+            return True
+        value = _category_text(res)
+        if value not in allowed:
+            self.error(
+                where,
+                res,
+                f"{column}: {value!r} is not an AJCC 8 kidney category "
+                f"(allowed: {', '.join(allowed)})",
+            )
+            return True
+        row = next(r for r in self.out.rows["tumours"] if r["tumour_id"] == tumour)
+        if row[column] and row[column] != value:
+            self.error(
+                where, res, f"{column}: {value!r} conflicts with {row[column]!r} already read"
+            )
+            return True
+        row[column] = value
+        self.touched = True
+        return True
+
+    def _lab(self, where: Where, res: Resource) -> bool:
+        code = next(
+            (
+                c.lab_by_loinc()[cd["code"]]
+                for cd in _codings(res.get("code"))
+                if cd.get("system") == c.LOINC and cd.get("code") in c.lab_by_loinc()
+            ),
+            None,
+        )
+        if code is None:
+            return False
+        q = res.get("valueQuantity") or {}
+        date = _date(res.get("effectiveDateTime"))
+        unit = q.get("unit") or q.get("code")
+        if not isinstance(q.get("value"), int | float) or not unit or not date:
+            self.error(
+                where,
+                res,
+                "laboratory result needs valueQuantity (value, unit) and effectiveDateTime",
+            )
+            return True
+        subject = (res.get("subject") or {}).get("reference", "")
+        row = {col: "" for col in FILES["labs"].column_names}
+        row.update(
+            patient_id=self.patient_of_ref[subject],
+            date=date,
+            test=code.test,
+            value=repr(float(q["value"])),
+            unit=str(unit),
+            equation=code.equation,
+        )
+        self.add("labs", row)
+        return True
+
+
+def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
+    """Read FHIR resources under `path` into registry rows (see module doc)."""
+    reader = _Reader()
+    out = reader.out
+
+    def accounted(step: Any, where: Where, res: Resource) -> None:
+        # Every resource ends mapped, skipped or in error: never silently dropped.
+        before = (len(out.skipped), len(out.errors), len(reader.deferred), len(reader.pending))
+        reader.touched = False
+        step(where, res)
+        if reader.touched:
+            out.mapped += 1
+        elif before == (
+            len(out.skipped),
+            len(out.errors),
+            len(reader.deferred),
+            len(reader.pending),
+        ):
+            reader.error(where, res, "internal: resource neither mapped nor reported")
+
+    for where, res, problem in iter_resources(path):
+        out.resources += 1
+        if res is None:
+            reader.error(where, None, problem)
+            continue
+        why = fhir_problem(res) if parse else ""
+        if why:
+            reader.error(where, res, why)
+            continue
+        accounted(reader.first, where, res)
+    reader.finish_patients()
+    for _, res in reader.deferred:
+        focus = [f.get("reference", "") for f in res.get("focus") or []]
+        for member in res.get("hasMember") or []:
+            reader.focus_via_group.setdefault(member.get("reference", ""), []).extend(focus)
+    out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
+    for where, res in reader.deferred:
+        accounted(reader.second, where, res)
+    return out
+
+
+def write_folder(result: FhirReadResult, folder: Path) -> None:
+    """The rows as a registry folder (the CSV importer's input)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, spec in FILES.items():
+        with (folder / spec.filename).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(spec.column_names), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(result.rows[name])
+
+
+__all__ = ["FhirReadResult", "read_fhir", "resource_id", "write_folder"]

@@ -1,0 +1,601 @@
+"""Registry rows → FHIR R4 resources conforming to mCODE STU4 (4.0.0), one patient at a time.
+
+The input is a registry folder as `renalpath export` writes it (canonical cell text, see
+`registry.cells`), so the identifiable export and the de-identified one (pseudonyms, shifted
+dates, blank free text) take the same path. What each registry file becomes:
+
+* patients → Patient (CancerPatient; no name is held, so the name carries a data-absent reason);
+* tumours → Condition (PrimaryCancerCondition for malignant histologies: ICD-10-CM C64.x by
+  side, ICD-O-3 morphology, kidney body site with laterality; benign histologies get D30.0x and
+  no mCODE profile; "other"/"unknown"/blank get no invented code), a Tumor BodyStructure, and
+  clinical T/N/M Observations plus the AJCC 8 stage group derived from them when defined;
+* imaging → TumorSize Observations; pathology → pathological T/N/M, stage group, TumorSize;
+* interventions → Procedure (CancerRelatedSurgicalProcedure for operations and ablations;
+  salvage lineage as `partOf` the earlier Procedure, `reasonReference` the tumour Condition);
+  complications ride on their Procedure;
+* labs → laboratory Observations with LOINC and UCUM where a verified code exists;
+* events → Observations; recurrence and metastasis as CancerDiseaseStatus "worsened".
+
+Registry columns FHIR has no element for (nephrometry inputs, ischaemia times, margins, ...) are
+kept, with every other column of the row, in one `registry-row` extension per source row, so
+FHIR → registry is lossless; the standard elements are what other systems read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical.staging import stage_group
+from renalpath.interop.fhir import codes as c
+from renalpath.registry.dictionary import FILES
+
+Resource = dict[str, Any]
+SURGICAL_TYPES = frozenset(
+    {
+        "partial_nephrectomy",
+        "radical_nephrectomy",
+        "cryoablation",
+        "radiofrequency_ablation",
+        "microwave_ablation",
+        "metastasectomy",
+        "embolisation",
+    }
+)
+PROGRESSION_EVENTS = frozenset({"local_recurrence", "distant_metastasis"})
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def resource_id(prefix: str, registry_id: str) -> str:
+    """A valid FHIR id for a registry id: readable when it fits, else a hash of it."""
+    plain = f"{prefix}-{registry_id}"
+    if _FHIR_ID.match(plain):
+        return plain
+    return f"{prefix}-h{hashlib.sha256(registry_id.encode('utf-8')).hexdigest()[:40]}"
+
+
+def registry_row(file: str, row: Mapping[str, str]) -> dict[str, Any]:
+    """The `registry-row` extension: the file name and every non-blank column, as text."""
+    subs: list[dict[str, Any]] = [{"url": "file", "valueCode": file}]
+    for col in FILES[file].column_names:
+        value = row.get(col, "")
+        if value != "":
+            subs.append({"url": col, "valueString": value})
+    return {"url": c.REGISTRY_ROW, "extension": subs}
+
+
+def _ref(kind: str, rid: str) -> dict[str, str]:
+    return {"reference": f"{kind}/{rid}"}
+
+
+def _identifier(kind: str, value: str) -> dict[str, str]:
+    return {"use": "usual", "system": c.id_system(kind), "value": value}
+
+
+def _enum(name: str, value: str) -> dict[str, Any]:
+    return {"coding": [{"system": c.enum_system(name), "code": value}], "text": value}
+
+
+@dataclass
+class PatientRows:
+    """All rows of one patient, each file's rows in export order."""
+
+    patient: dict[str, str]
+    tumours: list[dict[str, str]] = field(default_factory=list)
+    imaging: list[dict[str, str]] = field(default_factory=list)
+    interventions: list[dict[str, str]] = field(default_factory=list)
+    pathology: list[dict[str, str]] = field(default_factory=list)
+    complications: list[dict[str, str]] = field(default_factory=list)
+    labs: list[dict[str, str]] = field(default_factory=list)
+    events: list[dict[str, str]] = field(default_factory=list)
+
+
+def group_by_patient(files: Mapping[str, list[dict[str, str]]]) -> Iterator[PatientRows]:
+    """Rows of a registry folder grouped per patient (patients in file order)."""
+
+    def records(name: str) -> list[dict[str, str]]:
+        return files.get(name, [])
+
+    tumour_owner: dict[str, str] = {}
+    by: dict[str, PatientRows] = {}
+    for p in records("patients"):
+        by[p["patient_id"]] = PatientRows(p)
+    for t in records("tumours"):
+        tumour_owner[t["tumour_id"]] = t["patient_id"]
+        by[t["patient_id"]].tumours.append(t)
+    for i in records("imaging"):
+        by[tumour_owner[i["tumour_id"]]].imaging.append(i)
+    intervention_owner: dict[str, str] = {}
+    for i in records("interventions"):
+        intervention_owner[i["intervention_id"]] = i["patient_id"]
+        by[i["patient_id"]].interventions.append(i)
+    for r in records("pathology"):
+        by[intervention_owner[r["intervention_id"]]].pathology.append(r)
+    for r in records("complications"):
+        by[intervention_owner[r["intervention_id"]]].complications.append(r)
+    for r in records("labs"):
+        by[r["patient_id"]].labs.append(r)
+    for r in records("events"):
+        by[r["patient_id"]].events.append(r)
+    yield from by.values()
+
+
+# --------------------------------------------------------------------------- resources
+
+
+def patient_resource(p: Mapping[str, str]) -> Resource:
+    pid = resource_id("p", p["patient_id"])
+    res: Resource = {
+        "resourceType": "Patient",
+        "id": pid,
+        "meta": {"profile": [c.PROFILE["patient"]]},
+        "extension": [registry_row("patients", p)],
+        "identifier": [_identifier("patient", p["patient_id"])],
+        # The registry holds no names (pseudonymous ids only): say so instead of inventing one.
+        "name": [{"extension": [{"url": c.DATA_ABSENT, "valueCode": "masked"}]}],
+        "gender": p["sex"],
+        "birthDate": p["birth_date"],
+    }
+    if p.get("death_date"):
+        res["deceasedDateTime"] = p["death_date"]
+    return res
+
+
+def _laterality(side: str) -> dict[str, Any]:
+    return {
+        "url": c.EXT_LATERALITY,
+        "valueCodeableConcept": {"coding": [c.sct(f"laterality_{side}")]},
+    }
+
+
+def _kidney_site(side: str) -> dict[str, Any]:
+    return {"extension": [_laterality(side)], "coding": [c.sct("kidney")], "text": "Kidney"}
+
+
+def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Resource:
+    """The tumour as a Condition (see module doc for which get the mCODE profile)."""
+    hist = c.histologies().get(t.get("histology", ""))
+    side = t["side"]
+    res: Resource = {
+        "resourceType": "Condition",
+        "id": resource_id("t", t["tumour_id"]),
+        "extension": [registry_row("tumours", t)],
+        "identifier": [_identifier("tumour", t["tumour_id"])],
+        "category": [{"coding": [{"system": c.CONDITION_CATEGORY, "code": "problem-list-item"}]}],
+        "bodySite": [_kidney_site(side)],
+        "subject": patient_ref,
+        "onsetDateTime": t["diagnosis_date"],
+    }
+    if hist is not None and hist.icdo3:
+        res["extension"].insert(
+            0,
+            {
+                "url": c.EXT_HISTOLOGY,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}
+                    ]
+                },
+            },
+        )
+    if hist is not None and hist.malignant is not None and side in hist.icd10cm:
+        res["meta"] = {"profile": [c.PROFILE["primary"]]} if hist.malignant else {}
+        res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "confirmed"}]}
+        code = hist.icd10cm[side]
+        res["code"] = {
+            "coding": [
+                {"system": c.ICD10CM, "code": code, "display": hist.icd10cm_display},
+                {"system": c.ICD10, "code": hist.icd10_who},
+            ],
+            "text": f"{hist.icd10cm_display}, {side}",
+        }
+    else:
+        # No histology that names the disease: a renal tumour, not (yet) a coded diagnosis.
+        res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "provisional"}]}
+        recorded = t.get("histology") or "not recorded"
+        res["code"] = {"text": f"Renal tumour, {side} kidney (histology {recorded})"}
+    if not res.get("meta"):
+        res.pop("meta", None)
+    return res
+
+
+def tumor_body_structure(t: Mapping[str, str], patient_ref: dict[str, str]) -> Resource:
+    hist = c.histologies().get(t.get("histology", ""))
+    res: Resource = {
+        "resourceType": "BodyStructure",
+        "id": resource_id("bs", t["tumour_id"]),
+        "meta": {"profile": [c.PROFILE["tumor"]]},
+        "extension": [
+            {
+                "url": c.EXT_RELATED_CONDITION,
+                "valueReference": _ref("Condition", resource_id("t", t["tumour_id"])),
+            }
+        ],
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {
+                    "coding": [
+                        {"system": "http://hl7.org/fhir/resource-types", "code": "BodyStructure"}
+                    ]
+                },
+                "system": c.id_system("tumour"),
+                "value": t["tumour_id"],
+            }
+        ],
+        "location": {"coding": [c.sct("kidney")], "text": "Kidney"},
+        "locationQualifier": [{"coding": [c.sct(f"laterality_{t['side']}")]}],
+        "patient": patient_ref,
+    }
+    if hist is not None and hist.icdo3:
+        res["morphology"] = {
+            "coding": [{"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}]
+        }
+    return res
+
+
+_TNM = {"t": ("t", "T"), "n": ("n", "N"), "m": ("m", "M")}
+
+
+def tnm_observation(
+    axis: str,
+    basis: str,
+    value: str,
+    *,
+    oid: str,
+    date: str,
+    patient_ref: dict[str, str],
+    condition_ref: dict[str, str],
+) -> Resource:
+    """A TNM category Observation; the value is the AJCC 8 category as text with its c/p
+    prefix (no verified SNOMED CT code table for the kidney categories is held yet)."""
+    prefix = "c" if basis == "clinical" else "p"
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "meta": {"profile": [c.PROFILE[axis]]},
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": c.OBS_CATEGORY,
+                        "code": "laboratory" if basis == "pathological" else "exam",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [c.sct(f"{axis}_{basis}")]},
+        "subject": patient_ref,
+        "focus": [condition_ref],
+        "effectiveDateTime": date,
+        "valueCodeableConcept": {"text": f"{prefix}{value}"},
+        "method": {"coding": [c.sct("ajcc8")]},
+    }
+
+
+def stage_observation(
+    basis: str,
+    t: str,
+    n: str,
+    m: str,
+    *,
+    oid: str,
+    date: str,
+    patient_ref: dict[str, str],
+    condition_ref: dict[str, str],
+    members: list[str],
+) -> Resource | None:
+    """The AJCC 8 stage group, derived from T/N/M (`clinical.staging`); None when undefined."""
+    try:
+        group = stage_group(t, n, m)
+    except ClinicalInputError:
+        return None
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "meta": {"profile": [c.PROFILE["stage"]]},
+        "status": "final",
+        "category": [{"coding": [{"system": c.OBS_CATEGORY, "code": "survey"}]}],
+        "code": {"coding": [c.sct(f"stage_{basis}")]},
+        "subject": patient_ref,
+        "focus": [condition_ref],
+        "effectiveDateTime": date,
+        "valueCodeableConcept": {"text": f"Stage {group}"},
+        "method": {"coding": [c.sct("ajcc8")]},
+        "hasMember": [_ref("Observation", mid) for mid in members],
+        "note": [{"text": "Derived by renalpath from the T, N and M categories (AJCC 8)."}],
+    }
+
+
+def _tnm_set(
+    basis: str,
+    values: Mapping[str, str],
+    *,
+    prefix: str,
+    registry_id: str,
+    date: str,
+    patient_ref: dict[str, str],
+    condition_ref: dict[str, str],
+) -> list[Resource]:
+    out: list[Resource] = []
+    for axis in ("t", "n", "m"):
+        if values.get(axis):
+            oid = resource_id(f"{prefix}{axis}", registry_id)
+            out.append(
+                tnm_observation(
+                    axis,
+                    basis,
+                    values[axis],
+                    oid=oid,
+                    date=date,
+                    patient_ref=patient_ref,
+                    condition_ref=condition_ref,
+                )
+            )
+    if all(values.get(a) for a in ("t", "n", "m")):
+        stage = stage_observation(
+            basis,
+            values["t"],
+            values["n"],
+            values["m"],
+            oid=resource_id(f"{prefix}stage", registry_id),
+            date=date,
+            patient_ref=patient_ref,
+            condition_ref=condition_ref,
+            members=[o["id"] for o in out],
+        )
+        if stage is not None:
+            out.append(stage)
+    return out
+
+
+def tumor_size(
+    size_mm: str,
+    *,
+    oid: str,
+    date: str,
+    patient_ref: dict[str, str],
+    body_ref: dict[str, str] | None,
+    method_text: str,
+    row_ext: dict[str, Any] | None,
+) -> Resource:
+    res: Resource = {
+        "resourceType": "Observation",
+        "id": oid,
+        "meta": {"profile": [c.PROFILE["tumor_size"]]},
+        "status": "final",
+        "code": {"coding": [{"system": c.LOINC, "code": "21889-1", "display": "Size Tumor"}]},
+        "subject": patient_ref,
+        "effectiveDateTime": date,
+        "method": {"text": method_text},
+        "component": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": c.LOINC,
+                            "code": "33728-7",
+                            "display": "Size.maximum dimension in Tumor",
+                        }
+                    ]
+                },
+                "valueQuantity": {
+                    "value": float(size_mm),
+                    "unit": "mm",
+                    "system": c.UCUM,
+                    "code": "mm",
+                },
+            }
+        ],
+    }
+    if body_ref is not None:
+        res["focus"] = [body_ref]
+    if row_ext is not None:
+        res["extension"] = [row_ext]
+    return res
+
+
+def procedure_resource(
+    i: Mapping[str, str],
+    patient_ref: dict[str, str],
+    pathology: Mapping[str, str] | None,
+    complications: list[dict[str, str]],
+) -> Resource:
+    extensions = [registry_row("interventions", i)]
+    if pathology is not None:
+        extensions.append(registry_row("pathology", pathology))
+    extensions.extend(registry_row("complications", r) for r in complications)
+    surgical = i["type"] in SURGICAL_TYPES
+    res: Resource = {
+        "resourceType": "Procedure",
+        "id": resource_id("i", i["intervention_id"]),
+        "extension": extensions,
+        "identifier": [_identifier("intervention", i["intervention_id"])],
+        "status": "in-progress" if i["type"] == "active_surveillance" else "completed",
+        "code": _enum("intervention-type", i["type"]),
+        "subject": patient_ref,
+        "performedDateTime": i["date"],
+    }
+    if surgical:
+        res["meta"] = {"profile": [c.PROFILE["surgery"]]}
+    if i.get("intent") == "palliative":
+        res["extension"].insert(
+            0,
+            {
+                "url": c.EXT_PROCEDURE_INTENT,
+                "valueCodeableConcept": {"coding": [c.sct("intent_palliative")]},
+            },
+        )
+    if i.get("intent"):
+        res["category"] = _enum("intervention-intent", i["intent"])
+    if i.get("parent_intervention_id"):
+        res["partOf"] = [_ref("Procedure", resource_id("i", i["parent_intervention_id"]))]
+    if i.get("tumour_id"):
+        res["reasonReference"] = [_ref("Condition", resource_id("t", i["tumour_id"]))]
+    if i.get("side"):
+        res["bodySite"] = [_kidney_site(i["side"])]
+    if complications:
+        res["complication"] = [
+            {"text": f"Clavien-Dindo grade {r['clavien_dindo']}"} for r in complications
+        ]
+    return res
+
+
+def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str) -> Resource:
+    unit = r["unit"]
+    ucum = c.ucum_units().get(unit)
+    loinc = c.lab_loinc(r["test"], unit, r.get("equation", ""))
+    code: dict[str, Any] = {
+        "coding": [{"system": c.enum_system("lab-test"), "code": r["test"]}],
+        "text": r["test"],
+    }
+    if loinc is not None:
+        code["coding"].insert(0, {"system": c.LOINC, "code": loinc.loinc, "display": loinc.display})
+    quantity: dict[str, Any] = {"value": float(r["value"]), "unit": unit}
+    if ucum is not None:
+        quantity.update(system=c.UCUM, code=ucum[0])
+    res: Resource = {
+        "resourceType": "Observation",
+        "id": oid,
+        "extension": [registry_row("labs", r)],
+        "status": "final",
+        "category": [{"coding": [{"system": c.OBS_CATEGORY, "code": "laboratory"}]}],
+        "code": code,
+        "subject": patient_ref,
+        "effectiveDateTime": r["date"],
+        "valueQuantity": quantity,
+    }
+    limits: dict[str, Any] = {}
+    for bound, col in (("low", "lln"), ("high", "uln")):
+        if r.get(col):
+            limits[bound] = {k: v for k, v in quantity.items() if k != "value"} | {
+                "value": float(r[col])
+            }
+    if limits:
+        res["referenceRange"] = [limits]
+    return res
+
+
+def event_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str) -> Resource:
+    res: Resource = {
+        "resourceType": "Observation",
+        "id": oid,
+        "extension": [registry_row("events", r)],
+        "status": "final",
+        "code": _enum("event-type", r["type"]),
+        "subject": patient_ref,
+        "effectiveDateTime": r["date"],
+        "valueCodeableConcept": _enum("event-type", r["type"]),
+    }
+    tumour_ref = None
+    if r.get("tumour_id"):
+        tumour_ref = _ref("Condition", resource_id("t", r["tumour_id"]))
+        res["focus"] = [tumour_ref]
+    if r.get("detail"):
+        res["note"] = [{"text": r["detail"]}]
+    if r["type"] in PROGRESSION_EVENTS and tumour_ref is not None:
+        # mCODE CancerDiseaseStatus: the recorded recurrence/metastasis means "worsened".
+        res["meta"] = {"profile": [c.PROFILE["disease_status"]]}
+        res["code"] = {
+            "coding": [
+                {"system": c.LOINC, "code": "97509-4", "display": "Cancer Disease Progression"}
+            ]
+        }
+        res["valueCodeableConcept"] = {"coding": [c.sct("status_worsened")], "text": r["type"]}
+        res["category"] = [{"coding": [{"system": c.OBS_CATEGORY, "code": "exam"}]}]
+    return res
+
+
+SOURCE = f"{c.NS}/registry"  # meta.source of every exported resource
+
+
+def patient_resources(rows: PatientRows) -> list[Resource]:
+    """Every resource of one patient, the Patient first (each with meta.source)."""
+    out = _patient_resources(rows)
+    for res in out:
+        res["meta"] = {"source": SOURCE, **res.get("meta", {})}
+    return out
+
+
+def _patient_resources(rows: PatientRows) -> list[Resource]:
+    p = rows.patient
+    patient = patient_resource(p)
+    pref = _ref("Patient", patient["id"])
+    out: list[Resource] = [patient]
+    for t in rows.tumours:
+        cond = condition_resource(t, pref)
+        body = tumor_body_structure(t, pref)
+        out += [cond, body]
+        out += _tnm_set(
+            "clinical",
+            {"t": t.get("ct", ""), "n": t.get("cn", ""), "m": t.get("cm", "")},
+            prefix="c",
+            registry_id=t["tumour_id"],
+            date=t["diagnosis_date"],
+            patient_ref=pref,
+            condition_ref=_ref("Condition", cond["id"]),
+        )
+    for im in rows.imaging:
+        body_ref = _ref("BodyStructure", resource_id("bs", im["tumour_id"]))
+        out.append(
+            tumor_size(
+                im["size_mm"],
+                oid=resource_id(
+                    "img", f"{im['tumour_id']}.{im['date']}.{im.get('modality') or 'x'}"
+                ),
+                date=im["date"],
+                patient_ref=pref,
+                body_ref=body_ref,
+                method_text=f"imaging ({im.get('modality') or 'modality not recorded'})",
+                row_ext=registry_row("imaging", im),
+            )
+        )
+    path_of = {r["intervention_id"]: r for r in rows.pathology}
+    comps: dict[str, list[dict[str, str]]] = {}
+    for r in rows.complications:
+        comps.setdefault(r["intervention_id"], []).append(r)
+    for i in rows.interventions:
+        iid = i["intervention_id"]
+        path = path_of.get(iid)
+        out.append(procedure_resource(i, pref, path, comps.get(iid, [])))
+        if path is None:
+            continue
+        tumour_id = i.get("tumour_id", "")
+        cref = _ref("Condition", resource_id("t", tumour_id)) if tumour_id else None
+        if cref is not None:
+            out += _tnm_set(
+                "pathological",
+                {"t": path.get("pt", ""), "n": path.get("pn", ""), "m": path.get("pm", "")},
+                prefix="p",
+                registry_id=iid,
+                date=i["date"],
+                patient_ref=pref,
+                condition_ref=cref,
+            )
+        if path.get("size_mm"):
+            size_focus = _ref("BodyStructure", resource_id("bs", tumour_id)) if tumour_id else None
+            out.append(
+                tumor_size(
+                    path["size_mm"],
+                    oid=resource_id("psize", iid),
+                    date=i["date"],
+                    patient_ref=pref,
+                    body_ref=size_focus,
+                    method_text="pathology (gross examination)",
+                    row_ext=None,
+                )
+            )
+    for r in rows.labs:
+        oid = resource_id("lab", f"{p['patient_id']}.{r['date']}.{r['test']}")
+        out.append(lab_observation(r, pref, oid))
+    for r in rows.events:
+        oid = resource_id(
+            "ev", f"{p['patient_id']}.{r.get('tumour_id', '')}.{r['date']}.{r['type']}"
+        )
+        out.append(event_observation(r, pref, oid))
+    return out
