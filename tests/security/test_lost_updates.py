@@ -10,9 +10,11 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import import_folder
 from renalpath.registry.models import AuditLog, Lab
 from renalpath.registry.records import RecordConflict, read_record, update_record
@@ -140,3 +142,23 @@ def test_lab_form_does_not_touch_another_patients_lab(rw_client: TestClient) -> 
     assert resp.status_code == 404
     assert _sql(db, "select value from labs where id=?", lab_id)[0][0] == value
     assert _sql(db, "select count(*) from audit_log where action='update'")[0][0] == audit_rows
+
+
+def test_an_import_never_silently_reverts_a_correction(engine: Engine, tmp_path: Path) -> None:
+    """The monthly import still carries the value a clinician corrected: importing it again
+    must not put the wrong value back without a word."""
+    src = write_folder(tmp_path / "base", base_rows())
+    import_folder(engine, src)
+    with engine.connect() as conn:
+        lab_id = conn.execute(select(Lab.id).order_by(Lab.id)).scalars().first()
+    assert lab_id is not None
+    update_record(engine, "labs", lab_id, {"value": "1.3"}, "lab re-run", "user:cleo")
+    changed = copy.deepcopy(base_rows())
+    changed["events"][1]["detail"] = "a new detail elsewhere in the folder"
+    with pytest.raises(RevertConflict, match=r"revert 1 earlier change.*user:cleo"):
+        import_folder(engine, write_folder(tmp_path / "again", changed))
+    assert read_record(engine, "labs", lab_id).cells["value"] == "1.3"
+    assert read_record(engine, "events", 2).cells["detail"] == ""  # nothing was imported
+    # the folder corrected to the new value imports
+    changed["labs"][0]["value"] = "1.3"
+    assert import_folder(engine, write_folder(tmp_path / "fixed", changed)).written

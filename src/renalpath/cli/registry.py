@@ -119,7 +119,7 @@ def import_cmd(
             on_start=on_start,
             progress=lambda n: progress.advance(task, n),
         )
-    except (SchemaError, AuditKeyError, RegistryBusy) as err:
+    except (SchemaError, AuditKeyError, RegistryBusy, audit_mod.RevertConflict) as err:
         _fail(str(err))
         return
     except OperationalError as err:

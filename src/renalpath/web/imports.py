@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, clinical_user
@@ -125,7 +126,10 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
 def run_import(request: Request, data: bytes, actor: str, reason: str) -> ImportResult:
     with tempfile.TemporaryDirectory(prefix="renalpath-upload-") as tmp:
         folder = unpack(data, Path(tmp))
-        return import_folder(engine_of(request), folder, actor=actor, reason=reason)
+        try:
+            return import_folder(engine_of(request), folder, actor=actor, reason=reason)
+        except RevertConflict as err:  # the folder would undo a correction: nothing written
+            raise UploadRefused(str(err), 409) from err
 
 
 @router.get("/import")
