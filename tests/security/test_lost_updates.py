@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -162,3 +163,26 @@ def test_an_import_never_silently_reverts_a_correction(engine: Engine, tmp_path:
     # the folder corrected to the new value imports
     changed["labs"][0]["value"] = "1.3"
     assert import_folder(engine, write_folder(tmp_path / "fixed", changed)).written
+
+
+def test_edit_form_refuses_a_record_changed_since_it_was_shown(rw_client: TestClient) -> None:
+    db = rw_client.db_path
+    event_id, pid = _sql(db, "select id, patient_id from events order by id limit 1")[0]
+    token = login(rw_client, "cleo")
+    page = rw_client.get(f"/patients/{pid}/records/events/{event_id}")
+    assert page.status_code == 200
+    match = re.search(r'name="version" value="([0-9a-f]+)"', page.text)
+    assert match, "the edit form carries no version"
+    other = rw_client.patch(f"/api/v1/events/{event_id}",
+                            json={"detail": "changed meanwhile", "reason": "r"},
+                            headers=bearer("cleo"))  # fmt: skip
+    assert other.status_code == 200
+    stale = rw_client.post(
+        f"/patients/{pid}/records/events/{event_id}",
+        data={"detail": "my edit", "reason": "typo", "csrf_token": token,
+              "version": match.group(1), "date": "", "type": ""},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert stale.status_code == 409, stale.text[:500]
+    assert "changed since" in stale.text
+    assert _sql(db, "select detail from events where id=?", event_id)[0][0] == "changed meanwhile"
