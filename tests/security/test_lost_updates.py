@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import import_folder
 from renalpath.registry.models import AuditLog, Lab
 from renalpath.registry.records import RecordConflict, read_record, update_record
@@ -140,3 +143,46 @@ def test_lab_form_does_not_touch_another_patients_lab(rw_client: TestClient) -> 
     assert resp.status_code == 404
     assert _sql(db, "select value from labs where id=?", lab_id)[0][0] == value
     assert _sql(db, "select count(*) from audit_log where action='update'")[0][0] == audit_rows
+
+
+def test_an_import_never_silently_reverts_a_correction(engine: Engine, tmp_path: Path) -> None:
+    """The monthly import still carries the value a clinician corrected: importing it again
+    must not put the wrong value back without a word."""
+    src = write_folder(tmp_path / "base", base_rows())
+    import_folder(engine, src)
+    with engine.connect() as conn:
+        lab_id = conn.execute(select(Lab.id).order_by(Lab.id)).scalars().first()
+    assert lab_id is not None
+    update_record(engine, "labs", lab_id, {"value": "1.3"}, "lab re-run", "user:cleo")
+    changed = copy.deepcopy(base_rows())
+    changed["events"][1]["detail"] = "a new detail elsewhere in the folder"
+    with pytest.raises(RevertConflict, match=r"revert 1 earlier change.*user:cleo"):
+        import_folder(engine, write_folder(tmp_path / "again", changed))
+    assert read_record(engine, "labs", lab_id).cells["value"] == "1.3"
+    assert read_record(engine, "events", 2).cells["detail"] == ""  # nothing was imported
+    # the folder corrected to the new value imports
+    changed["labs"][0]["value"] = "1.3"
+    assert import_folder(engine, write_folder(tmp_path / "fixed", changed)).written
+
+
+def test_edit_form_refuses_a_record_changed_since_it_was_shown(rw_client: TestClient) -> None:
+    db = rw_client.db_path
+    event_id, pid = _sql(db, "select id, patient_id from events order by id limit 1")[0]
+    token = login(rw_client, "cleo")
+    page = rw_client.get(f"/patients/{pid}/records/events/{event_id}")
+    assert page.status_code == 200
+    match = re.search(r'name="version" value="([0-9a-f]+)"', page.text)
+    assert match, "the edit form carries no version"
+    other = rw_client.patch(f"/api/v1/events/{event_id}",
+                            json={"detail": "changed meanwhile", "reason": "r"},
+                            headers=bearer("cleo"))  # fmt: skip
+    assert other.status_code == 200
+    stale = rw_client.post(
+        f"/patients/{pid}/records/events/{event_id}",
+        data={"detail": "my edit", "reason": "typo", "csrf_token": token,
+              "version": match.group(1), "date": "", "type": ""},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert stale.status_code == 409, stale.text[:500]
+    assert "changed since" in stale.text
+    assert _sql(db, "select detail from events where id=?", event_id)[0][0] == "changed meanwhile"

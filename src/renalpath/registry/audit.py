@@ -34,6 +34,7 @@ from itertools import repeat
 
 from sqlalchemy import Connection, Engine, func, select
 
+from renalpath.errors import Conflict
 from renalpath.registry.audit_seal import (
     KEY_ENV,
     KEY_FILE_ENV,
@@ -281,6 +282,60 @@ def append(conn: Connection, changes: Sequence[Change], actor: str, reason: str 
     writer = ChainWriter(conn, actor, reason)
     writer.changes(changes)
     return writer.rows
+
+
+class RevertConflict(Conflict, ValueError):
+    """A write would set fields back to the values that the last audited change of each
+    replaced — undoing a correction without saying so. Nothing was written."""
+
+    def __init__(self, entity: str, reverts: Sequence[tuple[Change, dict[str, object]]]) -> None:
+        self.entity = entity
+        self.reverts = list(reverts)
+        shown = "; ".join(
+            f"{ch.entity_id} {ch.field}: {ch.old!r} → {ch.new!r} would undo the change "
+            f"{last['old']!r} → {last['new']!r} by {last['actor']} at {last['at']} "
+            f"({last['reason']})"
+            for ch, last in self.reverts[:5]
+        )
+        more = f" … and {len(self.reverts) - 5} more" if len(self.reverts) > 5 else ""
+        super().__init__(
+            f"{entity}: the folder would revert {len(self.reverts)} earlier change(s) — "
+            f"{shown}{more}. Nothing was imported: update the file to the corrected values, "
+            "or make the change as a correction with its reason"
+        )
+
+
+_REVERT_CHUNK = 500
+
+
+def reverted(conn: Connection, changes: Sequence[Change]) -> list[tuple[Change, dict[str, object]]]:
+    """The updates in `changes` that set a field back to the value its last audited change
+    replaced (old and new swapped), with that last change's row."""
+    wanted = {(c.entity, c.entity_id, c.field): c for c in changes if c.action == "update"}
+    if not wanted:
+        return []
+    last: dict[tuple[str, str, str | None], dict[str, object]] = {}
+    ids = sorted({k[1] for k in wanted})
+    entities = sorted({k[0] for k in wanted})
+    cols = (AuditLog.seq, AuditLog.at, AuditLog.actor, AuditLog.entity, AuditLog.entity_id,
+            AuditLog.field, AuditLog.old, AuditLog.new, AuditLog.reason)  # fmt: skip
+    for start in range(0, len(ids), _REVERT_CHUNK):
+        rows = conn.execute(
+            select(*cols)
+            .where(AuditLog.entity.in_(entities), AuditLog.action == "update",
+                   AuditLog.entity_id.in_(ids[start : start + _REVERT_CHUNK]))
+            .order_by(AuditLog.seq)
+        ).mappings()  # fmt: skip
+        for row in rows:
+            key = (str(row["entity"]), str(row["entity_id"]), row["field"])
+            if key in wanted:
+                last[key] = dict(row)
+    out: list[tuple[Change, dict[str, object]]] = []
+    for key, change in wanted.items():
+        prior = last.get(key)
+        if prior is not None and (prior["old"], prior["new"]) == (change.new, change.old):
+            out.append((change, prior))
+    return out
 
 
 def seal(engine: Engine, actor: str) -> int:

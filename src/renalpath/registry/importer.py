@@ -276,6 +276,8 @@ def _upsert(
                 changes.append(
                     audit.Change("update", spec.name, ids[pos], c, before or None, after or None)
                 )
+    if reverts := audit.reverted(conn, changes):  # never undo a correction silently
+        raise audit.RevertConflict(spec.name, reverts)
     writer.changes(changes)
     if demographics is not None:
         demographics.update(

@@ -393,6 +393,8 @@ def read_record(
     transaction (reads of identifiable data are accountable like writes)."""
     spec_of(name)
     with engine.begin() as conn:
+        if actor:  # an audited read: lock before reading, like every audited action
+            lock_for_write(conn)
         rec = _load(conn, name, locator)
         if actor:
             _audit_read(conn, name, rec.entity_id, actor)

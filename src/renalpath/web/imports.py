@@ -34,6 +34,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from renalpath.errors import Refusal
+from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web import import_jobs
 from renalpath.web.api import ERRORS
@@ -178,7 +179,10 @@ def run_import(
         job.stage = "unpacking"
         folder = unpack(data, Path(tmp))
         job.stage = "checking and writing"
-        return import_folder(engine, folder, actor=actor, reason=reason)
+        try:
+            return import_folder(engine, folder, actor=actor, reason=reason)
+        except RevertConflict as err:  # the folder would undo a correction: nothing written
+            raise UploadRefused(str(err), 409) from err
 
 
 def capped_report(result: ImportResult) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, select
 
 from renalpath.registry import audit
+from renalpath.registry.db import lock_for_write
 from renalpath.registry.models import Event, Intervention, Lab, Pathology, Patient
 
 PAGE_SIZE = 50
@@ -143,8 +144,11 @@ def _rows(conn: Connection, stmt: Any) -> list[dict[str, Any]]:
 
 
 def read_patient(engine: Engine, patient_id: str, actor: str) -> PatientRecord | None:
-    """One patient's record; the read is audited in the same transaction."""
+    """One patient's record; the read is audited in the same transaction, which takes the
+    registry's write lock first (as every audited action: the record shown is the one the
+    audit row vouches for, and on PostgreSQL no lock is taken after the reads)."""
     with engine.begin() as conn:
+        lock_for_write(conn)
         pat = conn.execute(select(Patient.__table__).where(Patient.patient_id == patient_id))
         found = pat.mappings().first()
         if found is None:

@@ -206,7 +206,11 @@ class LabCorrected(BaseModel):
     egfr_equation: str | None
 
 
-@api_router.patch("/labs/{lab_id}", response_model=LabCorrected)
+@api_router.patch(
+    "/labs/{lab_id}",
+    response_model=LabCorrected,
+    responses={409: {"model": ErrorBody, "description": "The value changed since `seen`"}},
+)
 def lab_correct_api(
     request: Request,
     lab_id: RowIdPath,

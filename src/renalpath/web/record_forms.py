@@ -264,6 +264,7 @@ def _edit_page(
         "reason": reason,
         "delete_errors": delete_errors or [],
         "derived": res.derived,
+        "version": res.version,  # sent back: a correction of a record changed since is refused
     }
     return render(request, "patients/edit_record.html", ctx, status_code=status)
 
@@ -294,11 +295,14 @@ async def correct_record(
     reason = _text(form, "reason")
     try:
         done = update_record(engine_of(request), name, locator, values, reason,
-                             actor_of(principal.name))  # fmt: skip
+                             actor_of(principal.name), _text(form, "version") or None)  # fmt: skip
     except RecordRefused as err:
         errors = messages_by_field(issue_errors(err.errors))
         return _edit_page(request, patient_id, name, raw, res, {**res.cells, **values}, errors,
                           reason, status=422)  # fmt: skip
+    except RecordConflict as err:  # changed since the form was shown: show the new values
+        return _edit_page(request, patient_id, name, raw, res, errors={"": [err.message]},
+                          reason=reason, status=409)  # fmt: skip
     notice = {"corrected": spec.form_label, "record": done.entity_id,
               "fields": ", ".join(done.changed) or "nothing"}  # fmt: skip
     return RedirectResponse(f"/patients/{quote(patient_id)}?{urlencode(notice)}", 303)
@@ -315,7 +319,8 @@ async def delete_record_form(
     form = await request.form()
     reason = _text(form, "reason")
     try:
-        done = delete_record(engine_of(request), name, locator, reason, actor_of(principal.name))
+        done = delete_record(engine_of(request), name, locator, reason, actor_of(principal.name),
+                             _text(form, "version") or None)  # fmt: skip
     except RecordRefused as err:
         msgs = [e.message for e in issue_errors(err.errors)]
         return _edit_page(request, patient_id, name, raw, res, reason=reason,
