@@ -272,7 +272,10 @@ def import_job_page(
     return _job_page(request, import_jobs.owned(request.app, job_id, principal))
 
 
-@api_router.get("/import/jobs/{job_id}")
+@api_router.get(
+    "/import/jobs/{job_id}",
+    responses={404: {"model": ErrorBody, "description": "No such import job"}},
+)
 def import_job_api(
     request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
 ) -> JSONResponse:
