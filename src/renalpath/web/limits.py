@@ -11,7 +11,9 @@ JSON bodies are then screened once, before FastAPI or the pathway parse them:
 * nesting deeper than `MAX_JSON_DEPTH` is refused (a deeply nested body made the recursive
   validators and the error encoder raise RecursionError, a 500);
 * a string holding a lone UTF-16 surrogate (`"\\ud800"`) is refused: it is valid JSON but not
-  text, and could not be stored, logged or echoed back without an encoding error.
+  text, and could not be stored, logged or echoed back without an encoding error; so is a
+  body that is not UTF-8 (the JSON standard's encoding for data exchanged between systems),
+  which also covers surrogates written as raw bytes.
 
 Both answer 422 in the API's error shape, naming the problem.
 """
@@ -60,6 +62,10 @@ def json_problem(raw: bytes) -> str | None:
     Works on the raw bytes (no parse), so it stays linear and cannot recurse; malformed JSON
     is left for the real parser to report.
     """
+    try:
+        raw.decode("utf-8")  # strict: Python's JSON reader would let encoded surrogates through
+    except UnicodeDecodeError as err:
+        return f"request body is not UTF-8 text (invalid bytes at offset {err.start})"
     depth = 0
     for match in _JSON_TOKEN.finditer(raw):
         token = match.group()
