@@ -214,7 +214,11 @@ async def start_import(
 
     async def run() -> None:
         try:
-            job.result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+            result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+            # keep only the capped report: finished jobs stay in memory for a while
+            job.report = capped_report(result)
+            result.report.issues = result.report.issues[:REPORT_MAX_ISSUES]
+            job.result = result
         except UploadRefused as err:
             job.refusal, job.status = str(err), err.status
         except Exception:  # a bug: logged with its trace, the job says so
@@ -237,7 +241,7 @@ def _job_page(request: Request, job: ImportJob) -> Response:
         return render(request, "import.html", ctx, status_code=job.status)
     assert job.result is not None
     status = 200 if job.result.written else 422
-    ctx = {"job": None, "result": job.result, "error": None, "report": capped_report(job.result)}
+    ctx = {"job": None, "result": job.result, "error": None, "report": job.report}
     return render(request, "import.html", ctx, status_code=status)
 
 
@@ -286,7 +290,7 @@ def import_job_api(
         if job.refusal is not None:
             doc["errors"] = [{"field": "file", "message": job.refusal}]
         elif job.result is not None:
-            doc["result"] = capped_report(job.result)
+            doc["result"] = job.report
     return JSONResponse(doc)
 
 
@@ -325,4 +329,4 @@ async def import_api(
     if job.refusal is not None:
         return JSONResponse(body([FieldError(field="file", message=job.refusal)]), job.status)
     assert job.result is not None
-    return JSONResponse(capped_report(job.result), status_code=200 if job.result.written else 422)
+    return JSONResponse(job.report, status_code=200 if job.result.written else 422)
