@@ -83,6 +83,16 @@ def test_lone_surrogate_in_a_calculator_field_is_422(client: TestClient) -> None
     assert resp.status_code == 422
 
 
+def test_surrogate_as_raw_bytes_is_refused(client: TestClient) -> None:
+    resp = client.post(
+        "/api/v1/calc/egfr",
+        content=b'{"creatinine": 1.2, "unit": "\xed\xa0\x80", "age": 60, "sex": "male"}',
+        headers={**bearer("cleo"), "content-type": "application/json"},
+    )
+    assert resp.status_code == 400
+    assert "UTF-8" in resp.json()["errors"][0]["message"]
+
+
 def test_json_screen_accepts_paired_surrogates_and_escaped_backslashes() -> None:
     assert json_problem(b'{"a": "\\ud83d\\ude00"}') is None  # an emoji, written escaped
     assert json_problem(b'{"a": "\\\\ud800"}') is None  # the six characters \ud800, not a code

@@ -21,21 +21,37 @@ from renalpath.web.accounts_store import SqlLoginThrottle
 from renalpath.web.app import create_app
 from renalpath.web.auth import PASSWORDS
 from renalpath.web.settings import InsecureSettings, WebSettings, settings_from_env
+from tests.registry.registry_fixtures import _pg_engine
 from tests.web.conftest import csrf_from
 
 PASSWORD = "violet tram under seven lanterns"
 NEW_PASSWORD = "granite otter sings at noon"
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'sessions.db'}")
+def _users(eng: Engine) -> None:
     upgrade(eng)
     with eng.begin() as conn:
         for name, role in (("nora", "clinician"), ("root", "admin")):
             accounts.create_user(conn, name, role, PASSWORDS.hash(PASSWORD), "test", "setup")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'sessions.db'}")
+    _users(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite and (when configured) PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("engine")
+        return
+    for eng, _url in _pg_engine(request.getfixturevalue("pg_url")):
+        _users(eng)
+        yield eng
 
 
 def _app(engine: Engine, **kw: object) -> FastAPI:
@@ -58,8 +74,8 @@ def _token(engine: Engine, name: str = "nora", days: int = 90) -> str:
         return accounts.issue_token(conn, name, "script", "test", "test", days)
 
 
-def test_cookie_copied_before_logout_stops_working(engine: Engine) -> None:
-    app = _app(engine)
+def test_cookie_copied_before_logout_stops_working(any_engine: Engine) -> None:
+    app = _app(any_engine)
     with TestClient(app) as browser, TestClient(app) as thief:
         csrf = _login(browser)
         thief.cookies.update(browser.cookies)
@@ -181,9 +197,9 @@ def test_others_failures_do_not_lock_out_the_right_password(engine: Engine) -> N
         _login(nora)
 
 
-def test_simultaneous_attempts_are_counted_atomically(engine: Engine) -> None:
+def test_simultaneous_attempts_are_counted_atomically(any_engine: Engine) -> None:
     rule = accounts.ThrottleRule(free=3, max_backoff_s=60, address_max=5, window_s=900)
-    throttle = SqlLoginThrottle(engine, rule, clock=lambda: 1_000_000.0)
+    throttle = SqlLoginThrottle(any_engine, rule, clock=lambda: 1_000_000.0)
     admitted: list[int] = []
     gate = threading.Barrier(20)
 

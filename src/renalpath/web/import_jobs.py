@@ -12,7 +12,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException
 
@@ -31,6 +31,7 @@ class ImportJob:
     stage: str = "waiting for the import slot"
     done: asyncio.Event = field(default_factory=asyncio.Event)
     result: ImportResult | None = None
+    report: dict[str, Any] | None = None  # the capped report of `result` (imports.capped_report)
     refusal: str | None = None
     status: int = 200
     task: asyncio.Task[None] | None = None

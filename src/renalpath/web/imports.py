@@ -219,7 +219,11 @@ async def start_import(
 
     async def run() -> None:
         try:
-            job.result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+            result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+            # keep only the capped report: finished jobs stay in memory for a while
+            job.report = capped_report(result)
+            result.report.issues = result.report.issues[:REPORT_MAX_ISSUES]
+            job.result = result
         except UploadRefused as err:
             job.refusal, job.status = str(err), err.status
         except Exception:  # a bug: logged with its trace, the job says so
@@ -242,7 +246,7 @@ def _job_page(request: Request, job: ImportJob) -> Response:
         return render(request, "import.html", ctx, status_code=job.status)
     assert job.result is not None
     status = 200 if job.result.written else 422
-    ctx = {"job": None, "result": job.result, "error": None, "report": capped_report(job.result)}
+    ctx = {"job": None, "result": job.result, "error": None, "report": job.report}
     return render(request, "import.html", ctx, status_code=status)
 
 
@@ -277,7 +281,10 @@ def import_job_page(
     return _job_page(request, import_jobs.owned(request.app, job_id, principal))
 
 
-@api_router.get("/import/jobs/{job_id}")
+@api_router.get(
+    "/import/jobs/{job_id}",
+    responses={404: {"model": ErrorBody, "description": "No such import job"}},
+)
 def import_job_api(
     request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
 ) -> JSONResponse:
@@ -288,7 +295,7 @@ def import_job_api(
         if job.refusal is not None:
             doc["errors"] = [{"field": "file", "message": job.refusal}]
         elif job.result is not None:
-            doc["result"] = capped_report(job.result)
+            doc["result"] = job.report
     return JSONResponse(doc)
 
 
@@ -327,4 +334,4 @@ async def import_api(
     if job.refusal is not None:
         return JSONResponse(body([FieldError(field="file", message=job.refusal)]), job.status)
     assert job.result is not None
-    return JSONResponse(capped_report(job.result), status_code=200 if job.result.written else 422)
+    return JSONResponse(job.report, status_code=200 if job.result.written else 422)

@@ -11,9 +11,11 @@ JSON bodies are then screened once, before FastAPI or the pathway parse them:
 * nesting deeper than `MAX_JSON_DEPTH` is refused (a deeply nested body made the recursive
   validators and the error encoder raise RecursionError, a 500);
 * a string holding a lone UTF-16 surrogate (`"\\ud800"`) is refused: it is valid JSON but not
-  text, and could not be stored, logged or echoed back without an encoding error.
+  text, and could not be stored, logged or echoed back without an encoding error; so is a
+  body that is not UTF-8 (the JSON standard's encoding for data exchanged between systems),
+  which also covers surrogates written as raw bytes.
 
-Both answer 422 in the API's error shape, naming the problem.
+Both answer 422 in the API's error shape, naming the problem (a body that is not UTF-8: 400).
 """
 
 from __future__ import annotations
@@ -54,23 +56,29 @@ def too_large_message(limit: int) -> str:
     return f"request body too large (allowed: at most {limit} bytes for this route)"
 
 
-def json_problem(raw: bytes) -> str | None:
-    """Why this JSON body is refused before parsing, or None.
+def json_problem(raw: bytes) -> tuple[int, str] | None:
+    """(status, why) this JSON body is refused before parsing, or None.
 
     Works on the raw bytes (no parse), so it stays linear and cannot recurse; malformed JSON
     is left for the real parser to report.
     """
+    try:
+        raw.decode("utf-8")  # strict: Python's JSON reader would let encoded surrogates through
+    except UnicodeDecodeError as err:
+        # 400 and FastAPI's own words, as for any body its JSON reader cannot decode
+        where = f"not UTF-8 text (invalid bytes at offset {err.start})"
+        return 400, f"There was an error parsing the body: {where}"
     depth = 0
     for match in _JSON_TOKEN.finditer(raw):
         token = match.group()
         first = token[:1]
         if first == b'"':
             if b"\\u" in token and _SURROGATE_ESCAPE.search(token) and _has_lone_surrogate(token):
-                return "a string holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text"
+                return 422, "a string holds a lone UTF-16 surrogate (\\ud800–\\udfff), not text"
         elif first in (b"[", b"{"):
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                return f"JSON nested too deeply (allowed: at most {MAX_JSON_DEPTH} levels)"
+                return 422, f"JSON nested too deeply (allowed: at most {MAX_JSON_DEPTH} levels)"
         else:
             depth -= 1
     return None
@@ -188,7 +196,7 @@ class BodyLimitMiddleware:
         raw = b"".join(chunks)
         problem = json_problem(raw)
         if problem is not None:
-            await _refuse(send, 422, problem)
+            await _refuse(send, *problem)
             return
         replayed = False
 
