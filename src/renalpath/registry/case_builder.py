@@ -149,7 +149,8 @@ def build_case(engine: Engine, patient_id: str, today: dt.date | None = None) ->
 
 def _patient(built: BuiltCase, pat: Any, today: dt.date) -> None:
     src = "patient record"
-    _put(built, "patient.age", _age(pat["birth_date"], today), f"{src}: born", pat["birth_date"])
+    born = pat["birth_date"]
+    _put(built, "patient.age", _age(born, today), f"{src}: born {born.isoformat()}", None)
     _put(built, "patient.sex", pat["sex"], src, None)
     _put(built, "kidney.solitary_kidney", pat["solitary_kidney"], src, None)
     _put(built, "kidney.hereditary_syndrome", pat["hereditary_syndrome"], src, None)
