@@ -144,3 +144,39 @@ def test_sheet_get_no_longer_405(rw_client: TestClient) -> None:  # noqa: F811
     login(rw_client, "cleo")
     r = rw_client.get("/case/sheet", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/case"
+
+
+def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -> None:  # noqa: F811
+    client = rw_client
+    token = login(client, "cleo")
+    engine = make_engine(f"sqlite:///{client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    with engine.connect() as conn:
+        lab_id, value = conn.execute(
+            select(Lab.id, Lab.value)
+            .where(Lab.patient_id == pid, Lab.test == "creatinine")
+            .limit(1)
+        ).one()
+    r = client.post(f"/patients/{pid}/labs/{lab_id}",
+                    data={"csrf_token": token, "value": str(value + 1), "reason": "re-run"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    page = client.get(f"/audit?patient_id={pid}&action=changes")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr data-seq="\d+" data-entity="(\w+)" data-action="(\w+)"', page.text)
+    assert ("labs", "update") in rows  # the lab correction belongs to the patient
+    assert ("tumours", "insert") in rows
+    assert all(action != "read" for _, action in rows)
+    # every row names the patient (synthetic record ids start with the patient id)
+    for cells in re.findall(r'<tr data-seq="\d+"[^>]*>(.*?)</tr>', page.text, re.S):
+        assert pid in cells
+    other = client.get(f"/audit?patient_id={pid}&user=nobody")
+    assert 'data-entity="labs"' not in other.text
+    assert (
+        client.get(f"/audit?patient_id={pid}&user=cleo&from=2000-01-01").text.count(
+            'data-action="update"'
+        )
+        >= 1
+    )
+    bad = client.get("/audit?from=yesterday")
+    assert bad.status_code == 422 and 'id="f-from"' in bad.text and "aria-invalid" in bad.text
