@@ -115,6 +115,8 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
         "partial_nephrectomy",
         today,
     )
+    page = client.get(case_url).text
+    assert re.search(r'id="agreement">[^<]+<', page)  # the decision against the pathway
     # closed: a further edit is refused
     r = client.post(case_url, data=form)
     assert r.status_code == 422 and "closed" in r.text

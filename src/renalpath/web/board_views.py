@@ -81,6 +81,16 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     prov = provenance if provenance is not None else (saved.provenance if saved else {})
+    agreement = None
+    if saved is not None and saved.decision_option and ctx.get("result"):
+        statuses = [
+            o["status"] for o in ctx["result"]["options"] if o["option"] == saved.decision_option
+        ]
+        agreement = (
+            " / ".join(case_form.STATUS_LABEL[s] for s in dict.fromkeys(statuses))
+            if statuses
+            else "not among the pathway's options"
+        )
     ctx["case_actions"] = {
         "patient_id": patient_id,
         "saved": saved,
@@ -95,6 +105,7 @@ def _case_page(
         "statuses": STATUS_LABELS,
         "today": dt.date.today().isoformat(),
         "question": saved.question if saved else "",
+        "agreement": agreement,
         "board_date": saved.board_date.isoformat() if saved and saved.board_date else "",
     }
     return render(request, "case/page.html", ctx, status_code=status_code)
