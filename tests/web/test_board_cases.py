@@ -182,3 +182,21 @@ def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -
     )
     bad = client.get("/audit?from=yesterday")
     assert bad.status_code == 422 and 'id="f-from"' in bad.text and "aria-invalid" in bad.text
+
+
+def test_live_panel_shows_imdc_with_its_factors(rw_client: TestClient) -> None:  # noqa: F811
+    # Vignette: metastatic RCC, KPS 60, 14 days from diagnosis to therapy, anaemia,
+    # hypercalcaemia, neutrophilia, normal platelets → IMDC 5 factors, poor risk (Heng 2009:
+    # 3–6 factors = poor).
+    token = login(rw_client, "cleo")
+    form = {
+        "csrf_token": token, "tumour.size_mm": "80", "tumour.cm": "M1",
+        "metastases[0].organ": "lung", "patient.kps": "60",
+        "systemic.needs_systemic_therapy": "yes", "systemic.dx_to_systemic_days": "14",
+        "systemic.hb_below_lln": "true", "systemic.calcium_corrected_above_uln": "true",
+        "systemic.neutrophils_above_uln": "true", "systemic.platelets_above_uln": "false",
+    }  # fmt: skip
+    html = rw_client.post("/case/derived", data=form).text
+    assert "<dt>IMDC risk</dt>" in html and "poor (5 points)" in html
+    assert "haemoglobin below the lower limit" in html
+    assert "platelets above" not in html  # absent factors are not listed
