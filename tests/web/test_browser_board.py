@@ -265,3 +265,24 @@ def test_axe_finds_no_serious_accessibility_violations(  # type: ignore[no-untyp
         assert checked == len(AXE_PAGES)
     finally:
         context.close()
+
+
+def test_keyboard_skip_link_and_case_form(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server)
+    page.goto(f"{server}/case")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None and box["y"] >= 0  # visible when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # keyboard only: type a size, move on, and evaluate with Enter on the button
+    page.focus("#f-tumour-size_mm")
+    page.keyboard.type("35")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focused input shows where the keyboard is
+    page.focus("#evaluate")
+    page.keyboard.press("Enter")
+    page.locator(".result h2").wait_for()
+    assert page.locator(".missing-inputs a.field-link").count() >= 1  # what is still needed
