@@ -200,3 +200,19 @@ def test_live_panel_shows_imdc_with_its_factors(rw_client: TestClient) -> None: 
     assert "<dt>IMDC risk</dt>" in html and "poor (5 points)" in html
     assert "haemoglobin below the lower limit" in html
     assert "platelets above" not in html  # absent factors are not listed
+
+
+def test_none_states_absence_in_a_multiple_choice() -> None:
+    from renalpath.web.case_form import ALL_FIELDS, values_from_case
+    from renalpath.web.forms import NONE, form_to_data
+
+    data, problems = form_to_data(
+        {"metastases[0].organ": "bone", "metastases[0].symptoms": NONE}, ALL_FIELDS
+    )
+    assert problems == [] and data["metastases"][0]["symptoms"] == []  # stated: no symptoms
+    data, problems = form_to_data({"metastases[0].organ": "bone"}, ALL_FIELDS)
+    assert "symptoms" not in data["metastases"][0]  # not stated: unknown
+    _, problems = form_to_data({"tumour.symptoms": [NONE, "flank_pain"]}, ALL_FIELDS)
+    assert [p.field for p in problems] == ["tumour.symptoms"]
+    values = values_from_case({"metastases": [{"organ": "bone", "symptoms": []}]})
+    assert values["metastases[0].symptoms"] == [NONE]

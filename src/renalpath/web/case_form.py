@@ -32,7 +32,15 @@ from renalpath.pathway.case import (
     Tumour,
 )
 from renalpath.web import labels
-from renalpath.web.forms import PRESENT, FieldGroup, FormField, field_for, fields_of, groups_of
+from renalpath.web.forms import (
+    NONE,
+    PRESENT,
+    FieldGroup,
+    FormField,
+    field_for,
+    fields_of,
+    groups_of,
+)
 
 METASTASIS_ROWS = 3
 STATUS_ORDER = ("recommended", "alternative", "discuss", "not_recommended", "blocked_missing_input")
@@ -167,7 +175,8 @@ def values_from_case(case: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             out[f.name] = [] if f.kind == "multi" else ""
         elif f.kind == "multi":
-            out[f.name] = [str(v) for v in value] if isinstance(value, list) else []
+            items = [str(v) for v in value] if isinstance(value, list) else []
+            out[f.name] = items or [NONE]  # an empty list states "none"
         elif isinstance(value, bool):
             out[f.name] = "true" if value else ("false" if f.kind == "tristate" else "")
         elif isinstance(value, float) and value.is_integer() and f.kind == "integer":

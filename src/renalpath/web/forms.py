@@ -25,6 +25,7 @@ from renalpath.clinical.common import Problem
 
 Kind = Literal["number", "integer", "text", "select", "checkbox", "tristate", "multi", "date"]
 PRESENT = "__present"  # UI-only flag: include an all-flags sub-object even with nothing ticked
+NONE = "__none"  # UI-only choice of a multi-select: "none" stated (an empty list), not unknown
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,13 @@ def form_to_data(
         parent = ff.name.rsplit(".", 1)[0]
         if ff.kind == "multi":
             values = _getlist(form, ff.name)
-            if values:
+            if NONE in values:
+                if len(values) > 1:
+                    problems.append(Problem(ff.name, values, "either none or the items present"))
+                    continue
+                values = []  # absence stated
+                _set_path(data, ff.name, values)
+            elif values:
                 _set_path(data, ff.name, values)
             continue
         raw = form.get(ff.name)
