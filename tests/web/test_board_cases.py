@@ -144,6 +144,10 @@ def test_researcher_may_use_the_blank_form_but_not_saved_cases(rw_client: TestCl
 
 def test_sheet_get_no_longer_405(rw_client: TestClient) -> None:  # noqa: F811
     login(rw_client, "cleo")
+    home = rw_client.get("/").text
+    for href in ('href="/patients"', 'href="/studies/salvage"', 'href="/studies/survival"',
+                 'href="/board"', 'class="skip-link"'):  # fmt: skip
+        assert href in home, href
     r = rw_client.get("/case/sheet", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/case"
 

@@ -286,3 +286,19 @@ def test_keyboard_skip_link_and_case_form(page, server: str) -> None:  # type: i
     page.keyboard.press("Enter")
     page.locator(".result h2").wait_for()
     assert page.locator(".missing-inputs a.field-link").count() >= 1  # what is still needed
+
+
+def test_study_form_shows_it_is_busy_and_refuses_a_second_submit(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server, "rhea")
+    page.goto(f"{server}/studies/survival")
+    state = page.evaluate(
+        """() => {
+        const form = document.querySelector('form[data-busy-text]');
+        form.addEventListener('submit', e => { e.preventDefault(); });  // stay on the page
+        form.requestSubmit();
+        const button = form.querySelector('button[type=submit]');
+        const status = form.querySelector('.busy-status').textContent;
+        return [button.disabled, status, form.getAttribute('aria-busy')];
+      }"""
+    )
+    assert state == [True, "Running the analysis…", "true"]
