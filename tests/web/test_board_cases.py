@@ -220,3 +220,17 @@ def test_none_states_absence_in_a_multiple_choice() -> None:
     assert [p.field for p in problems] == ["tumour.symptoms"]
     values = values_from_case({"metastases": [{"organ": "bone", "symptoms": []}]})
     assert values["metastases[0].symptoms"] == [NONE]
+
+
+def test_a_registry_fact_changed_by_the_clinician_says_so(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, lab = _patient_with_creatinine(engine)
+    built = build_case(engine, pid)
+    assert built is not None
+    prov = json.dumps({"fields": built.provenance, "notes": []}, default=str)
+    form = {"csrf_token": token, "provenance": prov, "kidney.creatinine.value": "999",
+            "kidney.creatinine.unit": "µmol/L"}  # fmt: skip
+    html = rw_client.post(f"/patients/{pid}/evaluate", data=form).text
+    row = re.search(r'<tr data-path="kidney.creatinine.value">(.*?)</tr>', html, re.S)
+    assert row is not None and "changed here" in row.group(1) and str(lab["value"]) in row.group(1)

@@ -30,7 +30,8 @@ PT_CODES = ("T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4")
 class BuiltCase:
     """The case (nested, as the case form and `recommend` take it) and its provenance.
 
-    `provenance` maps a case field path to {"source": words, "date": ISO date or None};
+    `provenance` maps a case field path to {"source": words, "date": ISO date or None,
+    "value": the value taken};
     `notes` are registry facts the case shape cannot hold (e.g. a distant metastasis whose
     organ is not recorded) — shown to the clinician, never dropped silently.
     """
@@ -53,7 +54,11 @@ def _put(built: BuiltCase, path: str, value: Any, source: str, date: dt.date | N
     for part in parents:
         node = node.setdefault(part, {})
     node[last] = value
-    built.provenance[path] = {"source": source, "date": date.isoformat() if date else None}
+    built.provenance[path] = {
+        "source": source,
+        "date": date.isoformat() if date else None,
+        "value": value,  # as the registry gave it: a later edit shows as "changed"
+    }
 
 
 def build_case(engine: Engine, patient_id: str, today: dt.date | None = None) -> BuiltCase | None:

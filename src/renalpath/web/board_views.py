@@ -31,7 +31,7 @@ from renalpath.registry.case_builder import build_case
 from renalpath.web import board_sheet, case_form, labels
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import FieldError, messages_by_field
-from renalpath.web.forms import compact, form_to_data
+from renalpath.web.forms import compact, form_to_data, set_path
 from renalpath.web.records import RowIdPath
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
@@ -54,15 +54,27 @@ def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
 
 
 def _provenance_rows(provenance: dict[str, Any], values: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per registry fact; a fact the clinician has since changed says so."""
+    taken: dict[str, Any] = {}
+    for path, info in provenance.items():
+        if isinstance(info, dict) and info.get("value") is not None:
+            set_path(taken, path, info["value"])
+    registry_values = case_form.values_from_case(taken)
     rows = []
     for path, info in provenance.items():
-        if path == "as_of":
+        if path == "as_of" or not isinstance(info, dict):
             continue
+        now = str(values.get(path, ""))
+        was = str(registry_values.get(path, ""))
+        source = str(info.get("source") or "")
+        if info.get("value") is not None and now != was:
+            shown = labels.choice(path, was) if was else "—"
+            source = f"changed here (the registry's {source} says {shown})"
         rows.append({
             "path": path,
             "label": labels.field(path),
-            "value": str(values.get(path, "")),
-            "source": str(info.get("source") or ""),
+            "value": now,
+            "source": source,
             "date": str(info.get("date") or ""),
             "age": board_sheet.age_in_words(info.get("date")),
         })  # fmt: skip
