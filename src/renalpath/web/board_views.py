@@ -40,6 +40,7 @@ from renalpath.web.ui import case_context, evaluate_data, evaluate_form
 
 router = APIRouter(include_in_schema=False)
 Clinician = Annotated[Principal, Depends(clinical_user)]
+MAX_PROVENANCE = 100_000  # characters of the hidden provenance field
 
 
 def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
@@ -145,8 +146,11 @@ async def _submitted(request: Request) -> tuple[Any, dict[str, Any], dict[str, A
 
 def _provenance_from_form(form: Any) -> dict[str, Any]:
     """The registry provenance travels with the unsaved form as a hidden JSON field."""
+    raw = str(form.get("provenance") or "{}")
+    if len(raw) > MAX_PROVENANCE:  # a page never sends this much: not ours, not kept
+        return {}
     try:
-        value = json.loads(str(form.get("provenance") or "{}"))
+        value = json.loads(raw)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
