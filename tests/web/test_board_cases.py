@@ -234,3 +234,18 @@ def test_a_registry_fact_changed_by_the_clinician_says_so(rw_client: TestClient)
     html = rw_client.post(f"/patients/{pid}/evaluate", data=form).text
     row = re.search(r'<tr data-path="kidney.creatinine.value">(.*?)</tr>', html, re.S)
     assert row is not None and "changed here" in row.group(1) and str(lab["value"]) in row.group(1)
+
+
+def test_a_malformed_provenance_field_is_ignored_not_a_crash(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    bad = (
+        '{"fields": [1, 2], "notes": 5}', "[]", "not json", '{"fields": {"a": 3}}',
+        '{"fields": {"[1]": {"value": 2, "date": 7}, "tumour.size_mm": {"date": 7, "value": []}}}',
+    )  # fmt: skip
+    for prov in bad:
+        r = rw_client.post(
+            f"/patients/{pid}/evaluate", data={"csrf_token": token, "provenance": prov}
+        )
+        assert r.status_code == 200, (prov, r.text[:300])

@@ -41,6 +41,7 @@ from renalpath.web.ui import case_context, evaluate_data, evaluate_form
 router = APIRouter(include_in_schema=False)
 Clinician = Annotated[Principal, Depends(clinical_user)]
 MAX_PROVENANCE = 100_000  # characters of the hidden provenance field
+_FIELD_NAMES = frozenset(f.name for f in case_form.ALL_FIELDS)
 
 
 def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
@@ -56,6 +57,11 @@ def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
 
 def _provenance_rows(provenance: dict[str, Any], values: dict[str, Any]) -> list[dict[str, str]]:
     """One row per registry fact; a fact the clinician has since changed says so."""
+    provenance = {
+        path: info
+        for path, info in provenance.items()
+        if path in _FIELD_NAMES and isinstance(info, dict)  # only the form's own fields
+    }
     taken: dict[str, Any] = {}
     for path, info in provenance.items():
         if isinstance(info, dict) and info.get("value") is not None:
@@ -94,6 +100,10 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     prov = provenance if provenance is not None else (saved.provenance if saved else {})
+    fields = prov.get("fields", prov)
+    fields = fields if isinstance(fields, dict) else {}
+    raw_notes = prov.get("notes")
+    prov_notes = [n for n in raw_notes if isinstance(n, str)] if isinstance(raw_notes, list) else []
     agreement = None
     if saved is not None and saved.decision_option and ctx.get("result"):
         statuses = [
@@ -111,9 +121,9 @@ def _case_page(
         "evaluate_url": (
             f"/cases/{saved.id}/evaluate" if saved else f"/patients/{patient_id}/evaluate"
         ),
-        "provenance": _provenance_rows(prov.get("fields", prov), ctx["values"]),
-        "provenance_raw": prov.get("fields", prov),
-        "notes": notes if notes is not None else prov.get("notes", []),
+        "provenance": _provenance_rows(fields, ctx["values"]),
+        "provenance_raw": fields,
+        "notes": notes if notes is not None else prov_notes,
         "meta_errors": messages_by_field(meta_errors or []),
         "statuses": STATUS_LABELS,
         "today": dt.date.today().isoformat(),
