@@ -249,3 +249,12 @@ def test_a_malformed_provenance_field_is_ignored_not_a_crash(rw_client: TestClie
             f"/patients/{pid}/evaluate", data={"csrf_token": token, "provenance": prov}
         )
         assert r.status_code == 200, (prov, r.text[:300])
+
+
+def test_an_overlong_question_is_refused_on_its_field(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    r = rw_client.post(f"/patients/{pid}/cases", data={"csrf_token": token, "question": "x" * 5000})
+    assert r.status_code == 422 and "at most 4000 characters" in r.text
+    assert list_cases(engine, patient_id=pid) == []

@@ -199,10 +199,20 @@ async def save_new_case(request: Request, patient_id: str, principal: Clinician)
     engine = engine_of(request)
     if build_case(engine, patient_id) is None:
         raise HTTPException(404, f"no patient with id {patient_id!r}")
-    case_id = create_case(
-        engine, patient_id, data, provenance, actor_of(principal.name),
-        question=meta["question"], board_date=meta["board_date"],
-    )  # fmt: skip
+    try:
+        case_id = create_case(
+            engine, patient_id, data, provenance, actor_of(principal.name),
+            question=meta["question"], board_date=meta["board_date"],
+        )  # fmt: skip
+    except BoardCaseRefused as err:
+        ctx, _ = evaluate_form(form)
+        refusal = FieldError(
+            field=err.field, message=f"{labels.readable(err.field or '')}: {err.message}"
+        )
+        return _case_page(
+            request, ctx, patient_id=patient_id, provenance=provenance,
+            meta_errors=[refusal], status_code=422,
+        )  # fmt: skip
     return RedirectResponse(f"/cases/{case_id}?saved=created", status_code=303)
 
 
