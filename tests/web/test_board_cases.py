@@ -257,4 +257,5 @@ def test_an_overlong_question_is_refused_on_its_field(rw_client: TestClient) -> 
     pid, _ = _patient_with_creatinine(engine)
     r = rw_client.post(f"/patients/{pid}/cases", data={"csrf_token": token, "question": "x" * 5000})
     assert r.status_code == 422 and "at most 4000 characters" in r.text
+    assert "x" * 5000 in r.text  # what was typed is kept for correcting
     assert list_cases(engine, patient_id=pid) == []

@@ -97,8 +97,10 @@ def _case_page(
     provenance: dict[str, Any] | None = None,
     notes: list[str] | None = None,
     meta_errors: list[FieldError] | None = None,
+    typed: Any = None,
     status_code: int = 200,
 ) -> Response:
+    """The case page; `typed` is a refused form, whose question and board date are kept."""
     prov = provenance if provenance is not None else (saved.provenance if saved else {})
     fields = prov.get("fields", prov)
     fields = fields if isinstance(fields, dict) else {}
@@ -127,9 +129,15 @@ def _case_page(
         "meta_errors": messages_by_field(meta_errors or []),
         "statuses": STATUS_LABELS,
         "today": dt.date.today().isoformat(),
-        "question": saved.question if saved else "",
+        "question": str(typed.get("question") or "")
+        if typed
+        else (saved.question if saved else ""),
         "agreement": agreement,
-        "board_date": saved.board_date.isoformat() if saved and saved.board_date else "",
+        "board_date": (
+            str(typed.get("board_date") or "")
+            if typed
+            else (saved.board_date.isoformat() if saved and saved.board_date else "")
+        ),
     }
     return render(request, "case/page.html", ctx, status_code=status_code)
 
@@ -170,7 +178,7 @@ def _provenance_from_form(form: Any) -> dict[str, Any]:
 async def reevaluate_patient(request: Request, patient_id: str, principal: Clinician) -> Response:
     form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=patient_id, provenance=_provenance_from_form(form),
+        request, ctx, patient_id=patient_id, provenance=_provenance_from_form(form), typed=form,
         status_code=422 if ctx["errors"] else 200,
     )  # fmt: skip
 
@@ -194,7 +202,7 @@ async def save_new_case(request: Request, patient_id: str, principal: Clinician)
         ctx, _ = evaluate_form(form)
         return _case_page(
             request, ctx, patient_id=patient_id, provenance=provenance, meta_errors=errors,
-            status_code=422,
+            typed=form, status_code=422,
         )  # fmt: skip
     engine = engine_of(request)
     if build_case(engine, patient_id) is None:
@@ -211,7 +219,7 @@ async def save_new_case(request: Request, patient_id: str, principal: Clinician)
         )
         return _case_page(
             request, ctx, patient_id=patient_id, provenance=provenance,
-            meta_errors=[refusal], status_code=422,
+            meta_errors=[refusal], typed=form, status_code=422,
         )  # fmt: skip
     return RedirectResponse(f"/cases/{case_id}?saved=created", status_code=303)
 
@@ -240,9 +248,9 @@ async def saved_case_evaluate(
     request: Request, case_id: RowIdPath, principal: Clinician
 ) -> Response:
     saved = _saved_or_404(request, case_id)
-    _form, ctx, _data = await _submitted(request)
+    form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=saved.patient_id, saved=saved,
+        request, ctx, patient_id=saved.patient_id, saved=saved, typed=form,
         status_code=422 if ctx["errors"] else 200,
     )  # fmt: skip
 
@@ -258,7 +266,7 @@ async def saved_case_update(request: Request, case_id: RowIdPath, principal: Cli
         ctx, _ = evaluate_form(form)
         return _case_page(
             request, ctx, patient_id=saved.patient_id, saved=saved, meta_errors=errors,
-            status_code=422,
+            typed=form, status_code=422,
         )  # fmt: skip
     try:
         update_case(
