@@ -115,6 +115,8 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
         "partial_nephrectomy",
         today,
     )
+    page = client.get(case_url).text
+    assert re.search(r'id="agreement">[^<]+<', page)  # the decision against the pathway
     # closed: a further edit is refused
     r = client.post(case_url, data=form)
     assert r.status_code == 422 and "closed" in r.text
@@ -142,5 +144,118 @@ def test_researcher_may_use_the_blank_form_but_not_saved_cases(rw_client: TestCl
 
 def test_sheet_get_no_longer_405(rw_client: TestClient) -> None:  # noqa: F811
     login(rw_client, "cleo")
+    home = rw_client.get("/").text
+    for href in ('href="/patients"', 'href="/studies/salvage"', 'href="/studies/survival"',
+                 'href="/board"', 'class="skip-link"'):  # fmt: skip
+        assert href in home, href
     r = rw_client.get("/case/sheet", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/case"
+
+
+def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -> None:  # noqa: F811
+    client = rw_client
+    token = login(client, "cleo")
+    engine = make_engine(f"sqlite:///{client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    with engine.connect() as conn:
+        lab_id, value = conn.execute(
+            select(Lab.id, Lab.value)
+            .where(Lab.patient_id == pid, Lab.test == "creatinine")
+            .limit(1)
+        ).one()
+    r = client.post(f"/patients/{pid}/labs/{lab_id}",
+                    data={"csrf_token": token, "value": str(value + 1), "reason": "re-run"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    page = client.get(f"/audit?patient_id={pid}&action=changes")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr data-seq="\d+" data-entity="(\w+)" data-action="(\w+)"', page.text)
+    assert ("labs", "update") in rows  # the lab correction belongs to the patient
+    assert ("tumours", "insert") in rows
+    assert all(action != "read" for _, action in rows)
+    # every row names the patient (synthetic record ids start with the patient id)
+    for cells in re.findall(r'<tr data-seq="\d+"[^>]*>(.*?)</tr>', page.text, re.S):
+        assert pid in cells
+    other = client.get(f"/audit?patient_id={pid}&user=nobody")
+    assert 'data-entity="labs"' not in other.text
+    assert (
+        client.get(f"/audit?patient_id={pid}&user=cleo&from=2000-01-01").text.count(
+            'data-action="update"'
+        )
+        >= 1
+    )
+    bad = client.get("/audit?from=yesterday")
+    assert bad.status_code == 422 and 'id="f-from"' in bad.text and "aria-invalid" in bad.text
+
+
+def test_live_panel_shows_imdc_with_its_factors(rw_client: TestClient) -> None:  # noqa: F811
+    # Vignette: metastatic RCC, KPS 60, 14 days from diagnosis to therapy, anaemia,
+    # hypercalcaemia, neutrophilia, normal platelets → IMDC 5 factors, poor risk (Heng 2009:
+    # 3–6 factors = poor).
+    token = login(rw_client, "cleo")
+    form = {
+        "csrf_token": token, "tumour.size_mm": "80", "tumour.cm": "M1",
+        "metastases[0].organ": "lung", "patient.kps": "60",
+        "systemic.needs_systemic_therapy": "yes", "systemic.dx_to_systemic_days": "14",
+        "systemic.hb_below_lln": "true", "systemic.calcium_corrected_above_uln": "true",
+        "systemic.neutrophils_above_uln": "true", "systemic.platelets_above_uln": "false",
+    }  # fmt: skip
+    html = rw_client.post("/case/derived", data=form).text
+    assert "<dt>IMDC risk</dt>" in html and "poor (5 points)" in html
+    assert "haemoglobin below the lower limit" in html
+    assert "platelets above" not in html  # absent factors are not listed
+
+
+def test_none_states_absence_in_a_multiple_choice() -> None:
+    from renalpath.web.case_form import ALL_FIELDS, values_from_case
+    from renalpath.web.forms import NONE, form_to_data
+
+    data, problems = form_to_data(
+        {"metastases[0].organ": "bone", "metastases[0].symptoms": NONE}, ALL_FIELDS
+    )
+    assert problems == [] and data["metastases"][0]["symptoms"] == []  # stated: no symptoms
+    data, problems = form_to_data({"metastases[0].organ": "bone"}, ALL_FIELDS)
+    assert "symptoms" not in data["metastases"][0]  # not stated: unknown
+    _, problems = form_to_data({"tumour.symptoms": [NONE, "flank_pain"]}, ALL_FIELDS)
+    assert [p.field for p in problems] == ["tumour.symptoms"]
+    values = values_from_case({"metastases": [{"organ": "bone", "symptoms": []}]})
+    assert values["metastases[0].symptoms"] == [NONE]
+
+
+def test_a_registry_fact_changed_by_the_clinician_says_so(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, lab = _patient_with_creatinine(engine)
+    built = build_case(engine, pid)
+    assert built is not None
+    prov = json.dumps({"fields": built.provenance, "notes": []}, default=str)
+    form = {"csrf_token": token, "provenance": prov, "kidney.creatinine.value": "999",
+            "kidney.creatinine.unit": "µmol/L"}  # fmt: skip
+    html = rw_client.post(f"/patients/{pid}/evaluate", data=form).text
+    row = re.search(r'<tr data-path="kidney.creatinine.value">(.*?)</tr>', html, re.S)
+    assert row is not None and "changed here" in row.group(1) and str(lab["value"]) in row.group(1)
+
+
+def test_a_malformed_provenance_field_is_ignored_not_a_crash(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    bad = (
+        '{"fields": [1, 2], "notes": 5}', "[]", "not json", '{"fields": {"a": 3}}',
+        '{"fields": {"[1]": {"value": 2, "date": 7}, "tumour.size_mm": {"date": 7, "value": []}}}',
+    )  # fmt: skip
+    for prov in bad:
+        r = rw_client.post(
+            f"/patients/{pid}/evaluate", data={"csrf_token": token, "provenance": prov}
+        )
+        assert r.status_code == 200, (prov, r.text[:300])
+
+
+def test_an_overlong_question_is_refused_on_its_field(rw_client: TestClient) -> None:  # noqa: F811
+    token = login(rw_client, "cleo")
+    engine = make_engine(f"sqlite:///{rw_client.db_path}")
+    pid, _ = _patient_with_creatinine(engine)
+    r = rw_client.post(f"/patients/{pid}/cases", data={"csrf_token": token, "question": "x" * 5000})
+    assert r.status_code == 422 and "at most 4000 characters" in r.text
+    assert "x" * 5000 in r.text  # what was typed is kept for correcting
+    assert list_cases(engine, patient_id=pid) == []

@@ -221,3 +221,84 @@ def test_patient_add_lab_error_is_in_view(page, server: str, board_db: Path) -> 
     box = invalid.bounding_box()
     assert box is not None and 0 <= box["y"] < 900, box
     _no_csp_errors(page)
+
+
+AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PAGES = (
+    "/", "/patients", "/patients/{pid}", "/patients/{pid}/evaluate", "/board", "/cases/{case}",
+    "/cases/{case}/sheet", "/case", "/calculators", "/studies/salvage", "/studies/survival",
+    "/audit",
+)  # fmt: skip
+
+
+def test_axe_finds_no_serious_accessibility_violations(  # type: ignore[no-untyped-def]
+    browser,  # noqa: F811
+    server: str,
+    board_db: Path,
+) -> None:
+    """axe-core (installed by `npm ci` from package.json) on the workflow's pages."""
+    if not AXE_JS.exists():
+        pytest.skip("axe-core not installed (run `npm ci` in the repository root)")
+    pid = _first_patient(board_db)
+    # bypass_csp: axe is injected by the test; the app's CSP forbids any script it did not serve
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    pg = context.new_page()
+    source = AXE_JS.read_text()
+    try:
+        _login(pg, server)
+        found = {}
+        checked = 0
+        for path in AXE_PAGES:
+            pg.goto(server + path.format(pid=pid, case=1))
+            pg.evaluate(source)
+            result = pg.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            assert result["passes"], path  # axe ran its rules on the page
+            checked += 1
+            bad = [
+                f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            if bad:
+                found[path] = bad
+        assert not found, found
+        assert checked == len(AXE_PAGES)
+    finally:
+        context.close()
+
+
+def test_keyboard_skip_link_and_case_form(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server)
+    page.goto(f"{server}/case")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None and box["y"] >= 0  # visible when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # keyboard only: type a size, move on, and evaluate with Enter on the button
+    page.focus("#f-tumour-size_mm")
+    page.keyboard.type("35")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focused input shows where the keyboard is
+    page.focus("#evaluate")
+    page.keyboard.press("Enter")
+    page.locator(".result h2").wait_for()
+    assert page.locator(".missing-inputs a.field-link").count() >= 1  # what is still needed
+
+
+def test_study_form_shows_it_is_busy_and_refuses_a_second_submit(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _login(page, server, "rhea")
+    page.goto(f"{server}/studies/survival")
+    state = page.evaluate(
+        """() => {
+        const form = document.querySelector('form[data-busy-text]');
+        form.addEventListener('submit', e => { e.preventDefault(); });  // stay on the page
+        form.requestSubmit();
+        const button = form.querySelector('button[type=submit]');
+        const status = form.querySelector('.busy-status').textContent;
+        return [button.disabled, status, form.getAttribute('aria-busy')];
+      }"""
+    )
+    assert state == [True, "Running the analysis…", "true"]

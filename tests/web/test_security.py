@@ -201,10 +201,11 @@ def test_api_role_matrix(client: TestClient, method: str, path: str, expected: d
         assert resp.status_code == status, (role, path, resp.text)
 
 
-# UI pages per role: (case evaluation, calculators, user admin)
+# UI pages per role: (case evaluation, calculators, user admin).  Researchers may use the
+# blank case form (nothing saved, no patient read); saved board cases are clinical only.
 @pytest.mark.parametrize(
     ("user", "statuses"),
-    [("ada", (200, 200, 200)), ("cleo", (200, 200, 403)), ("rhea", (403, 200, 403))],
+    [("ada", (200, 200, 200)), ("cleo", (200, 200, 403)), ("rhea", (200, 200, 403))],
 )
 def test_ui_role_matrix(app: FastAPI, user: str, statuses: tuple[int, int, int]) -> None:
     with TestClient(app) as c:

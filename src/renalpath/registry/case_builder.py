@@ -30,7 +30,8 @@ PT_CODES = ("T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4")
 class BuiltCase:
     """The case (nested, as the case form and `recommend` take it) and its provenance.
 
-    `provenance` maps a case field path to {"source": words, "date": ISO date or None};
+    `provenance` maps a case field path to {"source": words, "date": ISO date or None,
+    "value": the value taken};
     `notes` are registry facts the case shape cannot hold (e.g. a distant metastasis whose
     organ is not recorded) — shown to the clinician, never dropped silently.
     """
@@ -53,7 +54,11 @@ def _put(built: BuiltCase, path: str, value: Any, source: str, date: dt.date | N
     for part in parents:
         node = node.setdefault(part, {})
     node[last] = value
-    built.provenance[path] = {"source": source, "date": date.isoformat() if date else None}
+    built.provenance[path] = {
+        "source": source,
+        "date": date.isoformat() if date else None,
+        "value": value,  # as the registry gave it: a later edit shows as "changed"
+    }
 
 
 def build_case(engine: Engine, patient_id: str, today: dt.date | None = None) -> BuiltCase | None:
@@ -149,7 +154,8 @@ def build_case(engine: Engine, patient_id: str, today: dt.date | None = None) ->
 
 def _patient(built: BuiltCase, pat: Any, today: dt.date) -> None:
     src = "patient record"
-    _put(built, "patient.age", _age(pat["birth_date"], today), f"{src}: born", pat["birth_date"])
+    born = pat["birth_date"]
+    _put(built, "patient.age", _age(born, today), f"{src}: born {born.isoformat()}", None)
     _put(built, "patient.sex", pat["sex"], src, None)
     _put(built, "kidney.solitary_kidney", pat["solitary_kidney"], src, None)
     _put(built, "kidney.hereditary_syndrome", pat["hereditary_syndrome"], src, None)

@@ -147,9 +147,9 @@ def options(result: dict[str, Any]) -> list[tuple[str, list[SheetOption]]]:
     return out
 
 
-def age_in_words(date_text: str | None, today: dt.date | None = None) -> str:
+def age_in_words(date_text: object, today: dt.date | None = None) -> str:
     """How old a fact is: "today", "12 days", "5 months", "2 years"."""
-    if not date_text:
+    if not date_text or not isinstance(date_text, str):
         return ""
     try:
         when = dt.date.fromisoformat(date_text)

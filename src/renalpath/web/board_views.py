@@ -31,7 +31,7 @@ from renalpath.registry.case_builder import build_case
 from renalpath.web import board_sheet, case_form, labels
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import FieldError, messages_by_field
-from renalpath.web.forms import compact, form_to_data
+from renalpath.web.forms import compact, form_to_data, set_path
 from renalpath.web.records import RowIdPath
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
@@ -40,6 +40,8 @@ from renalpath.web.ui import case_context, evaluate_data, evaluate_form
 
 router = APIRouter(include_in_schema=False)
 Clinician = Annotated[Principal, Depends(clinical_user)]
+MAX_PROVENANCE = 100_000  # characters of the hidden provenance field
+_FIELD_NAMES = frozenset(f.name for f in case_form.ALL_FIELDS)
 
 
 def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
@@ -54,15 +56,32 @@ def _date(raw: Any, name: str, errors: list[FieldError]) -> dt.date | None:
 
 
 def _provenance_rows(provenance: dict[str, Any], values: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per registry fact; a fact the clinician has since changed says so."""
+    provenance = {
+        path: info
+        for path, info in provenance.items()
+        if path in _FIELD_NAMES and isinstance(info, dict)  # only the form's own fields
+    }
+    taken: dict[str, Any] = {}
+    for path, info in provenance.items():
+        if isinstance(info, dict) and info.get("value") is not None:
+            set_path(taken, path, info["value"])
+    registry_values = case_form.values_from_case(taken)
     rows = []
     for path, info in provenance.items():
-        if path == "as_of":
+        if path == "as_of" or not isinstance(info, dict):
             continue
+        now = str(values.get(path, ""))
+        was = str(registry_values.get(path, ""))
+        source = str(info.get("source") or "")
+        if info.get("value") is not None and now != was:
+            shown = labels.choice(path, was) if was else "—"
+            source = f"changed here (the registry's {source} says {shown})"
         rows.append({
             "path": path,
             "label": labels.field(path),
-            "value": str(values.get(path, "")),
-            "source": str(info.get("source") or ""),
+            "value": now,
+            "source": source,
             "date": str(info.get("date") or ""),
             "age": board_sheet.age_in_words(info.get("date")),
         })  # fmt: skip
@@ -78,9 +97,25 @@ def _case_page(
     provenance: dict[str, Any] | None = None,
     notes: list[str] | None = None,
     meta_errors: list[FieldError] | None = None,
+    typed: Any = None,
     status_code: int = 200,
 ) -> Response:
+    """The case page; `typed` is a refused form, whose question and board date are kept."""
     prov = provenance if provenance is not None else (saved.provenance if saved else {})
+    fields = prov.get("fields", prov)
+    fields = fields if isinstance(fields, dict) else {}
+    raw_notes = prov.get("notes")
+    prov_notes = [n for n in raw_notes if isinstance(n, str)] if isinstance(raw_notes, list) else []
+    agreement = None
+    if saved is not None and saved.decision_option and ctx.get("result"):
+        statuses = [
+            o["status"] for o in ctx["result"]["options"] if o["option"] == saved.decision_option
+        ]
+        agreement = (
+            " / ".join(case_form.STATUS_LABEL[s] for s in dict.fromkeys(statuses))
+            if statuses
+            else "not among the pathway's options"
+        )
     ctx["case_actions"] = {
         "patient_id": patient_id,
         "saved": saved,
@@ -88,14 +123,21 @@ def _case_page(
         "evaluate_url": (
             f"/cases/{saved.id}/evaluate" if saved else f"/patients/{patient_id}/evaluate"
         ),
-        "provenance": _provenance_rows(prov.get("fields", prov), ctx["values"]),
-        "provenance_raw": prov.get("fields", prov),
-        "notes": notes if notes is not None else prov.get("notes", []),
+        "provenance": _provenance_rows(fields, ctx["values"]),
+        "provenance_raw": fields,
+        "notes": notes if notes is not None else prov_notes,
         "meta_errors": messages_by_field(meta_errors or []),
         "statuses": STATUS_LABELS,
         "today": dt.date.today().isoformat(),
-        "question": saved.question if saved else "",
-        "board_date": saved.board_date.isoformat() if saved and saved.board_date else "",
+        "question": str(typed.get("question") or "")
+        if typed
+        else (saved.question if saved else ""),
+        "agreement": agreement,
+        "board_date": (
+            str(typed.get("board_date") or "")
+            if typed
+            else (saved.board_date.isoformat() if saved and saved.board_date else "")
+        ),
     }
     return render(request, "case/page.html", ctx, status_code=status_code)
 
@@ -122,8 +164,11 @@ async def _submitted(request: Request) -> tuple[Any, dict[str, Any], dict[str, A
 
 def _provenance_from_form(form: Any) -> dict[str, Any]:
     """The registry provenance travels with the unsaved form as a hidden JSON field."""
+    raw = str(form.get("provenance") or "{}")
+    if len(raw) > MAX_PROVENANCE:  # a page never sends this much: not ours, not kept
+        return {}
     try:
-        value = json.loads(str(form.get("provenance") or "{}"))
+        value = json.loads(raw)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -133,7 +178,7 @@ def _provenance_from_form(form: Any) -> dict[str, Any]:
 async def reevaluate_patient(request: Request, patient_id: str, principal: Clinician) -> Response:
     form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=patient_id, provenance=_provenance_from_form(form),
+        request, ctx, patient_id=patient_id, provenance=_provenance_from_form(form), typed=form,
         status_code=422 if ctx["errors"] else 200,
     )  # fmt: skip
 
@@ -157,15 +202,25 @@ async def save_new_case(request: Request, patient_id: str, principal: Clinician)
         ctx, _ = evaluate_form(form)
         return _case_page(
             request, ctx, patient_id=patient_id, provenance=provenance, meta_errors=errors,
-            status_code=422,
+            typed=form, status_code=422,
         )  # fmt: skip
     engine = engine_of(request)
     if build_case(engine, patient_id) is None:
         raise HTTPException(404, f"no patient with id {patient_id!r}")
-    case_id = create_case(
-        engine, patient_id, data, provenance, actor_of(principal.name),
-        question=meta["question"], board_date=meta["board_date"],
-    )  # fmt: skip
+    try:
+        case_id = create_case(
+            engine, patient_id, data, provenance, actor_of(principal.name),
+            question=meta["question"], board_date=meta["board_date"],
+        )  # fmt: skip
+    except BoardCaseRefused as err:
+        ctx, _ = evaluate_form(form)
+        refusal = FieldError(
+            field=err.field, message=f"{labels.readable(err.field or '')}: {err.message}"
+        )
+        return _case_page(
+            request, ctx, patient_id=patient_id, provenance=provenance,
+            meta_errors=[refusal], typed=form, status_code=422,
+        )  # fmt: skip
     return RedirectResponse(f"/cases/{case_id}?saved=created", status_code=303)
 
 
@@ -193,9 +248,9 @@ async def saved_case_evaluate(
     request: Request, case_id: RowIdPath, principal: Clinician
 ) -> Response:
     saved = _saved_or_404(request, case_id)
-    _form, ctx, _data = await _submitted(request)
+    form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=saved.patient_id, saved=saved,
+        request, ctx, patient_id=saved.patient_id, saved=saved, typed=form,
         status_code=422 if ctx["errors"] else 200,
     )  # fmt: skip
 
@@ -211,7 +266,7 @@ async def saved_case_update(request: Request, case_id: RowIdPath, principal: Cli
         ctx, _ = evaluate_form(form)
         return _case_page(
             request, ctx, patient_id=saved.patient_id, saved=saved, meta_errors=errors,
-            status_code=422,
+            typed=form, status_code=422,
         )  # fmt: skip
     try:
         update_case(

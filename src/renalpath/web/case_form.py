@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from renalpath.clinical import egfr as egfr_mod
+from renalpath.clinical import imdc as imdc_mod
 from renalpath.clinical import nephrometry, staging
 from renalpath.clinical.common import ClinicalInputError
+from renalpath.pathway import recommend
 from renalpath.pathway.case import (
     Bone,
     Case,
@@ -30,7 +32,15 @@ from renalpath.pathway.case import (
     Tumour,
 )
 from renalpath.web import labels
-from renalpath.web.forms import PRESENT, FieldGroup, FormField, field_for, fields_of, groups_of
+from renalpath.web.forms import (
+    NONE,
+    PRESENT,
+    FieldGroup,
+    FormField,
+    field_for,
+    fields_of,
+    groups_of,
+)
 
 METASTASIS_ROWS = 3
 STATUS_ORDER = ("recommended", "alternative", "discuss", "not_recommended", "blocked_missing_input")
@@ -165,7 +175,8 @@ def values_from_case(case: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             out[f.name] = [] if f.kind == "multi" else ""
         elif f.kind == "multi":
-            out[f.name] = [str(v) for v in value] if isinstance(value, list) else []
+            items = [str(v) for v in value] if isinstance(value, list) else []
+            out[f.name] = items or [NONE]  # an empty list states "none"
         elif isinstance(value, bool):
             out[f.name] = "true" if value else ("false" if f.kind == "tristate" else "")
         elif isinstance(value, float) and value.is_integer() and f.kind == "integer":
@@ -215,7 +226,8 @@ def derived_items(data: dict[str, Any]) -> list[DerivedItem]:
                 group = staging.stage_group(t, n, m)
                 items.append(DerivedItem("cT (TNM 8)", f"{t} {n} {m} — stage {group}", detail))
             else:
-                items.append(DerivedItem("cT (TNM 8)", t, detail, needs=("tumour.cn", "tumour.cm")))
+                missing = _missing(data, ("tumour.cn", "tumour.cm"))
+                items.append(DerivedItem("cT (TNM 8)", t, detail, needs=missing))
         except ClinicalInputError as err:
             items.append(
                 DerivedItem("cT (TNM 8)", None, problems=tuple(p.message() for p in err.problems))
@@ -282,6 +294,62 @@ def derived_items(data: dict[str, Any]) -> list[DerivedItem]:
             items.append(
                 DerivedItem(label, None, problems=tuple(p.message() for p in err.problems))
             )
+    return items + risk_items(data)
+
+
+# IMDC factors in words (the calculator's component names → what the board reads).
+IMDC_FACTORS = {
+    "kps_lt_80": "Karnofsky below 80 %",
+    "dx_to_tx_lt_1y": "less than 1 year from diagnosis to systemic therapy",
+    "anaemia": "haemoglobin below the lower limit",
+    "hypercalcaemia": "corrected calcium above the upper limit",
+    "neutrophilia": "neutrophils above the upper limit",
+    "thrombocytosis": "platelets above the upper limit",
+}
+
+
+def _imdc_factors(data: dict[str, Any]) -> str:
+    """The IMDC factors present, as the calculator counted them (same inputs as the engine)."""
+    sysm = data.get("systemic") or {}
+    kps = sysm.get("kps") if sysm.get("kps") is not None else _get(data, "patient.kps")
+    try:
+        res = imdc_mod.imdc(
+            kps=kps,
+            ecog=_get(data, "patient.ecog"),
+            dx_to_systemic_days=sysm.get("dx_to_systemic_days"),
+            hb_below_lln=sysm.get("hb_below_lln"),
+            calcium_corrected_above_uln=sysm.get("calcium_corrected_above_uln"),
+            neutrophils_above_uln=sysm.get("neutrophils_above_uln"),
+            platelets_above_uln=sysm.get("platelets_above_uln"),
+            systemic_planned=sysm.get("needs_systemic_therapy") != "no",
+        )
+    except (ClinicalInputError, TypeError, ValueError):
+        return ""
+    present = [IMDC_FACTORS.get(k, labels.readable(k)) for k, v in res.components.items() if v]
+    return "factors: " + ("; ".join(present) if present else "none")
+
+
+def risk_items(data: dict[str, Any]) -> list[DerivedItem]:
+    """IMDC, MSKCC, Mirels and Leibovich as the pathway engine computes them for this case.
+
+    Shown only once the engine can compute them; a case the engine refuses shows none here
+    (its refusals appear on the fields when it is evaluated).
+    """
+    try:
+        derived = recommend(data).to_dict()["derived"]
+    except (ClinicalInputError, ValueError, TypeError):
+        return []
+    items: list[DerivedItem] = []
+    for key in ("imdc", "mskcc", "mirels", "leibovich"):
+        value = derived.get(key)
+        if not isinstance(value, dict):
+            continue
+        group = str(value.get("group", "")).replace("_", " ")
+        text = f"{group} ({value['score']} points)" if value.get("score") is not None else group
+        if value.get("group_alt"):
+            text += f"; {value['group_alt']} if Karnofsky < 80 %"
+        detail = _imdc_factors(data) if key == "imdc" else ""
+        items.append(DerivedItem(labels.derived(key), text, detail))
     return items
 
 

@@ -25,6 +25,7 @@ from renalpath.clinical.common import Problem
 
 Kind = Literal["number", "integer", "text", "select", "checkbox", "tristate", "multi", "date"]
 PRESENT = "__present"  # UI-only flag: include an all-flags sub-object even with nothing ticked
+NONE = "__none"  # UI-only choice of a multi-select: "none" stated (an empty list), not unknown
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def _number(ff: FormField, raw: str) -> tuple[float | int | None, Problem | None
     return value, None
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
     cur: Any = data
     for i, part in enumerate(parts):
@@ -246,14 +247,20 @@ def form_to_data(
         parent = ff.name.rsplit(".", 1)[0]
         if ff.kind == "multi":
             values = _getlist(form, ff.name)
-            if values:
-                _set_path(data, ff.name, values)
+            if NONE in values:
+                if len(values) > 1:
+                    problems.append(Problem(ff.name, values, "either none or the items present"))
+                    continue
+                values = []  # absence stated
+                set_path(data, ff.name, values)
+            elif values:
+                set_path(data, ff.name, values)
             continue
         raw = form.get(ff.name)
         if ff.kind == "checkbox":
             ticked = isinstance(raw, str) and raw not in ("", "false", "off")
             if ticked or parent in present_objects or parent not in flag_objects:
-                _set_path(data, ff.name, ticked)
+                set_path(data, ff.name, ticked)
             continue
         if not isinstance(raw, str) or raw.strip() == "":
             continue
@@ -268,7 +275,7 @@ def form_to_data(
                 problems.append(Problem(ff.name, raw, "yes | no | not known"))
                 continue
             value = value == "true"
-        _set_path(data, ff.name, value)
+        set_path(data, ff.name, value)
     return data, problems
 
 

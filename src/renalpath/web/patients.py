@@ -7,6 +7,7 @@ its reason into the audit trail (`lab_edit.correct_lab`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -123,10 +124,22 @@ def _record_or_404(request: Request, patient_id: str, principal: Principal) -> A
     return record
 
 
+def _age(birth: str, death: str | None) -> int | None:
+    """Age in whole years today (or at death)."""
+    try:
+        born = dt.date.fromisoformat(birth)
+        until = dt.date.fromisoformat(death) if death else dt.date.today()
+    except (TypeError, ValueError):
+        return None
+    return until.year - born.year - ((until.month, until.day) < (born.month, born.day))
+
+
 def _patient_ctx(record: Any, **extra: Any) -> dict[str, Any]:
     plot, equations = egfr_trend_png(record.labs)
+    p = record.patient
     return {
         "record": record,
+        "patient_age": _age(p.get("birth_date"), p.get("death_date")),
         "timeline": record.timeline(),
         "plot": plot,
         "equations": equations,
