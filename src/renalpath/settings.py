@@ -64,6 +64,32 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         50 * 1024 * 1024, ge=1024, description="Largest import upload (the zip) in bytes."
     )
+    audit_key_file: str | None = Field(
+        None,
+        description="File holding the audit-trail key (kept outside the database): rows are "
+        "HMAC-chained and a signed head is written beside it (docs/audit.md).",
+    )
+    audit_key: SecretStr | None = Field(
+        None,
+        description="The audit-trail key itself, instead of a key file (then "
+        "RENALPATH_AUDIT_HEAD_DIR says where the signed head is kept).",
+    )
+    audit_head_dir: str | None = Field(
+        None,
+        description="Folder for the audit trail's signed head when the key comes from "
+        "RENALPATH_AUDIT_KEY (default: beside the key file).",
+    )
+    deid_key_file: str | None = Field(
+        None,
+        description="Persistent key file for de-identified exports (stable pseudonyms and "
+        "date shifts across exports; docs/deidentification.md).",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        30_000,
+        ge=0,
+        description="How long an SQLite writer waits for another writer's lock before "
+        "refusing with \"the registry is busy\".",
+    )
 
 
 def env_name(field: str) -> str:
