@@ -60,11 +60,15 @@ def apply_groups(
 ) -> list[dict[str, Any]]:
     """Keep one `recommended` per group and target; return a conflict note for each choice."""
     conflicts: list[dict[str, Any]] = []
-    for group in groups.groups:
-        members: dict[str, int] = {str(o): i for i, o in enumerate(group.options)}
+    recommended = [r for r in records if r.status == "recommended"]
+    if len(recommended) < 2 and not groups.follows:
+        return conflicts
+    for group, members in zip(groups.groups, groups.members, strict=True):
+        if len(recommended) < 2:
+            break
         by_target: dict[str | None, list[OptionRecord]] = {}
-        for r in records:
-            if r.status == "recommended" and r.option in members:
+        for r in recommended:
+            if r.option in members:
                 by_target.setdefault(r.target, []).append(r)
         for target, rec in by_target.items():
             if len(rec) < 2:
@@ -94,7 +98,10 @@ def apply_groups(
                     ),
                 }
             )
+    options = {r.option for r in records}
     for option, prepares in groups.follows.items():
+        if option not in options:
+            continue
         for r in records:
             if r.option != option or r.status not in LEVEL:
                 continue

@@ -227,10 +227,12 @@ def evaluate(
         outcome.conflicts.extend(apply_groups(options, packset.groups, packset.order))
     # An input asked for only by option verdicts is listed only while it is decisive for an
     # option still blocked; inputs that route the case or set its flags are always listed.
-    asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}
-    decisive = {m for o in options if o.status == BLOCKED for m in o.missing}
-    missing = [m for m in out.missing if m not in asked or m in decisive]
-    missing.extend(decisive)
+    missing = out.missing
+    if missing:
+        asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}
+        decisive = {m for o in options if o.status == BLOCKED for m in o.missing}
+        missing = [m for m in missing if m not in asked or m in decisive]
+        missing.extend(decisive)
     options.sort(key=_rank)  # stable: emit order within a status
     d = outcome.derived
     return RecommendResult(

@@ -294,6 +294,11 @@ class Groups:
     same_as: dict[str, str] = dataclasses.field(default_factory=dict)
     follows: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    @functools.cached_property
+    def members(self) -> tuple[dict[str, int], ...]:
+        """Per group: option → its place in the group (worked out once)."""
+        return tuple({str(o): i for i, o in enumerate(g.options)} for g in self.groups)
+
 
 @dataclass(frozen=True, eq=False)  # identity: compiled once per process, used as a cache key
 class PackSet:

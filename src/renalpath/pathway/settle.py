@@ -118,7 +118,8 @@ def _set(data: dict[str, Any], path: str, value: Any) -> bool:
 def complete(
     case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
 ) -> Case | None:
-    """The case with the missing inputs set; None if that is not a valid case."""
+    """The case with the missing inputs set; None if that is not a valid case (validated
+    exactly as a case from a user is)."""
     data = case.model_dump(exclude_none=True)
     for path, value in assignment:
         if not _set(data, path, value):
@@ -308,15 +309,12 @@ def _still_blocked(
     by_combo = {c: _same(s) for c, s, _r in results}
     decisive: list[str] = []
     for j, path in enumerate(missing):
+        # Combinations equal except in input j: if their statuses differ, j is decisive.
+        seen: dict[tuple[int, ...], str] = {}
         for combo, status in by_combo.items():
-            found = False
-            for other, other_status in by_combo.items():
-                if other_status != status and all(
-                    a == b for i, (a, b) in enumerate(zip(combo, other, strict=True)) if i != j
-                ):
-                    found = True
-                    break
-            if found:
+            rest = combo[:j] + combo[j + 1 :]
+            first = seen.setdefault(rest, status)
+            if first != status:
                 decisive.append(path)
                 break
     if not decisive:
