@@ -361,3 +361,14 @@ def test_case_no_rule_covers_says_so() -> None:
     r = recommend({"patient": fit()}, ["salvage"], today=TODAY)
     assert r.options == []
     assert "No rule of the chosen packs (salvage) covers this case" in summary(r)
+
+
+def test_explanation_says_which_input_changes_what() -> None:
+    from renalpath.pathway.text import explanation
+
+    kidney = {"solitary_kidney": "none", "bilateral_tumours": False, "egfr": 90}
+    kidney["hereditary_syndrome"] = "none"
+    r = recommend({"patient": fit(), "kidney": kidney, "tumour": localised(90)}, today=TODAY)
+    text = explanation(r)
+    assert "surgeon.pn_feasible: yes → alternative; no → not offered" in text
+    assert "LOC-RN-01" in text

@@ -1,4 +1,4 @@
-"""`renalpath recommend CASE.json` and `renalpath schema case` (design §3, §5).
+"""`renalpath recommend CASE.json` and `renalpath schema case`.
 
 Exit codes: 0 ok; 1 the case was refused (every problem on stderr, by field path); 2 usage
 error (Typer/Click's own: missing file, unknown pack).
@@ -16,7 +16,7 @@ import typer
 
 from renalpath.cli import app
 from renalpath.pathway import CaseValidationError, case_json_schema, recommend
-from renalpath.pathway.text import summary
+from renalpath.pathway.text import explanation, summary
 
 
 class PackName(StrEnum):
@@ -35,7 +35,12 @@ app.add_typer(schema_app, name="schema")
 def recommend_cmd(
     case_file: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="Case JSON (design §3)."),
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Case JSON (see `renalpath schema case`).",
+        ),
     ],
     pack: Annotated[
         list[PackName] | None,
@@ -43,6 +48,14 @@ def recommend_cmd(
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show each rule's verdict per option and, for an option that cannot be "
+            "decided yet, which missing input would change it to what.",
+        ),
     ] = False,
 ) -> None:
     """Treatment options for one case, each with status, strength, reason and sources."""
@@ -61,6 +74,8 @@ def recommend_cmd(
         sys.stdout.write(json.dumps(result.to_dict(), default=str) + "\n")
     else:
         typer.echo(summary(result))
+        if explain:
+            typer.echo("\n" + explanation(result))
 
 
 @schema_app.command("case")
