@@ -480,6 +480,8 @@ def shrink(case: dict[str, Any], packs: list[str], name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("packs", SELECTIONS, ids=lambda p: "+".join(p))
 def test_safety_invariants_hold_over_generated_cases(packs: list[str]) -> None:
     for n, case in enumerate(cases(N_CASES)):
+        if n and n % 10000 == 0 and os.environ.get("RENALPATH_INVARIANT_PROGRESS"):
+            print(f"{packs}: {n} cases checked", flush=True)  # long runs only
         found = violations(case, packs)
         if found:
             name = found[0].split(":")[0]
@@ -493,7 +495,7 @@ def test_safety_invariants_hold_over_generated_cases(packs: list[str]) -> None:
 def test_blocked_inputs_are_decisive() -> None:
     """S7 for the inputs the engine can try: each one listed, changed alone, changes the status."""
     checked = 0
-    for case in cases(max(N_CASES // 4, 60), SEED + 1):
+    for case in cases(min(max(N_CASES // 4, 60), 5000), SEED + 1):
         model = parse_case(case, TODAY)
         r = recommend(model, today=TODAY)
         for o in r.options:
