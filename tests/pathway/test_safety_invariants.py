@@ -525,3 +525,41 @@ def test_blocked_inputs_are_decisive() -> None:
                 + json.dumps(case, default=str)
             )
     assert checked > 0
+
+
+def test_plain_paths_change_nothing_else_in_derivation() -> None:
+    """derive.PLAIN_PATHS may skip re-derivation only if setting such a field changes the
+    flattened case in that field alone: checked on generated cases, every listed field."""
+    from renalpath.pathway.derive import PLAIN_PATHS, derive
+
+    hints = load_packs().input_values
+    checked = 0
+    for case in cases(120, SEED + 2):
+        model = parse_case(case, TODAY)
+        base = derive(model, TODAY)
+        for path in sorted(PLAIN_PATHS):
+            concrete = path
+            if path.startswith("met."):
+                if not case.get("metastases"):
+                    continue
+                concrete = "metastases[0]." + path[len("met.") :]
+            elif path.rpartition(".")[0] not in base.values:
+                continue  # the engine re-derives when the parent object is absent
+            values = domain(concrete, hints) or ((3, 50) if path.endswith("size_mm") else ())
+            for value in values:
+                filled = complete(model, [(concrete, value)], TODAY)
+                if filled is None:
+                    continue
+                d = derive(filled, TODAY)
+                checked += 1
+                # Objects (the parent, the list of metastases) are read only for presence.
+                extra = {k for k, v in d.values.items() if base.values.get(k) != v}
+                if path.startswith("met."):
+                    assert extra <= {"metastases"}, (path, value, extra)
+                    assert base.items is not None and d.items is not None
+                    expect = {**base.items[0], path: value}
+                    assert d.items[0] == expect, (path, value)
+                else:
+                    assert extra <= {path, path.rpartition(".")[0]}, (path, value, extra)
+                assert d.output == base.output and d.missing == base.missing, (path, value)
+    assert checked > 100
