@@ -377,6 +377,18 @@ def groups_and_order(case: dict[str, Any], r: RecommendResult) -> str | None:
         for target, opts in by_target.items():
             if len(opts) > 1:
                 return f"exclusive options all recommended for {target or 'primary'}: {opts}"
+    for o in r.options:
+        if "choice_group_alternative" in o.flags:
+            groups = [g for g in EXCLUSIVE_GROUPS if o.option in g] or [set()]
+            first = [
+                x
+                for x in r.options
+                if x.status == "recommended"
+                and x.target == o.target
+                and any(x.option in g for g in groups)
+            ]
+            if not first:
+                return f"{o.option} made an alternative to a first choice that is not there"
     ranks = {
         "recommended": 0,
         "alternative": 1,

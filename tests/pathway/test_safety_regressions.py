@@ -262,6 +262,10 @@ def test_cryo_only_site_names_cryoablation() -> None:
     r = recommend(case, today=TODAY)
     ta = [o for o in r.options if o.option == "thermal_ablation" and o.status != "not_recommended"]
     assert ta and all(o.modality == "cryo" for o in ta)
+    # Surveillance first, ablation the alternative (frail/unfit cT1a): groups that share
+    # options must not demote the first choice twice.
+    assert status(r, "active_surveillance") == "recommended"
+    assert ta[0].status == "alternative"
 
 
 # --- exclusive options -------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def _rank(
     said = [
         c.rule_id
         for c in r.contributions
-        if c.status == "recommended" or c.would_be == "recommended"  # settled from blocked
+        if not c.annotate
+        and (c.status == "recommended" or c.would_be == "recommended")  # or settled from blocked
     ]
     specific = min(
         (group.specific.index(x) for x in said if x in group.specific),
@@ -68,7 +69,8 @@ def apply_groups(
             break
         by_target: dict[str | None, list[OptionRecord]] = {}
         for r in recommended:
-            if r.option in members:
+            # Groups may share options: an earlier group may have demoted this one already.
+            if r.option in members and r.status == "recommended":
                 by_target.setdefault(r.target, []).append(r)
         for target, rec in by_target.items():
             if len(rec) < 2:
