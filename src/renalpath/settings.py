@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         30_000,
         ge=0,
         description="How long an SQLite writer waits for another writer's lock before "
-        "refusing with \"the registry is busy\".",
+        'refusing with "the registry is busy".',
     )
 
 

@@ -94,3 +94,45 @@ def test_conflict_register_names_real_rules(tmp_path: Path) -> None:
     )
     with pytest.raises(PackError, match="X-99"):
         load_from(tmp_path)
+
+
+def _copy_shipped(tmp_path: Path) -> None:
+    for path in PACK_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"options": ["laser_therapy"]}, "laser_therapy"),
+        ({"when": {"eq": ["patient.fitness", True]}}, "patient.fitness"),
+        ({"max_status": "blocked_missing_input"}, "max_status"),
+        ({"strength": "Very strong"}, "Very strong"),
+        ({"flags": ["Not-Snake"]}, "Not-Snake"),
+        ({"sources": []}, "sources"),
+    ],
+)
+def test_bad_safety_gate_is_refused(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    _copy_shipped(tmp_path)
+    gates = yaml.safe_load((PACK_DIR / "_gates.yaml").read_text())
+    gates["gates"][0].update(change)
+    (tmp_path / "_gates.yaml").write_text(yaml.safe_dump(gates, allow_unicode=True))
+    with pytest.raises(PackError, match=message):
+        load_from(tmp_path)
+
+
+def test_choice_group_naming_an_unknown_rule_is_refused(tmp_path: Path) -> None:
+    _copy_shipped(tmp_path)
+    groups = yaml.safe_load((PACK_DIR / "_choice_groups.yaml").read_text())
+    groups["groups"][0]["specific"].append("SRM-XX-99")
+    (tmp_path / "_choice_groups.yaml").write_text(yaml.safe_dump(groups))
+    with pytest.raises(PackError, match="SRM-XX-99"):
+        load_from(tmp_path)
+
+
+def test_pack_set_lists_every_pack_in_precedence_order() -> None:
+    packset = load_packs()
+    assert packset.order == ("eau", "salvage", "oncolex")
+    assert packset.display_order == ("oncolex", "eau", "salvage")
+    assert packset.select(["oncolex", "eau"]) == ("eau", "oncolex")
+    assert [g.spec.id for g in packset.gates.gates][:2] == ["GATE-BOSNIAK", "GATE-UNFIT"]

@@ -262,6 +262,10 @@ def test_cryo_only_site_names_cryoablation() -> None:
     r = recommend(case, today=TODAY)
     ta = [o for o in r.options if o.option == "thermal_ablation" and o.status != "not_recommended"]
     assert ta and all(o.modality == "cryo" for o in ta)
+    # Surveillance first, ablation the alternative (frail/unfit cT1a): groups that share
+    # options must not demote the first choice twice.
+    assert status(r, "active_surveillance") == "recommended"
+    assert ta[0].status == "alternative"
 
 
 # --- exclusive options -------------------------------------------------------------------------
@@ -361,3 +365,14 @@ def test_case_no_rule_covers_says_so() -> None:
     r = recommend({"patient": fit()}, ["salvage"], today=TODAY)
     assert r.options == []
     assert "No rule of the chosen packs (salvage) covers this case" in summary(r)
+
+
+def test_explanation_says_which_input_changes_what() -> None:
+    from renalpath.pathway.text import explanation
+
+    kidney = {"solitary_kidney": "none", "bilateral_tumours": False, "egfr": 90}
+    kidney["hereditary_syndrome"] = "none"
+    r = recommend({"patient": fit(), "kidney": kidney, "tumour": localised(90)}, today=TODAY)
+    text = explanation(r)
+    assert "surgeon.pn_feasible: yes → alternative; no → not offered" in text
+    assert "LOC-RN-01" in text

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from renalpath.cli.options import refuse
-
-
-class PackName(StrEnum):
-    eau = "eau"
-    oncolex = "oncolex"
-    salvage = "salvage"
-
 
 app = typer.Typer(add_completion=False)
 
@@ -38,15 +30,27 @@ def recommend_cmd(
         ),
     ],
     pack: Annotated[
-        list[PackName] | None,
-        typer.Option("--pack", help="Rule pack(s) to use (repeatable); default: all merged."),
+        list[str] | None,
+        typer.Option(
+            "--pack",
+            help="Rule pack id(s) from the pack set, e.g. eau, oncolex, salvage (repeatable); "
+            "default: all merged. An id not in the set is a usage error.",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show each rule's verdict per option and, for an option that cannot be "
+            "decided yet, which missing input would change it to what.",
+        ),
+    ] = False,
 ) -> None:
     """Treatment options for one case, each with status, strength, reason and sources."""
-    from renalpath.pathway import recommend
+    from renalpath.pathway import UnknownPackError, recommend
     from renalpath.pathway.text import summary
 
     try:
@@ -54,8 +58,15 @@ def recommend_cmd(
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         refuse(f"{case_file}: not valid JSON ({err})")
     # A refused case (CaseValidationError) is reported by the CLI's error handler.
-    result = recommend(data, [p.value for p in pack] if pack else None)
+    try:
+        result = recommend(data, pack or None)
+    except UnknownPackError as err:  # the pack set is data; a wrong id is a usage error
+        raise typer.BadParameter(str(err), param_hint="--pack") from None
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), default=str) + "\n")
     else:
         typer.echo(summary(result))
+        if explain:
+            from renalpath.pathway.text import explanation
+
+            typer.echo("\n" + explanation(result))

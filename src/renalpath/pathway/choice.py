@@ -35,7 +35,8 @@ def _rank(
     said = [
         c.rule_id
         for c in r.contributions
-        if c.status == "recommended" or c.would_be == "recommended"  # settled from blocked
+        if not c.annotate
+        and (c.status == "recommended" or c.would_be == "recommended")  # or settled from blocked
     ]
     specific = min(
         (group.specific.index(x) for x in said if x in group.specific),
@@ -60,11 +61,16 @@ def apply_groups(
 ) -> list[dict[str, Any]]:
     """Keep one `recommended` per group and target; return a conflict note for each choice."""
     conflicts: list[dict[str, Any]] = []
-    for group in groups.groups:
-        members: dict[str, int] = {str(o): i for i, o in enumerate(group.options)}
+    recommended = [r for r in records if r.status == "recommended"]
+    if len(recommended) < 2 and not groups.follows:
+        return conflicts
+    for group, members in zip(groups.groups, groups.members, strict=True):
+        if len(recommended) < 2:
+            break
         by_target: dict[str | None, list[OptionRecord]] = {}
-        for r in records:
-            if r.status == "recommended" and r.option in members:
+        for r in recommended:
+            # Groups may share options: an earlier group may have demoted this one already.
+            if r.option in members and r.status == "recommended":
                 by_target.setdefault(r.target, []).append(r)
         for target, rec in by_target.items():
             if len(rec) < 2:
@@ -94,7 +100,10 @@ def apply_groups(
                     ),
                 }
             )
+    options = {r.option for r in records}
     for option, prepares in groups.follows.items():
+        if option not in options:
+            continue
         for r in records:
             if r.option != option or r.status not in LEVEL:
                 continue

@@ -147,6 +147,46 @@ ITEM_DERIVED_FIELDS: dict[str, FieldKind] = {
 }
 
 
+# Case paths that derive() copies into the flattened case but never computes anything from
+# (and that no check between fields reads).  A case that differs only in these has the same
+# derived values apart from the copied field itself, so trying values of a missing input
+# among them (settle.py) needs no new derivation.  tests/pathway/test_safety_invariants.py
+# checks this list against derive() itself.
+PLAIN_PATHS = frozenset(
+    {
+        "surgeon.pn_feasible",
+        "surgeon.mis_compromises_outcome",
+        "surgeon.complete_resection_feasible",
+        "patient.frail",
+        "patient.life_expectancy_years",
+        "patient.family_history_rcc",
+        "patient.declines_surgery",
+        "patient.prefers_active_treatment",
+        "patient.competing_mortality_outweighs_benefit",
+        "tumour.central",
+        "tumour.biopsy",
+        "tumour.lesion_type",
+        "tumour.bosniak",
+        "tumour.significant_solid_component",
+        "kidney.contralateral_normal",
+        "kidney.anticipated_postop_egfr",
+        "systemic.on_therapy",
+        "systemic.responding",
+        "systemic.io_contraindicated",
+        "prior_treatment.lesion_size_mm",
+        "prior_treatment.reablation_feasible",
+        "pathology.pm",
+        "pathology.ned",
+        "pathology.margin",
+        "pathology.treatment",
+        "pathology.sarcomatoid",
+        "met.resectable",
+        "met.size_mm",
+        "met.resection",
+    }
+)
+
+
 @dataclass
 class Derived:
     """Flattened case + derived values, and what the user must add to get the missing ones."""

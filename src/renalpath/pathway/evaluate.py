@@ -12,19 +12,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import sys
+from collections.abc import Sequence
 from typing import Any
 
-from renalpath.pathway.case import Case
+from renalpath.pathway.case import ITEM_PREFIX, Case
 from renalpath.pathway.choice import apply_groups, fold_aliases
 from renalpath.pathway.conditions import Env
-from renalpath.pathway.derive import Derived, derive
+from renalpath.pathway.derive import PLAIN_PATHS, Derived, derive
 from renalpath.pathway.followup import followup_plan
 from renalpath.pathway.loader import Pack, PackSet
 from renalpath.pathway.merge import BLOCKED, merge_all
 from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
 from renalpath.pathway.result import Contribution, OptionRecord, RecommendResult
 from renalpath.pathway.safety import apply_gates, apply_site
-from renalpath.pathway.settle import settle
+from renalpath.pathway.settle import complete, settle
 from renalpath.pathway.vocabulary import STATUS_RANK
 
 
@@ -165,6 +167,40 @@ def _pack_versions(packset: PackSet, pack_ids: tuple[str, ...]) -> tuple[tuple[s
     return tuple((pid, packset.packs[pid].version) for pid in order if pid in pack_ids)
 
 
+def _with_plain(d: Derived, assignment: Sequence[tuple[str, Any]]) -> Derived | None:
+    """The derived values of the case with these inputs set, if every one is a field that
+    derive() only copies (derive.PLAIN_PATHS) and its parent object is present; else None."""
+    values: dict[str, Any] | None = None
+    items: list[dict[str, Any]] | None = None
+    for path, value in assignment:
+        if path.startswith("metastases["):
+            index, _, sub = path[len("metastases[") :].partition("].")
+            key = ITEM_PREFIX + sub
+            if key not in PLAIN_PATHS or d.items is None or not index.isdigit():
+                return None
+            i = int(index)
+            if i >= len(d.items):
+                return None
+            if items is None:
+                items = list(d.items)
+            items[i] = {**items[i], sys.intern(key): value}
+        else:
+            parent = path.rpartition(".")[0]
+            if path not in PLAIN_PATHS or parent not in d.values:
+                return None
+            if values is None:
+                values = dict(d.values)
+            values[sys.intern(path)] = value
+    return Derived(
+        d.values if values is None else values,
+        d.missing,
+        d.items if items is None else items,
+        d.output,
+        list(d.flags),
+        list(d.notes),
+    )
+
+
 def _rank(record: OptionRecord) -> int:
     return STATUS_RANK[record.status]
 
@@ -193,8 +229,9 @@ def _decide(
     pack_ids: tuple[str, ...],
     today: dt.date | None,
     plans: tuple[tuple[Block, ...], ...] | None = None,
+    derived: Derived | None = None,
 ) -> _Outcome:
-    d = derive(case, today)
+    d = derive(case, today) if derived is None else derived
     env = Env(d.values, d.missing, {}, d.items)
     out = Verdicts(d.flags, [{"rule_id": "derive", "text": n} for n in d.notes])
     for plan in _plans(packset, pack_ids) if plans is None else plans:
@@ -218,19 +255,28 @@ def evaluate(
     if any(o.status == BLOCKED for o in options):
         asking = frozenset(o.option for o in options if o.status == BLOCKED)
         sub = _sub_plans(packset, pack_ids, asking)
+        base = outcome.derived
 
-        def run(filled: Case) -> list[OptionRecord]:
+        def run(assignment: Sequence[tuple[str, Any]]) -> list[OptionRecord] | None:
+            plain = _with_plain(base, assignment)
+            if plain is not None:
+                return _decide(case, packset, pack_ids, today, sub, plain).options
+            filled = complete(case, assignment, today)
+            if filled is None:
+                return None
             return _decide(filled, packset, pack_ids, today, sub).options
 
-        options = settle(options, case, run, packset.input_values, today)
+        options = settle(options, run, packset.input_values)
         # A settled option may now share its choice group with another `recommended`.
         outcome.conflicts.extend(apply_groups(options, packset.groups, packset.order))
     # An input asked for only by option verdicts is listed only while it is decisive for an
     # option still blocked; inputs that route the case or set its flags are always listed.
-    asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}
-    decisive = {m for o in options if o.status == BLOCKED for m in o.missing}
-    missing = [m for m in out.missing if m not in asked or m in decisive]
-    missing.extend(decisive)
+    missing = out.missing
+    if missing:
+        asked = {m for cs in out.grouped.values() for c in cs for m in c.missing}
+        decisive = {m for o in options if o.status == BLOCKED for m in o.missing}
+        missing = [m for m in missing if m not in asked or m in decisive]
+        missing.extend(decisive)
     options.sort(key=_rank)  # stable: emit order within a status
     d = outcome.derived
     return RecommendResult(

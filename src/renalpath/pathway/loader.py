@@ -33,6 +33,7 @@ from renalpath.pathway.conditions import (
 )
 from renalpath.pathway.derive import DERIVED_FIELDS, ITEM_DERIVED_FIELDS
 from renalpath.pathway.vocabulary import (
+from renalpath.errors import UnknownPack
     MODALITY_OPTIONS,
     STRENGTHS,
     Modality,
@@ -49,7 +50,7 @@ GROUPS_FILE = "_choice_groups.yaml"
 FLAG_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
-class UnknownPackError(ValueError):
+class UnknownPackError(UnknownPack, ValueError):
     """`recommend` was asked for a pack id that is not in the pack set."""
 
 
@@ -293,6 +294,11 @@ class Groups:
     groups: tuple[GroupSpec, ...] = ()
     same_as: dict[str, str] = dataclasses.field(default_factory=dict)
     follows: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property
+    def members(self) -> tuple[dict[str, int], ...]:
+        """Per group: option → its place in the group (worked out once)."""
+        return tuple({str(o): i for i, o in enumerate(g.options)} for g in self.groups)
 
 
 @dataclass(frozen=True, eq=False)  # identity: compiled once per process, used as a cache key

@@ -38,7 +38,8 @@ from renalpath.pathway.case import (
 from renalpath.pathway.merge import BLOCKED, Key
 from renalpath.pathway.result import OptionRecord
 
-Run = Callable[[Case], list[OptionRecord]]
+# Runs the engine on the case with these inputs set; None if that is not a valid case.
+Run = Callable[[Sequence[tuple[str, Any]]], list[OptionRecord] | None]
 Outcome = dict[Key, OptionRecord] | None
 
 ABSENT = "not offered"  # the option is not among the results of a completed case
@@ -118,7 +119,8 @@ def _set(data: dict[str, Any], path: str, value: Any) -> bool:
 def complete(
     case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
 ) -> Case | None:
-    """The case with the missing inputs set; None if that is not a valid case."""
+    """The case with the missing inputs set; None if that is not a valid case (validated
+    exactly as a case from a user is)."""
     data = case.model_dump(exclude_none=True)
     for path, value in assignment:
         if not _set(data, path, value):
@@ -148,10 +150,8 @@ def _words(status: str) -> str:
 class _Grid:
     """Completed cases of one case, run once each and shared by every option asking."""
 
-    def __init__(
-        self, case: Case, run: Run, hints: Mapping[str, Sequence[Any]], today: dt.date | None
-    ) -> None:
-        self.case, self.run, self.hints, self.today = case, run, hints, today
+    def __init__(self, run: Run, hints: Mapping[str, Sequence[Any]]) -> None:
+        self.run, self.hints = run, hints
         self.cache: dict[tuple[tuple[str, str], ...], Outcome] = {}
         self.budget = CASE_BUDGET
 
@@ -176,11 +176,11 @@ class _Grid:
             cache_key = tuple(sorted((p, repr(v)) for p, v in assignment))
             if cache_key not in self.cache:
                 self.budget -= 1
-                filled = complete(self.case, assignment, self.today)
+                options = self.run(assignment)
                 self.cache[cache_key] = (
                     None
-                    if filled is None
-                    else {(r.option, r.modality, r.target): r for r in self.run(filled)}
+                    if options is None
+                    else {(r.option, r.modality, r.target): r for r in options}
                 )
             outcome = self.cache[cache_key]
             if outcome is not None:
@@ -206,18 +206,14 @@ def _size(values: list[tuple[Any, ...]]) -> int:
 
 
 def settle(
-    records: list[OptionRecord],
-    case: Case,
-    run: Run,
-    hints: Mapping[str, Sequence[Any]],
-    today: dt.date | None = None,
+    records: list[OptionRecord], run: Run, hints: Mapping[str, Sequence[Any]]
 ) -> list[OptionRecord]:
     """Decide the blocked options that no value of their missing inputs could change.
 
     When the missing inputs of all blocked options together have few enough combinations,
     one grid over all of them is run and shared; otherwise each option gets its own.
     """
-    grid = _Grid(case, run, hints, today)
+    grid = _Grid(run, hints)
     todo = [r for r in records if _settleable(r)]
     enumerable = [r for r in todo if grid.domains(r.missing) is not None]
     union = list(dict.fromkeys(m for r in enumerable for m in r.missing))
@@ -308,15 +304,12 @@ def _still_blocked(
     by_combo = {c: _same(s) for c, s, _r in results}
     decisive: list[str] = []
     for j, path in enumerate(missing):
+        # Combinations equal except in input j: if their statuses differ, j is decisive.
+        seen: dict[tuple[int, ...], str] = {}
         for combo, status in by_combo.items():
-            found = False
-            for other, other_status in by_combo.items():
-                if other_status != status and all(
-                    a == b for i, (a, b) in enumerate(zip(combo, other, strict=True)) if i != j
-                ):
-                    found = True
-                    break
-            if found:
+            rest = combo[:j] + combo[j + 1 :]
+            first = seen.setdefault(rest, status)
+            if first != status:
                 decisive.append(path)
                 break
     if not decisive:

@@ -121,3 +121,28 @@ def summary(result: RecommendResult) -> str:
     packs = ", ".join(f"{p['id']} {p['version']}" for p in result.packs)
     lines += ["", f"Packs: {packs}"]
     return "\n".join(lines)
+
+
+def explanation(result: RecommendResult) -> str:
+    """Every option with each rule's own verdict, and for an option that cannot be decided
+    yet, which missing input would change it to what (the `--explain` view)."""
+    lines = ["How each option was decided", ""]
+    for o in result.options:
+        name = o.option.replace("_", " ")
+        if o.modality:
+            name += f" ({o.modality})"
+        if o.target:
+            name += f" [{o.target}]"
+        lines.append(f"{name}: {o.status.replace('_', ' ')} — {o.why}")
+        for c in o.contributions:
+            verdict = c.status.replace("_", " ")
+            if c.would_be:
+                verdict += f" (would be {c.would_be.replace('_', ' ')})"
+            lines.append(f"    {c.rule_id} [{c.pack}, {c.strength}]: {verdict}")
+        if o.status == "blocked_missing_input":
+            lines.append(f"    decisive missing input(s): {', '.join(o.missing)}")
+        lines.append("")
+    if result.conflicts:
+        lines.append("Conflicts:")
+        lines += [f"  - {c['id']}: {c['note']}" for c in result.conflicts]
+    return "\n".join(lines)
