@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from renalpath.errors import UnknownPack
 from renalpath.pathway.case import case_fields
 from renalpath.pathway.conditions import (
     CompileContext,
@@ -33,7 +34,6 @@ from renalpath.pathway.conditions import (
 )
 from renalpath.pathway.derive import DERIVED_FIELDS, ITEM_DERIVED_FIELDS
 from renalpath.pathway.vocabulary import (
-from renalpath.errors import UnknownPack
     MODALITY_OPTIONS,
     STRENGTHS,
     Modality,
