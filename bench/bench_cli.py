@@ -19,7 +19,19 @@ MAIN = "import sys; from renalpath.cli import main; sys.argv[0] = 'renalpath'; s
 COMMANDS: dict[str, list[str]] = {
     "renalpath --help": ["--help"],
     "renalpath calc egfr … --json": (
-        "calc egfr --creatinine 1.2 --unit mg/dL --age 60 --sex male --json".split()
+        [
+            "calc",
+            "egfr",
+            "--creatinine",
+            "1.2",
+            "--unit",
+            "mg/dL",
+            "--age",
+            "60",
+            "--sex",
+            "male",
+            "--json",
+        ]
     ),
     "renalpath schema case": ["schema", "case"],
 }

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from renalpath.errors import UnknownPack
 from renalpath.pathway.case import Case, CaseValidationError, parse_case
 from renalpath.pathway.evaluate import evaluate
 from renalpath.pathway.loader import PACK_ORDER, load_packs
@@ -46,7 +47,7 @@ def _pack_ids(packs: Sequence[str] | None) -> tuple[str, ...]:
         return tuple(p for p in PACK_ORDER if p in loaded)
     unknown = [p for p in packs if p not in loaded]
     if unknown:
-        raise ValueError(f"unknown pack(s): {', '.join(unknown)}; known: {', '.join(loaded)}")
+        raise UnknownPack(f"unknown pack(s): {', '.join(unknown)}; known: {', '.join(loaded)}")
     return tuple(p for p in PACK_ORDER if p in packs)
 
 

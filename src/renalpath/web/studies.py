@@ -97,7 +97,7 @@ class StudyRefused(Refusal):
 def _run_salvage(engine: Engine, w: Window, equation: str) -> SalvageStudy:
     try:
         return salvage_study(salvage_frames(engine, w.start, w.end), w.start, w.end, equation)
-    except (ClinicalInputError, FramesError, ValueError) as err:
+    except (ClinicalInputError, FramesError) as err:
         raise StudyRefused(f"registry data cannot be analysed: {err}") from err
 
 
@@ -105,7 +105,7 @@ def _run_survival(engine: Engine, w: Window, endpoint: str, by: str | None) -> S
     try:
         frames = survival_frames(engine, w.start, w.end)
         return survival_study(frames, endpoint, by, w.start, w.end)
-    except (ClinicalInputError, FramesError, ValueError) as err:
+    except (ClinicalInputError, FramesError) as err:
         raise StudyRefused(f"registry data cannot be analysed: {err}") from err
 
 
