@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from renalpath import errors as E
-from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.cli import app as cli_app
+from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.outcomes.frames import FramesError
 from renalpath.registry.accounts import AccountError
 from renalpath.registry.db import SchemaError
