@@ -1,4 +1,4 @@
-"""`--pack oncolex` alone reproduces the founding pathway (clinical-spec §1.2, founding text)."""
+"""`--pack oncolex` alone reproduces the founding pathway (founding text)."""
 
 from __future__ import annotations
 

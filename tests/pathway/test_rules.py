@@ -1,9 +1,9 @@
 """One focused test per rule: it fires when its condition holds and stays silent when not.
 
 Each row changes one base case (localised, synchronous metastatic, metachronous metastatic,
-post-operative or salvage) in the way the rule's clinical-spec condition describes; the
+post-operative or salvage) in the way the rule's stated condition describes; the
 silent variant removes exactly the triggering fact.  Where the rule emits a verdict, the
-expected option and status (from clinical-spec Part A) are checked too.
+expected option and status (from the guideline rules) are checked too.
 """
 
 from __future__ import annotations

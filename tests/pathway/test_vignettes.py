@@ -1,7 +1,7 @@
-"""Golden tests: the 12 clinical vignettes of clinical-spec Part C (plus post-operative parts).
+"""Golden tests: the 12 clinical vignettes of the clinical vignettes (plus post-operative parts).
 
-Expected options, statuses, flags and missing inputs are transcribed from the vignette text
-(clinical-spec §5), not from engine output; each case says why it expects what it expects.
+Expected options, statuses, flags and missing inputs are transcribed from the vignette text,
+not from engine output; each case says why it expects what it expects.
 """
 
 from __future__ import annotations

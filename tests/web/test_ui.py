@@ -45,7 +45,7 @@ def test_calculator_form_post_without_js(client: TestClient) -> None:
     resp = client.post("/calculators/egfr", data={**MDRD_FORM, "csrf_token": token})
     assert resp.status_code == 200
     body = text(resp.text)
-    # clinical-spec B2 example 1: 53.21 → reported 53, G3a
+    # MDRD, Levey 2006 example 1: 53.21 → reported 53, G3a
     assert "eGFR 53 mL/min/1.73 m²" in body and "G3a" in body
     assert "<html" in resp.text  # a whole page for the no-JavaScript path
 
@@ -149,7 +149,7 @@ def test_post_operative_case_shows_follow_up_plan(client: TestClient) -> None:
     body = text(resp.text)
     assert "Follow-up plan" in body
     # Leibovich 2003 by hand: pT1b 2 + pNX 0 + size < 10 cm 0 + grade 3 → 1 + necrosis 1 = 4,
-    # intermediate (3–5) [R weights, clinical-spec B9]
+    # intermediate (3–5) [R weights, Leibovich 2003]
     assert "Risk: leibovich 4 — intermediate" in body
 
 

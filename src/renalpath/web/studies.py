@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
 from renalpath.errors import Refusal
 from renalpath.outcomes.endpoints import ENDPOINTS
@@ -140,7 +141,7 @@ def salvage_rows(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
 def survival_rows(doc: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
     for g in doc.get("groups") or ():
         med = g.get("median")
-        months = None if med is None else round(float(med) / 30.4375, 2)
+        months = None if med is None else round(float(med) / DAYS_PER_MONTH, 2)
         yield g.get("group"), g.get("n"), g.get("events"), med, months
 
 
