@@ -1,7 +1,7 @@
 """Web API under load: POST /api/v1/recommend at 50 concurrent clients (target p99 < 50 ms).
 
 The server runs in a second process tree (uvicorn, `RENALPATH_BENCH_WORKERS` workers, default
-2 = one per core) on a free loopback port, as in issue 6.  Accounts live in a fresh SQLite
+2 = one per core) on a free loopback port.  Accounts live in a fresh SQLite
 database, as in a real deployment, and every request authenticates with a bearer token, so
 each one also pays for the token check.
 

@@ -1,4 +1,4 @@
-"""Patient list and patient page on a 100,000-patient registry (issue 6: < 200 ms server time).
+"""Patient list and patient page on a 100,000-patient registry (< 200 ms server time).
 
 Server time = from the moment the app receives the request until it has sent the last byte
 of the answer, measured by an ASGI wrapper around the real app (in this process, so no

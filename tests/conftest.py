@@ -12,7 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"
-# ../shared sits beside the repository (design §6); RENALPATH_SHARED_DIR overrides it.
+# Optional reference data kept outside the repository (licences forbid copying it in): a
+# folder named `shared` beside the checkout, or RENALPATH_SHARED_DIR.
 SHARED = Path(os.environ.get("RENALPATH_SHARED_DIR", REPO.parent / "shared"))
 REFDATA = SHARED / "refdata"
 

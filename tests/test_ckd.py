@@ -1,4 +1,4 @@
-"""KDIGO G categories on eGFR rounded half-up (clinical-spec B5)."""
+"""KDIGO G categories on eGFR rounded half-up."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from renalpath.clinical.ckd import ckd_stage, round_half_up
 from renalpath.clinical.common import ClinicalInputError
 
 
-# clinical-spec B5 examples, verbatim.
+# KDIGO 2012 G categories examples, verbatim.
 @pytest.mark.parametrize(
     ("egfr", "stage"),
     [

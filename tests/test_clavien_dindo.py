@@ -1,4 +1,4 @@
-"""Clavien–Dindo (clinical-spec B13): worked examples, parse/format round trip, ranking."""
+"""Clavien–Dindo: worked examples, parse/format round trip, ranking."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def test_egfr_default_equation_text_output() -> None:
     proc = run_cli(*EGFR_ACCEPTANCE)
     assert proc.returncode == 0, proc.stderr
     assert "CKD-EPI 2021" in proc.stdout
-    assert "58.63" in proc.stdout  # clinical-spec B4 ex. 2
+    assert "58.63" in proc.stdout  # CKD-EPI 2021, Inker 2021 ex. 2
     assert "G3a" in proc.stdout
 
 

@@ -1,4 +1,4 @@
-"""eGFR equations against clinical-spec B2–B4 worked examples and the refdata reference rows."""
+"""eGFR equations against the eGFR equations worked examples and the refdata reference rows."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-# --- clinical-spec worked examples (2 dp as printed there; MedCalc fixtures at 5 dp) -------
+# --- hand-verified worked examples (2 dp as printed there; MedCalc fixtures at 5 dp) -------
 
 B_EXAMPLES = [
     # (id, equation, creatinine mg/dL, age, sex, black, expected eGFR, expected KDIGO or None)
@@ -237,7 +237,7 @@ UMOL_ROWS = [r for r in CURATED if r["creatinine_input_unit"] == "umol/L"]
 @pytest.mark.parametrize("row", UMOL_ROWS, ids=[_row_id(r) for r in UMOL_ROWS])
 def test_curated_umol_rows_with_project_factor(row: dict[str, str]) -> None:
     """The original µmol/L input through our public path (÷ 88.4): within 0.02 of the source
-    beyond its printed precision (issue 2; clinical-spec §7 item 11)."""
+    beyond its printed precision ((open question, awaiting clinical sign-off))."""
     eq = EQUATION_IDS[row["equation"]]
     expected = float(row["expected_egfr"])
     result = egfr(

@@ -1,4 +1,4 @@
-"""Active-surveillance growth rate (clinical-spec B15, SRM-AS-P)."""
+"""Active-surveillance growth rate (linear growth rate, SRM-AS-P)."""
 
 from __future__ import annotations
 

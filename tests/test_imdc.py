@@ -1,4 +1,4 @@
-"""IMDC (clinical-spec B11): worked examples, vignettes V10/V12, ECOG mapping, refusals."""
+"""IMDC: worked examples, vignettes V10/V12, ECOG mapping, refusals."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ LAB_FIELDS = tuple(NORMAL_LABS)
 
 
 def spec_group(score: int) -> str:
-    # favourable 0; intermediate 1–2; poor 3–6 (clinical-spec B11 [V])
+    # favourable 0; intermediate 1–2; poor 3–6 (IMDC, Heng 2009 [V])
     return "favourable" if score == 0 else "intermediate" if score <= 2 else "poor"
 
 

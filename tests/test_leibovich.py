@@ -1,4 +1,4 @@
-"""Leibovich 2003 (clinical-spec B9): worked examples, boundaries, refusals, properties."""
+"""Leibovich 2003: worked examples, boundaries, refusals, properties."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.leibovich import leibovich as leibovich_direct
 from renalpath.clinical.prognosis import leibovich
 
-# Point table typed in from clinical-spec B9 (independent of the implementation's tables).
+# Point table typed in from Leibovich 2003 (independent of the implementation's tables).
 SPEC_PT = {"pT1a": 0, "pT1b": 2, "pT2a": 3, "pT2b": 3, "pT3a": 4, "pT3b": 4, "pT3c": 4, "pT4": 4}
 SPEC_PN = {"pNX": 0, "pN0": 0, "pN1": 2}
 SPEC_GRADE = {1: 0, 2: 0, 3: 1, 4: 3}
-# Size windows of each pT (AJCC 8, clinical-spec B8), mm.
+# Size windows of each pT (AJCC 8, AJCC 8), mm.
 PT_SIZE = {
     "pT1a": (1.0, 40.0),
     "pT1b": (40.5, 70.0),

@@ -1,4 +1,4 @@
-"""Mirels (clinical-spec B14): worked examples, group cut-offs, range and monotonicity."""
+"""Mirels: worked examples, group cut-offs, range and monotonicity."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.mirels import mirels
 
-# Ordered categories, 1–3 points each, typed in from clinical-spec B14.
+# Ordered categories, 1–3 points each, typed in from Mirels 1989.
 SITES = ("upper_limb", "lower_limb", "peritrochanteric")
 PAINS = ("mild", "moderate", "functional")
 LESIONS = ("blastic", "mixed", "lytic")

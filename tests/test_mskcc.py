@@ -1,4 +1,4 @@
-"""MSKCC 2002 (clinical-spec B12): worked examples, V12, refusals, properties."""
+"""MSKCC 2002: worked examples, V12, refusals, properties."""
 
 from __future__ import annotations
 

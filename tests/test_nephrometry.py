@@ -1,4 +1,4 @@
-"""R.E.N.A.L. (clinical-spec B6) and PADUA (B7) nephrometry scores."""
+"""R.E.N.A.L. and PADUA (B7) nephrometry scores."""
 
 from __future__ import annotations
 

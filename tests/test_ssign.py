@@ -1,4 +1,4 @@
-"""SSIGN (clinical-spec B10): worked examples, 5.0 cm boundary, TNM 8 T4 rule, properties."""
+"""SSIGN: worked examples, 5.0 cm boundary, TNM 8 T4 rule, properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.prognosis import ssign
 
-# Point table typed in from clinical-spec B10.
+# Point table typed in from SSIGN, Frank 2002.
 SPEC_PT = {"pT1a": 0, "pT1b": 0, "pT2a": 1, "pT2b": 1, "pT3a": 2, "pT3b": 2, "pT3c": 2, "pT4": 4}
 SPEC_PN = {"pNX": 0, "pN0": 0, "pN1": 2}
 SPEC_M = {"M0": 0, "M1": 4}

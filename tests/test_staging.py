@@ -1,4 +1,4 @@
-"""AJCC 8 kidney T category and stage group (clinical-spec B8; refdata/staging)."""
+"""AJCC 8 kidney T category and stage group (AJCC 8; refdata/staging)."""
 
 from __future__ import annotations
 

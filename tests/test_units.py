@@ -1,4 +1,4 @@
-"""Creatinine unit conversion (clinical-spec B1, F = 88.4 [P])."""
+"""Creatinine unit conversion (creatinine unit conversion, F = 88.4 [P])."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_factor_is_the_project_decision() -> None:
     assert CREATININE_UMOL_PER_MG_DL == 88.4  # B1 [P], not 88.42 or 88.4017
 
 
-# clinical-spec B1 worked examples (hand-verified there).
+# creatinine unit conversion worked examples (hand-verified there).
 def test_b1_example_1_mg_dl_to_umol_l() -> None:
     assert creatinine_mg_dl_to_umol_l(1.35) == pytest.approx(119.34, abs=1e-9)
 

@@ -2,7 +2,7 @@
 
 Every expected number is worked out here from the registry as written, without renalpath code:
 ages and follow-up by date subtraction, eGFR with the MDRD-175 formula typed out
-(clinical-spec B2: 175 × Scr^−1.154 × age^−0.203 × 0.742 if female), KM by hand.
+(MDRD, Levey 2006: 175 × Scr^−1.154 × age^−0.203 × 0.742 if female), KM by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def years(born: date, on: date) -> float:
 
 
 def mdrd(scr_mg_dl: float, age: float, female: bool) -> float:
-    # clinical-spec B2 [V]: IDMS-traceable MDRD, no Black coefficient (all black_race false/blank)
+    # MDRD, Levey 2006 [V]: IDMS-traceable MDRD, no Black coefficient (all black_race false/blank)
     return 175 * scr_mg_dl**-1.154 * age**-0.203 * (0.742 if female else 1.0)
 
 
@@ -220,7 +220,7 @@ def test_other_equation_changes_only_egfr() -> None:
     rf = s["renal_function"]
     assert rf["equation"] == "ckd-epi-2021"
 
-    # CKD-EPI 2021 (clinical-spec B4), P1 pre: male, Scr/0.9 = 1.333 > 1 →
+    # CKD-EPI 2021, P1 pre: male, Scr/0.9 = 1.333 > 1 →
     # 142 × 1.333^−1.200 × 0.9938^age; checked on the mean of the three pairs.
     def ckd21(scr: float, age: float, female: bool) -> float:
         k, a = (0.7, -0.241) if female else (0.9, -0.302)

@@ -1,6 +1,6 @@
 """The compiled pathway engine (mypyc, setup.py) says exactly what its Python source says.
 
-Why: `make install` compiles the engine's hot modules for speed (issue #3: ≥ 10,000 cases/s).
+Why: `make install` compiles the engine's hot modules for speed (target: ≥ 10,000 cases/s).
 A compiled module follows the same source, but not always the same semantics: mypyc runs a
 generator passed to `list.extend` eagerly, which once kept duplicate missing inputs that the
 source drops (merge.py `extend_unique`).  So the two are compared on a varied corpus, the

@@ -1,5 +1,5 @@
 """Property: any case the schema allows and the validator accepts gets a valid result —
-options and statuses only from the design §2 vocabulary, blocked options name their missing
+options and statuses only from the option/status vocabulary, blocked options name their missing
 inputs, and the engine never raises.  Cases are generated from the published JSON Schema.
 
 hypothesis-jsonschema 0.23.1 cannot generate *objects* with hypothesis 6.170 (it calls the

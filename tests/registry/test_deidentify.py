@@ -1,4 +1,4 @@
-"""De-identified export (anchors §1.1, REDCap's model): no identifier survives, every interval
+"""De-identified export (REDCap's model): no identifier survives, every interval
 within a patient is kept to the day, offsets are per patient and keyed, and the result is a
 valid registry folder that re-imports."""
 

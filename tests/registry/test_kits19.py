@@ -1,4 +1,4 @@
-"""The real, de-identified KiTS19 cohort (refdata README §4), converted on the fly into a
+"""The real, de-identified KiTS19 cohort (as described in its README), converted on the fly into a
 registry folder in a tmp dir (CC BY-NC-SA: never copied into the repository).
 
 KiTS19 has no calendar dates and no laterality, so the conversion invents a surgery date per
@@ -156,7 +156,7 @@ def test_kits19_validator_flags_exactly_the_three_pt_size_errors(
     assert report.errors == [], report.render()
     pt_warnings = [w for w in report.warnings if w.column == "pt"]
     flagged = sorted(_case_of(folder, w.line) for w in pt_warnings if w.line is not None)
-    # refdata README §4: case_00016 3.9 cm pT1b; case_00145 7.0 cm pT2a; case_00208 3.2 cm pT1b.
+    # From its README: case_00016 3.9 cm pT1b; case_00145 7.0 cm pT2a; case_00208 3.2 cm pT1b.
     assert flagged == ["case_00016", "case_00145", "case_00208"]
     reasons = {w.reason for w in pt_warnings}
     assert "pT2a recorded but pathological size 70 mm implies pT1b (AJCC 8)" in reasons

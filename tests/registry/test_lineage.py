@@ -1,4 +1,4 @@
-"""Salvage lineage (design §4) on hand-built histories, through a real import."""
+"""Salvage lineage on hand-built histories, through a real import."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_frames_recompute_egfr_with_another_equation(engine: Engine, tmp_path: P
                      "value": "1.0", "unit": "mg/dL"}]  # fmt: skip
     import_folder(engine, write_folder(tmp_path / "reg", rows))
     labs = load_frames(engine, equation="mdrd").labs
-    # MDRD (IDMS 175; clinical-spec B2): 175 · 1.0^-1.154 · 70^-0.203 · 0.742 (female, age 70).
+    # MDRD (IDMS 175; MDRD, Levey 2006): 175 · 1.0^-1.154 · 70^-0.203 · 0.742 (female, age 70).
     assert labs.loc[0, "egfr"] == pytest.approx(175 * 70**-0.203 * 0.742, rel=1e-9)
     assert labs.loc[0, "egfr_equation"] == "mdrd"
     default = load_frames(engine).labs

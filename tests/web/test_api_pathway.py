@@ -34,7 +34,7 @@ def test_recommend_t1a_partial_nephrectomy(client: TestClient) -> None:
     resp = client.post("/api/v1/recommend", json=T1A_CASE, headers=bearer("cleo"))
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    # derived values: clinical-spec TNM example 1 (T1a, stage I), B4 ex. 2 (58.6, G3a),
+    # derived values: AJCC 8 example 1 (T1a, stage I), B4 ex. 2 (58.6, G3a),
     # B6 example 1 (4a).
     assert body["derived"]["ct"] == "T1a"
     assert body["derived"]["ckd_stage"] == "G3a"

@@ -129,7 +129,7 @@ def test_login_and_mdrd_egfr(page, server: str) -> None:  # type: ignore[no-unty
     page.click("#calc-submit")
     headline = page.locator("#result-headline")
     headline.wait_for()
-    # clinical-spec B2 example 1: 53.21 → 53, KDIGO G3a
+    # MDRD, Levey 2006 example 1: 53.21 → 53, KDIGO G3a
     assert "eGFR 53 mL/min/1.73 m²" in headline.inner_text()
     assert "G3a" in headline.inner_text()
     assert page.url.endswith("/calculators/egfr")  # htmx swapped the fragment, no navigation

@@ -113,7 +113,7 @@ def test_patch_lab_updates_egfr_and_audits(rw_client: TestClient) -> None:  # no
     assert resp.status_code == 200, resp.text
     value, egfr = _sql(db, "select value, egfr from labs where id=?", lab_id)[0]
     assert value == new and egfr == pytest.approx(resp.json()["egfr"])
-    # every eGFR equation decreases as creatinine rises (clinical-spec B2-B4)
+    # every eGFR equation decreases as creatinine rises
     assert (egfr < egfr_before) if new > old else (egfr > egfr_before)  # type: ignore[operator]
     last_update = (
         "select actor, action, entity, field, old, new, reason from audit_log "

@@ -1,4 +1,4 @@
-"""The shapes the performance work relies on (issue 6), checked without timing anything.
+"""The shapes the performance work relies on, checked without timing anything.
 
 - POST /api/v1/recommend reads its own body (no FastAPI body parameter): the refusals must
   still be FastAPI's, the checks must still run before the body is read, and the OpenAPI

@@ -45,7 +45,7 @@ def test_calculator_form_post_without_js(client: TestClient) -> None:
     resp = client.post("/calculators/egfr", data={**MDRD_FORM, "csrf_token": token})
     assert resp.status_code == 200
     body = text(resp.text)
-    # MDRD worked example: 53.21 → reported 53, G3a
+    # MDRD, Levey 2006 example 1: 53.21 → reported 53, G3a
     assert "eGFR 53 mL/min/1.73 m²" in body and "G3a" in body
     assert "<html" in resp.text  # a whole page for the no-JavaScript path
 

@@ -1,1 +1,1 @@
-"""clinical layer (see docs/architecture in design §1)."""
+"""clinical layer (see docs/architecture.md)."""

@@ -1,4 +1,4 @@
-"""Albumin-corrected calcium, the hypercalcaemia input of IMDC and MSKCC (clinical-spec B11/B12).
+"""Albumin-corrected calcium, the hypercalcaemia input of IMDC and MSKCC.
 
 Arithmetic is done in decimal on the numbers as written, so a corrected calcium of exactly
 10.0 mg/dL (the MSKCC cut-off, "> 10") is not pushed over the line by binary rounding noise
@@ -28,9 +28,9 @@ VERSION = "1"
 CALCIUM_MG_DL_PER_MMOL_L = 4.0078
 CALCIUM_UNITS = ("mg/dL", "mmol/L")
 ALBUMIN_UNITS = ("g/dL", "g/L")
-CALCIUM_MG_DL_RANGE = (4.0, 20.0)  # clinical-spec §2 calcium_total 4–20 mg/dL
-ALBUMIN_G_DL_RANGE = (1.0, 6.0)  # clinical-spec §2 albumin 1.0–6.0 g/dL
-# Conventional formulas, clinical-spec B11 [R, standard clinical formula]:
+CALCIUM_MG_DL_RANGE = (4.0, 20.0)  # valid input range: calcium_total 4–20 mg/dL
+ALBUMIN_G_DL_RANGE = (1.0, 6.0)  # valid input range: albumin 1.0–6.0 g/dL
+# Conventional formulas, IMDC, Heng 2009 [R, standard clinical formula]:
 #   mg/dL:  Ca_corr = Ca + 0.8 × (4.0 − albumin g/dL)
 #   mmol/L: Ca_corr = Ca + 0.02 × (40 − albumin g/L)
 # (The SI coefficient is the conventional rounded one; 0.8 mg/dL per g/dL is 0.01996 mmol/L
@@ -42,7 +42,7 @@ MSKCC_CUTOFF_MG_DL = 10.0  # MSKCC 2002: corrected calcium > 10 mg/dL [S: Medsca
 SOURCES = (
     Source(
         "Albumin-corrected calcium (Payne-type conventional formula)",
-        "clinical-spec B11 helper",
+        "IMDC, Heng 2009 helper",
         "",
         "R",
     ),

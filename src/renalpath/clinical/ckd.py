@@ -14,12 +14,12 @@ from renalpath.clinical.common import ClinicalInputError, Problem, Source
 
 KDIGO_SOURCE = Source(
     title="KDIGO 2012 Clinical Practice Guideline for CKD, GFR categories",
-    section="clinical-spec B5; table reproduced in CCJM and BMJ Best Practice",
+    section="table reproduced in CCJM and BMJ Best Practice",
     url="https://www.ccjm.org/highwire/markup/1488/expansion",
     verification="V",
 )
 
-# clinical-spec B5 [V: KDIGO 2012]: (lowest integer eGFR in category, category, description).
+# KDIGO 2012 G categories [V: KDIGO 2012]: (lowest integer eGFR in category, category, description).
 # Categorisation on the half-up-rounded integer is a project decision [P].
 KDIGO_G_CATEGORIES: tuple[tuple[int, str, str], ...] = (
     (90, "G1", "normal or high (≥ 90)"),

@@ -1,4 +1,4 @@
-"""Clavien–Dindo classification of surgical complications (clinical-spec B13).
+"""Clavien–Dindo classification of surgical complications.
 
 The grade follows from what the complication *required* (Dindo, Demartines, Clavien, Ann Surg
 2004;240:205 [V: tables reproduced in PMC10958949 and WJGS 2024]), so `classify` takes that
@@ -135,7 +135,7 @@ def is_major(grade: str | ClavienGrade) -> bool:
 
 
 def highest(grades: list[str | ClavienGrade]) -> ClavienGrade | None:
-    """Highest grade of an episode (clinical-spec B13 registry rule [P]); ties keep any '-d'."""
+    """Highest grade of an episode (Dindo 2004 registry rule [P]); ties keep any '-d'."""
     parsed = [_as_grade(g) for g in grades]
     if not parsed:
         return None

@@ -52,12 +52,12 @@ class ClinicalInputError(InvalidInput, ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """A citation: short title, section or table, URL and the clinical-spec verification tag."""
+    """A citation: short title, section or table, URL and the verification tag."""
 
     title: str
     section: str = ""
     url: str = ""
-    verification: str = ""  # V, S, R, B or P as in clinical-spec §0.1
+    verification: str = ""  # V, S, R, B or P as in verification tags (docs/clinical-content.md)
 
 
 @dataclass(frozen=True)

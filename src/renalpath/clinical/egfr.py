@@ -48,7 +48,7 @@ CKD_EPI_2021 = "ckd-epi-2021"
 EQUATIONS: tuple[str, ...] = (CKD_EPI_2021, CKD_EPI_2009, MDRD)
 DEFAULT_EQUATION = CKD_EPI_2021
 
-# clinical-spec §2 [V NIDDK]: eGFR equations are adult-only; age range 0–120 years.
+# valid input ranges [V NIDDK]: eGFR equations are adult-only; age range 0–120 years.
 ADULT_AGE_MIN = 18.0
 AGE_MAX = 120.0
 
@@ -66,7 +66,7 @@ _T = TypeVar("_T")
 
 def mdrd_formula(scr_mg_dl: float, age: float, female: bool, black: bool = False) -> float:
     """MDRD Study 4-variable equation, IDMS-traceable (175) version; no validation."""
-    # clinical-spec B2 [V: NKF MDRD page; Levey 2006/2007]:
+    # MDRD, Levey 2006 [V: NKF MDRD page; Levey 2006/2007]:
     # 175 × Scr^−1.154 × age^−0.203 × 0.742 [female] × 1.212 [Black]
     value = 175.0 * math.pow(scr_mg_dl, -1.154) * math.pow(age, -0.203)
     if female:
@@ -78,7 +78,7 @@ def mdrd_formula(scr_mg_dl: float, age: float, female: bool, black: bool = False
 
 def ckd_epi_2009_formula(scr_mg_dl: float, age: float, female: bool, black: bool = False) -> float:
     """CKD-EPI 2009 creatinine equation, single-equation form (141 …); no validation."""
-    # clinical-spec B3 [V: NKF 2009 page; NIDDK "previous equations"]:
+    # CKD-EPI 2009, Levey 2009 [V: NKF 2009 page; NIDDK "previous equations"]:
     # 141 × min(Scr/κ,1)^α × max(Scr/κ,1)^−1.209 × 0.993^age × 1.018 [F] × 1.159 [Black];
     # κ = 0.7 F / 0.9 M; α = −0.329 F / −0.411 M.  Single-equation form, not the rounded
     # piecewise table (144/166/163) — see refdata README "important gotcha".
@@ -100,7 +100,7 @@ def ckd_epi_2009_formula(scr_mg_dl: float, age: float, female: bool, black: bool
 
 def ckd_epi_2021_formula(scr_mg_dl: float, age: float, female: bool) -> float:
     """CKD-EPI 2021 race-free creatinine equation; no validation."""
-    # clinical-spec B4 [V: NKF 2021 page; Inker NEJM 2021;385:1737]:
+    # CKD-EPI 2021, Inker 2021 [V: NKF 2021 page; Inker NEJM 2021;385:1737]:
     # 142 × min(Scr/κ,1)^α × max(Scr/κ,1)^−1.200 × 0.9938^age × 1.012 [F];
     # κ = 0.7 F / 0.9 M; α = −0.241 F / −0.302 M.
     kappa = 0.7 if female else 0.9
@@ -137,7 +137,7 @@ _CREATININE_INPUT = InputSpec(
     "creatinine",
     "mg/dL or µmol/L (IDMS-traceable)",
     "0.1–25 mg/dL = 8.84–2210 µmol/L",
-    "µmol/L ÷ 88.4 = mg/dL (project factor, clinical-spec B1 [P]); warn < 0.4 or > 10 mg/dL",
+    "µmol/L ÷ 88.4 = mg/dL (project factor [P]); warn < 0.4 or > 10 mg/dL",
 )
 _AGE_INPUT = InputSpec("age", "years", "18–120", "adult-only equation; age < 18 is refused")
 _SEX_INPUT = InputSpec("sex", "—", "male | female", "sex used by the equation")
@@ -145,11 +145,11 @@ _BLACK_INPUT = InputSpec(
     "black", "flag", "true | false", "legacy race coefficient; reproduce historical values only"
 )
 _UNIT_SOURCE = Source(
-    "Creatinine unit conversion, F = 88.4 µmol/L per mg/dL", "clinical-spec B1", "", "P"
+    "Creatinine unit conversion, F = 88.4 µmol/L per mg/dL", "creatinine unit conversion", "", "P"
 )
 _NIDDK_SOURCE = Source(
     "NIDDK: estimating GFR in adults (race-based equations for reference only)",
-    "clinical-spec B2–B4",
+    "the eGFR equations",
     "https://www.niddk.nih.gov/research-funding/research-programs/"
     "kidney-clinical-research-epidemiology/laboratory/glomerular-filtration-rate-equations/adults",
     "V",
@@ -169,7 +169,7 @@ MDRD_SPEC = CalculatorSpec(
     sources=(
         Source(
             "NKF: MDRD Study equation (Levey 2006/2007)",
-            "clinical-spec B2",
+            "MDRD, Levey 2006",
             "https://www.kidney.org/content/mdrd-study-equation",
             "V",
         ),
@@ -199,7 +199,7 @@ CKD_EPI_2009_SPEC = CalculatorSpec(
     sources=(
         Source(
             "NKF: CKD-EPI creatinine equation (2009), Levey Ann Intern Med 2009",
-            "clinical-spec B3",
+            "CKD-EPI 2009, Levey 2009",
             "https://www.kidney.org/content/ckd-epi-creatinine-equation-2009",
             "V",
         ),
@@ -227,7 +227,7 @@ CKD_EPI_2021_SPEC = CalculatorSpec(
     sources=(
         Source(
             "NKF: CKD-EPI creatinine equation (2021); Inker et al. NEJM 2021;385:1737",
-            "clinical-spec B4",
+            "CKD-EPI 2021, Inker 2021",
             "https://kidney.org/ckd-epi-creatinine-equation-2021",
             "V",
         ),
@@ -333,7 +333,7 @@ def egfr(
     female = sex_name == "female"
     flags: list[str] = []
     if scr < CREATININE_WARN_LOW_MG_DL or scr > CREATININE_WARN_HIGH_MG_DL:
-        flags.append("creatinine_outside_usual_range")  # clinical-spec §2 warn range
+        flags.append("creatinine_outside_usual_range")  # valid input range: warn range
     if eq in (MDRD, CKD_EPI_2009):
         flags.append("legacy_equation")  # NIDDK: race-based equations for reference only [V]
     if eq == CKD_EPI_2021 and is_black:
@@ -392,12 +392,12 @@ def egfr_array(
             )
 
     if eq == MDRD:
-        # clinical-spec B2 [V]: 175 × Scr^−1.154 × age^−0.203 × 0.742 [F] × 1.212 [Black]
+        # MDRD, Levey 2006 [V]: 175 × Scr^−1.154 × age^−0.203 × 0.742 [F] × 1.212 [Black]
         value = 175.0 * np.power(scr, -1.154) * np.power(years, -0.203)
         value = np.where(fem, value * 0.742, value)
         return np.where(blk, value * 1.212, value)
     if eq == CKD_EPI_2009:
-        # clinical-spec B3 [V]: 141 × min^α × max^−1.209 × 0.993^age × 1.018 [F] × 1.159 [B]
+        # CKD-EPI 2009, Levey 2009 [V]: 141 × min^α × max^−1.209 × 0.993^age × 1.018 [F] × 1.159 [B]
         kappa = np.where(fem, 0.7, 0.9)
         alpha = np.where(fem, -0.329, -0.411)
         ratio = scr / kappa
@@ -409,7 +409,7 @@ def egfr_array(
         )
         value = np.where(fem, value * 1.018, value)
         return np.where(blk, value * 1.159, value)
-    # clinical-spec B4 [V]: 142 × min^α × max^−1.200 × 0.9938^age × 1.012 [F]
+    # CKD-EPI 2021, Inker 2021 [V]: 142 × min^α × max^−1.200 × 0.9938^age × 1.012 [F]
     kappa = np.where(fem, 0.7, 0.9)
     alpha = np.where(fem, -0.241, -0.302)
     ratio = scr / kappa

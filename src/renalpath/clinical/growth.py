@@ -1,4 +1,4 @@
-"""Growth rate of a small renal mass on active surveillance (clinical-spec B15, SRM-AS-P).
+"""Growth rate of a small renal mass on active surveillance (linear growth rate, SRM-AS-P).
 
 A rate from two scans a few weeks apart is dominated by measurement error, so the protocol
 computes it only over ≥ 180 days; shorter intervals are refused rather than reported.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from renalpath.clinical import durations
 from renalpath.clinical.common import (
     CalcResult,
     CalculatorSpec,
@@ -19,13 +20,15 @@ from renalpath.clinical.common import (
     require_range,
 )
 
-# clinical-spec SRM-AS-P [P]: years = days / 365.25; compute only when interval ≥ 180 days.
-DAYS_PER_YEAR = 365.25
+# active surveillance of small renal masses [P]: years = days / 365.25; compute only when interval ≥
+# 180 days.
+DAYS_PER_YEAR = durations.DAYS_PER_YEAR  # 365.25, defined once
 MIN_INTERVAL_DAYS = 180
-# clinical-spec SRM-AS-P [V: AUA 2017 via PMC8261444 Table 1]: growth ≥ 5 mm/year triggers
+# active surveillance of small renal masses [V: AUA 2017 via PMC8261444 Table 1]: growth ≥ 5 mm/year
+# triggers
 # consideration of intervention.
 FAST_GROWTH_MM_PER_YEAR = 5.0
-# clinical-spec §2: tumour diameter 1–400 mm.
+# valid input range: tumour diameter 1–400 mm.
 SIZE_MM_MIN, SIZE_MM_MAX = 1.0, 400.0
 
 SPEC = CalculatorSpec(
@@ -45,11 +48,16 @@ SPEC = CalculatorSpec(
     sources=(
         Source(
             "AUA 2017 renal mass guideline, active-surveillance triggers (via PMC8261444 Table 1)",
-            "clinical-spec A.4 SRM-AS-P, B15",
+            "active surveillance of small renal masses",
             "",
             "V",
         ),
-        Source("Interval ≥ 180 days and 365.25 days/year", "clinical-spec SRM-AS-P", "", "P"),
+        Source(
+            "Interval ≥ 180 days and 365.25 days/year",
+            "active surveillance of small renal masses",
+            "",
+            "P",
+        ),
     ),
     notes=(
         "Compare scans of the same modality (SRM-AS-P [P]); the calculator cannot check this.",
@@ -68,7 +76,7 @@ class GrowthResult(CalcResult):
 
 
 def growth_rate(size1_mm: float, size2_mm: float, interval_days: float) -> GrowthResult:
-    """Linear diameter growth in mm/year between two scans (clinical-spec B15)."""
+    """Linear diameter growth in mm/year between two scans."""
     problems: list[Problem] = []
     sizes: list[float] = []
     for name, value in (("size1_mm", size1_mm), ("size2_mm", size2_mm)):
@@ -94,7 +102,7 @@ def growth_rate(size1_mm: float, size2_mm: float, interval_days: float) -> Growt
     if problems:
         raise ClinicalInputError(problems)
     d1, d2 = sizes
-    # clinical-spec B15: rate = (d2 − d1) ÷ Δt years, Δt = days / 365.25 [P]
+    # linear growth rate: rate = (d2 − d1) ÷ Δt years, Δt = days / 365.25 [P]
     rate = (d2 - d1) / (float(interval_days) / DAYS_PER_YEAR)
     fast = rate >= FAST_GROWTH_MM_PER_YEAR
     return GrowthResult(

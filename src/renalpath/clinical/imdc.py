@@ -1,4 +1,4 @@
-"""IMDC (Heng) risk model for metastatic RCC (clinical-spec B11).
+"""IMDC (Heng) risk model for metastatic RCC.
 
 Six factors, one point each; the model defines no absolute lab numbers, only the reporting
 lab's own LLN/ULN, so the lab factors come in as booleans.  A missing factor is refused, never
@@ -20,7 +20,7 @@ from renalpath.clinical.scores import (
 CALCULATOR_ID = "imdc"
 VERSION = "2009"
 SCORE_RANGE = (0, 6)
-ONE_YEAR_DAYS = 365  # "< 1 year" = dx_to_systemic_days < 365 [P, clinical-spec B11]
+ONE_YEAR_DAYS = 365  # "< 1 year" = dx_to_systemic_days < 365 [P, IMDC, Heng 2009]
 MAX_DAYS = 36525  # 100 years: a sanity bound on the interval [P]
 PROVISIONAL_FLAG = "imdc_provisional"
 
@@ -53,7 +53,7 @@ group_for = factor_count_group  # favourable 0 / intermediate 1-2 / poor >= 3 [V
 
 
 def check_days(value: object, field_name: str = "dx_to_systemic_days") -> int:
-    """Whole days from diagnosis to start of systemic therapy, ≥ 0 (clinical-spec §2)."""
+    """Whole days from diagnosis to start of systemic therapy, ≥ 0."""
     hint = None
     if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
         hint = "negative: is the therapy start date before the diagnosis date?"
@@ -191,9 +191,9 @@ SPEC = CalculatorSpec(
         "Lab factors use the reporting lab's own LLN/ULN; a missing factor is refused, "
         "never assumed normal.",
         "[P] '< 1 year' is implemented as dx_to_systemic_days < 365.",
-        "[P; R] ECOG->KPS mapping when KPS is missing (clinical-spec §7.13): ECOG 1 is "
+        "[P; R] ECOG->KPS mapping when KPS is missing: ECOG 1 is "
         "indeterminate, so score/group assume KPS >= 80 and score_alt/group_alt KPS < 80.",
         "[P] No systemic therapy planned: time factor scored present, flag imdc_provisional.",
-        "[R] 2009 intermediate/poor median OS values are recalled (clinical-spec §7.6).",
+        "[R] 2009 intermediate/poor median OS values are recalled.",
     ),
 )

@@ -1,4 +1,4 @@
-"""Leibovich 2003 progression score for clear-cell RCC after nephrectomy (clinical-spec B9).
+"""Leibovich 2003 progression score for clear-cell RCC after nephrectomy.
 
 The individual point weights are recalled [R] (only the 0–11 range and the group cut-offs are
 confirmed [S]), so every result carries the `needs_verification` flag until a clinician has
@@ -53,7 +53,7 @@ SOURCES = (
     ),
 )
 
-# Point table, clinical-spec B9 — every weight [R] (Leibovich 2003, not retrieved).
+# Point table, Leibovich 2003 — every weight [R] (Leibovich 2003, not retrieved).
 PT_POINTS = {
     "pT1a": 0,
     "pT1b": 2,
@@ -166,7 +166,7 @@ SPEC = CalculatorSpec(
     sources=SOURCES,
     notes=(
         "[R] Individual point weights are recalled from Leibovich 2003 and not yet verified "
-        "against the paper: results carry the flag needs_verification (clinical-spec §7.3).",
+        "against the paper: results carry the flag needs_verification.",
         "[S] Range 0-11 and group cut-offs 0-2 / 3-5 / >= 6 from secondary sources.",
         "[P] Derived on Fuhrman grade and TNM 2002: a WHO/ISUP grade gets the same points "
         "(flag who_isup_grade_scored_as_fuhrman); pass grade_system=fuhrman for a Fuhrman "

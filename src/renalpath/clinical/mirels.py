@@ -1,4 +1,4 @@
-"""Mirels score for impending pathological fracture of a long bone (clinical-spec B14).
+"""Mirels score for impending pathological fracture of a long bone.
 
 Feeds rule MDL-09 (prophylactic stabilisation vs radiotherapy).  The score is sensitive but
 poorly specific, and humerus data suggest fixing from 8 [V: PMC10132712 abstract], so the
@@ -30,7 +30,7 @@ SOURCES = (
     ),
 )
 
-# Point table, clinical-spec B14 [S: Mirels 1989 table via secondary reproductions].
+# Point table, Mirels 1989 [S: Mirels 1989 table via secondary reproductions].
 SITE_POINTS = {"upper_limb": 1, "lower_limb": 2, "peritrochanteric": 3}
 PAIN_POINTS = {"mild": 1, "moderate": 2, "functional": 3}
 LESION_POINTS = {"blastic": 1, "mixed": 2, "lytic": 3}

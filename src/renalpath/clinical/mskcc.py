@@ -1,4 +1,4 @@
-"""MSKCC (Motzer) risk model for metastatic RCC, 2002 version only (clinical-spec B12).
+"""MSKCC (Motzer) risk model for metastatic RCC, 2002 version only.
 
 The 1999 model (Motzer JCO 1999;17:2530) used "no prior nephrectomy" in place of the time
 factor [R]; mixing the two silently would change groups, so only the 2002 model exists here

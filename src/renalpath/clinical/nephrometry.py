@@ -25,7 +25,8 @@ from renalpath.clinical.common import (
 
 _T = TypeVar("_T")
 
-# clinical-spec B6/B7 valid inputs [P]: diameter 0.1–40 cm (1–400 mm); exophytic 0–100 %;
+# R.E.N.A.L., Kutikov 2009 / PADUA, Ficarra 2009 valid inputs [P]: diameter 0.1–40 cm (1–400 mm);
+# exophytic 0–100 %;
 # nearness 0–200 mm.
 SIZE_MM_MIN, SIZE_MM_MAX = 1.0, 400.0
 EXOPHYTIC_MIN, EXOPHYTIC_MAX = 0.0, 100.0
@@ -39,13 +40,13 @@ PADUA_FACE = ("a", "p")
 
 RENAL_SOURCE = Source(
     "Kutikov A, Uzzo RG. The R.E.N.A.L. nephrometry score. J Urol 2009;182:844",
-    "clinical-spec B6; PMC3124570 Table 1; Radiopaedia",
+    "PMC3124570 Table 1; Radiopaedia",
     "https://pmc.ncbi.nlm.nih.gov/articles/PMC3124570/table/T1/",
     "V",
 )
 PADUA_SOURCE = Source(
     "Ficarra V et al. PADUA classification. Eur Urol 2009;56:786",
-    "clinical-spec B7; point values [R] — verify against Ficarra Table 1",
+    "point values [R] — verify against Ficarra Table 1",
     "https://linkinghub.elsevier.com/retrieve/pii/S030228380900788X",
     "R",
 )
@@ -150,7 +151,8 @@ def _require_bool(name: str, value: object) -> bool:
 
 
 def _exophytic_points(pct: float) -> int:
-    # RENAL E (clinical-spec B6 [V]) and PADUA exophytic rate (B7 [R]) share the same cut-offs:
+    # RENAL E (R.E.N.A.L., Kutikov 2009 [V]) and PADUA exophytic rate (B7 [R]) share the same cut-
+    # offs:
     # ≥ 50 % = 1, < 50 % (but > 0) = 2, entirely endophytic = 3.
     if pct >= 50.0:
         return 1
@@ -167,7 +169,7 @@ def renal_score(
     polar: str,
     hilar: bool,
 ) -> RenalResult:
-    """R.E.N.A.L. nephrometry score from raw measurements (clinical-spec B6)."""
+    """R.E.N.A.L. nephrometry score from raw measurements."""
     check = _Checker()
     size = check(lambda: require_range("size_mm", size_mm, SIZE_MM_MIN, SIZE_MM_MAX, "mm"))
     exo = check(
@@ -183,7 +185,8 @@ def renal_score(
     assert size is not None and exo is not None and near is not None
     assert ap_ is not None and polar_ is not None and hilar_ is not None
 
-    # clinical-spec B6 [V: PMC3124570 Table 1]: R ≤ 4 cm = 1, > 4 and < 7 cm = 2, ≥ 7 cm = 3.
+    # R.E.N.A.L., Kutikov 2009 [V: PMC3124570 Table 1]: R ≤ 4 cm = 1, > 4 and < 7 cm = 2, ≥ 7 cm =
+    # 3.
     r = 1 if size <= 40.0 else 2 if size < 70.0 else 3
     e = _exophytic_points(exo)
     # B6 [V]: N ≥ 7 mm = 1, > 4 and < 7 mm = 2, ≤ 4 mm = 3.
@@ -215,7 +218,7 @@ def padua_score(
     ucs: bool,
     face: str,
 ) -> PaduaResult:
-    """PADUA score from raw measurements (clinical-spec B7; point values [R])."""
+    """PADUA score from raw measurements (PADUA, Ficarra 2009; point values [R])."""
     check = _Checker()
     size = check(lambda: require_range("size_mm", size_mm, SIZE_MM_MIN, SIZE_MM_MAX, "mm"))
     exo = check(
@@ -230,7 +233,7 @@ def padua_score(
     assert size is not None and exo is not None and polar_ is not None and rim_ is not None
     assert sinus_ is not None and ucs_ is not None and face_ is not None
 
-    # clinical-spec B7 [S/R: Ficarra 2009; KiTS seg_to_nephrometry]:
+    # PADUA, Ficarra 2009 [S/R: Ficarra 2009; KiTS seg_to_nephrometry]:
     polar_pts = 2 if polar_ == "middle" else 1  # superior/inferior 1, middle 2
     exo_pts = _exophytic_points(exo)  # ≥ 50 % 1, < 50 % 2, endophytic 3
     rim_pts = 2 if rim_ == "medial" else 1  # lateral 1, medial 2

@@ -24,21 +24,21 @@ HISTOLOGIES = (
     "angiomyolipoma",
     "other",
     "unknown",
-)  # design §4 tumours.csv / pathology.csv vocabulary
+)  # registry CSV contract tumours.csv / pathology.csv vocabulary
 GRADE_SYSTEMS = ("who_isup", "fuhrman")
 # Leibovich and SSIGN were derived on Fuhrman grade; a WHO/ISUP grade gets the same points
-# (project assumption [P], clinical-spec §7): the result says so.
+# (project assumption [P], awaiting clinical sign-off): the result says so.
 GRADE_MAPPING_FLAG = "who_isup_grade_scored_as_fuhrman"
 GRADE_MAPPING_NOTE = "WHO/ISUP grade scored with the Fuhrman points (project assumption [P])"
 T = TypeVar("T")
 
-SIZE_MM_RANGE = (1.0, 400.0)  # clinical-spec §2: tumour_max_diameter_mm 1–400 [P]
+SIZE_MM_RANGE = (1.0, 400.0)  # valid input range: tumour_max_diameter_mm 1–400 [P]
 
 _PT_RE = re.compile(r"^(?P<prefix>[pcy]{0,2})t(?P<cat>[0-9x]|is)(?P<sub>[a-c]?)$")
 _PN_RE = re.compile(r"^(?P<prefix>[pcy]{0,2})n(?P<cat>[0-9x])$")
 _M_RE = re.compile(r"^(?P<prefix>[pcy]{0,2})m(?P<cat>[0-1x])(?:[a-c])?$")
 
-# Size limits of the organ-confined T categories, AJCC/UICC 8 (clinical-spec B8 [V]; mm [P]):
+# Size limits of the organ-confined T categories, AJCC/UICC 8 (AJCC 8 [V]; mm [P]):
 # T1a ≤ 40, T1b > 40 ≤ 70, T2a > 70 ≤ 100, T2b > 100.  T1 = ≤ 70, T2 = > 70.
 _SIZE_LIMITS_MM: dict[str, tuple[float, float]] = {
     "pT1": (0.0, 70.0),

@@ -1,10 +1,10 @@
 """The "Karnofsky < 80%" factor of IMDC and MSKCC, from KPS or (when only that is known) ECOG.
 
 Both models were built on Karnofsky performance status.  Clinics often record only ECOG, so
-clinical-spec B11 [P; standard ECOG↔KPS correspondence, R] maps ECOG 0 → KPS ≥ 80 (factor
+IMDC, Heng 2009 [P; standard ECOG↔KPS correspondence, R] maps ECOG 0 → KPS ≥ 80 (factor
 absent) and ECOG ≥ 2 → KPS < 80 (factor present).  ECOG 1 corresponds to KPS 70–80, which
 straddles the cut-off: the factor is indeterminate, and the caller must compute both readings
-rather than guess (clinical-spec §7.13, a project choice awaiting clinical sign-off).
+rather than guess (a project choice awaiting clinical sign-off).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ class KpsFactor:
 
 
 def check_kps(kps: object) -> int:
-    # clinical-spec §2: KPS 0–100 in steps of 10
+    # valid input range: KPS 0–100 in steps of 10
     return require_int("kps", kps, 0, 100, "%", step=10, hint=_step_hint(kps))
 
 
 def check_ecog(ecog: object) -> int:
-    # clinical-spec §2: ECOG 0–4 (5 = dead is not a performance status to score)
+    # valid input range: ECOG 0–4 (5 = dead is not a performance status to score)
     return require_int("ecog", ecog, 0, 4)
 
 

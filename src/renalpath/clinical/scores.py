@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from renalpath.clinical.common import CalcResult, ClinicalInputError, Problem, Source
 
-# Flag put on any result whose point weights or thresholds are tagged [R] in clinical-spec
+# Flag put on any result whose point weights or thresholds are tagged [R] (recalled)
 # (recalled from the primary source, not verified): a clinician must confirm before release.
 NEEDS_VERIFICATION = "needs_verification"
 NOT_APPLICABLE = "not_applicable"

@@ -1,4 +1,4 @@
-"""SSIGN score (Stage, Size, Grade and Necrosis) for clear-cell RCC (clinical-spec B10).
+"""SSIGN score (Stage, Size, Grade and Necrosis) for clear-cell RCC.
 
 Frank et al. (J Urol 2002;168:2395) built SSIGN on TNM 1997, when contiguous adrenal invasion
 was pT3a; in TNM 8 it is T4.  Project rule [P]: a TNM 8 pT4 still scores 4, flagged
@@ -20,7 +20,7 @@ from renalpath.clinical.scores import ScoreResult, clear_cell_only
 
 CALCULATOR_ID = "ssign"
 VERSION = "2002"
-SCORE_RANGE = (0, 17)  # clinical-spec B10: range 0–17 [S]
+SCORE_RANGE = (0, 17)  # SSIGN, Frank 2002: range 0–17 [S]
 PT_ALLOWED = ("pT1", "pT1a", "pT1b", "pT2", "pT2a", "pT2b", "pT3a", "pT3b", "pT3c", "pT4")
 
 SOURCES = (
@@ -41,7 +41,7 @@ SOURCES = (
     ),
 )
 
-# Point table, clinical-spec B10 [S: Cambio model page reproducing Frank 2002].
+# Point table, SSIGN, Frank 2002 [S: Cambio model page reproducing Frank 2002].
 PT_POINTS = {
     "pT1": 0,
     "pT1a": 0,
@@ -62,7 +62,8 @@ GRADE_POINTS = {1: 0, 2: 0, 3: 1, 4: 3}  # nuclear grade 1–2 / 3 / 4 [S]
 NECROSIS_POINTS = 2  # [S]
 
 # Score groups as in the Cambio model, with its estimated cancer-specific survival at
-# 1/3/5/7/10 years [S; clinical-spec §7.5: verify against Frank 2002 Table before display].
+# 1/3/5/7/10 years [S; (open question, awaiting clinical sign-off): verify against Frank 2002 Table
+# before display].
 GROUPS: tuple[tuple[str, int, int, str], ...] = (
     ("0-2", 0, 2, "99.7/98.7/97.3/96/93.6%"),
     ("3-4", 3, 4, "98.1/93.4/89.8/84/77.9%"),
@@ -182,7 +183,7 @@ SPEC = CalculatorSpec(
         "pT4 is scored 4 and flagged tnm_version_mismatch.",
         "[P] Derived on Fuhrman grade: a WHO/ISUP grade gets the same points "
         "(flag who_isup_grade_scored_as_fuhrman); pass grade_system=fuhrman if it is Fuhrman.",
-        "[S] Survival figures by group need verification against Frank 2002 (clinical-spec §7.5).",
+        "[S] Survival figures by group need verification against Frank 2002.",
         "Clear-cell RCC only; other histology returns group not_applicable.",
     ),
 )

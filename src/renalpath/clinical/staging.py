@@ -26,19 +26,19 @@ N_CATEGORIES: tuple[str, ...] = ("N0", "N1", "NX")
 M_CATEGORIES: tuple[str, ...] = ("M0", "M1")
 STAGE_GROUPS: tuple[str, ...] = ("I", "II", "III", "IV")
 
-# clinical-spec §2: tumour_max_diameter_mm 1–400 mm.
+# valid input range: tumour_max_diameter_mm 1–400 mm.
 SIZE_MM_MIN, SIZE_MM_MAX = 1.0, 400.0
 
 TNM_SOURCES = (
     Source(
         "UICC/AJCC TNM 8th edition, kidney (EAU pocket guideline TNM table; UICC TNM help)",
-        "clinical-spec B8 (T, N, M)",
+        "AJCC 8 (T, N, M)",
         "https://issuu.com./tnmhelp/docs/kidney_06333df88db325",
         "V",
     ),
     Source(
         "AJCC 8th edition kidney stage groups (as reproduced by ACKC)",
-        "clinical-spec B8 (stage groups)",
+        "AJCC 8 (stage groups)",
         "https://ackc.org/kidney-cancer-staging",
         "S",
     ),
@@ -125,7 +125,7 @@ def t_category(
     if problems:
         raise ClinicalInputError(problems)
 
-    # clinical-spec B8 [V]: extension defines T3/T4 whatever the size; most advanced wins.
+    # AJCC 8 [V]: extension defines T3/T4 whatever the size; most advanced wins.
     if beyond_gerota or adrenal_contiguous:
         return "T4"
     if ivc_above_diaphragm or ivc_wall:
@@ -143,7 +143,7 @@ def t_category(
                 "size is required to classify an organ-confined tumour (no extension flag set)",
             )
         )
-    # clinical-spec B8 [V; mm boundaries P]: T1a ≤ 40; T1b > 40 ≤ 70; T2a > 70 ≤ 100; T2b > 100.
+    # AJCC 8 [V; mm boundaries P]: T1a ≤ 40; T1b > 40 ≤ 70; T2a > 70 ≤ 100; T2b > 100.
     if size <= 40.0:
         return "T1a"
     if size <= 70.0:
@@ -190,7 +190,7 @@ def stage_group(t: str, n: str, m: str) -> str:
         raise ClinicalInputError(problems)
     t_, n_, m_ = parsed
 
-    # clinical-spec B8 [S: ACKC citing AJCC]: IV = any T any N M1, or T4 any N M0.
+    # AJCC 8 [S: ACKC citing AJCC]: IV = any T any N M1, or T4 any N M0.
     if m_ == "M1":
         return "IV"
     if t_ in ("TX", "T0"):

@@ -11,13 +11,13 @@ import math
 
 from renalpath.clinical.common import ClinicalInputError, Problem
 
-# clinical-spec B1: µmol/L = mg/dL × F, F = 88.4 (project decision, as NIDDK/KDIGO) [P].
+# creatinine unit conversion: µmol/L = mg/dL × F, F = 88.4 (project decision, as NIDDK/KDIGO) [P].
 CREATININE_UMOL_PER_MG_DL = 88.4
 
 MG_DL = "mg/dL"
 UMOL_L = "µmol/L"  # U+00B5 MICRO SIGN is the canonical spelling we print
 
-# clinical-spec §2 / B1: valid creatinine 0.1–25 mg/dL [P].  The µmol/L bounds are the same
+# valid input ranges / B1: valid creatinine 0.1–25 mg/dL [P].  The µmol/L bounds are the same
 # range × 88.4 written out, so the comparison happens in the unit the user typed and a bound
 # such as 8.84 µmol/L is not lost to floating-point error in a division.
 CREATININE_MG_DL_MIN = 0.1
@@ -25,7 +25,7 @@ CREATININE_MG_DL_MAX = 25.0
 CREATININE_UMOL_L_MIN = 8.84
 CREATININE_UMOL_L_MAX = 2210.0
 
-# clinical-spec §2 warn range: < 0.4 or > 10 mg/dL is accepted but unusual.
+# valid input range: warn range: < 0.4 or > 10 mg/dL is accepted but unusual.
 CREATININE_WARN_LOW_MG_DL = 0.4
 CREATININE_WARN_HIGH_MG_DL = 10.0
 
@@ -70,7 +70,7 @@ def creatinine_to_mg_dl(value: float, unit: str, field: str = "creatinine") -> f
             hint = f"did you mean {UMOL_L}?"
         raise ClinicalInputError(Problem(field, value, _allowed(canonical), hint))
     if math.isfinite(number) and CREATININE_UMOL_L_MIN <= number <= CREATININE_UMOL_L_MAX:
-        # clinical-spec B1: mg/dL = µmol/L ÷ 88.4 [P]
+        # creatinine unit conversion: mg/dL = µmol/L ÷ 88.4 [P]
         return number / CREATININE_UMOL_PER_MG_DL
     hint = None
     if math.isfinite(number) and CREATININE_MG_DL_MIN <= number <= CREATININE_MG_DL_MAX:
@@ -79,7 +79,7 @@ def creatinine_to_mg_dl(value: float, unit: str, field: str = "creatinine") -> f
 
 
 def creatinine_mg_dl_to_umol_l(mg_dl: float) -> float:
-    """mg/dL → µmol/L with the project factor (clinical-spec B1: × 88.4 [P]); no range check,
+    """mg/dL → µmol/L with the project factor (× 88.4 [P]); no range check,
     because this is also used to display values that were validated on the way in."""
     return mg_dl * CREATININE_UMOL_PER_MG_DL
 

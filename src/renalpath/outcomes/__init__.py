@@ -1,4 +1,4 @@
-"""outcomes layer (design §1): cohorts, Table 1, perioperative, renal function, survival.
+"""outcomes layer: cohorts, Table 1, perioperative, renal function, survival.
 
 Every analysis is a pure function of `RegistryFrames` (one DataFrame per registry table) and
 returns dataclasses with a strict-JSON `to_json_dict()`; the CLI, web and report layers only

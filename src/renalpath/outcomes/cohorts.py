@@ -1,7 +1,7 @@
 """Cohorts: which interventions and patients an analysis is about, with attrition counts.
 
 A cohort is declared (window, intervention types, intents, cT, histology, first per patient),
-and every restriction reports how many rows it kept, as OHDSI ATLAS does (anchors §1.2), so a
+and every restriction reports how many rows it kept, as OHDSI ATLAS does, so a
 reader can see where the denominators come from. `index_table` turns a set of interventions into
 one analysis row each, joined with patient, tumour, pathology, complications and follow-up —
 the shape every downstream table, test and survival curve reads.
@@ -20,15 +20,15 @@ from pandas.api.extensions import ExtensionDtype, take
 
 from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
 from renalpath.clinical.common import ClinicalInputError, Problem
+from renalpath.clinical.durations import DAYS_PER_MONTH as DAYS_PER_MONTH  # re-exported
+from renalpath.clinical.durations import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported
 from renalpath.outcomes.frames import RegistryFrames
 
 SURGERY_TYPES: tuple[str, ...] = ("partial_nephrectomy", "radical_nephrectomy")
 ABLATION_TYPES: tuple[str, ...] = ("cryoablation", "radiofrequency_ablation", "microwave_ablation")
-# design §4 event types that mean the cancer came back after treatment.
+# registry CSV contract event types that mean the cancer came back after treatment.
 RECURRENCE_EVENTS: tuple[str, ...] = ("local_recurrence", "distant_metastasis")
-# design §4: follow-up months = days / 30.4375 (average Gregorian month).
-DAYS_PER_MONTH = 30.4375
-DAYS_PER_YEAR = 365.25
+# Months = days / 30.4375 and years = days / 365.25, defined once in clinical.durations.
 
 # Order used to pick the worst pT when an intervention has several pathology rows.
 _T_ORDER = (
@@ -62,14 +62,14 @@ def window_mask(dates: pd.Series, window_from: DateLike, window_to: DateLike) ->
 
 
 def effective_intent(interventions: pd.DataFrame) -> pd.Series:
-    """design §4: an explicit `intent` wins over the derived lineage."""
+    """an explicit `intent` wins over the derived lineage."""
     return interventions["intent"].where(
         interventions["intent"].notna(), interventions["intent_derived"]
     )
 
 
 def effective_parent(interventions: pd.DataFrame) -> pd.Series:
-    """Explicit parent id when given, else the derived one (design §4)."""
+    """Explicit parent id when given, else the derived one."""
     return interventions["parent_intervention_id"].where(
         interventions["parent_intervention_id"].notna(),
         interventions["parent_intervention_id_derived"],
@@ -77,7 +77,7 @@ def effective_parent(interventions: pd.DataFrame) -> pd.Series:
 
 
 def normalise_t(value: object) -> str | None:
-    """'pT1a', 'T1a', '1a', 'cT1A' → 'T1a'; blank → None (TNM, AJCC 8th; clinical-spec B8)."""
+    """'pT1a', 'T1a', '1a', 'cT1A' → 'T1a'; blank → None (TNM, AJCC 8th)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     text = str(value).strip()
@@ -95,7 +95,7 @@ def normalise_t(value: object) -> str | None:
 
 
 def t_group(t: str | None) -> str | None:
-    """T0 / T1-T2 / T3-T4 as in the KiTS19 R reference fits (refdata README §4)."""
+    """T0 / T1-T2 / T3-T4 as in the KiTS19 R reference fits (the KiTS19 reference analyses)."""
     if t is None or t.startswith("TX"):
         return None
     if t == "T0":
@@ -158,7 +158,7 @@ def death_dates(frames: RegistryFrames, patient_ids: pd.Series | None = None) ->
 
 
 def followup_end(frames: RegistryFrames, patient_ids: pd.Series | None = None) -> pd.Series:
-    """design §4: latest of death, last contact and any event, lab or intervention date.
+    """latest of death, last contact and any event, lab or intervention date.
 
     A registry-supplied `followup_end_date` is used where present (it is the same rule,
     computed on import); otherwise the rule is applied here. `patient_ids` limits the work to
@@ -256,7 +256,7 @@ def _pathology_per_intervention(pathology: pd.DataFrame) -> pd.DataFrame:
 
 
 def _complications_per_intervention(complications: pd.DataFrame) -> pd.DataFrame:
-    """Highest Clavien-Dindo grade per episode (clinical-spec B13 registry rule [P])."""
+    """Highest Clavien-Dindo grade per episode (Dindo 2004 registry rule [P])."""
     cols = ["clavien_max", "clavien_major", "complications_n"]
     if complications.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="intervention_id"))

@@ -6,7 +6,7 @@ classified by the status the pathway gave the matching option.
 
 Which treatments (choices where the brief is silent, [P] project choices):
 * first treatment = the earliest intervention of each tumour (ties: intervention id); rows
-  without a tumour id are grouped by patient and side (design §4 salvage-lineage fallback);
+  without a tumour id are grouped by patient and side (the salvage-lineage fallback);
 * explicit intent `primary`, blank, `cytoreductive` or `palliative` is audited — a
   cytoreductive nephrectomy or palliative systemic therapy is the first decision for a
   metastatic tumour; an explicit `salvage` intent on a first record means earlier treatment
@@ -20,11 +20,11 @@ absent so the engine reports it in `missing_inputs`:
 * `kidney.bilateral_tumours`: true when another tumour of the patient on the other side was
   diagnosed on or before the date, false otherwise (the registry lists every tumour);
 * `kidney.creatinine`: the latest creatinine within 90 days on or before the date (the salvage
-  study's pre-operative window, issue 5); else a lab-reported eGFR in the same window;
+  study's pre-operative window,); else a lab-reported eGFR in the same window;
 * `tumour.size_mm` and the RENAL / PADUA components from the latest imaging of the tumour on
   or before the date (size rounded to whole mm, the case model's unit);
 * `tumour.cn` / `tumour.cm` from the registry (cN, cM); `tumour.extension` only where cT
-  implies it (AJCC 8th, clinical-spec B8): cT1–cT2 are confined to the kidney (no extension),
+  implies it (AJCC 8th): cT1–cT2 are confined to the kidney (no extension),
   cT3b = vena cava below the diaphragm, cT3c = above it. cT3a and cT4 name several structures,
   so their extension is left absent (the engine then asks for `tumour.extension`);
 * `metastases`: one entry per `distant_metastasis` event on or before the date; cM0 with none
@@ -32,13 +32,13 @@ absent so the engine reports it in `missing_inputs`:
   synchronous metastasis); blank cM with none → absent;
 * `systemic.*` flags from laboratory values within 90 days with their own reference limits:
   haemoglobin < LLN, neutrophils > ULN, platelets > ULN, LDH > 1.5 × ULN (IMDC/MSKCC factors,
-  clinical-spec B11/B12); corrected calcium is left absent (needs albumin pairing);
+  IMDC, Heng 2009 / MSKCC, Motzer 2002); corrected calcium is left absent (needs albumin pairing);
 * histology is left absent: the registry does not separate biopsy histology (known at the
   decision) from surgical pathology (known only after it);
 * fitness, frailty, ECOG/KPS, surgeon feasibility and tumour centrality are not registry
   fields; an auditor may state them for all cases with `assume` (reported in the output).
 
-Treatment → pathway option (design §2 codes; the best status among the listed options counts):
+Treatment → pathway option (option codes; the best status among the listed options counts):
 partial_nephrectomy → partial_nephrectomy; radical_nephrectomy → radical_nephrectomy or
 radical_nephrectomy_with_thrombectomy, and cytoreductive_nephrectomy when metastatic;
 cryoablation / radiofrequency_ablation / microwave_ablation → thermal_ablation with modality
@@ -80,7 +80,7 @@ CATEGORIES: tuple[str, ...] = (
     "recommended", "alternative", "discuss", "not_recommended", "not_evaluable",
 )  # fmt: skip
 AUDITED_INTENTS = (None, "primary", "cytoreductive", "palliative")
-LAB_WINDOW_DAYS = 90  # issue 5: pre-operative creatinine window
+LAB_WINDOW_DAYS = 90  #: pre-operative creatinine window
 
 TYPE_OPTIONS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "partial_nephrectomy": (("partial_nephrectomy", None),),
@@ -100,7 +100,7 @@ TYPE_OPTIONS: dict[str, tuple[tuple[str, str | None], ...]] = {
 }
 _METASTATIC_RN = (("cytoreductive_nephrectomy", None),)
 _RANK = {s: i for i, s in enumerate(CATEGORIES[:4])}
-# AJCC 8th (clinical-spec B8): what a recorded cT says about extension, where unambiguous.
+# AJCC 8th: what a recorded cT says about extension, where unambiguous.
 _EXTENSION_BY_CT: dict[str, dict[str, bool]] = {
     "T1": {}, "T1a": {}, "T1b": {}, "T2": {}, "T2a": {}, "T2b": {},
     "T3b": {"ivc_below_diaphragm": True}, "T3c": {"ivc_above_diaphragm": True},
@@ -271,7 +271,7 @@ def _lab_flags(labs: pd.DataFrame, ops: pd.DataFrame) -> dict[int, dict[str, boo
         ("hemoglobin", "lln", lambda v, lim: v < lim, "hb_below_lln"),
         ("neutrophils", "uln", lambda v, lim: v > lim, "neutrophils_above_uln"),
         ("platelets", "uln", lambda v, lim: v > lim, "platelets_above_uln"),
-        # MSKCC: LDH > 1.5 × upper limit of normal (clinical-spec B12)
+        # MSKCC: LDH > 1.5 × upper limit of normal
         ("ldh", "uln", lambda v, lim: v > 1.5 * lim, "ldh_above_1_5_uln"),
     )
     for test, limit, fn, name in rules:

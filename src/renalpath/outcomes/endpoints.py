@@ -7,7 +7,7 @@ Definitions (stated again in the methods text):
   e.g. DATECAN guidelines, Bellera et al., Eur J Cancer 2015; [P] project choice);
 * cancer-specific survival — event: death with `death_cause = rcc`; deaths from other or unknown
   causes are censored at death (unknown causes are counted in the notes).
-Patients without the event are censored at the end of follow-up (design §4: latest of death,
+Patients without the event are censored at the end of follow-up (latest of death,
 last contact and any event, lab or intervention date). Only events dated strictly after the
 index date count as recurrences; a `residual_disease` event is not a recurrence.
 """

@@ -1,12 +1,12 @@
 """The registry as eight pandas DataFrames: the one input every outcomes analysis takes.
 
 Analyses are pure functions of these frames so they can be tested with a hand-built registry
-and fed from SQLite, PostgreSQL or a CSV folder alike (the registry layer builds them; design
-§1). Columns are the design §4 CSV columns plus derived columns the registry computes
-(`intent_derived`, `parent_intervention_id_derived`, `egfr`, `egfr_equation`,
-`followup_end_date`). `RegistryFrames.build` normalises types once (ids to strings, dates to
-datetime64, booleans and numbers parsed) and refuses values it cannot read, naming the table,
-column and offending values, instead of silently turning them into missing data.
+and fed from SQLite, PostgreSQL or a CSV folder alike (the registry layer builds them). Columns
+are the registry CSV columns plus derived columns the registry computes (`intent_derived`,
+`parent_intervention_id_derived`, `egfr`, `egfr_equation`, `followup_end_date`).
+`RegistryFrames.build` normalises types once (ids to strings, dates to datetime64, booleans and
+numbers parsed) and refuses values it cannot read, naming the table, column and offending
+values, instead of silently turning them into missing data.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pandas as pd
 
 from renalpath.errors import Refusal
 
-# design §4 (contract) — required columns are marked by the `REQUIRED` table below.
+# The registry CSV contract (docs/data-model.md) — required columns are marked by the `REQUIRED`
+# table below.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": (
         "patient_id", "sex", "birth_date", "black_race", "solitary_kidney",
@@ -210,7 +211,7 @@ def _normalise(table: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RegistryFrames:
-    """One DataFrame per registry table (design §4 columns plus derived ones)."""
+    """One DataFrame per registry table (registry CSV contract columns plus derived ones)."""
 
     patients: pd.DataFrame
     tumours: pd.DataFrame

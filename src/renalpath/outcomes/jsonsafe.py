@@ -1,6 +1,6 @@
 """Turn analysis results into strict JSON: no NaN/Infinity, no numpy or pandas scalars.
 
-Issue 5 forbids NaN in the JSON contract: a missing number is `null`, explained in `notes`.
+The JSON contract has no NaN: a missing number is `null`, explained in `notes`.
 """
 
 from __future__ import annotations

@@ -12,14 +12,14 @@ from importlib import metadata
 from typing import Any
 
 EQUATION_TEXT: dict[str, str] = {
-    # clinical-spec B2 [V] (NKF MDRD page; Levey 2006)
+    # MDRD, Levey 2006 [V] (NKF MDRD page; Levey 2006)
     "mdrd": (
         "the 4-variable IDMS-traceable MDRD Study equation "
         "(175 × Scr^−1.154 × age^−0.203 × 0.742 if female × 1.212 if Black; Levey et al. 2006)"
     ),
-    # clinical-spec B3 [V] (Levey et al., Ann Intern Med 2009)
+    # CKD-EPI 2009, Levey 2009 [V] (Levey et al., Ann Intern Med 2009)
     "ckd-epi-2009": "the CKD-EPI 2009 creatinine equation (Levey et al. 2009)",
-    # clinical-spec B4 [V] (Inker et al., NEJM 2021;385:1737)
+    # CKD-EPI 2021, Inker 2021 [V] (Inker et al., NEJM 2021;385:1737)
     "ckd-epi-2021": "the race-free CKD-EPI 2021 creatinine equation (Inker et al. 2021)",
 }
 

@@ -1,6 +1,6 @@
 """Perioperative summaries: ischaemia, blood loss, margins, complications, pT distribution.
 
-Shapes follow the salvage-study JSON contract (issue 5): continuous measures as
+Shapes follow the salvage-study JSON contract: continuous measures as
 {n, mean, sd, median, min, max}; counts as {category: n}. Missing values are left out of the
 summary and counted, never imputed; an empty input gives n = 0 and nulls, never NaN.
 """
@@ -58,10 +58,10 @@ def margins(margin: pd.Series) -> dict[str, int]:
 
 
 def complications(highest_grade: pd.Series) -> dict[str, int]:
-    """Episodes by their highest Clavien-Dindo grade (clinical-spec B13 [P]), plus major_n.
+    """Episodes by their highest Clavien-Dindo grade (Dindo 2004 [P]), plus major_n.
 
     `highest_grade` is one value per episode (blank = no complication recorded); major =
-    grade IIIa or worse (Dindo 2004, clinical-spec B13).
+    grade IIIa or worse (Dindo 2004).
     """
     out: dict[str, int] = {"none": int(highest_grade.isna().sum())}
     for grade in GRADES:

@@ -1,11 +1,11 @@
 """Kidney function before and after an operation: measurement windows, eGFR, paired tests.
 
-Windows are the salvage study's (issue 5, following the founding study, clinical-spec §1.1 [V]):
+Windows are the salvage study's (following the founding salvage-surgery study [V]):
 pre = the latest creatinine within 90 days on or before the operation; post = the creatinine
 closest to 90 days after it, within 30–365 days. Patients expected pre-operatively to need
 dialysis, or who started dialysis within 30 days after surgery, are excluded from the paired
-analysis and counted, because an eGFR from creatinine means nothing on dialysis (clinical-spec
-B13 note on expected dialysis). Choices where the spec is silent (documented in `methods`):
+analysis and counted, because an eGFR from creatinine means nothing on dialysis (the Clavien-
+Dindo note on expected dialysis). Choices where the sources are silent (documented in `methods`):
 several creatinines on the chosen day are averaged; equal distance from day 90 picks the
 earlier one; age is taken on the day of the blood test; a blank `black_race` counts as not
 Black for the legacy race-based equations, and those patients are counted in the notes.
@@ -28,15 +28,15 @@ from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.outcomes.cohorts import DAYS_PER_YEAR
 from renalpath.outcomes.frames import RegistryFrames
 
-LEGACY_RACE_EQUATIONS = ("mdrd", "ckd-epi-2009")  # clinical-spec B2/B3 carry a Black coefficient
-# KDIGO 2012 (clinical-spec B5 [V]): G3a or worse = eGFR < 60 mL/min/1.73 m².
+LEGACY_RACE_EQUATIONS = ("mdrd", "ckd-epi-2009")  # MDRD / CKD-EPI 2009 carry a Black coefficient
+# KDIGO 2012 (KDIGO 2012 G categories [V]): G3a or worse = eGFR < 60 mL/min/1.73 m².
 CKD3_STAGES = ("G3a", "G3b", "G4", "G5")
 _STAGE_ORDER = ("G1", "G2", "G3a", "G3b", "G4", "G5")
 
 
 @dataclass(frozen=True)
 class RenalWindows:
-    """Measurement windows in days relative to the operation (issue 5 definitions)."""
+    """Measurement windows in days relative to the operation (definitions)."""
 
     pre_days: int = 90
     post_target_days: int = 90
@@ -208,7 +208,7 @@ def paired_tests(pre: pd.Series, post: pd.Series, name: str = "value") -> Paired
 
 @dataclass(frozen=True)
 class RenalFunctionSummary:
-    """The `renal_function` block of the salvage study (issue 5 JSON contract, plus extras)."""
+    """The `renal_function` block of the salvage study (JSON contract, plus extras)."""
 
     n: int
     equation: str
@@ -270,7 +270,7 @@ def summarise_kidney_function(
     ckd3_post = complete["ckd_post"].isin(CKD3_STAGES)
     mc_p: float | None = None
     if len(complete):
-        # McNemar (exact binomial) on eGFR < 60 before vs after (anchors §1.4).
+        # McNemar (exact binomial) on eGFR < 60 before vs after (exact, for small paired samples).
         table = [
             [int((~ckd3_pre & ~ckd3_post).sum()), int((~ckd3_pre & ckd3_post).sum())],
             [int((ckd3_pre & ~ckd3_post).sum()), int((ckd3_pre & ckd3_post).sum())],

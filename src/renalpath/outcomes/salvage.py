@@ -1,8 +1,8 @@
-"""The salvage renal surgery study (clinical-spec §1.1 [V]; issue 5 item 1) in one call.
+"""The salvage renal surgery study (the founding salvage-surgery study [V]) in one call.
 
 Denominator: patients with a partial or radical nephrectomy dated in the window. Cohort: those
 whose nephrectomy in the window is salvage — explicit `intent`, else the derived lineage
-(design §4: an explicit intent wins) — one row per patient, their first such operation. The
+(an explicit intent wins) — one row per patient, their first such operation. The
 failed primary modality is the root of the salvage lineage (parent of parent …), because a
 repeat ablation between the first treatment and the salvage nephrectomy is itself salvage.
 """
@@ -35,7 +35,7 @@ from renalpath.outcomes.survival import KaplanMeier, kaplan_meier
 
 RFS_MONTHS: tuple[int, ...] = (12, 24, 36, 60)
 AT_RISK_MONTHS: tuple[int, ...] = (0, 12, 24, 36, 48, 60)
-SMALL_COHORT = 5  # OHDSI CohortSurvival's default minCellCount (anchors §1.2)
+SMALL_COHORT = 5  # OHDSI CohortSurvival's default minCellCount
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class SalvageStudy:
     notes: tuple[str, ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The issue 5 contract keys (plus `notes`, `definitions`, `software`); never NaN."""
+        """The contract keys (plus `notes`, `definitions`, `software`); never NaN."""
         out: dict[str, Any] = json_safe({**self.summary, "notes": list(self.notes)})
         return out
 

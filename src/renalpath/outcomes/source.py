@@ -35,7 +35,7 @@ parsed in one vectorised pass, repeated codes sharing one string object), becaus
 SQLAlchemy row objects and per-value Python strings dominated time and memory at 1M patients.
 
 `db` is a database URL (None → `RENALPATH_DATABASE_URL`, else `sqlite:///./renalpath.db`,
-design §5) or an SQLAlchemy `Engine`. A database without the current schema is refused with
+CLI exit codes) or an SQLAlchemy `Engine`. A database without the current schema is refused with
 `SchemaError` naming the migration command.
 """
 
@@ -70,7 +70,8 @@ from renalpath.outcomes.frames import COLUMNS, RegistryFrames
 from renalpath.registry.db import make_engine, require_schema
 from renalpath.registry.models import TABLES
 
-# Rows the salvage denominator needs from every other operation (design §4 names): enough to
+# Rows the salvage denominator needs from every other operation (registry CSV contract names):
+# enough to
 # count patients and to follow a lineage through them.
 _SLIM_OPERATION_COLUMNS = (
     "intervention_id", "patient_id", "date", "type", "parent_intervention_id",
@@ -92,7 +93,7 @@ _SURVIVAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("patient_id", "tumour_id", "date", "type"),
 }  # fmt: skip
 _SURVIVAL_EVENTS = ("death", "local_recurrence", "distant_metastasis")
-# Tables whose latest date per patient ends follow-up (design §4), besides death/last contact.
+# Tables whose latest date per patient ends follow-up, besides death/last contact.
 _FOLLOWUP_TABLES = ("events", "labs", "interventions")
 _ID_COLUMNS = {
     "patient_id", "tumour_id", "intervention_id", "parent_intervention_id",
@@ -175,7 +176,7 @@ def _cols(name: str, columns: Iterable[str] | None = None, prefix: str = "") -> 
 
 
 def _followup_end(engine: Engine, pat: FromClause) -> _Col:
-    """design §4 follow-up end: latest of death, last contact and any event, lab or
+    """registry CSV contract follow-up end: latest of death, last contact and any event, lab or
     intervention date — one value per patient, computed by the database.
 
     Correlated look-ups ride the (patient_id, …, date) indexes: one short index range per
@@ -339,7 +340,7 @@ def salvage_frames(
     lo, hi = _window(window_from, window_to)
     iv = TABLES["interventions"]
     in_window = _ops_where(iv, lo, hi, SURGERY_TYPES)
-    # design §4: an explicit intent wins over the derived lineage.
+    # an explicit intent wins over the derived lineage.
     salvage = and_(in_window, func.coalesce(iv.c.intent, iv.c.intent_derived) == "salvage")
     id_col = [_Col("patient_id", "id", iv.c.patient_id.label("patient_id"))]
     scope = _fetch(engine, select(iv.c.patient_id).where(salvage).distinct(), id_col)

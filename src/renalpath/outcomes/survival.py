@@ -1,12 +1,12 @@
 """Kaplan-Meier, log-rank and Aalen-Johansen estimates that agree with R's `survival` package.
 
-Users compare survival numbers with R (anchors §1.4, §2: lifelines' default CI is log(-log) and
+Users compare survival numbers with R (lifelines' default CI is log(-log) and
 its median CI differs from R, lifelines #861), so every convention here is R's default:
 
 * Survival S(t) is the product-limit estimate (lifelines `KaplanMeierFitter`).
 * Standard error is Greenwood's; the 95 % CI uses R's default ``conf.type = "log"``:
   ``exp(log S ± z · sqrt(Σ d / (n (n − d))))``, upper limit capped at 1, undefined when S = 0
-  (R `survfit.formula` documentation; Kalbfleisch & Prentice 2002 §1.4).
+  (R `survfit.formula` documentation; Kalbfleisch & Prentice 2002, section 1.4).
 * The median and its CI follow R's ``quantile.survfit``: the first time the curve (or its
   lower/upper confidence limit) falls to ≤ 0.5, with the midpoint rule when the curve is flat at
   exactly 0.5.

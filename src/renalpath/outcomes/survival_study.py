@@ -1,6 +1,6 @@
 """`study survival`: KM curves by group from the first nephrectomy, with log-rank test.
 
-Index: each patient's first partial or radical nephrectomy dated in the window (issue 5 item 2).
+Index: each patient's first partial or radical nephrectomy dated in the window.
 Groups come from one analysis field (`BY_FIELDS`); rows with that field blank are left out and
 counted, as R's `survfit` drops missing strata.
 """

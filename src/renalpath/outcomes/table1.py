@@ -1,8 +1,8 @@
 """Table 1 (via tableone) and the paired pre/post table tableone cannot make.
 
-P-values are opt-in and every row that has one names its test (anchors §1.5 and §2: STROBE
+P-values are opt-in and every row that has one names its test (STROBE
 users often want no p-values in Table 1; users asked tableone for a test-name column). tableone
-has no paired tests, so `paired_table` does t-test/Wilcoxon/McNemar rows itself (anchors §2).
+has no paired tests, so `paired_table` does t-test/Wilcoxon/McNemar rows itself.
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    import psycopg
 
 Row = Sequence[Any]
 Progress = Callable[[int], None]
@@ -38,6 +40,8 @@ def copy_escape(text: str) -> str:
 
 
 def _psycopg(conn: Connection) -> psycopg.Connection[Any]:
+    import psycopg  # the [pg] extra: only PostgreSQL users need the driver
+
     dbapi = conn.connection.driver_connection
     if not isinstance(dbapi, psycopg.Connection):
         raise TypeError("PostgreSQL bulk load needs the psycopg 3 driver (postgresql+psycopg)")

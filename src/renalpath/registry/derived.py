@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import egfr_array
 from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.registry.dictionary import ABLATION_TYPES
 
 DEFAULT_EQUATION = "ckd-epi-2021"
-DAYS_PER_MONTH = 30.4375  # months = days / 30.4375 (the mean month: 365.25 / 12)
 
 # --- eGFR ----------------------------------------------------------------------------------
 
@@ -247,6 +247,6 @@ def followup_end(
 
 
 def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Follow-up months (days / 30.4375)."""
+    """Follow-up months (days / 30.4375, `clinical.durations`)."""
     days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.days
     return days / DAYS_PER_MONTH

@@ -1,4 +1,4 @@
-"""reports layer (design §1): HTML (Jinja2) and PDF (WeasyPrint) renderings of outcomes.
+"""reports layer: HTML (Jinja2) and PDF (WeasyPrint) renderings of outcomes.
 
 Public API::
 

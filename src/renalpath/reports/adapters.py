@@ -1,4 +1,4 @@
-"""Thin adapters from outcomes results to report inputs (reports may import outcomes; design §1).
+"""Thin adapters from outcomes results to report inputs (reports may import outcomes).
 
 The JSON contract alone can draw a report; these adapters add what only the full results hold:
 per-patient kidney function pairs, censoring times and the last follow-up for the KM plot.

@@ -33,7 +33,7 @@ EQUATION_LABEL: dict[str, str] = {
     "ckd-epi-2021": "CKD-EPI 2021 creatinine (race-free)",
 }
 
-# KDIGO 2012 (clinical-spec B5 [V]): eGFR < 60 mL/min/1.73 m² is category G3a or worse.
+# KDIGO 2012 (KDIGO 2012 G categories [V]): eGFR < 60 mL/min/1.73 m² is category G3a or worse.
 KDIGO_G3A_THRESHOLD = 60.0
 
 _RC: dict[Any, Any] = {

@@ -1,6 +1,6 @@
-"""The salvage study (issue 5 JSON contract) laid out as the tables and figures of a paper.
+"""The salvage study (JSON contract) laid out as the tables and figures of a paper.
 
-Table and figure order follows the founding study's results section (clinical-spec §1.1 [V]):
+Table and figure order follows the founding study's results section [V]:
 cohort characteristics, operative details and pathology, kidney function before/after,
 cancer control. Every dash gets a footnote or note saying why it is there.
 """
@@ -33,7 +33,7 @@ DASH_LEGEND = (
     f"{f.DASH} marks a value that is not estimable or not recorded; the note beside it says why."
 )
 
-# Clavien-Dindo grades in severity order (clinical-spec B13 [V], Dindo 2004).
+# Clavien-Dindo grades in severity order (Dindo 2004 [V]).
 _CD_ORDER = ("none", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 

@@ -1,6 +1,6 @@
-"""synth layer (design §1): synthetic registry folders for demos, tests and benchmarks.
+"""synth layer: synthetic registry folders for demos, tests and benchmarks.
 
-`renalpath synth --patients N --seed S --out DIR` writes the design §4 CSV files; every value
+`renalpath synth --patients N --seed S --out DIR` writes the registry CSV files; every value
 is synthetic. Entry points: `synth.writer.write_registry` (folder on disk) and
 `synth.generator.iter_patients` (a lazy iterator of per-patient rows).
 """

@@ -1,8 +1,8 @@
 """The clinical course of one synthetic patient: diagnosis, treatment, failures, salvage, death.
 
-Treatments follow the pathway most of the time (clinical-spec Part A) with the deviations real
+Treatments follow the pathway most of the time (the guideline rules) with the deviations real
 departments show; failures after ablation or partial nephrectomy lead to re-ablation or
-salvage surgery (clinical-spec A.11), which is what the salvage study (§1.1) looks at.  All
+salvage surgery, which is what the salvage study looks at.  All
 probabilities live in `distributions` and are synthetic ([P]) unless cited there.
 
 Dates are generated first and filtered at the end: the patient's follow-up horizon (death or
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.synth import distributions as D
 from renalpath.synth.draws import Draws
 from renalpath.synth.model import (
@@ -321,7 +322,7 @@ class Course:
         d, p = self.d, self.patient
         t.biopsy_done = True
         t.biopsy_result = self._biopsy_result(t)
-        survival = d.exponential(D.RCC_SURVIVAL_MEDIAN_MONTHS_M1 / _LN2) * 30.4375
+        survival = d.exponential(D.RCC_SURVIVAL_MEDIAN_MONTHS_M1 / _LN2) * DAYS_PER_MONTH
         self._candidate_deaths.append((t.dx + 30 + int(survival), "rcc"))
         fit = not p.frail and self.age(t.dx) < 78
         start = t.dx + d.int_between(14, 60)
@@ -476,7 +477,8 @@ class Course:
             if op.kidney == KIDNEY_RN or op.kidney == KIDNEY_PN:
                 op.dialysis_expected_preop = "false"
             if loses_last_kidney and solitary:
-                # clinical-spec §1.1 / B13: dialysis expected pre-operatively is recorded as
+                # the founding salvage-surgery study / B13: dialysis expected pre-operatively is
+                # recorded as
                 # such, not as a Clavien complication.
                 if op.kidney == KIDNEY_RN:
                     op.dialysis_expected_preop = "true"
@@ -520,7 +522,7 @@ class Course:
             description = options[d.int_between(0, len(options) - 1)]
         day = op.date + d.int_between(0, 21)
         written = grade
-        if grade == "IVa":  # unexpected dialysis (clinical-spec B13): IVa, or IVa-d if
+        if grade == "IVa":  # unexpected dialysis: IVa, or IVa-d if
             stop = day + d.int_between(5, 40)  # still on dialysis at discharge
             if d.chance(0.3):
                 written = "IVa-d"
@@ -534,7 +536,7 @@ class Course:
         return "unknown" if self.d.chance(D.P_BIOPSY_NONDIAGNOSTIC) else t.histology
 
     def _pathology(self, t: Tumour, op: Op, lesion_mm: int | None) -> dict[str, str]:
-        """Specimen pathology; pT agrees with the pathological size (AJCC 8, clinical-spec B8)."""
+        """Specimen pathology; pT agrees with the pathological size (AJCC 8, AJCC 8)."""
         d = self.d
         radiological = lesion_mm if lesion_mm is not None else t.size_mm
         size = max(5, round(radiological * d.bounded_normal(0.95, 0.08, 0.7, 1.2)))
@@ -682,7 +684,7 @@ class Course:
             (("lung", 0.5), ("bone", 0.2), ("liver", 0.1), ("lymph nodes", 0.15), ("brain", 0.05))
         )
         self.events.append(Event(t.tumour_id, day, "distant_metastasis", site))
-        survival = d.exponential(D.RCC_SURVIVAL_MEDIAN_MONTHS_METACHRONOUS / _LN2) * 30.4375
+        survival = d.exponential(D.RCC_SURVIVAL_MEDIAN_MONTHS_METACHRONOUS / _LN2) * DAYS_PER_MONTH
         self._candidate_deaths.append((day + 30 + int(survival), "rcc"))
         if not p.frail or d.chance(0.5):
             self._new_op(

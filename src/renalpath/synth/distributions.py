@@ -1,9 +1,9 @@
 """Parameters of the synthetic department: who comes, what they have, what is done to them.
 
-Everything here is **synthetic demo data**.  Unless a line cites clinical-spec, a number is a
+Everything here is **synthetic demo data**.  Unless a line cites a source, a number is a
 plausible round figure chosen by us ([P]) so that the cohort *looks* like a real
 department's registry; none of it is a clinical fact and none may be used in clinical logic.
-The few figures taken from sources are marked with their clinical-spec section and tag.
+The few figures taken from sources are marked with their source and verification tag.
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from renalpath.clinical import durations
+
 # --- calendar -------------------------------------------------------------------------------
 # Diagnoses spread over 2008–mid 2024, data frozen mid 2025, so follow-up runs 1–17 years [P].
 DX_FIRST = date(2008, 1, 1).toordinal()
 DX_LAST = date(2024, 6, 30).toordinal()
 DATA_FREEZE = date(2025, 6, 30).toordinal()
-DAYS_PER_YEAR = 365.25
+DAYS_PER_YEAR = durations.DAYS_PER_YEAR  # 365.25, defined once
 
 # --- demographics ---------------------------------------------------------------------------
-# clinical-spec §1.1 [V]: salvage cohort mean age 64, 85 % male.  The whole department is less
+# the founding salvage-surgery study [V]: salvage cohort mean age 64, 85 % male.  The whole
+# department is less
 # male-dominated than that small salvage series; 64 % male is our round figure [P].
 P_MALE = 0.64
 AGE_MEAN, AGE_SD, AGE_MIN, AGE_MAX = 64.0, 11.0, 22.0, 93.0
-# black_race is only for legacy equations (design §4) and is usually not recorded [P].
+# black_race is only for legacy equations and is usually not recorded [P].
 BLACK_RACE = (("", 0.70), ("false", 0.28), ("true", 0.02))
 SOLITARY_KIDNEY = (("none", 0.965), ("anatomic", 0.015), ("functional", 0.02))
 HEREDITARY_YOUNG = (("none", 0.86), ("suspected", 0.09), ("confirmed", 0.05))  # age < 46
@@ -50,7 +53,7 @@ P_CKD_TAIL, CKD_FACTOR = 0.09, (1.5, 2.6)
 P_LAB_IN_UMOL = 0.18  # share of patients whose laboratory reports µmol/L [P]
 # Long-run creatinine multiplier after each kind of kidney intervention [P]; the salvage
 # series reports mean creatinine 1.35 → 1.43 mg/dL (+6 %) after salvage surgery
-# (clinical-spec §1.1 [V]), which the PN figure is close to.
+# (the founding salvage-surgery study [V]), which the PN figure is close to.
 RENAL_EFFECT = {
     "partial_nephrectomy": (1.08, 0.05),
     "radical_nephrectomy": (1.35, 0.08),
@@ -115,14 +118,14 @@ P_RENAL_SCORED = 0.6  # nephrometry components recorded on the diagnostic imagin
 IMAGING_MODALITY = (("ct", 0.8), ("mri", 0.15), ("us", 0.05))
 
 # --- first treatment ------------------------------------------------------------------------
-# Weights follow the pathway (clinical-spec Part A: LOC-PN-01 PN for cT1, LOC-RN-01 RN for cT2,
+# Weights follow the pathway (the guideline rules: LOC-PN-01 PN for cT1, LOC-RN-01 RN for cT2,
 # SRM-AS/TA for small masses in the frail or elderly, LOC-VT-01 RN for venous extension,
 # CN/SYS for M1) with some realistic deviations [P].
 ABLATION_MODALITY = (
     ("cryoablation", 0.55),
     ("radiofrequency_ablation", 0.3),
     ("microwave_ablation", 0.15),
-)  # cryo predominant, as in clinical-spec §1.1
+)  # cryo predominant, as in the founding salvage-surgery study
 PN_APPROACH = (("robotic", 0.55), ("laparoscopic", 0.15), ("open", 0.30))
 RN_APPROACH_SMALL = (("laparoscopic", 0.6), ("robotic", 0.15), ("open", 0.25))
 RN_APPROACH_LARGE = (("laparoscopic", 0.35), ("robotic", 0.05), ("open", 0.60))
@@ -135,12 +138,14 @@ P_SALVAGE_INTENT_EXPLICIT = 0.5
 P_PARENT_EXPLICIT = 0.5  # when intent is written, the parent id is written this often
 
 # --- perioperative --------------------------------------------------------------------------
-# Warm ischaemia: the salvage series reports a mean of 17.4 min (clinical-spec §1.1 [V]).
+# Warm ischaemia: the salvage series reports a mean of 17.4 min (the founding salvage-surgery study
+# [V]).
 WIT_MEAN, WIT_SD, WIT_MIN, WIT_MAX = 18.0, 6.5, 4.0, 50.0
 SALVAGE_WIT_MEAN = 17.4
 P_OFF_CLAMP = 0.08  # zero-ischaemia partial nephrectomy: warm ischaemia left blank [P]
 P_COLD_ISCHAEMIA_OPEN_PN = 0.05
-# Blood loss (mL) medians; salvage surgery bleeds more (mean 647 mL, clinical-spec §1.1 [V];
+# Blood loss (mL) medians; salvage surgery bleeds more (mean 647 mL, the founding salvage-surgery
+# study [V];
 # a log-normal with median 480 and sigma 0.75 has a mean of about 640).
 EBL_MEDIAN = {"open": 400.0, "laparoscopic": 150.0, "robotic": 150.0, "percutaneous": 10.0}
 EBL_SIGMA = 0.8
@@ -148,7 +153,7 @@ SALVAGE_EBL_MEDIAN, SALVAGE_EBL_SIGMA = 480.0, 0.75
 P_TRANSFUSION = {"partial_nephrectomy": 0.05, "radical_nephrectomy": 0.07, "ablation": 0.01}
 P_CONVERSION_OPEN_MIS = 0.03
 P_CONVERSION_RADICAL_PN = 0.015
-P_SALVAGE_CONVERSION_RADICAL = 0.12  # fibrosis after ablation (clinical-spec A.11 [V]) [P rate]
+P_SALVAGE_CONVERSION_RADICAL = 0.12  # fibrosis after ablation [P rate]
 P_COMPLICATION = {
     "partial_nephrectomy": 0.2,
     "radical_nephrectomy": 0.14,
@@ -165,7 +170,7 @@ CLAVIEN_GRADES = (
     ("IVb", 0.01),
     ("V", 0.01),
 )
-# Descriptions follow the worked examples of clinical-spec B13 [V].
+# Descriptions follow the worked examples of Dindo 2004 [V].
 CLAVIEN_DESCRIPTION = {
     "I": (
         "ileus managed with antiemetics",
@@ -188,13 +193,13 @@ CLAVIEN_DESCRIPTION = {
 
 # --- failures and salvage -------------------------------------------------------------------
 # Residual disease = enhancement at the 3-month imaging after ablation (Delphi definition,
-# clinical-spec A.11 [V]); rates are ours [P].
+# salvage guideline rules [V]); rates are ours [P].
 P_RESIDUAL_AFTER_ABLATION = 0.06
 P_RECURRENCE_AFTER_ABLATION = 0.08  # a later recurrence in or at the ablation zone [P]
 # Re-ablation: 71.9 % no evidence of disease, 26.9 % recurred again (Askarpour & Aminsharifi
-# 2025, clinical-spec A.11 [V]).
+# 2025, salvage guideline rules [V]).
 P_RECURRENCE_AFTER_REABLATION = 0.269
-# Isolated local recurrence after surgery for cT1–2: 1.6 % of 1,895 (clinical-spec A.11 [S]);
+# Isolated local recurrence after surgery for cT1–2: 1.6 % of 1,895;
 # a positive margin triples it here [P].
 P_LOCAL_RECURRENCE_AFTER_PN = 0.016
 P_LOCAL_RECURRENCE_AFTER_RN = 0.008
@@ -219,7 +224,7 @@ def p_distant_metastasis(t_category: str) -> float:
 
 METASTASIS_MEDIAN_YEARS, METASTASIS_SIGMA = 2.0, 0.8
 # Median survival (months) after metastasis.  CARMENA arms had medians of 13.9–18.4 months in
-# intermediate/poor risk (clinical-spec A.6 [V]); a mixed-risk department does better [P].
+# intermediate/poor risk; a mixed-risk department does better [P].
 RCC_SURVIVAL_MEDIAN_MONTHS_M1 = 22.0
 RCC_SURVIVAL_MEDIAN_MONTHS_METACHRONOUS = 30.0
 

@@ -1,6 +1,6 @@
 """Synthetic registry rows, one patient at a time (a lazy iterator, so memory stays flat).
 
-`iter_patients(n, seed)` yields, per patient, a mapping from registry file name (design §4,
+`iter_patients(n, seed)` yields, per patient, a mapping from registry file name (the CSV contract,
 `registry.dictionary.FILES`) to that patient's rows as `{column: text}` dicts.  Values are
 already formatted as the CSV contract wants them (ISO dates, `true`/`false`, blank = missing),
 so writing is a matter of putting them in header order.

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError, Problem
+from renalpath.errors import UnknownPack
+from renalpath.pathway import CaseValidationError, case_json_schema, recommend
 from renalpath.web.auth import Principal, any_user, clinical_user
 from renalpath.web.calculators import CALCULATORS, Calculator
 from renalpath.web.errors import ErrorBody, body, from_problems
@@ -147,14 +149,6 @@ for _calc in CALCULATORS.values():
     )
 
 
-try:  # the pathway layer is optional at import time only while it is being built
-    from renalpath.pathway import CaseValidationError, case_json_schema, recommend
-
-    HAVE_PATHWAY = True
-except ImportError:  # pragma: no cover - the package ships the pathway
-    HAVE_PATHWAY = False
-
-
 def _is_json(content_type: str | None) -> bool:
     """`application/json` or `application/*+json`, as FastAPI decides for a JSON body."""
     if not content_type:
@@ -184,7 +178,7 @@ async def json_object_body(request: Request) -> dict[str, Any]:
                 [{"type": "json_invalid", "loc": ("body", err.pos), "msg": "JSON decode error",
                   "input": {}, "ctx": {"error": err.msg}}]
             ) from err  # fmt: skip
-        except ValueError as err:  # not UTF-8/16/32
+        except UnicodeDecodeError as err:  # not UTF-8/16/32
             raise HTTPException(400, "There was an error parsing the body") from err
     if not isinstance(value, dict):
         raise RequestValidationError(
@@ -217,7 +211,7 @@ _RECOMMEND_OPENAPI: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "additionalProperties": True,
-                    "description": "A case as in design §3; every field optional; see /schema/case",
+                    "description": "A case (every field optional); its JSON Schema: /schema/case",
                 }
             }
         },
@@ -225,7 +219,7 @@ _RECOMMEND_OPENAPI: dict[str, Any] = {
 }
 
 
-# The hot path of the API (issue 6: p99 < 50 ms at 50 clients), so the route takes the bare
+# The hot path of the API (target: p99 < 50 ms at 50 clients), so the route takes the bare
 # request instead of FastAPI parameters: the case is validated once, by the pathway (with its
 # cross-field checks and hints) rather than first as a FastAPI `dict` body too, no dependency
 # graph is solved, and it is the router's first route so matching stops at once.  It runs
@@ -242,7 +236,7 @@ async def recommend_route(request: Request) -> Response:
         result = recommend(case, pack)
     except CaseValidationError as err:
         return refusal(err)
-    except ValueError as err:  # unknown pack name
+    except UnknownPack as err:
         return refusal(ClinicalInputError(Problem("pack", pack, str(err))))
     return JSONResponse(result.to_dict())
 
@@ -255,26 +249,25 @@ def warm_up() -> None:
     start-up (app, packs, plans: ~300,000 objects) out of the collector's reach, so the full
     collections that a busy worker triggers no longer walk them on every run.
     """
-    if HAVE_PATHWAY:
-        recommend({}, None)
+    recommend({}, None)
     gc.collect()
     gc.freeze()
 
 
-if HAVE_PATHWAY:
-    router.add_api_route(
-        "/recommend",
-        recommend_route,
-        methods=["POST"],
-        response_model=RecommendOut,
-        tags=["pathway"],
-        summary="Guideline options for a case",
-        operation_id="recommend_route_api_v1_recommend_post",
-        openapi_extra=_RECOMMEND_OPENAPI,
-    )
-    router.routes.insert(0, router.routes.pop())  # matched first: see recommend_route
+router.add_api_route(
+    "/recommend",
+    recommend_route,
+    methods=["POST"],
+    response_model=RecommendOut,
+    tags=["pathway"],
+    summary="Guideline options for a case",
+    operation_id="recommend_route_api_v1_recommend_post",
+    openapi_extra=_RECOMMEND_OPENAPI,
+)
+router.routes.insert(0, router.routes.pop())  # matched first: see recommend_route
 
-    @router.get("/schema/case", tags=["pathway"], summary="Case JSON Schema")
-    def schema_case(_: Annotated[Principal, Depends(any_user)]) -> dict[str, Any]:
-        """The case JSON Schema (draft 2020-12), as `renalpath schema case` prints it."""
-        return case_json_schema()
+
+@router.get("/schema/case", tags=["pathway"], summary="Case JSON Schema")
+def schema_case(_: Annotated[Principal, Depends(any_user)]) -> dict[str, Any]:
+    """The case JSON Schema (draft 2020-12), as `renalpath schema case` prints it."""
+    return case_json_schema()

@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import HTMLResponse, Response
 
 import renalpath
-from renalpath.clinical.common import ClinicalInputError
+from renalpath.errors import RenalpathError
 from renalpath.registry.db import RegistryBusy
 from renalpath.web import (
     access_log,
@@ -47,7 +47,7 @@ from renalpath.web.auth import (
     current_principal,
     login_throttle,
 )
-from renalpath.web.errors import FieldError, body, from_problems, from_pydantic
+from renalpath.web.errors import FieldError, body, expected_error, from_pydantic
 from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
@@ -85,9 +85,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(body(errors), status_code=422)
         return render(request, "error.html", {"status": 422, "errors": errors}, status_code=422)
 
-    @app.exception_handler(ClinicalInputError)
-    async def clinical_error(request: Request, exc: ClinicalInputError) -> Response:
-        return JSONResponse(body(from_problems(exc.problems)), status_code=422)
+    app.add_exception_handler(RenalpathError, expected_error)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -228,15 +226,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    if api.HAVE_PATHWAY:
-        from renalpath.pathway import Case
+    from renalpath.pathway import Case
 
-        _, defs = models_json_schema(
-            [(Case, "validation")], ref_template="#/components/schemas/{model}"
-        )
-        doc.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
-        body = doc["paths"]["/api/v1/recommend"]["post"]["requestBody"]["content"]
-        body["application/json"]["schema"] = {"$ref": "#/components/schemas/Case"}
+    _, defs = models_json_schema(
+        [(Case, "validation")], ref_template="#/components/schemas/{model}"
+    )
+    doc.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+    body = doc["paths"]["/api/v1/recommend"]["post"]["requestBody"]["content"]
+    body["application/json"]["schema"] = {"$ref": "#/components/schemas/Case"}
     app.openapi_schema = doc
     return doc
 

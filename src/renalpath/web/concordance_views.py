@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.errors import Refusal
+from renalpath.errors import InvalidInput, Refusal
 from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.source import load_frames
@@ -81,7 +81,7 @@ def check_assumptions(entries: Iterable[str], errors: list[FieldError]) -> dict[
     for text in items:
         try:
             path, value = parse_assumption(text)
-        except ValueError as err:
+        except InvalidInput as err:
             errors.append(FieldError(field="assume", message=f"assume: {err}", value=text))
             continue
         try:
@@ -112,7 +112,7 @@ def run_audit(request: Request, w: Window, assumed: dict[str, Any]) -> dict[str,
         return audit.to_json_dict()
     except SchemaError as err:
         raise HTTPException(503, str(err)) from err
-    except (ClinicalInputError, FramesError, ValueError) as err:
+    except (ClinicalInputError, FramesError) as err:
         raise AuditRefused(f"registry data cannot be analysed: {err}") from err
 
 

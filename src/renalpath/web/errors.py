@@ -1,7 +1,8 @@
 """One error shape for the whole API: `{"errors": [{"field": "a.b", "message": …}]}`.
 
-Pydantic's validation errors, calculator refusals (ClinicalInputError) and HTTP errors all
-end up in this shape, so a script or the UI can put each problem next to the field it names.
+Pydantic's validation errors, every expected failure (`renalpath.errors`: calculator refusals,
+records not found, conflicts, a missing schema) and HTTP errors all end up in this shape, so
+a script or the UI can put each problem next to the field it names.
 Values are echoed back, made JSON-safe first: a NaN sent by a client must produce a 422 that
 names it, never a 500 from the JSON encoder.
 """
@@ -12,9 +13,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel
+from starlette.responses import Response
 
-from renalpath.clinical.common import Problem
+from renalpath.clinical.common import ClinicalInputError, Problem
+from renalpath.errors import RenalpathError
 
 
 class FieldError(BaseModel):
@@ -106,3 +110,32 @@ def messages_by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
     for err in errors:
         out.setdefault(err.field or "", []).append(err.message)
     return out
+
+
+# ------------------------------------------------------------- expected failures, by kind
+
+
+def fields_of(exc: RenalpathError) -> list[FieldError]:
+    """The problems an expected failure carries, as FieldErrors (by field where it names one)."""
+    if isinstance(exc, ClinicalInputError):
+        return from_problems(exc.problems)
+    return [FieldError(field=None, message=m) for m in exc.messages()]
+
+
+async def expected_error(request: Request, exc: Exception) -> Response:
+    """The web app's one handler for `RenalpathError`: its kind gives the HTTP status.
+
+    Refusals 422, not found 404, conflict 409, schema missing 503 (see `renalpath.errors`).
+    API paths (and a calculator refusal anywhere, as before) get the JSON error body; pages get
+    the error page. Anything that is not a `RenalpathError` never reaches here: it is a bug and
+    ends as a 500 with its trace in the server log.
+    """
+    from fastapi.responses import JSONResponse
+
+    from renalpath.web.templating import render
+
+    assert isinstance(exc, RenalpathError)
+    status, errors = exc.http_status, fields_of(exc)
+    if request.url.path.startswith("/api/") or isinstance(exc, ClinicalInputError):
+        return JSONResponse(body(errors), status_code=status)
+    return render(request, "error.html", {"status": status, "errors": errors}, status_code=status)

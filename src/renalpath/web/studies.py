@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
 from renalpath.errors import Refusal
 from renalpath.outcomes.endpoints import ENDPOINTS
@@ -98,7 +99,7 @@ class StudyRefused(Refusal):
 def _run_salvage(engine: Engine, w: Window, equation: str) -> SalvageStudy:
     try:
         return salvage_study(salvage_frames(engine, w.start, w.end), w.start, w.end, equation)
-    except (ClinicalInputError, FramesError, ValueError) as err:
+    except (ClinicalInputError, FramesError) as err:
         raise StudyRefused(f"registry data cannot be analysed: {err}") from err
 
 
@@ -106,7 +107,7 @@ def _run_survival(engine: Engine, w: Window, endpoint: str, by: str | None) -> S
     try:
         frames = survival_frames(engine, w.start, w.end)
         return survival_study(frames, endpoint, by, w.start, w.end)
-    except (ClinicalInputError, FramesError, ValueError) as err:
+    except (ClinicalInputError, FramesError) as err:
         raise StudyRefused(f"registry data cannot be analysed: {err}") from err
 
 
@@ -141,7 +142,7 @@ def salvage_rows(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
 def survival_rows(doc: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
     for g in doc.get("groups") or ():
         med = g.get("median")
-        months = None if med is None else round(float(med) / 30.4375, 2)
+        months = None if med is None else round(float(med) / DAYS_PER_MONTH, 2)
         yield g.get("group"), g.get("n"), g.get("events"), med, months
 
 
