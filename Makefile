@@ -31,8 +31,8 @@ demo: install
 	$(BIN)/renalpath calc egfr --creatinine 1.35 --unit mg/dL --age 64 --sex male --equation mdrd
 
 lint: install
-	$(BIN)/ruff check src tests bench setup.py
-	$(BIN)/ruff format --check src tests bench setup.py
+	$(BIN)/ruff check src tests bench docs setup.py
+	$(BIN)/ruff format --check src tests bench docs setup.py
 
 typecheck: install
 	$(BIN)/mypy
