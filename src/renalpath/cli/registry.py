@@ -1,7 +1,7 @@
 """Registry commands: `db init|upgrade`, `import DIR`, `export DIR`, `dictionary`, `audit`.
 
 Every command takes `--db URL` (else RENALPATH_DATABASE_URL, else sqlite:///./renalpath.db).
-Exit codes (design §5): 0 ok, 1 validation refusal / failed verification (reason on stderr),
+Exit codes: 0 ok, 1 validation refusal / failed verification (reason on stderr),
 2 usage error.
 """
 
@@ -68,7 +68,7 @@ def _migrate(db: str | None) -> None:
 
 @app.command("import")
 def import_cmd(
-    folder: Annotated[Path, typer.Argument(help="Registry folder of CSV files (design §4).")],
+    folder: Annotated[Path, typer.Argument(help="Registry folder (CSV or .xlsx files; see docs/import.md).")],
     db: DbOpt = None,
     as_json: JsonFlag = False,
     reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,

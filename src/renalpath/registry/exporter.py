@@ -1,4 +1,4 @@
-"""`renalpath export DIR`: the registry as a folder of CSVs in the import format (design §4).
+"""`renalpath export DIR`: the registry as a folder of CSVs in the import format.
 
 Only source data is written (derived eGFR and lineage are recomputed on import), in the
 canonical cell form of `registry.cells`, rows sorted by each file's key, so exporting the same
