@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from renalpath.cli import app
 from renalpath.registry import audit as audit_mod
@@ -22,7 +27,9 @@ from renalpath.registry.db import SchemaError, make_engine, resolve_url, upgrade
 from renalpath.registry.derived import DEFAULT_EQUATION
 from renalpath.registry.docs import render
 from renalpath.registry.exporter import export_folder
-from renalpath.registry.importer import import_folder
+from renalpath.registry.importer import ImportResult, import_folder
+from renalpath.registry.normalise import ReadOptions
+from renalpath.registry.spellings import DATE_FORMATS, MISSING_VALUES
 
 DbOpt = Annotated[
     str | None,
@@ -48,6 +55,46 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _engine(db: str | None, *, create: bool = False) -> Engine:
+    """The engine for `--db`, refusing a malformed URL, and — for commands that only read —
+    a SQLite file that does not exist (a mistyped path must not create an empty database)."""
+    url = resolve_url(db)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        _fail(f"{url!r} is not a database URL (sqlite:///FILE or postgresql+psycopg://…)")
+        raise
+    if parsed.get_backend_name() == "sqlite" and not create:
+        path = parsed.database or ""
+        if path not in ("", ":memory:") and not Path(path).exists():
+            _fail(f"no database at {path} (check --db; `renalpath db init` creates one)")
+    try:
+        return make_engine(url)
+    except (ArgumentError, NoSuchModuleError) as err:
+        _fail(f"cannot use database URL {parsed.render_as_string()}: {err}")
+        raise
+
+
+@contextmanager
+def _database_errors(engine: Engine) -> Iterator[None]:
+    """Unreachable server, wrong credentials, read-only file: one line, no traceback."""
+    try:
+        yield
+    except SchemaError as err:
+        _fail(str(err))
+    except DBAPIError as err:
+        detail = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        _fail(f"database {engine.url.render_as_string()}: {detail}")
+
+
+def _refuse_existing(folder: Path, force: bool) -> None:
+    if force or not folder.exists():
+        return
+    if folder.is_file() or any(folder.iterdir()):
+        _fail(f"{folder} already exists and is not empty (choose a new folder, or --force to "
+              "overwrite the registry files in it)")  # fmt: skip
+
+
 @db_app.command("init")
 def db_init(db: DbOpt = None) -> None:
     """Create the registry schema (same as upgrade on an empty database)."""
@@ -61,14 +108,17 @@ def db_upgrade(db: DbOpt = None) -> None:
 
 
 def _migrate(db: str | None) -> None:
-    url = resolve_url(db)
-    rev = upgrade(make_engine(url))
-    typer.echo(f"database {make_engine(url).url.render_as_string()} at revision {rev}")
+    engine = _engine(db, create=True)
+    with _database_errors(engine):
+        rev = upgrade(engine)
+    typer.echo(f"database {engine.url.render_as_string()} at revision {rev}")
 
 
 @app.command("import")
 def import_cmd(
-    folder: Annotated[Path, typer.Argument(help="Registry folder (CSV or .xlsx files; see docs/import.md).")],
+    folder: Annotated[
+        Path, typer.Argument(help="Registry folder (CSV or .xlsx files; see docs/import.md).")
+    ],
     db: DbOpt = None,
     as_json: JsonFlag = False,
     reason: Annotated[str | None, typer.Option(help="Reason recorded in the audit trail.")] = None,
@@ -78,9 +128,49 @@ def import_cmd(
     equation: Annotated[
         str, typer.Option(help="eGFR equation stored for creatinine values.")
     ] = DEFAULT_EQUATION,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Full report and diff; nothing is written.")
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update", help="Apply changes to rows already in the database (needs --reason)."
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="Encoding of the CSV files (default UTF-8), e.g. cp1252.")
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(help=f"Day-month order of dates: {' | '.join(DATE_FORMATS)}."),
+    ] = None,
+    ignore_columns: Annotated[
+        list[str] | None,
+        typer.Option("--ignore-columns", help="Column not to read (repeat, or comma-separated)."),
+    ] = None,
+    missing: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated cells read as blank in optional columns "
+            f"(default: {', '.join(MISSING_VALUES)})."
+        ),
+    ] = None,
 ) -> None:
     """Validate a registry folder and load it (all or nothing; re-import changes nothing)."""
-    engine = make_engine(db)
+    if date_format is not None and date_format not in DATE_FORMATS:
+        raise typer.BadParameter(
+            f"use one of {', '.join(DATE_FORMATS)}", param_hint="--date-format"
+        )
+    if update and not reason:
+        raise typer.BadParameter("say why stored rows change (goes to the audit trail)",
+                                 param_hint="--reason")  # fmt: skip
+    options = ReadOptions(
+        date_format=date_format,
+        encoding=encoding,
+        ignore_columns=tuple(c.strip() for arg in ignore_columns or [] for c in arg.split(",")),
+        missing=MISSING_VALUES if missing is None else tuple(missing.split(",")),
+    )
+    engine = _engine(db, create=True)
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} rows"),
@@ -95,23 +185,31 @@ def import_cmd(
             progress.start()
 
     try:
-        result = import_folder(
-            engine,
-            folder,
-            actor=f"user:{user}" if user else None,
-            reason=reason,
-            equation=equation,
-            on_start=on_start,
-            progress=lambda n: progress.advance(task, n),
-        )
-    except SchemaError as err:
-        _fail(str(err))
-        return
+        with _database_errors(engine):
+            result = import_folder(
+                engine,
+                folder,
+                actor=f"user:{user}" if user else None,
+                reason=reason,
+                equation=equation,
+                on_start=on_start,
+                progress=lambda n: progress.advance(task, n),
+                options=options,
+                dry_run=dry_run,
+                update=update,
+            )
     finally:
         progress.stop()
+    _report_import(result, as_json)
+
+
+_DIFF_SHOWN = 50
+
+
+def _report_import(result: ImportResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-    if not result.written:
+    if not result.report.ok:
         typer.echo(result.report.render(), err=True)
         typer.echo("refused: nothing was imported", err=True)
         raise typer.Exit(1)
@@ -123,7 +221,20 @@ def import_cmd(
                 f"{name}: {c['inserted']} inserted, {c['updated']} updated, "
                 f"{c['unchanged']} unchanged"
             )
-        typer.echo(f"audit rows written: {result.audit_rows}")
+        for change in result.diff(_DIFF_SHOWN):
+            typer.echo(f"  change {change['file']} {change['id']} {change['column']}: "
+                       f"{change['old']!r} → {change['new']!r}")  # fmt: skip
+        if len(result.changes) > _DIFF_SHOWN:
+            typer.echo(f"  … {len(result.changes) - _DIFF_SHOWN} more changes (--json lists all)")
+        if result.written:
+            typer.echo(f"audit rows written: {result.audit_rows}")
+    if result.updates_refused and not result.dry_run:
+        typer.echo(f"refused: the folder changes {len(result.changes)} cell(s) of rows already "
+                   "in the database (listed above); nothing was imported. Check them, then run "
+                   "again with --update --reason \"…\"", err=True)  # fmt: skip
+        raise typer.Exit(1)
+    if result.dry_run:
+        typer.echo("dry run: nothing was written", err=True)
 
 
 @app.command("export")
@@ -147,17 +258,23 @@ def export_cmd(
             "default: a one-off random key (exports cannot be linked).",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a folder that is not empty.")
+    ] = False,
 ) -> None:
     """Write the registry as CSV files in the import format (lossless round trip)."""
     if key_file is not None and not deidentify:
         raise typer.BadParameter("only with --deidentify", param_hint="--key-file")
+    _refuse_existing(folder, force)
     if deidentify:
         _export_deidentified(folder, db, as_json, key_file)
         return
+    engine = _engine(db)
     try:
-        counts = export_folder(make_engine(db), folder)
-    except SchemaError as err:
-        _fail(str(err))
+        with _database_errors(engine):
+            counts = export_folder(engine, folder)
+    except OSError as err:
+        _fail(f"cannot write {folder}: {err.strerror or err}")
         return
     if as_json:
         sys.stdout.write(json.dumps({"folder": str(folder), "rows": counts}) + "\n")
@@ -171,13 +288,17 @@ def _export_deidentified(
 ) -> None:
     from renalpath.registry import deidentify as deid
 
+    engine = _engine(db)
     try:
         key = deid.load_key(key_file) if key_file is not None else deid.new_key()
-        engine = make_engine(db)
-        done = deid.export_deidentified(engine, folder, key)
-        deid.record_export(engine, audit_mod.cli_actor(), deidentified=True, rows=done.rows)
-    except (SchemaError, deid.DeidentifyError) as err:
+        with _database_errors(engine):
+            done = deid.export_deidentified(engine, folder, key)
+            deid.record_export(engine, audit_mod.cli_actor(), deidentified=True, rows=done.rows)
+    except deid.DeidentifyError as err:
         _fail(str(err))
+        return
+    except OSError as err:
+        _fail(f"cannot write {folder}: {err.strerror or err}")
         return
     if key_file is None:
         typer.echo("note: one-off random key; pseudonyms cannot be linked to other exports "
@@ -210,7 +331,9 @@ def audit_log(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the audit trail, most recent first."""
-    rows = list(audit_mod.log_rows(make_engine(db), entity, entity_id, limit or None))
+    engine = _engine(db)
+    with _database_errors(engine):
+        rows = list(audit_mod.log_rows(engine, entity, entity_id, limit or None))
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str) + "\n")
         return
@@ -227,7 +350,9 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
     """Recompute the hash chain; exit 1 if any row was altered, removed or inserted."""
-    result = audit_mod.verify(make_engine(db))
+    engine = _engine(db)
+    with _database_errors(engine):
+        result = audit_mod.verify(engine)
     if as_json:
         sys.stdout.write(json.dumps(result.__dict__) + "\n")
     if not result.ok:

@@ -40,9 +40,10 @@ Phi = Literal["record_id", "date", "free_text"]
 BOOL_VALUES: tuple[str, str] = ("true", "false")
 
 # TNM categories accepted in ct/pt, cn/pn, cm/pm. AJCC 8th edition kidney T categories
-# (TX, T0, T1, T1a, T1b, T2, T2a, T2b, T3, T3a, T3b, T3c, T4) (AJCC Cancer Staging Manual, 8th edition, 2017); the
-# unsubdivided T1/T2/T3 appear in real registries (e.g. KiTS19 records pT "3"). MX is not an
-# AJCC 8 category but legacy registries hold it, so it is accepted and kept as written.
+# (TX, T0, T1, T1a, T1b, T2, T2a, T2b, T3, T3a, T3b, T3c, T4; AJCC Cancer Staging Manual,
+# 8th edition, 2017); the unsubdivided T1/T2/T3 appear in real registries (e.g. KiTS19
+# records pT "3"). MX is not an AJCC 8 category but legacy registries hold it, so it is
+# accepted and kept as written.
 T_CATEGORIES: tuple[str, ...] = (
     "TX", "T0", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
 )  # fmt: skip

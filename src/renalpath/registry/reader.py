@@ -77,8 +77,14 @@ def discover(folder: Path, report: Any) -> list[Source]:
             continue
         if suffix == ".csv" and stem in FILES:
             if name != FILES[stem].filename:
-                report.add("warning", name, None, None, None,
-                           f"read as {FILES[stem].filename} (file name in another case)")
+                report.add(
+                    "warning",
+                    name,
+                    None,
+                    None,
+                    None,
+                    f"read as {FILES[stem].filename} (file name in another case)",
+                )
             take(Source(stem, path, name))
         elif suffix == ".xlsx" and stem in FILES:
             take(Source(stem, path, name, workbook_table=True))
@@ -92,18 +98,31 @@ def discover(folder: Path, report: Any) -> list[Source]:
                                "sheet is not a registry table (name sheets like the files: "
                                f"{', '.join(FILES)})")  # fmt: skip
         elif suffix in (".xls", ".xlsm", ".xlsb", ".ods"):
-            report.add("error", name, None, None, None,
-                       f"{suffix} workbooks are not read; save as .xlsx or as CSV UTF-8")
+            report.add(
+                "error",
+                name,
+                None,
+                None,
+                None,
+                f"{suffix} workbooks are not read; save as .xlsx or as CSV UTF-8",
+            )
         elif stem in FILES:
             report.add("error", name, None, None, None,
                        f"not read: rename to {FILES[stem].filename} if it is that table "
                        "(comma-, semicolon- or tab-separated text)")  # fmt: skip
         else:
-            report.add("error", name, None, None, None,
-                       f"unknown file, not read (expected: {_EXPECTED})")
+            report.add(
+                "error", name, None, None, None, f"unknown file, not read (expected: {_EXPECTED})"
+            )
     if not sources and not report.errors:
-        report.add("error", str(folder), None, None, None,
-                   f"no registry file in the folder (expected: {_EXPECTED})")
+        report.add(
+            "error",
+            str(folder),
+            None,
+            None,
+            None,
+            f"no registry file in the folder (expected: {_EXPECTED})",
+        )
     return [sources[t] for t in FILES if t in sources]
 
 
@@ -116,7 +135,7 @@ def _sheet_names(path: Path, report: Any) -> list[str]:
             return list(wb.sheetnames)
         finally:
             wb.close()
-    except Exception as err:  # noqa: BLE001 - any unreadable workbook is one message
+    except Exception as err:  # any unreadable workbook is one message
         report.add("error", path.name, None, None, None, f"not a readable .xlsx workbook ({err})")
         return []
 
@@ -221,9 +240,15 @@ def _read_csv(
     ctx.separator = sep
     ctx.decimal_comma = sep == ";"
     if sep != ",":
-        report.add("warning", src.label, None, None, None,
-                   f"{'semicolon' if sep == ';' else 'tab'}-separated file"
-                   + ("; decimal commas read as decimal points" if sep == ";" else ""))
+        report.add(
+            "warning",
+            src.label,
+            None,
+            None,
+            None,
+            f"{'semicolon' if sep == ';' else 'tab'}-separated file"
+            + ("; decimal commas read as decimal points" if sep == ";" else ""),
+        )
     try:
         return pd.read_csv(
             source, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
@@ -262,7 +287,7 @@ def _read_sheet(src: Source, report: Any) -> pd.DataFrame | None:
 
     try:
         wb = load_workbook(src.path, read_only=True, data_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable workbook is one message
+    except Exception as err:  # any unreadable workbook is one message
         report.add("error", src.label, None, None, None, f"not a readable .xlsx workbook ({err})")
         return None
     try:
@@ -276,8 +301,14 @@ def _read_sheet(src: Source, report: Any) -> pd.DataFrame | None:
                 sheet_name = matching[0]
                 for other in names:
                     if other != sheet_name:
-                        report.add("error", f"{src.label}:{other}", None, None, None,
-                                   f"extra sheet in the {src.table} workbook, not read")
+                        report.add(
+                            "error",
+                            f"{src.label}:{other}",
+                            None,
+                            None,
+                            None,
+                            f"extra sheet in the {src.table} workbook, not read",
+                        )
             else:
                 report.add("error", src.label, None, None, None,
                            f"several sheets and none named {src.table!r}")  # fmt: skip
@@ -330,8 +361,14 @@ def _match_header(
                        f"{col}); allowed: {', '.join(spec.column_names)}")  # fmt: skip
             ok = False
     if renamed:
-        report.add("warning", src.label, 1, None, None,
-                   "header read as " + ", ".join(f"{a!r} → {b}" for a, b in renamed.items()))
+        report.add(
+            "warning",
+            src.label,
+            1,
+            None,
+            None,
+            "header read as " + ", ".join(f"{a!r} → {b}" for a, b in renamed.items()),
+        )
     for cspec in spec.columns:
         if cspec.required and cspec.name not in seen:
             report.add("error", src.label, 1, cspec.name, None, "required column missing")

@@ -432,7 +432,10 @@ def _duplicates(spec: FileSpec, frame: pd.DataFrame, report: Report) -> None:
         return  # ordinal key: repeated rows are distinct complications
     # Hash the typed key columns directly (blank/NaT compare equal to each other, as their
     # text would); only rows that are duplicated are turned into text.
-    dup = frame[key].duplicated(keep=False)
+    # Rows whose required key cell failed to parse are already reported: not duplicates.
+    required = [k for k in key if spec.column(k).required]
+    parsed = frame[required].notna().all(axis=1)
+    dup = frame[key].duplicated(keep=False) & parsed
     if not dup.any():
         return
     subset = frame.loc[dup, key].astype(str)
