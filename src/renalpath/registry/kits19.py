@@ -62,12 +62,10 @@ def kits19_rows(flat_csv: Path) -> Rows:
         for i, r in enumerate(csv.DictReader(fh)):
             _case(rows, i, r)
     # first and last post-op eGFR are the same measurement in some cases
-    seen: set[tuple[str, str]] = set()
-    rows["labs"] = [
-        lab
-        for lab in rows["labs"]
-        if (k := (lab["patient_id"], lab["date"])) not in seen and not seen.add(k)
-    ]
+    unique: dict[tuple[str, str], dict[str, str]] = {}
+    for lab in rows["labs"]:
+        unique.setdefault((lab["patient_id"], lab["date"]), lab)
+    rows["labs"] = list(unique.values())
     return rows
 
 
