@@ -1,10 +1,15 @@
-"""Registry import from an uploaded zip of a CSV folder (clinicians and admins).
+"""Registry import from an uploaded zip of a registry folder (clinicians and admins).
 
 The zip is unpacked into a private temporary folder with every member checked first: no
-absolute paths, no `..`, no links, only `.csv` files, bounded count and unpacked size (a zip
-bomb is refused before anything is written).  Then the registry's own `import_folder` runs:
-all-or-nothing, so a folder with one bad cell writes nothing and the page shows the validation
-report (file, line, column, value, reason).
+absolute paths, no `..`, no links, only `.csv` and `.xlsx` files, bounded count and unpacked
+size (a zip bomb is refused before anything is written).  Then the registry's own
+`import_folder` runs: all-or-nothing, so a folder with one bad cell writes nothing and the page
+shows the grouped validation report (file, lines, column, value, reason).
+
+"Validate only" runs the whole import and rolls it back (the full report, nothing written).
+Changes to records already in the registry are never applied silently: the page shows the
+diff and applies it only when the upload is sent again with "apply changes to existing
+records" ticked and a reason, which goes to the audit trail.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import io
 import stat
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -65,8 +71,11 @@ def _safe_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         mode = m.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise UploadRefused(f"file: {name!r} is a symbolic link (refused)")
-        if path.suffix.lower() != ".csv" and not path.name.startswith("."):
-            raise UploadRefused(f"file: {name!r} is not a .csv file (allowed: registry CSV files)")
+        if path.suffix.lower() not in (".csv", ".xlsx") and not path.name.startswith("."):
+            raise UploadRefused(
+                f"file: {name!r} is not a .csv or .xlsx file (allowed: registry CSV files or "
+                "workbooks)"
+            )
         total += m.file_size
     if total > MAX_UNPACKED_BYTES:
         raise UploadRefused(
@@ -101,7 +110,19 @@ def unpack(data: bytes, dest: Path) -> Path:
     return dest
 
 
-async def _read_upload(request: Request) -> tuple[bytes, str]:
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    reason: str
+    dry_run: bool
+    update: bool
+
+
+def _flag(value: object) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+async def _read_upload(request: Request) -> Upload:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 1024 * 1024:
         raise UploadRefused(
@@ -112,6 +133,10 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
     form = await request.form()
     upload = form.get("file")
     reason = str(form.get("reason") or "").strip()
+    dry_run = form.get("action") == "validate" or _flag(form.get("dry_run"))
+    update = _flag(form.get("update"))
+    if update and not reason and not dry_run:
+        raise UploadRefused("reason: say why existing records change (goes to the audit trail)")
     if not isinstance(upload, UploadFile):
         raise UploadRefused("file: a zip file is required")
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
@@ -119,13 +144,25 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
         raise UploadRefused(
             f"file: too large (allowed: at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB)", 413
         )
-    return data, reason or f"web import of {upload.filename or 'upload.zip'}"
+    reason = reason or f"web import of {upload.filename or 'upload.zip'}"
+    return Upload(data, reason, dry_run, update)
 
 
-def run_import(request: Request, data: bytes, actor: str, reason: str) -> ImportResult:
+def run_import(request: Request, upload: Upload, actor: str) -> ImportResult:
     with tempfile.TemporaryDirectory(prefix="renalpath-upload-") as tmp:
-        folder = unpack(data, Path(tmp))
-        return import_folder(engine_of(request), folder, actor=actor, reason=reason)
+        folder = unpack(upload.data, Path(tmp))
+        return import_folder(
+            engine_of(request), folder, actor=actor, reason=upload.reason,
+            dry_run=upload.dry_run, update=upload.update,
+        )  # fmt: skip
+
+
+def _status(result: ImportResult) -> int:
+    if not result.report.ok:
+        return 422
+    if result.updates_refused and not result.dry_run:
+        return 409
+    return 200
 
 
 @router.get("/import")
@@ -138,13 +175,13 @@ async def import_upload(
     request: Request, principal: Annotated[Principal, Depends(clinical_user)]
 ) -> Response:
     try:
-        data, reason = await _read_upload(request)
-        result = run_import(request, data, actor_of(principal.name), reason)
+        upload = await _read_upload(request)
+        result = run_import(request, upload, actor_of(principal.name))
     except UploadRefused as err:
         ctx: dict[str, Any] = {"result": None, "error": str(err)}
         return render(request, "import.html", ctx, status_code=err.status)
-    status = 200 if result.written else 422
-    return render(request, "import.html", {"result": result, "error": None}, status_code=status)
+    ctx = {"result": result, "error": None, "groups": result.report.groups()}
+    return render(request, "import.html", ctx, status_code=_status(result))
 
 
 @api_router.post(
@@ -160,6 +197,8 @@ async def import_upload(
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
                             "reason": {"type": "string"},
+                            "dry_run": {"type": "boolean"},
+                            "update": {"type": "boolean"},
                         },
                     }
                 }
@@ -172,10 +211,14 @@ async def import_api(
     principal: Annotated[Principal, Depends(clinical_user)],
     _csrf: Annotated[None, Depends(require_csrf)],
 ) -> Response:
-    """Import a zip of a registry CSV folder (all-or-nothing); the report or the counts."""
+    """Import a zip of a registry folder (all-or-nothing); the report, counts and diff.
+
+    `dry_run`: validate only, nothing written. Changes to existing records answer 409 with
+    the diff unless `update` is true (with a `reason`)."""
     try:
-        data, reason = await _read_upload(request)
-        result = run_import(request, data, actor_of(principal.name), reason)
+        upload = await _read_upload(request)
+        result = run_import(request, upload, actor_of(principal.name))
     except UploadRefused as err:
-        return JSONResponse(body([FieldError(field="file", message=str(err))]), err.status)
-    return JSONResponse(result.to_dict(), status_code=200 if result.written else 422)
+        field_name = "reason" if str(err).startswith("reason:") else "file"
+        return JSONResponse(body([FieldError(field=field_name, message=str(err))]), err.status)
+    return JSONResponse(result.to_dict(), status_code=_status(result))
