@@ -29,6 +29,7 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INT = re.compile(r"[+-]?\d+")
 _INTEGRAL_FLOAT = re.compile(r"(?P<i>[+-]?\d+)\.0+")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+_COMPARATOR_STARTS = ("<", ">", "=", "≤", "≥")
 _CLAVIEN_ARABIC = re.compile(r"(?P<n>[1-5])\s*(?P<rest>[ab]?\s*(?:-?\s*d)?)")
 
 
@@ -247,11 +248,20 @@ Warn = Callable[[str, str, str, np.ndarray], None]  # column, raw, stored, row m
 Refuse = Callable[[str, np.ndarray, str], None]  # column, row mask, reason
 
 
+Distinct = dict[str, tuple[np.ndarray, pd.Series]]  # column → (codes, distinct texts)
+
+
 def normalise_frame(
-    spec: FileSpec, frame: pd.DataFrame, ctx: FileContext, warn: Warn, refuse: Refuse
+    spec: FileSpec,
+    frame: pd.DataFrame,
+    ctx: FileContext,
+    warn: Warn,
+    refuse: Refuse,
+    distinct: Distinct | None = None,
 ) -> dict[str, np.ndarray]:
     """Rewrite non-canonical cells of `frame` in place; return, per column, the rows whose
-    cell was refused (already reported, then blanked)."""
+    cell was refused (already reported, then blanked). The factorisation of each column left
+    as it was is put in `distinct`, for the parser to reuse."""
     refused: dict[str, np.ndarray] = {}
     if spec.name == "labs":
         _split_comparators(frame, ctx, warn, refuse, refused)
@@ -264,6 +274,8 @@ def normalise_frame(
         uniq = pd.Series(uniq_arr, dtype=object)
         ok = _canonical(col, uniq)
         if ok.all():
+            if distinct is not None:
+                distinct[col.name] = (np.asarray(codes), uniq)
             continue
         table = uniq.to_numpy(object).copy()
         bad_rows = np.zeros(len(raw), dtype=bool)
@@ -288,8 +300,9 @@ def normalise_frame(
         frame[col.name] = table[codes] if len(table) else raw
         if bad_rows.any():
             refused[col.name] = bad_rows | refused.get(col.name, False)
-    if spec.name == "labs":
-        _lab_units(frame, warn, refuse, refused)
+    if spec.name == "labs" and _lab_units(frame, warn, refuse, refused) and distinct:
+        for name in ("value", "lln", "uln", "unit"):
+            distinct.pop(name, None)  # rewritten after they were factorised
     return refused
 
 
@@ -302,13 +315,15 @@ def _split_comparators(
 ) -> None:
     """Censored results ("<0.5", ">=90") → value + comparator (eGFR ">90" stays a number)."""
     value = frame["value"]
-    censored = value.str.match(r"\s*(?:<|>|=<|=>|≤|≥)").to_numpy(bool)
-    if not censored.any():
+    codes, uniq = pd.factorize(value.to_numpy(object))
+    marked = [i for i, t in enumerate(uniq.tolist()) if t.lstrip()[:1] in _COMPARATOR_STARTS]
+    if not marked:
         return
     comparator = frame["comparator"].to_numpy(object).copy()
     values = value.to_numpy(object).copy()
-    for text in pd.unique(value[censored]).tolist():
-        rows = censored & (value == text).to_numpy()
+    for i in marked:
+        text = str(uniq[i])
+        rows = codes == i
         m = sp.CENSORED_PATTERN.fullmatch(text.strip())
         if m is None:
             continue  # the parser reports "not a number"
@@ -332,9 +347,10 @@ def _split_comparators(
 
 def _lab_units(
     frame: pd.DataFrame, warn: Warn, refuse: Refuse, refused: dict[str, np.ndarray]
-) -> None:
+) -> bool:
     """Each (test, unit) pair once: the stored spelling, a conversion, or a refusal that
-    names the unit column and the test's allowed units."""
+    names the unit column and the test's allowed units. True if any cell was rewritten."""
+    changed = False
     pairs = frame[["test", "unit"]]
     distinct = pairs.drop_duplicates()
     for test, unit in distinct.itertuples(index=False, name=None):
@@ -346,6 +362,7 @@ def _lab_units(
         if spec is not None and spec.stored == unit and spec.factor == 1:
             continue
         rows = ((frame["test"] == test) & (frame["unit"] == unit)).to_numpy()
+        changed = True
         if spec is None:
             names = sorted({u.stored for u in allowed.values()})
             special = sp.LAB_UNIT_REFUSALS.get(test, {}).get(sp.spelling_key(unit))
@@ -360,6 +377,7 @@ def _lab_units(
         else:
             warn("unit", unit, spec.stored, rows)
         frame.loc[rows, "unit"] = spec.stored
+    return changed
 
 
 def _convert(

@@ -165,7 +165,11 @@ def read_source(
     if padded:
         frame = frame.apply(lambda s: s.str.strip())
     frame[LINE] = np.arange(2, len(frame) + 2)
-    empty = (frame[list(spec.column_names)] == "").all(axis=1)
+    # A row with every cell blank has its first cell blank: only those rows are looked at.
+    first = (frame[spec.column_names[0]] == "").to_numpy()
+    empty = np.zeros(len(frame), dtype=bool)
+    if first.any():
+        empty[first] = (frame.loc[first, list(spec.column_names)] == "").all(axis=1).to_numpy()
     if empty.any():
         lines = frame.loc[empty, LINE].tolist()
         report.add("warning", src.label, int(lines[0]), None, None,
@@ -252,7 +256,7 @@ def _read_csv(
     try:
         return pd.read_csv(
             source, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
-            encoding=encoding, skip_blank_lines=False,
+            encoding=encoding, skip_blank_lines=False, index_col=False,
         )  # fmt: skip
     except UnicodeDecodeError:
         _decode(src, data, report, options)
@@ -373,6 +377,8 @@ def _match_header(
         if cspec.required and cspec.name not in seen:
             report.add("error", src.label, 1, cspec.name, None, "required column missing")
             return None
+    if list(frame.columns) == list(spec.column_names):
+        return frame  # the usual case: nothing to select, rename or add
     frame = frame[keep].rename(columns=renamed)
     for cspec in spec.columns:
         if cspec.name not in frame.columns:

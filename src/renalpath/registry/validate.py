@@ -243,6 +243,7 @@ def _parse_column(
     frame: pd.DataFrame,
     report: Report,
     refused: np.ndarray | None = None,
+    distinct: tuple[np.ndarray, pd.Series] | None = None,
 ) -> pd.Series:
     raw = frame[col.name]
     blank = raw == ""
@@ -252,7 +253,7 @@ def _parse_column(
     present = ~blank
     if col.type == "date":
         # Parsed once per distinct text (a registry has far fewer distinct dates than rows).
-        codes, uniq = _distinct(raw)
+        codes, uniq = distinct or _distinct(raw)
         u_present = uniq != ""
         shaped = uniq.str.fullmatch(_DATE_RE).fillna(False).astype(bool)
         u_parsed = pd.to_datetime(uniq.where(u_present & shaped), format="%Y-%m-%d",
@@ -262,7 +263,7 @@ def _parse_column(
         report.add_rows("error", spec, frame, bad, col.name, "not a valid date (YYYY-MM-DD)")
         return parsed
     if col.type in ("int", "float"):
-        codes, uniq = _distinct(raw)
+        codes, uniq = distinct or _distinct(raw)
         u_present = uniq != ""
         u_number = pd.to_numeric(uniq.where(u_present), errors="coerce")
         u_bad = u_present & ~np.isfinite(u_number.fillna(np.nan).astype(float))
@@ -351,10 +352,13 @@ def parse_frames(
             mask = pd.Series(rows, index=frame.index)
             report.add_rows("error", spec, frame, mask, column, reason)
 
-        refused = normalise_frame(spec, frame, ctx, warn, refuse)
+        distinct: dict[str, tuple[np.ndarray, pd.Series]] = {}
+        refused = normalise_frame(spec, frame, ctx, warn, refuse, distinct)
         out = pd.DataFrame({LINE: frame[LINE]})
         for col in spec.columns:
-            out[col.name] = _parse_column(spec, col, frame, report, refused.get(col.name))
+            out[col.name] = _parse_column(
+                spec, col, frame, report, refused.get(col.name), distinct.get(col.name)
+            )
         typed[name] = out
     return typed
 
