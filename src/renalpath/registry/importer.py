@@ -626,7 +626,7 @@ def _check_merged(conn: Connection, patients: set[str], report: Report) -> None:
             names[(f"{name} (stored)", line)] = entity
     merged = Report()
     merged.labels = {n: f"{n} (stored)" for n in raw}
-    typed = parse_frames(raw, merged)
+    typed = parse_frames(raw, merged, normalise=False)
     ref = merged_reference(load_reference(conn), {})
     cross_checks(typed, ref, merged)
     for issue in merged.errors:

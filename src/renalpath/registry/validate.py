@@ -331,12 +331,17 @@ def parse_frames(
     raw: dict[str, pd.DataFrame],
     report: Report,
     contexts: dict[str, FileContext] | None = None,
+    *,
+    normalise: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Typed frames: dates as datetime64 (NaT), numbers as float/Int64, bools and text as
     objects with None for blank; cells that failed to parse are blank and already reported.
 
     Non-canonical spellings are first rewritten (`registry.normalise`), each rewrite one
-    warning; `contexts` carries per-file reading facts (decimal commas, options)."""
+    warning, for folder imports and single-record writes alike (a record is refused or
+    accepted exactly as an import of it would be); `contexts` carries per-file reading facts
+    (decimal commas, options). `normalise=False` is for cells already canonical (stored
+    rows read back)."""
     typed: dict[str, pd.DataFrame] = {}
     for name, frame in raw.items():
         spec = FILES[name]
@@ -353,7 +358,7 @@ def parse_frames(
             report.add_rows("error", spec, frame, mask, column, reason)
 
         distinct: dict[str, tuple[np.ndarray, pd.Series]] = {}
-        refused = normalise_frame(spec, frame, ctx, warn, refuse, distinct)
+        refused = normalise_frame(spec, frame, ctx, warn, refuse, distinct) if normalise else {}
         out = pd.DataFrame({LINE: frame[LINE]})
         for col in spec.columns:
             out[col.name] = _parse_column(
