@@ -28,7 +28,7 @@ def _two_imports(engine: Engine, tmp_path: Path) -> None:
     import_folder(engine, write_folder(tmp_path / "a", base_rows()), actor="user:alice")
     rows = copy.deepcopy(base_rows())
     rows["pathology"][0]["margin"] = "positive"
-    import_folder(engine, write_folder(tmp_path / "b", rows), reason="path review")
+    import_folder(engine, write_folder(tmp_path / "b", rows), reason="path review", update=True)
 
 
 def test_chain_verifies_and_records_who_what_why(engine: Engine, tmp_path: Path) -> None:

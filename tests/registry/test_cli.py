@@ -86,3 +86,64 @@ def test_newcomer_flow_synth_import_export_without_db_init(cli: Run, tmp_path: P
         original = sorted(csv.reader(io.StringIO((tmp_path / "demo" / f"{name}.csv").read_text())))
         back = sorted(csv.reader(io.StringIO((tmp_path / "out" / f"{name}.csv").read_text())))
         assert back == original, name
+
+
+def test_operational_errors_are_messages(cli: Run, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert (
+        cli("import", str(write_folder(tmp_path / "reg", base_rows())), "--db", db).returncode == 0
+    )
+    typo = f"sqlite:///{tmp_path / 'typo.db'}"
+    cases = {
+        # a mistyped SQLite path for a read command: refused, and no empty database created
+        ("export", str(tmp_path / "o1"), "--db", typo): "no database",
+        ("audit", "verify", "--db", typo): "no database",
+        ("export", str(tmp_path / "o2"), "--db", "not-a-url"): "not a database URL",
+        ("export", str(tmp_path / "o3"), "--db",
+         "postgresql+psycopg://nobody@127.0.0.1:1/none"): "database postgresql",
+        ("export", str(tmp_path / "reg"), "--db", db): "already exists and is not empty",
+        ("import", str(tmp_path / "reg"), "--db",
+         f"sqlite:///{tmp_path / 'reg' / 'labs.csv' / 'x.db'}"): "unable to open",
+    }  # fmt: skip
+    for args, words in cases.items():
+        done = cli(*args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert words in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    assert not (tmp_path / "typo.db").exists()
+    assert cli("export", str(tmp_path / "reg"), "--db", db, "--force").returncode == 0
+
+
+def test_dry_run_and_update(cli: Run, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    cli("import", str(write_folder(tmp_path / "v1", base_rows())), "--db", db)
+    rows = copy.deepcopy(base_rows())
+    rows["patients"][0]["sex"] = "F"  # normalised to female: a change to a stored row
+    v2 = str(write_folder(tmp_path / "v2", rows))
+    dry = cli("import", v2, "--db", db, "--dry-run", "--json")
+    payload = json.loads(dry.stdout)
+    assert dry.returncode == 0 and payload["written"] is False
+    assert payload["changes"] == [{"file": "patients", "id": "P1", "column": "sex",
+                                   "old": "male", "new": "female"}]  # fmt: skip
+    assert payload["warnings"][0]["reason"] == "stored as 'female'"
+    refused = cli("import", v2, "--db", db)
+    assert refused.returncode == 1 and "--update" in refused.stderr
+    assert "change patients P1 sex: 'male' → 'female'" in refused.stdout
+    assert cli("import", v2, "--db", db, "--update").returncode == 2  # needs --reason
+    done = cli("import", v2, "--db", db, "--update", "--reason", "sex corrected")
+    assert done.returncode == 0, done.stderr
+    log = json.loads(cli("audit", "log", "--db", db, "--id", "P1", "--json").stdout)
+    assert log[0]["reason"] == "sex corrected" and log[0]["new"] == "female"
+
+
+def test_grouped_json_report(cli: Run, tmp_path: Path) -> None:
+    rows = copy.deepcopy(base_rows())
+    for lab in rows["labs"]:
+        lab["unit"] = "bananas"
+    done = cli("import", str(write_folder(tmp_path / "bad", rows)), "--db",
+               f"sqlite:///{tmp_path / 'cli.db'}", "--json")  # fmt: skip
+    assert done.returncode == 1
+    errors = json.loads(done.stdout)["errors"]
+    assert [(e["column"], e["rows"], e["lines"]) for e in errors] == [
+        ("unit", 2, [2, 3]),
+        ("unit", 1, [4]),
+    ]  # one entry per cause: creatinine and haemoglobin have different allowed units

@@ -72,7 +72,9 @@ def test_update_is_audited_and_recomputes_egfr(engine: Engine, tmp_path: Path) -
         egfr_male = conn.execute(text("SELECT egfr FROM labs WHERE date = '2018-01-20'")).scalar()
     rows = copy.deepcopy(base_rows())
     rows["patients"][0]["sex"] = "female"
-    result = import_folder(engine, write_folder(tmp_path / "v2", rows), reason="sex corrected")
+    result = import_folder(
+        engine, write_folder(tmp_path / "v2", rows), reason="sex corrected", update=True
+    )
     assert result.counts["patients"] == {"inserted": 0, "updated": 1, "unchanged": 1}
     entry = next(audit.log_rows(engine, entity="patients", entity_id="P1"))
     assert (entry["action"], entry["field"], entry["old"], entry["new"], entry["reason"]) == (
@@ -152,3 +154,38 @@ def test_killed_import_leaves_database_unchanged(db: tuple[Engine, str], tmp_pat
             == 0
         )
     assert audit.verify(engine).ok
+
+
+def test_changes_to_stored_rows_need_update(engine: Engine, tmp_path: Path) -> None:
+    import_folder(engine, write_folder(tmp_path / "v1", base_rows()))
+    before = counts(engine)
+    rows = copy.deepcopy(base_rows())
+    rows["patients"][0]["birth_date"] = "1951-01-01"
+    rows["patients"].append({"patient_id": "P3", "sex": "male", "birth_date": "1970-01-01"})
+    folder = write_folder(tmp_path / "v2", rows)
+    refused = import_folder(engine, folder)
+    assert not refused.written and refused.updates_refused and refused.report.ok
+    assert refused.diff() == [
+        {"file": "patients", "id": "P1", "column": "birth_date", "old": "1950-01-01",
+         "new": "1951-01-01"}
+    ]  # fmt: skip
+    assert counts(engine) == before  # not even the new patient P3
+    dry = import_folder(engine, folder, update=True, dry_run=True)
+    assert not dry.written and dry.counts["patients"] == {"inserted": 1, "updated": 1,
+                                                          "unchanged": 1}  # fmt: skip
+    assert counts(engine) == before
+    done = import_folder(engine, folder, update=True, reason="birth date corrected")
+    assert done.written and counts(engine)["patients"] == 3
+
+
+def test_update_is_checked_against_the_stored_rows(engine: Engine, tmp_path: Path) -> None:
+    """A new death date before stored labs: the merged registry would break the rules."""
+    import_folder(engine, write_folder(tmp_path / "v1", base_rows()))
+    before = counts(engine)
+    rows = {"patients": [dict(base_rows()["patients"][0], death_date="2018-06-01")]}
+    result = import_folder(engine, write_folder(tmp_path / "v2", rows), update=True, reason="x")
+    assert not result.written
+    reasons = [(e.file, e.reason) for e in result.report.errors]
+    assert ("labs (stored)", "row P1|2019-07-01|creatinine after this import: lab after death "
+            "(2018-06-01)") in reasons  # fmt: skip
+    assert counts(engine) == before

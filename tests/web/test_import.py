@@ -133,3 +133,67 @@ def test_researcher_cannot_import(empty_client: TestClient) -> None:
         "/api/v1/import", files={"file": ("x.zip", b"x")}, headers=bearer("rhea")
     )
     assert resp.status_code == 403
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for f in src.iterdir():
+        (dest / f.name).write_bytes(f.read_bytes())
+    return dest
+
+
+def test_validate_only_then_changes_need_a_confirmed_reason(
+    empty_client: TestClient, small_folder: Path, tmp_path: Path
+) -> None:
+    token = login(empty_client, "cleo")
+    upload = {"file": ("r.zip", _zip(small_folder), "application/zip")}
+    dry = empty_client.post("/import", files=upload,
+                            data={"csrf_token": token, "action": "validate"})  # fmt: skip
+    assert dry.status_code == 200 and "Validated: nothing was written" in dry.text
+    assert _count(empty_client.db_path, "patients") == 0
+    done = empty_client.post("/import", files=upload, data={"csrf_token": token})
+    assert done.status_code == 200 and "Imported" in done.text
+    changed = _copy(small_folder, tmp_path / "changed")
+    lines = (changed / "patients.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    old = cells[header.index("birth_date")]
+    cells[header.index("birth_date")] = "1931-01-01"
+    lines[1] = ",".join(cells)
+    (changed / "patients.csv").write_text("\n".join(lines) + "\n")
+    upload2 = {"file": ("c.zip", _zip(changed), "application/zip")}
+    refused = empty_client.post("/import", files=upload2, data={"csrf_token": token})
+    assert refused.status_code == 409 and 'id="import-diff"' in refused.text
+    assert old in refused.text and "1931-01-01" in refused.text
+    no_reason = empty_client.post("/import", files=upload2,
+                                  data={"csrf_token": token, "update": "1"})  # fmt: skip
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    applied = empty_client.post(
+        "/import", files=upload2,
+        data={"csrf_token": token, "update": "1", "reason": "birth date corrected"},
+    )  # fmt: skip
+    assert applied.status_code == 200 and "Imported" in applied.text
+    with sqlite3.connect(empty_client.db_path) as conn:
+        reasons = {r[0] for r in conn.execute("select reason from audit_log where action='update'")}
+    assert reasons == {"birth date corrected"}
+
+
+def test_api_imports_a_workbook_in_the_zip(
+    empty_client: TestClient, small_folder: Path, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    folder = tmp_path / "wb"
+    folder.mkdir()
+    book = Workbook()
+    book.remove(book.active)
+    for f in sorted(small_folder.glob("*.csv")):
+        sheet = book.create_sheet(f.stem)
+        for line in f.read_text(encoding="utf-8").splitlines():
+            sheet.append(line.split(","))  # synthetic cells hold no commas
+    book.save(folder / "registry.xlsx")
+    files = {"file": ("wb.zip", _zip(folder), "application/zip")}
+    resp = empty_client.post("/api/v1/import", files=files, data={"reason": "wb"},
+                             headers=bearer("cleo"))  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["counts"]["patients"]["inserted"] == _count(empty_client.db_path, "patients")

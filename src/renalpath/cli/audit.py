@@ -40,10 +40,12 @@ def audit_log(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the audit trail, most recent first."""
+    from renalpath.cli.database import database_errors, engine_for
     from renalpath.registry import audit as audit_mod
-    from renalpath.registry.db import make_engine
 
-    rows = list(audit_mod.log_rows(make_engine(db), entity, entity_id, limit or None))
+    engine = engine_for(db)
+    with database_errors(engine):
+        rows = list(audit_mod.log_rows(engine, entity, entity_id, limit or None))
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str) + "\n")
         return
@@ -63,10 +65,11 @@ def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
     altered, removed (in the middle or at the end) or inserted, naming which."""
     from sqlalchemy.exc import OperationalError
 
+    from renalpath.cli.database import engine_for
     from renalpath.registry import audit as audit_mod
-    from renalpath.registry.db import make_engine, require_schema
+    from renalpath.registry.db import require_schema
 
-    engine = make_engine(db)
+    engine = engine_for(db)
     require_schema(engine)
     try:
         result = audit_mod.verify(engine)
@@ -90,10 +93,11 @@ def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
 def audit_seal(db: DbOpt = None) -> None:
     """Start (or advance) the signed head of a trail with the configured key: the rows
     written before the key was configured are covered from then on."""
+    from renalpath.cli.database import engine_for
     from renalpath.registry import audit as audit_mod
-    from renalpath.registry.db import make_engine, require_schema
+    from renalpath.registry.db import require_schema
 
-    engine = make_engine(db)
+    engine = engine_for(db)
     require_schema(engine)
     seq = audit_mod.seal(engine, audit_mod.cli_actor())
     typer.echo(f"audit trail sealed at row {seq}")

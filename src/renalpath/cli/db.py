@@ -22,8 +22,10 @@ def db_upgrade(db: DbOpt = None) -> None:
 
 
 def _migrate(db: str | None) -> None:
-    from renalpath.registry.db import make_engine, resolve_url, upgrade
+    from renalpath.cli.database import database_errors, engine_for
+    from renalpath.registry.db import upgrade
 
-    url = resolve_url(db)
-    rev = upgrade(make_engine(url))
-    typer.echo(f"database {make_engine(url).url.render_as_string()} at revision {rev}")
+    engine = engine_for(db, create=True)
+    with database_errors(engine):
+        rev = upgrade(engine)
+    typer.echo(f"database {engine.url.render_as_string()} at revision {rev}")

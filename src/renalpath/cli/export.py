@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from renalpath.cli.options import DbOpt, JsonFlag
+from renalpath.cli.options import DbOpt, JsonFlag, refuse
 
 app = typer.Typer(add_completion=False)
 
@@ -36,6 +36,9 @@ def export_cmd(
             "keys would let recipients compare exports and narrow the date shifts.",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a folder that is not empty.")
+    ] = False,
     fmt: Annotated[
         str,
         typer.Option(
@@ -46,11 +49,12 @@ def export_cmd(
     ] = "csv",
 ) -> None:
     """Write the registry as CSV files in the import format (lossless round trip), or FHIR."""
-    from renalpath.registry.db import make_engine
+    from renalpath.cli.database import database_errors, engine_for, refuse_existing
     from renalpath.registry.exporter import export_folder
 
     if key_file is not None and not deidentify:
         raise typer.BadParameter("only with --deidentify", param_hint="--key-file")
+    refuse_existing(folder, force)
     if fmt in ("fhir", "fhir-bundle"):
         from renalpath.cli.fhir_hook import export_fhir
 
@@ -61,7 +65,12 @@ def export_cmd(
     if deidentify:
         _export_deidentified(folder, db, as_json, key_file)
         return
-    counts = export_folder(make_engine(db), folder)
+    engine = engine_for(db)
+    try:
+        with database_errors(engine):
+            counts = export_folder(engine, folder)
+    except OSError as err:
+        refuse(f"cannot write {folder}: {err.strerror or err}")
     if as_json:
         sys.stdout.write(json.dumps({"folder": str(folder), "rows": counts}) + "\n")
     else:
@@ -72,9 +81,9 @@ def export_cmd(
 def _export_deidentified(
     folder: Path, db: str | None, as_json: bool, key_file: Path | None
 ) -> None:
+    from renalpath.cli.database import database_errors, engine_for
     from renalpath.registry import deidentify as deid
     from renalpath.registry.audit import cli_actor
-    from renalpath.registry.db import make_engine
 
     key = deid.load_key(key_file) if key_file is not None else deid.configured_key()
     if key is None:
@@ -82,9 +91,13 @@ def _export_deidentified(
             f"a persistent key is required: --key-file FILE or {deid.KEY_FILE_ENV}=FILE "
             "(create one with `openssl rand -hex 32 > FILE`; keep it for every export)"
         )
-    engine = make_engine(db)
-    done = deid.export_deidentified(engine, folder, key)
-    deid.record_export(engine, cli_actor(), deidentified=True, rows=done.rows)
+    engine = engine_for(db)
+    try:
+        with database_errors(engine):
+            done = deid.export_deidentified(engine, folder, key)
+            deid.record_export(engine, cli_actor(), deidentified=True, rows=done.rows)
+    except OSError as err:
+        refuse(f"cannot write {folder}: {err.strerror or err}")
     for column, n in done.withheld.items():
         typer.echo(f"note: {column}: {n} value(s) not on the controlled list withheld", err=True)
     if as_json:

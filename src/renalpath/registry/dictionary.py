@@ -1,8 +1,8 @@
-"""The registry data dictionary (design §4): the one definition of every CSV file and column.
+"""The registry data dictionary: the one definition of every CSV file and column.
 
 Validation, CSV headers (import, export, the synthetic generator), the Markdown documentation
 and the REDCap data-dictionary export are all generated from `FILES`, so they cannot drift
-apart. Names, file names and enumerations here are a contract (design §4): extend, never rename.
+apart. Names, file names and enumerations here are a contract: extend, never rename.
 
 Public API (stable; the synthetic-cohort generator and the outcomes layer rely on it):
 
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ColumnType = Literal["str", "int", "float", "bool", "date", "enum"]
-# What a column can reveal about a person, following REDCap's de-identified export (anchors
-# §1.1: "remove tagged identifiers; hash the record ID; shift dates by up to 364 days per record
+# What a column can reveal about a person, following REDCap's de-identified export ("remove
+# tagged identifiers; hash the record ID; shift dates by up to 364 days per record
 # (intervals are preserved); remove free text"). Kept here, as data, so a new column is tagged
 # where it is defined and `registry.deidentify` needs no list of its own:
 # - "record_id": a registry identifier or a reference to one. Ids are chosen by the site and
@@ -40,9 +40,10 @@ Phi = Literal["record_id", "date", "free_text"]
 BOOL_VALUES: tuple[str, str] = ("true", "false")
 
 # TNM categories accepted in ct/pt, cn/pn, cm/pm. AJCC 8th edition kidney T categories
-# (TX, T0, T1, T1a, T1b, T2, T2a, T2b, T3, T3a, T3b, T3c, T4) [S: clinical-spec staging]; the
-# unsubdivided T1/T2/T3 appear in real registries (e.g. KiTS19 records pT "3"). MX is not an
-# AJCC 8 category but legacy registries hold it, so it is accepted and kept as written.
+# (TX, T0, T1, T1a, T1b, T2, T2a, T2b, T3, T3a, T3b, T3c, T4; AJCC Cancer Staging Manual,
+# 8th edition, 2017); the unsubdivided T1/T2/T3 appear in real registries (e.g. KiTS19
+# records pT "3"). MX is not an AJCC 8 category but legacy registries hold it, so it is
+# accepted and kept as written.
 T_CATEGORIES: tuple[str, ...] = (
     "TX", "T0", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
 )  # fmt: skip
@@ -87,6 +88,7 @@ EVENT_TYPES = (
     "last_followup",
 )
 MODALITIES = ("ct", "mri", "us")
+COMPARATORS = ("<", "<=", ">", ">=")
 
 
 @dataclass(frozen=True)
@@ -301,7 +303,7 @@ _INTERVENTIONS = FileSpec(
         _c("type", "enum", "Intervention type.", required=True, enum=INTERVENTION_TYPES),
         _c("side", "enum", "Side treated; taken from the tumour when blank.", enum=SIDES),
         _c("approach", "enum", "Surgical / ablative approach.", enum=APPROACHES),
-        _c("intent", "enum", "Intent; blank = derive (salvage lineage, design §4).", enum=INTENTS),
+        _c("intent", "enum", "Intent; blank = derive (salvage lineage).", enum=INTENTS),
         _c(
             "warm_ischemia_min",
             "float",
@@ -334,7 +336,7 @@ _INTERVENTIONS = FileSpec(
         _c(
             "parent_intervention_id",
             "str",
-            "Earlier intervention this one is salvage of; blank = derive (design §4).",
+            "Earlier intervention this one is salvage of; blank = derive (salvage lineage).",
             references=INTERVENTION_REF,
         ),
     ),
@@ -402,6 +404,13 @@ _LABS = FileSpec(
         _c("date", "date", "Sampling date.", required=True),
         _c("test", "enum", "Test.", required=True, enum=LAB_TESTS),
         _c("value", "float", "Result.", required=True),
+        _c(
+            "comparator",
+            "enum",
+            "Censored result: the value is a limit (e.g. eGFR reported as >90 → value 90, "
+            "comparator >). Blank = the value was measured.",
+            enum=COMPARATORS,
+        ),
         _c(
             "unit",
             "str",

@@ -1,4 +1,4 @@
-"""The data dictionary rendered for people and for REDCap (anchors §1.1).
+"""The data dictionary rendered for people and for REDCap.
 
 Markdown for the documentation, a flat CSV (one row per column), and a REDCap data-dictionary
 CSV with REDCap's 18 fixed columns, so a site can build the same project in REDCap or migrate.

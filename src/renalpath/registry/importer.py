@@ -3,6 +3,13 @@
 - Nothing is written unless the folder has no errors (warnings are reported, not blocking).
 - One database transaction for validation-against-the-database, writes, derived values and
   the audit trail: an error, a crash or a SIGKILL leaves the database exactly as it was.
+- Existing rows are never changed silently: a folder that would update stored rows is
+  refused, with the diff, unless `update=True` (the CLI's `--update`, with a reason that goes
+  to the audit trail). Before an update is committed, every stored row of the patients it
+  touches is checked again against the merged result (file + database), so an import cannot
+  leave the registry in a state the rules (and the studies built on them) refuse.
+- `dry_run=True` does everything (validation, writes, derived values, merged checks) inside
+  the transaction and then rolls it back: the full report and diff, nothing written.
 - Upsert by key (`FileSpec.key`): ids for patients/tumours/interventions/pathology, natural
   keys for the rest (imaging: tumour_id+date+modality; labs: patient_id+date+test; events:
   patient_id+tumour_id+date+type; complications: intervention_id + order within it). A row
@@ -50,7 +57,17 @@ from renalpath.registry.derived import (
 )
 from renalpath.registry.dictionary import FILES, FileSpec
 from renalpath.registry.models import TABLES, AuditLog
-from renalpath.registry.validate import LINE, Reference, Report, validate_folder
+from renalpath.registry.normalise import ReadOptions
+from renalpath.registry.validate import (
+    LINE,
+    Issue,
+    Reference,
+    Report,
+    cross_checks,
+    merged_reference,
+    parse_frames,
+    validate_folder,
+)
 
 Progress = Callable[[int], None]
 
@@ -65,14 +82,32 @@ class ImportResult:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     audit_rows: int = 0
     rows_total: int = 0
+    dry_run: bool = False
+    # Cell changes to stored rows (applied only with update=True): entity, id, field, old, new.
+    changes: list[audit.Change] = field(default_factory=list)
+    updates_refused: bool = False
+
+    def diff(self, limit: int | None = None) -> list[dict[str, str | None]]:
+        shown = self.changes if limit is None else self.changes[:limit]
+        return [
+            {"file": c.entity, "id": c.entity_id, "column": c.field, "old": c.old, "new": c.new}
+            for c in shown
+        ]
 
     def to_dict(self) -> dict[str, object]:
         return {
             **self.report.to_dict(),
             "written": self.written,
+            "dry_run": self.dry_run,
+            "updates_refused": self.updates_refused,
             "counts": self.counts,
             "audit_rows": self.audit_rows,
+            "changes": self.diff(),
         }
+
+
+class _RollBack(Exception):
+    """Ends the import's transaction without committing (dry run, refused update)."""
 
 
 def _read(conn: Connection, table: str, columns: list[str]) -> pd.DataFrame:
@@ -218,6 +253,7 @@ def _upsert(
     progress: Progress | None,
     lineage: pd.DataFrame | None = None,
     demographics: set[str] | None = None,
+    collected: list[audit.Change] | None = None,
 ) -> dict[str, int]:
     table = TABLES[spec.name]
     columns = spec.column_names
@@ -279,6 +315,8 @@ def _upsert(
     if reverts := audit.reverted(conn, changes):  # never undo a correction silently
         raise audit.RevertConflict(spec.name, reverts)
     writer.changes(changes)
+    if collected is not None:
+        collected.extend(changes)
     if demographics is not None:
         demographics.update(
             c.entity_id for c in changes if c.field in ("sex", "birth_date", "black_race")
@@ -453,53 +491,153 @@ def import_folder(
     equation: str = DEFAULT_EQUATION,
     on_start: Callable[[int], None] | None = None,
     progress: Progress | None = None,
+    options: ReadOptions | None = None,
+    dry_run: bool = False,
+    update: bool = False,
 ) -> ImportResult:
-    """Validate `folder` against itself and the database, then upsert it atomically."""
+    """Validate `folder` against itself and the database, then upsert it atomically.
+
+    Changes to stored rows are applied only with `update=True`; `dry_run=True` reports
+    everything (counts, diff, merged checks) and writes nothing."""
     ensure_schema(engine)  # a brand-new empty database gets its schema; older ones must upgrade
     actor = actor or audit.cli_actor()
     reason = reason or f"import {folder}"
-    with engine.begin() as conn:
-        # Write lock before reading what the diff compares against: no correction can slip in
-        # between the read and the upsert (and be silently overwritten).
-        lock_for_write(conn)
-        ref_db = load_reference(conn)
-        report, typed, ref = validate_folder(folder, ref_db)
-        result = ImportResult(report, written=False)
-        if not report.ok:
-            return result  # nothing was written; the transaction ends empty
-        total = sum(len(f) for f in typed.values())
-        result.rows_total = total
-        if on_start:
-            on_start(total)
-        touched: set[str] = set()
-        for name in ("tumours", "interventions", "events"):
-            if name in typed:
-                touched |= set(typed[name]["patient_id"].dropna())
-        writer = audit.ChainWriter(conn, actor, reason)
-        empty = _empty_tables(conn)
-        fresh = {"interventions", "tumours", "events"} <= empty
-        lineage = _folder_lineage(typed) if fresh else None
-        deferred = DeferredIndexes(conn)
-        deferred.drop(
-            [t for t in (*FILES, "audit_log") if t in empty and (t in typed or t == "audit_log")]
-        )
-        demographics: set[str] = set()
-        for name in FILES:
-            if name in typed:
-                frame = typed.pop(name).drop(columns=[LINE])
-                result.counts[name] = _upsert(
-                    conn, FILES[name], frame, ref, equation, writer, progress,
-                    lineage if name == "interventions" else None,
-                    demographics if name == "patients" else None,
-                )  # fmt: skip
-                del frame
-        deferred.restore()
-        if not fresh:
-            _refresh_lineage(conn, touched)
-        _refresh_egfr(conn, demographics, ref, equation)
-        result.audit_rows = writer.rows
-        result.written = True
+    result = ImportResult(Report(), written=False, dry_run=dry_run)
+    try:
+        with engine.begin() as conn:
+            _import(conn, folder, result, actor, reason, equation, on_start, progress,
+                    options, update)  # fmt: skip
+            if not result.report.ok or dry_run or result.updates_refused:
+                raise _RollBack
+            result.written = True
+    except _RollBack:
+        result.written = False
     return result
+
+
+def _import(
+    conn: Connection,
+    folder: Path,
+    result: ImportResult,
+    actor: str,
+    reason: str,
+    equation: str,
+    on_start: Callable[[int], None] | None,
+    progress: Progress | None,
+    options: ReadOptions | None,
+    update: bool,
+) -> None:
+    # Write lock before reading what the diff compares against: no correction can slip in
+    # between the read and the upsert (and be silently overwritten).
+    lock_for_write(conn)
+    ref_db = load_reference(conn)
+    report, typed, ref = validate_folder(folder, ref_db, options)
+    result.report = report
+    if not report.ok:
+        return  # nothing was written; the transaction ends empty
+    total = sum(len(f) for f in typed.values())
+    result.rows_total = total
+    if on_start:
+        on_start(total)
+    touched: set[str] = set()
+    for name in ("tumours", "interventions", "events"):
+        if name in typed:
+            touched |= set(typed[name]["patient_id"].dropna())
+    writer = audit.ChainWriter(conn, actor, reason)
+    empty = _empty_tables(conn)
+    fresh = {"interventions", "tumours", "events"} <= empty
+    lineage = _folder_lineage(typed) if fresh else None
+    deferred = DeferredIndexes(conn)
+    deferred.drop(
+        [t for t in (*FILES, "audit_log") if t in empty and (t in typed or t == "audit_log")]
+    )
+    demographics: set[str] = set()
+    for name in FILES:
+        if name in typed:
+            frame = typed.pop(name).drop(columns=[LINE])
+            result.counts[name] = _upsert(
+                conn, FILES[name], frame, ref, equation, writer, progress,
+                lineage if name == "interventions" else None,
+                demographics if name == "patients" else None,
+                result.changes,
+            )  # fmt: skip
+            del frame
+    deferred.restore()
+    if not fresh:
+        _refresh_lineage(conn, touched)
+    _refresh_egfr(conn, demographics, ref, equation)
+    result.audit_rows = writer.rows
+    if result.changes and not update:
+        result.updates_refused = True
+    if result.changes:
+        _check_merged(conn, _patients_changed(conn, result.changes), report)
+
+
+def _patients_changed(conn: Connection, changes: list[audit.Change]) -> set[str]:
+    """Patients whose stored rows an update touched (their whole record is re-checked)."""
+    ids: dict[str, set[str]] = {}
+    for c in changes:
+        ids.setdefault(c.entity, set()).add(c.entity_id)
+    patients = set(ids.get("patients", set()))
+    for table, col in (("tumours", "tumour_id"), ("interventions", "intervention_id")):
+        if table in ids:
+            t = TABLES[table]
+            rows = conn.execute(select(t.c.patient_id).where(t.c[col].in_(ids[table]))).all()
+            patients |= {r[0] for r in rows}
+    for table in ("pathology", "complications"):
+        if table in ids:
+            keys = {i.split("|")[0] for i in ids[table]}
+            t = TABLES["interventions"]
+            rows = conn.execute(select(t.c.patient_id).where(t.c.intervention_id.in_(keys))).all()
+            patients |= {r[0] for r in rows}
+    for table in ("labs", "events"):
+        patients |= {i.split("|")[0] for i in ids.get(table, set())}
+    if "imaging" in ids:
+        keys = {i.split("|")[0] for i in ids["imaging"]}
+        t = TABLES["tumours"]
+        rows = conn.execute(select(t.c.patient_id).where(t.c.tumour_id.in_(keys))).all()
+        patients |= {r[0] for r in rows}
+    return patients
+
+
+def _check_merged(conn: Connection, patients: set[str], report: Report) -> None:
+    """Re-check every stored row of `patients` after the writes (file + database merged);
+    an error here refuses the import. Rows are named by their key, lines being the order of
+    the stored rows of that patient set."""
+    if not patients:
+        return
+    stored: dict[str, pd.DataFrame] = {}
+    pid_tables = ("patients", "tumours", "interventions", "labs", "events")
+    for name in pid_tables:
+        stored[name] = _read(conn, name, list(FILES[name].column_names))
+        stored[name] = stored[name][stored[name]["patient_id"].isin(patients)]
+    tumour_ids = set(stored["tumours"]["tumour_id"])
+    iv_ids = set(stored["interventions"]["intervention_id"])
+    for name, col, ids in (("imaging", "tumour_id", tumour_ids),
+                           ("pathology", "intervention_id", iv_ids),
+                           ("complications", "intervention_id", iv_ids)):  # fmt: skip
+        frame = _read(conn, name, list(FILES[name].column_names))
+        stored[name] = frame[frame[col].isin(ids)]
+    raw: dict[str, pd.DataFrame] = {}
+    names: dict[tuple[str, int], str] = {}
+    for name, frame in stored.items():
+        spec = FILES[name]
+        canon = canonical_frame(spec, frame.reset_index(drop=True))
+        canon[LINE] = np.arange(2, len(canon) + 2)
+        raw[name] = canon
+        key = [k for k in spec.key if k != "seq"]
+        for line, entity in zip(canon[LINE].tolist(), _entity_ids(canon, tuple(key)),
+                                strict=True):  # fmt: skip
+            names[(f"{name} (stored)", line)] = entity
+    merged = Report()
+    merged.labels = {n: f"{n} (stored)" for n in raw}
+    typed = parse_frames(raw, merged, normalise=False)
+    ref = merged_reference(load_reference(conn), {})
+    cross_checks(typed, ref, merged)
+    for issue in merged.errors:
+        entity = names.get((issue.file, issue.line or 0), "?")
+        reason = f"row {entity} after this import: {issue.reason}"
+        report.issues.append(Issue("error", issue.file, None, issue.column, issue.value, reason))
 
 
 def _empty_tables(conn: Connection) -> set[str]:

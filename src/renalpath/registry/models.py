@@ -183,6 +183,8 @@ class Lab(Base):
     date: Mapped[dt.date] = mapped_column(Date, index=True)
     test: Mapped[str] = mapped_column(CODE)
     value: Mapped[float] = mapped_column(Float)
+    # "<", "<=", ">", ">=": the value is a reporting limit (eGFR ">90"); NULL = measured.
+    comparator: Mapped[str | None] = mapped_column(CODE)
     unit: Mapped[str] = mapped_column(CODE)
     lln: Mapped[float | None] = mapped_column(Float)
     uln: Mapped[float | None] = mapped_column(Float)

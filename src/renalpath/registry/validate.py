@@ -2,9 +2,13 @@
 
 The importer refuses a folder with any *error* and writes nothing, so the whole folder is
 checked before the database is touched and every problem is reported at once (a registrar fixes
-a spreadsheet in one pass, not one error per run). *Warnings* are kidney-specific consistency
-checks that a registrar should look at but that can be legitimate (issue 4, anchors §4 "kidney-
-specific DQ rules"); they never block an import.
+a spreadsheet in one pass, not one error per run). *Warnings* are normalised spellings and
+kidney-specific consistency checks that a registrar should look at but that can be legitimate;
+they never block an import. The same problem on many rows is reported as one entry with a
+count and its first lines (`Report.groups`).
+
+Reading (which files, formats, headers) is `registry.reader`; rewriting hospital spellings to
+canonical cells is `registry.normalise`, driven by the table in `registry.spellings`.
 
 Checks are vectorised with pandas so that 100,000-patient folders validate in seconds; only the
 offending rows are turned into `Issue` objects. Line numbers are CSV record numbers + 1 (the
@@ -14,8 +18,7 @@ header is line 1), which equals the physical line unless a quoted cell spans sev
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,18 +31,21 @@ from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.staging import t_category
 from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.registry.dictionary import ABLATION_TYPES, FILES, ColumnSpec, FileSpec
+from renalpath.registry.normalise import FileContext, ReadOptions, missing_set, normalise_frame
+from renalpath.registry.reader import LINE, iter_sources
 
 Severity = Literal["error", "warning"]
-LINE = "_line"  # CSV line of each row, carried through every typed frame
 
-_BLOCK = 1 << 24  # bytes scanned at a time by `_padded` (bounds its temporary arrays)
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
 _INT_RE = r"[+-]?\d+"
+_SHOWN_LINES = 5  # lines listed per grouped entry
+
+__all__ = ["LINE", "Issue", "ReadOptions", "Report"]
 
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem in a registry folder."""
+    """One problem in a registry folder (`rows` > 1: one spelling rewritten on many rows)."""
 
     severity: Severity
     file: str
@@ -47,6 +53,8 @@ class Issue:
     column: str | None
     value: str | None
     reason: str
+    rows: int = 1
+    lines: tuple[int, ...] = ()
 
     def text(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
@@ -56,10 +64,45 @@ class Issue:
 
 
 @dataclass
+class Group:
+    """Issues of one cause: same severity, file, column, reason (and value, when one)."""
+
+    severity: Severity
+    file: str
+    column: str | None
+    reason: str
+    value: str | None
+    rows: int
+    lines: list[int]
+
+    def text(self) -> str:
+        col = f" column {self.column}" if self.column else ""
+        val = f" value {self.value!r}" if self.value is not None else ""
+        if self.rows <= 1:
+            where = self.file + (f":{self.lines[0]}" if self.lines else "")
+            return f"{self.severity}: {where}{col}{val}: {self.reason}"
+        shown = ", ".join(map(str, self.lines[:_SHOWN_LINES]))
+        more = ", …" if self.rows > len(self.lines[:_SHOWN_LINES]) else ""
+        return (f"{self.severity}: {self.file}{col}{val}: {self.reason} — {self.rows} rows "
+                f"(lines {shown}{more})")  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity, "file": self.file, "column": self.column,
+            "value": self.value, "reason": self.reason, "rows": self.rows,
+            "line": self.lines[0] if self.lines else None,
+            "lines": self.lines[:_SHOWN_LINES],
+        }  # fmt: skip
+
+
+@dataclass
 class Report:
     """All problems of one folder; `ok` means no errors (warnings allowed)."""
 
     issues: list[Issue] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)  # tables that could not be read at all
+    failed_header: set[str] = field(default_factory=set)  # read, but with a refused column
+    labels: dict[str, str] = field(default_factory=dict)  # table → file name in messages
 
     @property
     def errors(self) -> list[Issue]:
@@ -72,6 +115,9 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def label(self, spec: FileSpec) -> str:
+        return self.labels.get(spec.name, spec.filename)
 
     def add(
         self,
@@ -104,10 +150,25 @@ class Report:
         vals = values if values is not None else frame[column] if column else None
         picked = vals.loc[mask].tolist() if vals is not None else [None] * len(rows)
         reasons = [reason] * len(rows) if isinstance(reason, str) else list(reason)
+        file = self.label(spec)
         for line, value, why in zip(rows[LINE].tolist(), picked, reasons, strict=True):
             if isinstance(value, pd.Timestamp):
                 value = value.date().isoformat()
-            self.add(severity, spec.filename, int(line), column, value, why)
+            self.add(severity, file, int(line), column, value, why)
+
+    def add_rewrite(
+        self, spec: FileSpec, frame: pd.DataFrame, column: str, raw: str, stored: str,
+        rows: np.ndarray,
+    ) -> None:  # fmt: skip
+        """One warning for a spelling rewritten on `rows`: written → stored, how many, where."""
+        lines = frame[LINE].to_numpy()[rows]
+        if not len(lines):
+            return
+        shown = tuple(int(n) for n in lines[:_SHOWN_LINES])
+        reason = f"stored as {stored!r}" if stored != "" else "read as blank (missing value)"
+        self.issues.append(
+            Issue("warning", self.label(spec), shown[0], column, raw, reason, len(lines), shown)
+        )
 
     def sorted(self) -> list[Issue]:
         order = {name: i for i, name in enumerate(FILES)}
@@ -115,115 +176,45 @@ class Report:
             self.issues,
             key=lambda i: (
                 i.severity != "error",
-                order.get(i.file.removesuffix(".csv"), 99),
+                order.get(i.file.split(".")[0].split(":")[-1].lower(), 99),
                 i.line or 0,
                 i.column or "",
             ),
         )
 
+    def groups(self) -> list[Group]:
+        """Issues grouped by cause, in report order (errors first)."""
+        out: dict[tuple[Any, ...], Group] = {}
+        for i in self.sorted():
+            key = (i.severity, i.file, i.column, i.reason, i.value if i.rows > 1 else None)
+            g = out.get(key)
+            lines = list(i.lines) if i.lines else ([i.line] if i.line is not None else [])
+            if g is None:
+                out[key] = Group(i.severity, i.file, i.column, i.reason, i.value, i.rows, lines)
+                continue
+            g.rows += i.rows
+            if len(g.lines) < _SHOWN_LINES:
+                g.lines.extend(lines[: _SHOWN_LINES - len(g.lines)])
+            if g.value != i.value:
+                g.value = None  # several values: each is in its own line
+        return list(out.values())
+
     def to_dict(self) -> dict[str, Any]:
-        issues = self.sorted()
+        groups = self.groups()
         return {
             "ok": self.ok,
-            "errors": [asdict(i) for i in issues if i.severity == "error"],
-            "warnings": [asdict(i) for i in issues if i.severity == "warning"],
+            "errors": [g.to_dict() for g in groups if g.severity == "error"],
+            "warnings": [g.to_dict() for g in groups if g.severity == "warning"],
         }
 
     def render(self) -> str:
-        issues = self.sorted()
-        lines = [i.text() for i in issues]
+        lines = [g.text() for g in self.groups()]
         lines.append(f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
         return "\n".join(lines)
 
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def read_folder(folder: Path, report: Report) -> dict[str, pd.DataFrame]:
-    """Every known CSV of `folder` as all-string frames (blank = ""), header checked.
-
-    Unknown files are reported as warnings (they are not imported); an unknown column is an
-    error, because silently dropping a column would lose data.
-    """
-    return dict(iter_folder(folder, report))
-
-
-def _padded(data: bytes) -> bool:
-    """Is there a blank or tab next to a delimiter or a line end (where stripping changes a
-    cell)? numpy over the bytes: a regex scan cost more than parsing the CSV itself."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    n = len(arr)
-    for start in range(0, n, _BLOCK):
-        block = arr[start : start + _BLOCK]
-        pos = np.flatnonzero((block == 32) | (block == 9)) + start
-        if not len(pos):
-            continue
-        before = np.where(pos > 0, arr[np.maximum(pos - 1, 0)], 10)
-        after = np.where(pos < n - 1, arr[np.minimum(pos + 1, n - 1)], 10)
-        if (np.isin(before, (44, 10)) | np.isin(after, (44, 10, 13))).any():
-            return True
-    return False
-
-
-def iter_folder(folder: Path, report: Report) -> Iterator[tuple[str, pd.DataFrame]]:
-    """`read_folder` one file at a time, so a caller can parse each file and drop its raw
-    strings before reading the next (peak memory of a large folder)."""
-    if not folder.is_dir():
-        report.add("error", str(folder), None, None, None, "not a directory")
-        return
-    known = {spec.filename for spec in FILES.values()}
-    for path in sorted(folder.glob("*.csv")):
-        if path.name not in known:
-            report.add("warning", path.name, None, None, None, "unknown file, not imported")
-    for name, spec in FILES.items():
-        path = folder / spec.filename
-        if not path.exists():
-            continue
-        data = path.read_bytes()
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False,
-                encoding="utf-8",
-            )  # fmt: skip
-        except UnicodeDecodeError as err:
-            report.add("error", spec.filename, None, None, None, f"not UTF-8 ({err.reason})")
-            continue
-        except pd.errors.ParserError as err:
-            report.add("error", spec.filename, None, None, None, f"not a valid CSV: {err}")
-            continue
-        except pd.errors.EmptyDataError:
-            report.add("error", spec.filename, 1, None, None, "empty file (no header row)")
-            continue
-        frame.columns = [str(c).strip() for c in frame.columns]
-        header_ok = True
-        for col in map(str, frame.columns):
-            if col not in spec.column_names:
-                report.add(
-                    "error", spec.filename, 1, col, None,
-                    f"unknown column (allowed: {', '.join(spec.column_names)})",
-                )  # fmt: skip
-                header_ok = False
-        dupes = frame.columns[frame.columns.duplicated()].tolist()
-        for name in dupes:
-            report.add("error", spec.filename, 1, name, None, "column appears twice")
-            header_ok = False
-        for cspec in spec.columns:
-            if cspec.required and cspec.name not in frame.columns:
-                report.add("error", spec.filename, 1, cspec.name, None, "required column missing")
-                header_ok = False
-        if not header_ok:
-            continue
-        for cspec in spec.columns:
-            if cspec.name not in frame.columns:
-                frame[cspec.name] = ""
-        frame = frame[list(spec.column_names)]
-        # Stripping every cell in Python dominates validation of large folders, so strip only
-        # when a C-speed scan of the file finds a blank next to a delimiter or line end.
-        if _padded(data):
-            frame = frame.apply(lambda s: s.str.strip())
-        del data
-        frame[LINE] = np.arange(2, len(frame) + 2)
-        yield name, frame
+    def all_issues(self) -> list[dict[str, Any]]:
+        """Every issue, one per row (for callers that need each line)."""
+        return [asdict(i) for i in self.sorted()]
 
 
 # --- per-column parsing --------------------------------------------------------------------
@@ -247,16 +238,22 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 def _parse_column(
-    spec: FileSpec, col: ColumnSpec, frame: pd.DataFrame, report: Report
+    spec: FileSpec,
+    col: ColumnSpec,
+    frame: pd.DataFrame,
+    report: Report,
+    refused: np.ndarray | None = None,
+    distinct: tuple[np.ndarray, pd.Series] | None = None,
 ) -> pd.Series:
     raw = frame[col.name]
     blank = raw == ""
     if col.required:
-        report.add_rows("error", spec, frame, blank, col.name, "required value missing")
+        missing = blank if refused is None else blank & ~refused
+        report.add_rows("error", spec, frame, missing, col.name, "required value missing")
     present = ~blank
     if col.type == "date":
         # Parsed once per distinct text (a registry has far fewer distinct dates than rows).
-        codes, uniq = _distinct(raw)
+        codes, uniq = distinct or _distinct(raw)
         u_present = uniq != ""
         shaped = uniq.str.fullmatch(_DATE_RE).fillna(False).astype(bool)
         u_parsed = pd.to_datetime(uniq.where(u_present & shaped), format="%Y-%m-%d",
@@ -266,7 +263,7 @@ def _parse_column(
         report.add_rows("error", spec, frame, bad, col.name, "not a valid date (YYYY-MM-DD)")
         return parsed
     if col.type in ("int", "float"):
-        codes, uniq = _distinct(raw)
+        codes, uniq = distinct or _distinct(raw)
         u_present = uniq != ""
         u_number = pd.to_numeric(uniq.where(u_present), errors="coerce")
         u_bad = u_present & ~np.isfinite(u_number.fillna(np.nan).astype(float))
@@ -330,17 +327,48 @@ def _parse_clavien(
     return raw.where((raw != "") & ~bad, None)
 
 
-def parse_frames(raw: dict[str, pd.DataFrame], report: Report) -> dict[str, pd.DataFrame]:
+def parse_frames(
+    raw: dict[str, pd.DataFrame],
+    report: Report,
+    contexts: dict[str, FileContext] | None = None,
+    *,
+    normalise: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Typed frames: dates as datetime64 (NaT), numbers as float/Int64, bools and text as
-    objects with None for blank; cells that failed to parse are blank and already reported."""
+    objects with None for blank; cells that failed to parse are blank and already reported.
+
+    Non-canonical spellings are first rewritten (`registry.normalise`), each rewrite one
+    warning, for folder imports and single-record writes alike (a record is refused or
+    accepted exactly as an import of it would be); `contexts` carries per-file reading facts
+    (decimal commas, options). `normalise=False` is for cells already canonical (stored
+    rows read back)."""
     typed: dict[str, pd.DataFrame] = {}
     for name, frame in raw.items():
         spec = FILES[name]
+        ctx = (contexts or {}).get(name) or _DEFAULT_CONTEXT
+        frame = frame.copy() if contexts is None else frame
+
+        def warn(column: str, text: str, stored: str, rows: np.ndarray,
+                 spec: FileSpec = spec, frame: pd.DataFrame = frame) -> None:  # fmt: skip
+            report.add_rewrite(spec, frame, column, text, stored, rows)
+
+        def refuse(column: str, rows: np.ndarray, reason: str,
+                   spec: FileSpec = spec, frame: pd.DataFrame = frame) -> None:  # fmt: skip
+            mask = pd.Series(rows, index=frame.index)
+            report.add_rows("error", spec, frame, mask, column, reason)
+
+        distinct: dict[str, tuple[np.ndarray, pd.Series]] = {}
+        refused = normalise_frame(spec, frame, ctx, warn, refuse, distinct) if normalise else {}
         out = pd.DataFrame({LINE: frame[LINE]})
         for col in spec.columns:
-            out[col.name] = _parse_column(spec, col, frame, report)
+            out[col.name] = _parse_column(
+                spec, col, frame, report, refused.get(col.name), distinct.get(col.name)
+            )
         typed[name] = out
     return typed
+
+
+_DEFAULT_CONTEXT = FileContext(ReadOptions(), missing=missing_set(ReadOptions()))
 
 
 # --- cross-row rules -----------------------------------------------------------------------
@@ -413,7 +441,10 @@ def _duplicates(spec: FileSpec, frame: pd.DataFrame, report: Report) -> None:
         return  # ordinal key: repeated rows are distinct complications
     # Hash the typed key columns directly (blank/NaT compare equal to each other, as their
     # text would); only rows that are duplicated are turned into text.
-    dup = frame[key].duplicated(keep=False)
+    # Rows whose required key cell failed to parse are already reported: not duplicates.
+    required = [k for k in key if spec.column(k).required]
+    parsed = frame[required].notna().all(axis=1)
+    dup = frame[key].duplicated(keep=False) & parsed
     if not dup.any():
         return
     subset = frame.loc[dup, key].astype(str)
@@ -430,9 +461,12 @@ def _unknown_ref(
 ) -> pd.Series:
     present = frame[col].notna()
     bad = present & ~frame[col].isin(ids)
+    if f"{what}s" in report.failed:
+        return present & ~bad  # that file could not be read: no knock-on errors
     report.add_rows(
         "error", spec, frame, bad, col,
-        f"unknown {what} (not in {what}s.csv nor in the database)",
+        f"unknown {what} (not in {report.labels.get(what + 's', what + 's.csv')} "
+        "nor in the database)",
     )  # fmt: skip
     return present & ~bad
 
@@ -595,7 +629,7 @@ def _check_interventions(f: pd.DataFrame, ref: Reference, report: Report) -> Non
     _date_rule(report, "error", spec, f, "parent_intervention_id", pdate > f["date"],
                "parent intervention is dated after this one ({other})", pdate)  # fmt: skip
 
-    # Kidney-specific (anchors §4: "WIT only for PN"): warm ischaemia is clamping time of a
+    # Kidney-specific: warm ischaemia is the clamping time of a
     # partial nephrectomy; on any other procedure it is almost always a mis-filed column.
     wit = f["warm_ischemia_min"].notna() & f["type"].notna() & f["type"].ne("partial_nephrectomy")
     report.add_rows("warning", spec, f, wit, "warm_ischemia_min",
@@ -613,7 +647,7 @@ def _check_interventions(f: pd.DataFrame, ref: Reference, report: Report) -> Non
                     "parent given but intent is primary")  # fmt: skip
 
 
-# Organ-confined pT categories whose definition is size alone (AJCC 8; clinical-spec B8 [V]).
+# Organ-confined pT categories whose definition is size alone (AJCC 8th edition, kidney).
 _SIZE_DEFINED_PT = ("T1a", "T1b", "T2a", "T2b")
 
 
@@ -665,14 +699,15 @@ def _check_creatinine(spec: FileSpec, f: pd.DataFrame, report: Report) -> None:
 
 
 def validate_folder(
-    folder: Path, existing: Reference | None = None
+    folder: Path, existing: Reference | None = None, options: ReadOptions | None = None
 ) -> tuple[Report, dict[str, pd.DataFrame], Reference]:
     """Parse and check a whole folder; returns the report, typed frames and the merged
     reference rows (folder over database) that the loader and derivations reuse."""
     report = Report()
     typed: dict[str, pd.DataFrame] = {}
-    for name, raw in iter_folder(folder, report):
-        typed.update(parse_frames({name: raw}, report))
+    for name, raw, ctx, label in iter_sources(folder, report, options or ReadOptions()):
+        report.labels[name] = label
+        typed.update(parse_frames({name: raw}, report, {name: ctx}))
         del raw  # keep one file's raw strings at a time
     ref = merged_reference(existing or empty_reference(), typed)
     cross_checks(typed, ref, report)

@@ -32,6 +32,7 @@ class ImportJob:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     result: ImportResult | None = None
     report: dict[str, Any] | None = None  # the capped report of `result` (imports.capped_report)
+    groups: list[Any] = field(default_factory=list)  # the report's issues grouped by cause
     refusal: str | None = None
     status: int = 200
     task: asyncio.Task[None] | None = None

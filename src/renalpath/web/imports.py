@@ -1,13 +1,18 @@
-"""Registry import from an uploaded zip of a CSV folder (clinicians and admins).
+"""Registry import from an uploaded zip of a registry folder (clinicians and admins).
 
 The zip is unpacked into a private temporary folder with every member checked first: no
-absolute paths, no `..`, no links, only `.csv` files, bounded count.  Size and rows are
-measured on the bytes actually unpacked, not on the sizes the zip declares (which an
+absolute paths, no `..`, no links, only `.csv` and `.xlsx` files, bounded count.  Size and
+rows are measured on the bytes actually unpacked, not on the sizes the zip declares (which an
 attacker writes): past `MAX_UNPACKED_BYTES` or `MAX_ROWS` the upload is refused before the
 import reads it.  Then the registry's own `import_folder` runs: all-or-nothing, so a folder
-with one bad cell writes nothing and the page shows the validation report (file, line,
-column, value, reason), at most `REPORT_MAX_ISSUES` lines of it plus counts by file and
-reason, so a folder of a million bad rows gives a short answer.
+with one bad cell writes nothing and the page shows the grouped validation report (file,
+lines, column, value, reason), capped with counts by file and reason, so a folder of a million
+bad rows gives a short answer.
+
+"Validate only" runs the whole import and rolls it back (the full report, nothing written).
+Changes to records already in the registry are never applied silently: the page shows the
+diff and applies it only when the upload is sent again with "apply changes to existing
+records" ticked and a reason, which goes to the audit trail.
 
 Imports run in a worker thread (never on the event loop), one at a time per process.  The
 page starts a job: when it ends within a couple of seconds the page shows the result at
@@ -24,6 +29,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -89,8 +95,11 @@ def _safe_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         mode = m.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise UploadRefused(f"file: {name!r} is a symbolic link (refused)")
-        if path.suffix.lower() != ".csv" and not path.name.startswith("."):
-            raise UploadRefused(f"file: {name!r} is not a .csv file (allowed: registry CSV files)")
+        if path.suffix.lower() not in (".csv", ".xlsx") and not path.name.startswith("."):
+            raise UploadRefused(
+                f"file: {name!r} is not a .csv or .xlsx file (allowed: registry CSV files or "
+                "workbooks)"
+            )
         total += m.file_size
     if total > MAX_UNPACKED_BYTES:
         raise UploadRefused(
@@ -147,8 +156,20 @@ def _unpack_members(zf: zipfile.ZipFile, dest: Path) -> Path:
     return dest
 
 
-async def _read_upload(request: Request) -> tuple[bytes, str]:
-    """The zip and the reason; the zip at most `max_upload_bytes` (the settings).
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    reason: str
+    dry_run: bool
+    update: bool
+
+
+def _flag(value: object) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+async def _read_upload(request: Request) -> Upload:
+    """The zip, the reason and the two choices; the zip at most `max_upload_bytes`.
 
     The whole request is already bounded (the body-limit middleware, with room for the form
     around the file); this bounds the file itself.
@@ -163,26 +184,40 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
     form = await request.form()
     upload = form.get("file")
     reason = str(form.get("reason") or "").strip()
+    dry_run = form.get("action") == "validate" or _flag(form.get("dry_run"))
+    update = _flag(form.get("update"))
+    if update and not reason and not dry_run:
+        raise UploadRefused("reason: say why existing records change (goes to the audit trail)")
     if not isinstance(upload, UploadFile):
         raise UploadRefused("file: a zip file is required")
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise UploadRefused(f"file: too large (allowed: at most {_mb(limit)})", 413)
-    return data, reason or f"web import of {upload.filename or 'upload.zip'}"
+    reason = reason or f"web import of {upload.filename or 'upload.zip'}"
+    return Upload(data, reason, dry_run, update)
 
 
-def run_import(
-    engine: Engine, data: bytes, actor: str, reason: str, job: ImportJob
-) -> ImportResult:
+def run_import(engine: Engine, upload: Upload, actor: str, job: ImportJob) -> ImportResult:
     """Unpack and import (in a worker thread); the job records the stage it is at."""
     with tempfile.TemporaryDirectory(prefix="renalpath-upload-") as tmp:
         job.stage = "unpacking"
-        folder = unpack(data, Path(tmp))
+        folder = unpack(upload.data, Path(tmp))
         job.stage = "checking and writing"
         try:
-            return import_folder(engine, folder, actor=actor, reason=reason)
+            return import_folder(
+                engine, folder, actor=actor, reason=upload.reason,
+                dry_run=upload.dry_run, update=upload.update,
+            )  # fmt: skip
         except RevertConflict as err:  # the folder would undo a correction: nothing written
             raise UploadRefused(str(err), 409) from err
+
+
+def _status(result: ImportResult) -> int:
+    if not result.report.ok:
+        return 422
+    if result.updates_refused and not result.dry_run:
+        return 409
+    return 200
 
 
 def capped_report(result: ImportResult) -> dict[str, Any]:
@@ -209,9 +244,7 @@ def capped_report(result: ImportResult) -> dict[str, Any]:
     return doc
 
 
-async def start_import(
-    request: Request, principal: Principal, data: bytes, reason: str
-) -> ImportJob:
+async def start_import(request: Request, principal: Principal, upload: Upload) -> ImportJob:
     """Queue the import in the import pool; the job ends with its result or its refusal."""
     engine = engine_of(request)
     job = import_jobs.create(request.app, principal.user_id)
@@ -219,9 +252,10 @@ async def start_import(
 
     async def run() -> None:
         try:
-            result = await in_import_pool(lambda: run_import(engine, data, actor, reason, job))
+            result = await in_import_pool(lambda: run_import(engine, upload, actor, job))
             # keep only the capped report: finished jobs stay in memory for a while
             job.report = capped_report(result)
+            job.groups = result.report.groups()[:REPORT_MAX_ISSUES]
             result.report.issues = result.report.issues[:REPORT_MAX_ISSUES]
             job.result = result
         except UploadRefused as err:
@@ -245,9 +279,11 @@ def _job_page(request: Request, job: ImportJob) -> Response:
         ctx = {"job": None, "result": None, "error": job.refusal}
         return render(request, "import.html", ctx, status_code=job.status)
     assert job.result is not None
-    status = 200 if job.result.written else 422
-    ctx = {"job": None, "result": job.result, "error": None, "report": job.report}
-    return render(request, "import.html", ctx, status_code=status)
+    ctx = {
+        "job": None, "result": job.result, "error": None, "report": job.report,
+        "groups": job.groups,
+    }  # fmt: skip
+    return render(request, "import.html", ctx, status_code=_status(job.result))
 
 
 @router.get("/import")
@@ -260,11 +296,11 @@ async def import_upload(
     request: Request, principal: Annotated[Principal, Depends(clinical_user)]
 ) -> Response:
     try:
-        data, reason = await _read_upload(request)
+        upload = await _read_upload(request)
     except UploadRefused as err:
         ctx: dict[str, Any] = {"result": None, "error": str(err), "job": None}
         return render(request, "import.html", ctx, status_code=err.status)
-    job = await start_import(request, principal, data, reason)
+    job = await start_import(request, principal, upload)
     wait_s = request.app.state.settings.import_wait_s
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(job.done.wait(), timeout=wait_s)
@@ -312,6 +348,8 @@ def import_job_api(
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
                             "reason": {"type": "string"},
+                            "dry_run": {"type": "boolean"},
+                            "update": {"type": "boolean"},
                         },
                     }
                 }
@@ -324,14 +362,18 @@ async def import_api(
     principal: Annotated[Principal, Depends(clinical_user)],
     _csrf: Annotated[None, Depends(require_csrf)],
 ) -> Response:
-    """Import a zip of a registry CSV folder (all-or-nothing); the report or the counts."""
+    """Import a zip of a registry folder (all-or-nothing); the report, counts and diff.
+
+    `dry_run`: validate only, nothing written. Changes to existing records answer 409 with
+    the diff unless `update` is true (with a `reason`)."""
     try:
-        data, reason = await _read_upload(request)
+        upload = await _read_upload(request)
     except UploadRefused as err:
-        return JSONResponse(body([FieldError(field="file", message=str(err))]), err.status)
-    job = await start_import(request, principal, data, reason)
+        field_name = "reason" if str(err).startswith("reason:") else "file"
+        return JSONResponse(body([FieldError(field=field_name, message=str(err))]), err.status)
+    job = await start_import(request, principal, upload)
     await job.done.wait()
     if job.refusal is not None:
         return JSONResponse(body([FieldError(field="file", message=job.refusal)]), job.status)
     assert job.result is not None
-    return JSONResponse(job.report, status_code=200 if job.result.written else 422)
+    return JSONResponse(job.report, status_code=_status(job.result))

@@ -1,7 +1,7 @@
 """Saved tumour-board cases (draft → presented → decided), audited like registry records.
 
-Revision ID: 0003
-Revises: accounts_0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "accounts_0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

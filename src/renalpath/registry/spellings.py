@@ -1,0 +1,167 @@
+"""Accepted spellings of registry cells, as data: what the importer normalises, per column.
+
+The data dictionary (`registry.dictionary`) says what a cell *means*; this table says which
+other ways of writing the same thing a hospital export may use. `registry.normalise` applies
+it in one place for imports and single-record writes; every rewrite is counted and reported
+as a warning (file, column, written → stored, number of rows), so nothing changes silently.
+
+Only spellings whose meaning is unambiguous are listed. What could mean two things (a date
+like 07.03.2019, an AJCC 7 category, a creatinine clearance in an eGFR column) is refused by
+the normaliser with the fix in the message, never guessed.
+
+Keys are compared after `spelling_key`: lower case, surrounding blanks dropped, runs of
+blanks, hyphens and underscores read as one blank.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def spelling_key(text: str) -> str:
+    """The form in which synonyms are compared ("Clear-Cell  RCC" → "clear cell rcc")."""
+    return _SEPARATORS.sub(" ", text.strip().lower()).strip()
+
+
+# Cells that mean "not recorded" in exports from spreadsheets, statistics packages and
+# hospital systems. Blank in an optional column (a warning says how many); refused in a
+# required one. Where a word is itself an allowed value (e.g. histology "unknown"), the
+# column's own value wins. Replaceable with `--missing` on the command line.
+MISSING_VALUES: tuple[str, ...] = (
+    "na", "n/a", "n.a.", "nan", "null", "none", "unknown", "unk", "missing", ".", "-", "?",
+    "#n/a", "nd", "not recorded", "not known",
+)  # fmt: skip
+
+BOOLEANS: dict[str, str] = {
+    "true": "true", "t": "true", "yes": "true", "y": "true", "1": "true", "1.0": "true",
+    "false": "false", "f": "false", "no": "false", "n": "false", "0": "false", "0.0": "false",
+}  # fmt: skip
+
+# Enumeration synonyms per column name (the canonical values themselves are matched in any
+# case without being listed). A column missing here accepts only its canonical values.
+ENUM_SYNONYMS: dict[str, dict[str, str]] = {
+    "sex": {"m": "male", "man": "male", "f": "female", "woman": "female"},
+    "side": {"l": "left", "lt": "left", "r": "right", "rt": "right"},
+    "histology": {
+        "ccrcc": "clear_cell", "clear cell": "clear_cell", "clear cell rcc": "clear_cell",
+        "clear cell renal cell carcinoma": "clear_cell", "clear cell carcinoma": "clear_cell",
+        "prcc": "papillary", "papillary rcc": "papillary",
+        "papillary renal cell carcinoma": "papillary",
+        "chrcc": "chromophobe", "chromophobe rcc": "chromophobe",
+        "chromophobe renal cell carcinoma": "chromophobe",
+        "renal oncocytoma": "oncocytoma", "aml": "angiomyolipoma",
+    },
+    "modality": {"computed tomography": "ct", "mr": "mri", "ultrasound": "us"},
+    "approach": {"lap": "laparoscopic", "lps": "laparoscopic", "robot": "robotic",
+                 "robot assisted": "robotic"},
+}  # fmt: skip
+
+# TNM columns: the letter each expects and the prefix that merely repeats the column's kind
+# (c in a clinical column, p in a pathological one) and is dropped. The y (after neoadjuvant
+# therapy) and r (recurrence) prefixes carry meaning the registry has no field for, so cells
+# with them are refused rather than stored without it.
+TNM_COLUMNS: dict[str, tuple[str, str]] = {
+    "ct": ("T", "c"), "cn": ("N", "c"), "cm": ("M", "c"),
+    "pt": ("T", "p"), "pn": ("N", "p"), "pm": ("M", "p"),
+}  # fmt: skip
+TNM_PATTERN = re.compile(r"(?P<prefix>[cpyra]{0,3})\s*(?P<letter>[tnm])?\s*(?P<cat>[0-4x][abc]?)")
+# Categories of an older AJCC edition that the 8th edition (our staging) no longer has.
+TNM_OLD_EDITION: dict[str, str] = {
+    "N2": "N2 is an AJCC 7 category (metastasis in more than one regional lymph node); the "
+    "AJCC 8 kidney N category has only N0/N1 (any regional node metastasis): write N1",
+}
+
+# Clavien–Dindo grades written with arabic numerals ("3a" → "IIIa").
+CLAVIEN_ARABIC: dict[str, str] = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V"}
+
+# WHO/ISUP nuclear grade spellings ("G2", "grade 2", "ISUP 2", "II", "2.0" → 2).
+ISUP_PATTERN = re.compile(r"(?:isup|who/isup|who isup|grade|g)?\s*(?P<g>[1-4]|i{1,3}|iv)(?:\.0+)?")
+ISUP_ROMAN: dict[str, str] = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+# A Fuhrman grade is a different (older) system with other criteria (Delahunt et al., Am J
+# Surg Pathol 2013;37:1490-1504, doi:10.1097/PAS.0b013e318299f0fb): never converted.
+FUHRMAN_PATTERN = re.compile(r"fuhrman")
+
+# Censored laboratory results ("<0.5", ">=90"): the number is stored with its comparator.
+COMPARATORS: dict[str, str] = {
+    "<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=",
+}  # fmt: skip
+CENSORED_PATTERN = re.compile(r"(?P<op><=|=<|>=|=>|<|>|≤|≥)\s*(?P<num>[+-]?\d+(?:[.,]\d+)?)")
+
+
+@dataclass(frozen=True)
+class LabUnit:
+    """An accepted unit of a test: stored as `stored`, the value multiplied by `factor`."""
+
+    stored: str
+    factor: Decimal = Decimal(1)
+
+
+# Haemoglobin: 1 mmol/L (of the haem monomer, molar mass 16 114.5 g/mol) = 1.61145 g/dL
+# (ICSH reference method: van Kampen & Zijlstra, Clin Chim Acta 1961;6:538-544,
+# doi:10.1016/0009-8981(61)90145-0).
+_HB_MMOL_TO_G_DL = Decimal("1.61145")
+
+# Allowed units per test, as spelling_key(unit) → stored spelling (and conversion). The
+# stored spelling is the one the calculators and earlier exports use (µ = U+00B5); the UCUM
+# code of each unit is accepted as a synonym.
+_UMOL = LabUnit("µmol/L")
+_EGFR = LabUnit("mL/min/1.73m2")
+_G9 = LabUnit("10^9/L")
+LAB_UNITS: dict[str, dict[str, LabUnit]] = {
+    "creatinine": {
+        "mg/dl": LabUnit("mg/dL"),
+        "umol/l": _UMOL, "µmol/l": _UMOL, "μmol/l": _UMOL, "micromol/l": _UMOL,
+        "mcmol/l": _UMOL,
+    },
+    "egfr": {
+        "ml/min/1.73m2": _EGFR, "ml/min/1.73 m2": _EGFR, "ml/min/1.73m²": _EGFR,
+        "ml/min/1.73 m²": _EGFR, "ml/min/{1.73 m2}": _EGFR, "ml/min/1,73m2": _EGFR,
+        "ml/min/1,73 m2": _EGFR, "ml/min per 1.73 m2": _EGFR, "ml/min/1.73m^2": _EGFR,
+    },
+    "hemoglobin": {
+        "g/dl": LabUnit("g/dL"),
+        "g/l": LabUnit("g/dL", Decimal("0.1")),
+        "mmol/l": LabUnit("g/dL", _HB_MMOL_TO_G_DL),
+    },
+    "calcium": {"mg/dl": LabUnit("mg/dL"), "mmol/l": LabUnit("mmol/L")},
+    "albumin": {"g/dl": LabUnit("g/dL"), "g/l": LabUnit("g/L")},
+    "ldh": {"u/l": LabUnit("U/L"), "iu/l": LabUnit("U/L"), "ukat/l": LabUnit("µkat/L"),
+            "µkat/l": LabUnit("µkat/L")},
+    "neutrophils": {"10^9/l": _G9, "10*9/l": _G9, "x10^9/l": _G9, "10e9/l": _G9, "g/l": _G9},
+    "platelets": {"10^9/l": _G9, "10*9/l": _G9, "x10^9/l": _G9, "10e9/l": _G9, "g/l": _G9},
+}  # fmt: skip
+# Units refused for a test with a specific explanation.
+LAB_UNIT_REFUSALS: dict[str, dict[str, str]] = {
+    "egfr": {
+        "ml/min": "mL/min without /1.73m2 is probably a creatinine clearance (not indexed to "
+        "body surface area), not an eGFR; store eGFR in mL/min/1.73m2 or leave the row out",
+    },
+}
+
+# Laboratory test names ("Hb" → hemoglobin).
+LAB_TEST_SYNONYMS: dict[str, str] = {
+    "crea": "creatinine", "creat": "creatinine", "serum creatinine": "creatinine",
+    "gfr": "egfr", "hb": "hemoglobin", "hgb": "hemoglobin", "haemoglobin": "hemoglobin",
+    "ca": "calcium", "alb": "albumin", "neut": "neutrophils", "plt": "platelets",
+}  # fmt: skip
+ENUM_SYNONYMS["test"] = LAB_TEST_SYNONYMS
+
+# Dates: ISO is canonical; these are rewritten with a warning. Day-month orders are
+# ambiguous and need `--date-format`.
+DATE_FORMATS: dict[str, str] = {
+    "DD.MM.YYYY": "%d.%m.%Y", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y",
+    "DD-MM-YYYY": "%d-%m-%Y", "YYYY/MM/DD": "%Y/%m/%d",
+}  # fmt: skip
+ISO_DATETIME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?")
+SLASH_ISO = re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})")
+DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+SAS_DATE9 = re.compile(r"(?P<d>\d{1,2})(?P<mon>[a-z]{3})(?P<y>\d{4})(?::\d{2}:\d{2}:\d{2})?")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# A bare number in a date column: Excel stores days since 1899-12-30, SAS since 1960-01-01.
+# Dates from 1960 to 2059 are 21 916-58 440 in Excel and 0-36 523 in SAS.
+EXCEL_SERIAL_RANGE = (21_916, 58_440)
+SAS_DAYS_RANGE = (0, 21_915)
