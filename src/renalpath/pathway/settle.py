@@ -214,6 +214,17 @@ def settle(
     one grid over all of them is run and shared; otherwise each option gets its own.
     """
     grid = _Grid(run, hints)
+    for r in records:
+        required = [
+            m
+            for c in r.contributions
+            if c.status == BLOCKED and c.would_be is None
+            for m in c.missing
+        ]
+        if r.status == BLOCKED and required:
+            # Blocked on purpose until a required input exists (e.g. histology before
+            # ablation): that input is what to ask for; the others wait behind it.
+            r.missing = list(dict.fromkeys(required))
     todo = [r for r in records if _settleable(r)]
     enumerable = [r for r in todo if grid.domains(r.missing) is not None]
     union = list(dict.fromkeys(m for r in enumerable for m in r.missing))
