@@ -1,4 +1,4 @@
-"""Thin adapters from outcomes results to report inputs (reports may import outcomes; design §1).
+"""Thin adapters from outcomes results to report inputs (reports may import outcomes).
 
 The JSON contract alone can draw a report; these adapters add what only the full results hold:
 per-patient kidney function pairs, censoring times and the last follow-up for the KM plot.
@@ -74,6 +74,9 @@ def km_curve_from_fit(
         median_days=km.median,
         median_ci_low_days=km.median_ci_low,
         median_ci_high_days=km.median_ci_high,
+        risk_steps=tuple(
+            (float(t), int(r)) for t, r in zip(km.curve["time"], km.curve["n_risk"], strict=True)
+        ),
     )
 
 

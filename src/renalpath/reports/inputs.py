@@ -1,6 +1,6 @@
 """What a report needs, as small typed values, so any outcomes result can be adapted to it.
 
-The salvage report is driven by the issue 5 JSON contract (the dict `study salvage --json`
+The salvage report is driven by the salvage JSON contract (the dict `study salvage --json`
 prints); the plots need two things the JSON does not carry in full — per-patient kidney
 function pairs and the Kaplan-Meier step data with censoring times — so they are optional extra
 inputs. Without them the report still renders: the KM curve is drawn from the JSON `rfs.table`
@@ -18,7 +18,7 @@ import pandas as pd
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12, as the outcomes layer converts days to months
 
-# The issue 5 JSON contract (top-level keys the salvage report reads).
+# The salvage JSON contract (top-level keys the salvage report reads).
 SALVAGE_KEYS: tuple[str, ...] = (
     "n_surgical_patients", "n_salvage", "salvage_rate_pct", "male_n", "male_pct", "age_mean",
     "age_sd", "age_min", "age_max", "primary_modality", "primary_open_surgery_n",
@@ -97,6 +97,9 @@ class KmCurve:
     median_days: float | None = None
     median_ci_low_days: float | None = None
     median_ci_high_days: float | None = None
+    # (time in days, number still under observation at that time) at every distinct observed
+    # time, censoring included: where the plot must stop when few patients remain.
+    risk_steps: tuple[tuple[float, int], ...] = ()
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any], label: str | None = None) -> KmCurve:
@@ -142,7 +145,8 @@ def _require_keys(doc: Mapping[str, Any], keys: Sequence[str], what: str) -> Non
     missing = [k for k in keys if k not in doc]
     if missing:
         raise ReportInputError(
-            f"{what}: missing key(s) {missing}; the report expects the issue 5 JSON contract "
+            f"{what}: missing key(s) {missing}; the report expects the `study salvage --json` "
+            "contract "
             "(likely cause: a summary from an older or different analysis)"
         )
 
@@ -151,7 +155,7 @@ def _require_keys(doc: Mapping[str, Any], keys: Sequence[str], what: str) -> Non
 class SalvageReportInput:
     """Everything the salvage report renders.
 
-    `study` is the issue 5 JSON dict. `rfs_curve` defaults to the curve in `study["rfs"]`;
+    `study` is the `study salvage --json` dict. `rfs_curve` defaults to the curve in `study["rfs"]`;
     `table1` is an optional extra Table 1 (e.g. from tableone) shown after the built-in one.
     """
 
