@@ -259,6 +259,25 @@ def _at_risk_table(tab: Axes, curves: Sequence[KmCurve], tick_months: Sequence[f
     tab.set_title("Number at risk", loc="left", fontsize=7.5, pad=2)
 
 
+def label_positions(values: Sequence[float], min_gap: float) -> list[float]:
+    """Label heights near `values`, at least `min_gap` apart, in the input order.
+
+    Sorted, each label is pushed up past its lower neighbour, then the stack is shifted down by
+    its mean overshoot so labels stay centred on their points (no overlapping patient numbers).
+    """
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed: list[float] = []
+    for i in order:
+        y = values[i]
+        placed.append(y if not placed else max(y, placed[-1] + min_gap))
+    overshoot = sum(p - values[i] for p, i in zip(placed, order, strict=True))
+    shift = overshoot / len(placed) if placed else 0.0
+    out = [0.0] * len(values)
+    for p, i in zip(placed, order, strict=True):
+        out[i] = p - shift
+    return out
+
+
 def egfr_slope_plot(
     pairs: Sequence[KidneyPair],
     equation: str,
@@ -288,21 +307,27 @@ def egfr_slope_plot(
             _empty_message(ax, "No complete before/after pairs")
             ax.set_ylim(0, 120)
         else:
-            for name, pre, post in complete:
+            values = [v for c in complete for v in c[1:]]
+            low, high = min(values), max(values)
+            pad = max(5.0, 0.08 * (high - low))
+            y_lo, y_hi = max(0.0, low - pad), max(high + pad, KDIGO_G3A_THRESHOLD + 5)
+            ax.set_ylim(y_lo, y_hi)
+            for _, pre, post in complete:
                 colour = PALETTE[1] if post < pre else PALETTE[0]
                 ax.plot([0, 1], [pre, post], color=colour, alpha=0.75, linewidth=1.0,
                         marker="o", markersize=3.5)  # fmt: skip
-                if len(complete) <= _LABEL_LIMIT:
-                    ax.annotate(name, (1, post), xytext=(5, 0), textcoords="offset points",
-                                va="center", fontsize=6.5, color="#444444")  # fmt: skip
+            if len(complete) <= _LABEL_LIMIT:
+                posts = [c[2] for c in complete]
+                spread = label_positions(posts, min_gap=0.045 * (y_hi - y_lo))
+                for (name, _, post), y in zip(complete, spread, strict=True):
+                    ax.annotate(name, (1, post), xytext=(1.06, y), textcoords="data",
+                                va="center", fontsize=6.5, color="#444444",
+                                arrowprops={"arrowstyle": "-", "color": "#bbbbbb",
+                                            "linewidth": 0.5})  # fmt: skip
             pre_mean = sum(c[1] for c in complete) / len(complete)
             post_mean = sum(c[2] for c in complete) / len(complete)
             ax.plot([0, 1], [pre_mean, post_mean], color="#000000", linewidth=2.6,
                     marker="s", markersize=5, label="mean", zorder=5)  # fmt: skip
-            values = [v for c in complete for v in c[1:]]
-            low, high = min(values), max(values)
-            pad = max(5.0, 0.08 * (high - low))
-            ax.set_ylim(max(0.0, low - pad), max(high + pad, KDIGO_G3A_THRESHOLD + 5))
             ax.legend(loc="upper right", frameon=False, fontsize=7)
         ax.axhline(KDIGO_G3A_THRESHOLD, color="#888888", linestyle="--", linewidth=0.8)
         ax.text(1.44, KDIGO_G3A_THRESHOLD, "60 (G3a)", ha="right", va="bottom", fontsize=6.5,
