@@ -156,3 +156,16 @@ def test_curve_cut_where_fewer_remain_at_risk(threshold: int) -> None:
     assert cut == 0.0 or (durations >= cut).sum() >= threshold
     after = observed_times[observed_times > cut]
     assert after.size and (durations >= after[0]).sum() < threshold
+
+
+@pytest.mark.parametrize(
+    "path", ["/studies/salvage", "/studies/survival", "/studies/concordance", "/audit"]
+)
+def test_every_table_has_a_caption_and_scoped_headers(reg_client: TestClient, path: str) -> None:  # noqa: F811
+    login(reg_client, "cleo")
+    html = reg_client.get(path).text
+    tables = re.findall(r"<table\b.*?</table>", html, flags=re.S)
+    assert tables
+    for table in tables:
+        assert "<caption>" in table, table[:200]
+        assert not re.search(r"<th(?=[\s>])(?![^>]*\bscope=)[^>]*>", table), table[:200]
