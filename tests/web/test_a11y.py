@@ -6,6 +6,7 @@ by `make axe` (`npm ci --prefix tests/web/axe`); without it the scan is skipped.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def _scan(pg, url: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-d
 @pytest.fixture
 def axe_page(page):  # type: ignore[no-untyped-def]  # noqa: F811
     if not AXE.exists():
+        if os.environ.get("RENALPATH_REQUIRE_BROWSER") == "1":  # CI: `make test` installs it
+            pytest.fail(f"RENALPATH_REQUIRE_BROWSER=1 but axe-core is missing ({AXE})")
         pytest.skip(f"axe-core not installed ({AXE}); run `make axe`")
     return page
 
