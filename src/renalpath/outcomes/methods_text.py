@@ -12,14 +12,14 @@ from importlib import metadata
 from typing import Any
 
 EQUATION_TEXT: dict[str, str] = {
-    # clinical-spec B2 [V] (NKF MDRD page; Levey 2006)
+    # Levey et al., Ann Intern Med 2006;145:247-54 (IDMS-traceable MDRD Study equation)
     "mdrd": (
         "the 4-variable IDMS-traceable MDRD Study equation "
         "(175 × Scr^−1.154 × age^−0.203 × 0.742 if female × 1.212 if Black; Levey et al. 2006)"
     ),
-    # clinical-spec B3 [V] (Levey et al., Ann Intern Med 2009)
+    # Levey et al., Ann Intern Med 2009;150:604-12
     "ckd-epi-2009": "the CKD-EPI 2009 creatinine equation (Levey et al. 2009)",
-    # clinical-spec B4 [V] (Inker et al., NEJM 2021;385:1737)
+    # Inker et al., N Engl J Med 2021;385:1737-49
     "ckd-epi-2021": "the race-free CKD-EPI 2021 creatinine equation (Inker et al. 2021)",
 }
 
