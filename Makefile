@@ -7,7 +7,7 @@ NATIVE := $(VENV)/.native-stamp
 # The pathway engine's hot modules, compiled with mypyc (setup.py; bench/RESULTS.md round 6).
 NATIVE_SRC := $(addprefix src/renalpath/pathway/,conditions.py derive.py merge.py plan.py evaluate.py)
 
-.PHONY: run test lint typecheck unit bench install clean demo fhir-validator
+.PHONY: run test lint typecheck unit bench install clean demo axe
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,14 +37,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Medplum's FHIR validator + the mCODE package (tools/fhir-validator); skipped without Node.js
-# (the FHIR validation tests then skip too, unless RENALPATH_REQUIRE_FHIR_VALIDATOR=1).
-fhir-validator:
-	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-	  tools/fhir-validator/setup.sh; \
-	else echo "fhir-validator: node/npm not found; FHIR validation tests will skip"; fi
+# axe-core (npm, pinned by tests/web/axe/package-lock.json) for the browser accessibility
+# scan; without npm the scan is skipped and says so.
+AXE := tests/web/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/web/axe/package.json tests/web/axe/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/web/axe --no-audit --no-fund --silent; \
+	  else echo "npm not found: the accessibility scan (tests/web/test_a11y.py) will be skipped"; fi
 
-unit: install fhir-validator
+axe: $(AXE)
+
+unit: install axe
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -12,14 +12,14 @@ from importlib import metadata
 from typing import Any
 
 EQUATION_TEXT: dict[str, str] = {
-    # MDRD, Levey 2006 [V] (NKF MDRD page; Levey 2006)
+    # Levey et al., Ann Intern Med 2006;145:247-54 (IDMS-traceable MDRD Study equation)
     "mdrd": (
         "the 4-variable IDMS-traceable MDRD Study equation "
         "(175 × Scr^−1.154 × age^−0.203 × 0.742 if female × 1.212 if Black; Levey et al. 2006)"
     ),
-    # CKD-EPI 2009, Levey 2009 [V] (Levey et al., Ann Intern Med 2009)
+    # Levey et al., Ann Intern Med 2009;150:604-12
     "ckd-epi-2009": "the CKD-EPI 2009 creatinine equation (Levey et al. 2009)",
-    # CKD-EPI 2021, Inker 2021 [V] (Inker et al., NEJM 2021;385:1737)
+    # Inker et al., N Engl J Med 2021;385:1737-49
     "ckd-epi-2021": "the race-free CKD-EPI 2021 creatinine equation (Inker et al. 2021)",
 }
 
@@ -94,6 +94,21 @@ def methods_paragraph(s: dict[str, Any]) -> str:
     )
 
 
+def _rfs_estimate(e: dict[str, Any]) -> str:
+    """'12 months 85% (95% CI 70–100%)'; an estimate of 100% (no event yet) has no CI, and a
+    time beyond follow-up is said to be so."""
+    surv = e.get("survival")
+    if surv is None:
+        return f"{e['months']} months not estimable (beyond follow-up)"
+    if surv >= 1.0:
+        return f"{e['months']} months 100% (no recurrence yet, so no CI)"
+    return (
+        f"{e['months']} months {_num(100 * surv, 0, '%')} "
+        f"(95% CI {_num(e['ci_low'] and 100 * e['ci_low'], 0)}–"
+        f"{_num(e['ci_high'] and 100 * e['ci_high'], 0, '%')})"
+    )
+
+
 def results_paragraph(s: dict[str, Any]) -> str:
     """The results paragraph for a salvage study summary (JSON-safe dict)."""
     n, total = s["n_salvage"], s["n_surgical_patients"]
@@ -104,12 +119,7 @@ def results_paragraph(s: dict[str, Any]) -> str:
         )
     rf, fu, rfs = s["renal_function"], s["followup_months"], s["rfs"]
     wi, bl, mg, cx = s["warm_ischemia"], s["blood_loss"], s["margins"], s["complications"]
-    est = "; ".join(
-        f"{e['months']} months {_num(e['survival'] and 100 * e['survival'], 0, '%')} "
-        f"(95% CI {_num(e['ci_low'] and 100 * e['ci_low'], 0)}–"
-        f"{_num(e['ci_high'] and 100 * e['ci_high'], 0, '%')})"
-        for e in rfs["estimates"]
-    )
+    est = "; ".join(_rfs_estimate(e) for e in rfs["estimates"])
     pt = ", ".join(f"{k} {v}/{n}" for k, v in s["pt_stage"].items())
     return (
         f"Of {total} patients who underwent partial or radical nephrectomy, {n} "

@@ -1,4 +1,5 @@
-"""reports layer: HTML (Jinja2) and PDF (WeasyPrint) renderings of outcomes.
+"""reports layer (above outcomes, below cli/web): HTML (Jinja2) and PDF (WeasyPrint)
+renderings of outcomes.
 
 Public API::
 

@@ -74,6 +74,9 @@ def km_curve_from_fit(
         median_days=km.median,
         median_ci_low_days=km.median_ci_low,
         median_ci_high_days=km.median_ci_high,
+        risk_steps=tuple(
+            (float(t), int(r)) for t, r in zip(km.curve["time"], km.curve["n_risk"], strict=True)
+        ),
     )
 
 

@@ -85,11 +85,20 @@ def value_range(low: object, high: object, digits: int = 1) -> str:
     return f"{num(low, digits)}–{num(high, digits)}"
 
 
+NO_EVENT_CI = "no event yet, no CI"
+
+
 def estimate_ci(est: object, low: object, high: object, digits: int = 0) -> str:
-    """A proportion (0–1) as a percentage with its CI: '78% (61–100)'."""
+    """A proportion (0–1) as a percentage with its CI: '78% (61–100)'.
+
+    A Kaplan–Meier estimate of 1 means no event has occurred yet; its Greenwood variance is 0,
+    so the "interval" 100–100 says nothing about precision and is not reported.
+    """
     if _finite(est) is None:
         return DASH
     e = 100.0 * float(est)  # type: ignore[arg-type]
+    if e >= 100.0:
+        return f"{num(100.0, digits)}% ({NO_EVENT_CI})"
     lo, hi = _finite(low), _finite(high)
     ci = f"{num(100 * lo, digits)}–{num(100 * hi, digits)}" if lo is not None and hi is not None \
         else DASH  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from renalpath.reports.inputs import SalvageReportInput, SurvivalReportInput
+from renalpath.reports.plots import MIN_AT_RISK
 from renalpath.reports.salvage_view import build_salvage_view
 from renalpath.reports.survival_view import build_survival_view
 
@@ -31,11 +32,16 @@ def _render(template: str, view: Any) -> str:
     return environment().get_template(template).render(v=view)
 
 
-def render_salvage_html(inp: SalvageReportInput, *, today: dt.date | None = None) -> str:
+def render_salvage_html(
+    inp: SalvageReportInput, *, today: dt.date | None = None, min_at_risk: int = MIN_AT_RISK
+) -> str:
     """The salvage-study report as one HTML document."""
-    return _render("salvage.html.j2", build_salvage_view(inp, today=today))
+    return _render("salvage.html.j2", build_salvage_view(inp, today=today, min_at_risk=min_at_risk))
 
 
-def render_survival_html(inp: SurvivalReportInput, *, today: dt.date | None = None) -> str:
+def render_survival_html(
+    inp: SurvivalReportInput, *, today: dt.date | None = None, min_at_risk: int = MIN_AT_RISK
+) -> str:
     """The `study survival` report as one HTML document."""
-    return _render("survival.html.j2", build_survival_view(inp, today=today))
+    view = build_survival_view(inp, today=today, min_at_risk=min_at_risk)
+    return _render("survival.html.j2", view)

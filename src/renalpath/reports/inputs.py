@@ -1,6 +1,6 @@
 """What a report needs, as small typed values, so any outcomes result can be adapted to it.
 
-The salvage report is driven by the JSON contract (the dict `study salvage --json`
+The salvage report is driven by the salvage JSON contract (the dict `study salvage --json`
 prints); the plots need two things the JSON does not carry in full — per-patient kidney
 function pairs and the Kaplan-Meier step data with censoring times — so they are optional extra
 inputs. Without them the report still renders: the KM curve is drawn from the JSON `rfs.table`
@@ -19,7 +19,7 @@ import pandas as pd
 from renalpath.clinical.durations import DAYS_PER_MONTH as DAYS_PER_MONTH  # re-exported
 from renalpath.errors import Refusal
 
-# The JSON contract (top-level keys the salvage report reads).
+# The salvage JSON contract (top-level keys the salvage report reads).
 SALVAGE_KEYS: tuple[str, ...] = (
     "n_surgical_patients", "n_salvage", "salvage_rate_pct", "male_n", "male_pct", "age_mean",
     "age_sd", "age_min", "age_max", "primary_modality", "primary_open_surgery_n",
@@ -98,6 +98,9 @@ class KmCurve:
     median_days: float | None = None
     median_ci_low_days: float | None = None
     median_ci_high_days: float | None = None
+    # (time in days, number still under observation at that time) at every distinct observed
+    # time, censoring included: where the plot must stop when few patients remain.
+    risk_steps: tuple[tuple[float, int], ...] = ()
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any], label: str | None = None) -> KmCurve:
@@ -143,7 +146,8 @@ def _require_keys(doc: Mapping[str, Any], keys: Sequence[str], what: str) -> Non
     missing = [k for k in keys if k not in doc]
     if missing:
         raise ReportInputError(
-            f"{what}: missing key(s) {missing}; the report expects the JSON contract "
+            f"{what}: missing key(s) {missing}; the report expects the `study salvage --json` "
+            "contract "
             "(likely cause: a summary from an older or different analysis)"
         )
 
@@ -152,7 +156,7 @@ def _require_keys(doc: Mapping[str, Any], keys: Sequence[str], what: str) -> Non
 class SalvageReportInput:
     """Everything the salvage report renders.
 
-    `study` is the JSON dict. `rfs_curve` defaults to the curve in `study["rfs"]`;
+    `study` is the `study salvage --json` dict. `rfs_curve` defaults to the curve in `study["rfs"]`;
     `table1` is an optional extra Table 1 (e.g. from tableone) shown after the built-in one.
     """
 

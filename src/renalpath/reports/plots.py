@@ -33,7 +33,8 @@ EQUATION_LABEL: dict[str, str] = {
     "ckd-epi-2021": "CKD-EPI 2021 creatinine (race-free)",
 }
 
-# KDIGO 2012 (KDIGO 2012 G categories [V]): eGFR < 60 mL/min/1.73 m² is category G3a or worse.
+# KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1-150): eGFR < 60 mL/min/1.73 m² is
+# category G3a or worse.
 KDIGO_G3A_THRESHOLD = 60.0
 
 _RC: dict[Any, Any] = {
@@ -46,6 +47,11 @@ _RC: dict[Any, Any] = {
 }
 
 CENSOR_MARK_LIMIT = 100  # more censoring ticks than this turn the curve into a smear
+# A curve stops where fewer than this many patients remain at risk: its tail then rests on a
+# handful of patients and swings with each event (Pocock, Clayton & Altman, Lancet 2002;
+# 359:1686-9, advise curtailing plots where few remain). The number 10 is this project's
+# default, not a published threshold; reports state it and the study pages let it be changed.
+MIN_AT_RISK = 10
 _LABEL_LIMIT = 20  # beyond this many patients, per-line labels become unreadable
 
 
@@ -69,15 +75,45 @@ def _empty_message(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#555555")
 
 
-def _step_data(curve: KmCurve) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Months and S(t)/CI as step vertices starting at (0, 1), extended to the last follow-up."""
+def at_risk_cut_days(curve: KmCurve, min_at_risk: int) -> float | None:
+    """Last time (days) at which at least `min_at_risk` patients are still under observation.
+
+    None when the curve never falls below the threshold (no cut). 0 when the cohort starts
+    below it. Uses every observed time (`risk_steps`) when known, else the event rows: in
+    (t[k-1], t[k]] the number at risk is that of row k, so the curve is cut at t[k-1] for the
+    first row k below the threshold.
+    """
+    steps = curve.risk_steps or tuple((r.time_days, r.n_risk) for r in curve.rows)
+    if curve.n < min_at_risk:
+        return 0.0
+    previous = 0.0
+    for time_days, n_risk in steps:
+        if n_risk < min_at_risk:
+            return previous
+        previous = time_days
+    return None
+
+
+def _drawn_end_months(curve: KmCurve, cut_days: float | None) -> float:
+    return _curve_end_months(curve) if cut_days is None else cut_days / DAYS_PER_MONTH
+
+
+def _step_data(
+    curve: KmCurve, cut_days: float | None = None
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Months and S(t)/CI as step vertices starting at (0, 1), extended to the last follow-up
+    or stopped at `cut_days`."""
     xs, ys, lo, hi = [0.0], [1.0], [1.0], [1.0]
     for row in curve.rows:
+        if cut_days is not None and row.time_days > cut_days:
+            break
         xs.append(row.time_days / DAYS_PER_MONTH)
         ys.append(math.nan if row.survival is None else row.survival)
         lo.append(math.nan if row.ci_low is None else row.ci_low)
         hi.append(math.nan if row.ci_high is None else row.ci_high)
     end = _curve_end_months(curve)
+    if cut_days is not None:
+        end = min(end, cut_days / DAYS_PER_MONTH)
     if end > xs[-1]:
         xs.append(end)
         ys.append(ys[-1])
@@ -129,12 +165,14 @@ def km_plot(
     fmt: ImageFormat = "png",
     width_in: float = 6.4,
     x_max_months: float | None = None,
+    min_at_risk: int = MIN_AT_RISK,
 ) -> bytes:
     """Step curves with shaded 95 % CI, censoring ticks, x in months, numbers at risk below.
 
     The at-risk table uses each curve's `at_risk` counts (computed by the outcomes layer as R
     does: still under observation at t); ticks are those months, so table and axis align.
-    `x_max_months` cuts the axis (e.g. at the last at-risk time when only JSON is at hand).
+    `x_max_months` cuts the axis (e.g. at the last at-risk time when only JSON is at hand);
+    each curve stops where fewer than `min_at_risk` patients remain at risk.
     """
     drawable = [c for c in curves if c.n > 0]
     tick_months = sorted({a.months for c in curves for a in c.at_risk})
@@ -152,15 +190,27 @@ def km_plot(
         x_max = max([_curve_end_months(c) for c in drawable] + tick_months + [1.0])
         if x_max_months is not None and x_max_months > 0:
             x_max = x_max_months
+        cuts = {id(c): at_risk_cut_days(c, min_at_risk) for c in drawable}
+        ends = [_drawn_end_months(c, cuts[id(c)]) for c in drawable]
+        if drawable and max(ends) > 0:
+            # The axis ends at the first tick at or beyond the longest drawn curve.
+            reach = max(ends)
+            later = [m for m in tick_months if m >= reach]
+            x_max = min(x_max, later[0] if later else x_max)
+            tick_months = [m for m in tick_months if m <= x_max]
         for i, curve in enumerate(drawable):
             colour = PALETTE[i % len(PALETTE)]
-            xs, ys, lo, hi = _step_data(curve)
+            cut = cuts[id(curve)]
+            xs, ys, lo, hi = _step_data(curve, cut)
             name = f"{curve.label} (n = {curve.n}, events = {curve.events})"
+            if cut == 0.0:
+                name += f": fewer than {min_at_risk} at risk, not drawn"
             ax.step(xs, ys, where="post", color=colour, linewidth=1.6, label=name)
             ax.fill_between(xs, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
-            if 0 < len(curve.censor_days) <= CENSOR_MARK_LIMIT:
-                cx = [d / DAYS_PER_MONTH for d in curve.censor_days]
-                cy = [_survival_at(curve, d) for d in curve.censor_days]
+            shown = [d for d in curve.censor_days if cut is None or d <= cut]
+            if 0 < len(shown) <= CENSOR_MARK_LIMIT:
+                cx = [d / DAYS_PER_MONTH for d in shown]
+                cy = [_survival_at(curve, d) for d in shown]
                 ax.plot(cx, cy, linestyle="none", marker="|", markersize=6, color=colour)
         ax.set_ylim(0.0, 1.04)
         ax.set_xlim(0.0, x_max * 1.02)
@@ -209,6 +259,25 @@ def _at_risk_table(tab: Axes, curves: Sequence[KmCurve], tick_months: Sequence[f
     tab.set_title("Number at risk", loc="left", fontsize=7.5, pad=2)
 
 
+def label_positions(values: Sequence[float], min_gap: float) -> list[float]:
+    """Label heights near `values`, at least `min_gap` apart, in the input order.
+
+    Sorted, each label is pushed up past its lower neighbour, then the stack is shifted down by
+    its mean overshoot so labels stay centred on their points (no overlapping patient numbers).
+    """
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed: list[float] = []
+    for i in order:
+        y = values[i]
+        placed.append(y if not placed else max(y, placed[-1] + min_gap))
+    overshoot = sum(p - values[i] for p, i in zip(placed, order, strict=True))
+    shift = overshoot / len(placed) if placed else 0.0
+    out = [0.0] * len(values)
+    for p, i in zip(placed, order, strict=True):
+        out[i] = p - shift
+    return out
+
+
 def egfr_slope_plot(
     pairs: Sequence[KidneyPair],
     equation: str,
@@ -218,8 +287,8 @@ def egfr_slope_plot(
 ) -> bytes:
     """One line per patient from pre- to post-operative eGFR, mean change in bold.
 
-    Only complete pairs are drawn; the dashed line marks 60 mL/min/1.73 m² (KDIGO G3a, clinical
-    spec B5), the threshold behind the CKD up-staging reported beside the plot.
+    Only complete pairs are drawn; the dashed line marks 60 mL/min/1.73 m² (KDIGO G3a),
+    the threshold behind the CKD up-staging reported beside the plot.
     """
     complete = [
         (p.label, p.egfr_pre, p.egfr_post)
@@ -238,21 +307,27 @@ def egfr_slope_plot(
             _empty_message(ax, "No complete before/after pairs")
             ax.set_ylim(0, 120)
         else:
-            for name, pre, post in complete:
+            values = [v for c in complete for v in c[1:]]
+            low, high = min(values), max(values)
+            pad = max(5.0, 0.08 * (high - low))
+            y_lo, y_hi = max(0.0, low - pad), max(high + pad, KDIGO_G3A_THRESHOLD + 5)
+            ax.set_ylim(y_lo, y_hi)
+            for _, pre, post in complete:
                 colour = PALETTE[1] if post < pre else PALETTE[0]
                 ax.plot([0, 1], [pre, post], color=colour, alpha=0.75, linewidth=1.0,
                         marker="o", markersize=3.5)  # fmt: skip
-                if len(complete) <= _LABEL_LIMIT:
-                    ax.annotate(name, (1, post), xytext=(5, 0), textcoords="offset points",
-                                va="center", fontsize=6.5, color="#444444")  # fmt: skip
+            if len(complete) <= _LABEL_LIMIT:
+                posts = [c[2] for c in complete]
+                spread = label_positions(posts, min_gap=0.045 * (y_hi - y_lo))
+                for (name, _, post), y in zip(complete, spread, strict=True):
+                    ax.annotate(name, (1, post), xytext=(1.06, y), textcoords="data",
+                                va="center", fontsize=6.5, color="#444444",
+                                arrowprops={"arrowstyle": "-", "color": "#bbbbbb",
+                                            "linewidth": 0.5})  # fmt: skip
             pre_mean = sum(c[1] for c in complete) / len(complete)
             post_mean = sum(c[2] for c in complete) / len(complete)
             ax.plot([0, 1], [pre_mean, post_mean], color="#000000", linewidth=2.6,
                     marker="s", markersize=5, label="mean", zorder=5)  # fmt: skip
-            values = [v for c in complete for v in c[1:]]
-            low, high = min(values), max(values)
-            pad = max(5.0, 0.08 * (high - low))
-            ax.set_ylim(max(0.0, low - pad), max(high + pad, KDIGO_G3A_THRESHOLD + 5))
             ax.legend(loc="upper right", frameon=False, fontsize=7)
         ax.axhline(KDIGO_G3A_THRESHOLD, color="#888888", linestyle="--", linewidth=0.8)
         ax.text(1.44, KDIGO_G3A_THRESHOLD, "60 (G3a)", ha="right", va="bottom", fontsize=6.5,

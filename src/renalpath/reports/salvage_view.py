@@ -1,6 +1,6 @@
-"""The salvage study (JSON contract) laid out as the tables and figures of a paper.
+"""The salvage study (its `study salvage --json` document) laid out as a paper's tables and figures.
 
-Table and figure order follows the founding study's results section [V]:
+Table and figure order follows the founding study's results section:
 cohort characteristics, operative details and pathology, kidney function before/after,
 cancer control. Every dash gets a footnote or note saying why it is there.
 """
@@ -16,6 +16,7 @@ from renalpath.reports import formatting as f
 from renalpath.reports.inputs import SalvageReportInput
 from renalpath.reports.plots import (
     EQUATION_LABEL,
+    MIN_AT_RISK,
     axis_limit_months,
     data_uri,
     egfr_slope_plot,
@@ -33,7 +34,7 @@ DASH_LEGEND = (
     f"{f.DASH} marks a value that is not estimable or not recorded; the note beside it says why."
 )
 
-# Clavien-Dindo grades in severity order (Dindo 2004 [V]).
+# Clavien-Dindo grades in severity order (Dindo et al., Ann Surg 2004;240:205-13).
 _CD_ORDER = ("none", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 
@@ -269,6 +270,9 @@ def _rfs(s: Mapping[str, Any]) -> Table:
         t.note(f"{f.DASH}: no salvage patients, so no survival curve.")
     elif not_estimable:
         t.note(f"{f.DASH}: beyond the last follow-up, so not estimable.")
+    if any(f.NO_EVENT_CI in row.cells[-1] for row in t.rows):
+        t.note(f"'{f.NO_EVENT_CI}': no recurrence by that time, so RFS is 100% and a 95% CI "
+               "is not defined (its variance is 0).")  # fmt: skip
     return t
 
 
@@ -289,22 +293,28 @@ def _egfr_figure(inp: SalvageReportInput, number: int) -> ReportFigure | None:
     )
 
 
-def _km_figure(inp: SalvageReportInput, number: int) -> ReportFigure:
+def _km_figure(inp: SalvageReportInput, number: int, min_at_risk: int) -> ReportFigure:
+    from renalpath.reports.survival_view import cut_note
+
     curve = inp.curve()
     cut = axis_limit_months([curve])
-    png = km_plot([curve], y_label="Recurrence-free survival", x_max_months=cut)
+    png = km_plot(
+        [curve], y_label="Recurrence-free survival", x_max_months=cut, min_at_risk=min_at_risk
+    )
     shown = "" if cut is None else f" Shown to {f.num(cut, 0)} months, the last fixed time."
     return ReportFigure(
         number,
         f"Figure {number}. Recurrence-free survival after salvage surgery (Kaplan–Meier) with "
         "95% confidence band; ticks mark censored patients where known; numbers at risk below. "
-        f"RFS estimates in the table above.{shown}",
+        f"RFS estimates in the table above.{shown} " + cut_note(min_at_risk),
         data_uri(png, "png"),
         "Kaplan-Meier curve of recurrence-free survival",
     )
 
 
-def build_salvage_view(inp: SalvageReportInput, *, today: dt.date | None = None) -> SalvageView:
+def build_salvage_view(
+    inp: SalvageReportInput, *, today: dt.date | None = None, min_at_risk: int = MIN_AT_RISK
+) -> SalvageView:
     """Everything the salvage template prints, formatted."""
     s = inp.study
     kidney, facts = _kidney(s)
@@ -322,7 +332,7 @@ def build_salvage_view(inp: SalvageReportInput, *, today: dt.date | None = None)
                      "before/after plot is omitted.")  # fmt: skip
     notes.append(DASH_LEGEND)
     egfr_fig = _egfr_figure(inp, 1)
-    km_fig = _km_figure(inp, 2 if egfr_fig else 1)
+    km_fig = _km_figure(inp, 2 if egfr_fig else 1, min_at_risk)
     return SalvageView(
         title=inp.title,
         window=window_text(s.get("window")),

@@ -14,7 +14,13 @@ from typing import Any
 
 from renalpath.reports import formatting as f
 from renalpath.reports.inputs import DAYS_PER_MONTH, AtRisk, KmCurve, SurvivalReportInput
-from renalpath.reports.plots import CENSOR_MARK_LIMIT, axis_limit_months, data_uri, km_plot
+from renalpath.reports.plots import (
+    CENSOR_MARK_LIMIT,
+    MIN_AT_RISK,
+    axis_limit_months,
+    data_uri,
+    km_plot,
+)
 from renalpath.reports.salvage_view import DASH_LEGEND, DISCLAIMER, ReportFigure, window_text
 from renalpath.reports.tables import Table
 from renalpath.reports.versions import software_versions
@@ -108,6 +114,8 @@ def _estimates_table(
                   f.estimate_ci(s, lo, hi))  # fmt: skip
     if beyond:
         t.note(f"{f.DASH}: nobody left under observation at that time, so not estimable.")
+    t.note(f"'{f.NO_EVENT_CI}': no event by that time, so the estimate is 100% and a 95% CI "
+           "is not defined (its variance is 0).")  # fmt: skip
     t.note("95% CI: Greenwood variance, log transform (R survival default).")
     return t
 
@@ -152,7 +160,18 @@ def _competing_table(doc: Mapping[str, Any], months: list[float]) -> Table | Non
     return t
 
 
-def build_survival_view(inp: SurvivalReportInput, *, today: dt.date | None = None) -> SurvivalView:
+def cut_note(min_at_risk: int) -> str:
+    """The sentence every KM figure carries about where its curves stop."""
+    return (
+        f"Curves stop where fewer than {min_at_risk} patients remain at risk "
+        f"({'project default' if min_at_risk == MIN_AT_RISK else 'chosen for this report'}); "
+        "the tables give the estimates and numbers at risk at each time."
+    )
+
+
+def build_survival_view(
+    inp: SurvivalReportInput, *, today: dt.date | None = None, min_at_risk: int = MIN_AT_RISK
+) -> SurvivalView:
     doc = inp.study
     endpoint = str(doc["endpoint"])
     title = ENDPOINT_TITLE.get(endpoint, endpoint)
@@ -180,12 +199,13 @@ def build_survival_view(inp: SurvivalReportInput, *, today: dt.date | None = Non
         + (f", compared by {by}: log-rank {f.p_phrase(p)}." if by else ".")
     )
     cut = axis_limit_months(curves)
-    png = km_plot(list(curves), y_label=title, x_max_months=cut)
+    png = km_plot(list(curves), y_label=title, x_max_months=cut, min_at_risk=min_at_risk)
     shown = "" if cut is None else f" Shown to {f.num(cut, 0)} months, the last fixed time."
     fig = ReportFigure(
         1,
         f"Figure 1. {title} (Kaplan–Meier) with 95% confidence bands; numbers at risk below. "
-        f"Ticks mark censoring where known (curves with ≤ {CENSOR_MARK_LIMIT} censored).{shown}",
+        f"Ticks mark censoring where known (curves with ≤ {CENSOR_MARK_LIMIT} censored).{shown} "
+        + cut_note(min_at_risk),
         data_uri(png, "png"),
         f"Kaplan-Meier curves of {title.lower()}",
     )

@@ -5,7 +5,7 @@ partial-nephrectomy rate in cT1a, the most frequent missing inputs and the notes
 CLI's `--from`, `--to` and `--assume` as form fields. `GET /api/v1/concordance` answers the
 CLI's `--json` document for the same query.
 
-Roles: the rates are aggregate, so researchers may see them (issue 6). The JSON's
+Roles: the rates are aggregate, so researchers may see them. The JSON's
 `treatments` list, however, names patients, tumours and interventions one row each, so it is
 given to clinicians and admins only; a researcher gets the same document without that key.
 

@@ -2,9 +2,10 @@
 
 Clinicians, researchers and admins all see these pages: nothing here names a patient (the
 eGFR plot labels lines with report-local numbers).  The JSON is exactly the CLI's
-(`renalpath study salvage|survival --json`); the page shows the same numbers as tables, the
-reports package's plots as data: URIs (no inline script or style, CSP-safe), and links to
-the HTML, PDF and CSV downloads of the same query.
+(`renalpath study salvage|survival --json`); the page shows the tables and figures of the
+PDF report, built by the same report views (so page and PDF cannot disagree), the plots as
+data: URIs (no inline script or style, CSP-safe), and links to the HTML, PDF and CSV
+downloads of the same query.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import salvage_frames, survival_frames
 from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
-from renalpath.registry.cells import formula_safe
+from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
+from renalpath.reports.survival_view import ENDPOINT_TITLE
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, any_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
@@ -45,6 +47,26 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/studies", tags=["studies"], responses=API_ERRORS)
 FORMATS = ("page", "html", "pdf", "csv")
+MIN_AT_RISK_RANGE = (1, 1000)
+
+# Words for the codes the study forms offer (one table for the form options of both pages).
+LABELS: dict[str, str] = {
+    **EQUATION_LABEL,
+    **ENDPOINT_TITLE,
+    "type": "operation (partial or radical nephrectomy)",
+    "procedure": "operation (partial or radical nephrectomy)",
+    "approach": "surgical approach",
+    "intent": "intent of surgery",
+    "sex": "sex",
+    "side": "side",
+    "ct": "clinical T category",
+    "histology": "histology",
+    "pt": "pathological T category",
+    "pt_group": "pathological T group",
+    "margin": "surgical margin",
+    "isup_grade": "ISUP grade",
+    "solitary_kidney": "solitary kidney",
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,23 @@ def _choice(field: str, raw: str | None, allowed: tuple[str, ...], errors: list[
         )
     )
     return ""
+
+
+def _min_at_risk(raw: str | None, errors: list[FieldError]) -> int:
+    lo, hi = MIN_AT_RISK_RANGE
+    if not raw:
+        return MIN_AT_RISK
+    if raw.isascii() and raw.isdigit() and lo <= int(raw) <= hi:
+        return int(raw)
+    errors.append(
+        FieldError(
+            field="min_at_risk",
+            message=f"Curves stop below: {raw!r} is not a whole number from {lo} to {hi}",
+            value=raw,
+            allowed=f"{lo}–{hi}",
+        )
+    )
+    return MIN_AT_RISK
 
 
 def _window(window_from: str | None, window_to: str | None, errors: list[FieldError]) -> Window:
@@ -182,21 +221,23 @@ def salvage_page(
     equation: str = MDRD,
     format: str = "page",
 ) -> Response:
-    from renalpath.reports import (
-        PdfUnavailableError,
-        html_to_pdf,
-        render_salvage_html,
-        salvage_report_input,
-    )
-    from renalpath.reports.plots import data_uri, egfr_slope_plot, km_plot
+    from renalpath.reports import PdfUnavailableError, html_to_pdf, salvage_report_input
+    from renalpath.reports.html import render_salvage_html
+    from renalpath.reports.salvage_view import build_salvage_view
 
-    raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
+    q = request.query_params
+    raw_from, raw_to, raw_min = q.get("from"), q.get("to"), q.get("min_at_risk")
     errors: list[FieldError] = []
     w = _window(raw_from, raw_to, errors)
     eq = _choice("equation", equation, EQUATIONS, errors) or MDRD
     fmt = _choice("format", format, FORMATS, errors) or "page"
-    form = {"from": raw_from or "", "to": raw_to or "", "equation": equation}
-    ctx: dict[str, Any] = {"form": form, "equations": EQUATIONS, "doc": None, "plots": {}}
+    min_risk = _min_at_risk(raw_min, errors)
+    form = {"from": raw_from or "", "to": raw_to or "", "equation": equation,
+            "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
+    ctx: dict[str, Any] = {
+        "form": form, "equations": EQUATIONS, "labels": LABELS, "doc": None, "view": None,
+        "default_min_at_risk": MIN_AT_RISK,
+    }  # fmt: skip
     if errors:
         ctx["errors"] = messages_by_field(errors)
         return render(request, "studies/salvage.html", ctx, status_code=422)
@@ -210,7 +251,7 @@ def salvage_page(
         return _csv(("section", "measure", "value"), salvage_rows(doc), "salvage-summary.csv")
     inp = salvage_report_input(study)
     if fmt in ("html", "pdf"):
-        html = render_salvage_html(inp)
+        html = render_salvage_html(inp, min_at_risk=min_risk)
         if fmt == "html":
             return _download(html, "text/html; charset=utf-8", "salvage-report.html")
         try:
@@ -219,12 +260,9 @@ def salvage_page(
             ctx["errors"] = {"": [str(err)]}
             return render(request, "studies/salvage.html", ctx, status_code=503)
     ctx["doc"] = doc
-    ctx["rows"] = list(salvage_rows(doc))
-    ctx["plots"] = {
-        "km": data_uri(km_plot([inp.curve()], y_label="Recurrence-free survival"), "png"),
-        "egfr": data_uri(egfr_slope_plot(inp.kidney_pairs, eq), "png"),
-    }
-    ctx["links"] = _links("/studies/salvage", {"from": w.start, "to": w.end, "equation": eq})
+    ctx["view"] = build_salvage_view(inp, min_at_risk=min_risk)
+    params = {"from": w.start, "to": w.end, "equation": eq, "min_at_risk": raw_min}
+    ctx["links"] = _links("/studies/salvage", params)
     return render(request, "studies/salvage.html", ctx)
 
 
@@ -258,27 +296,28 @@ def survival_page(
     by: str | None = None,
     format: str = "page",
 ) -> Response:
-    from renalpath.reports import (
-        PdfUnavailableError,
-        html_to_pdf,
-        render_survival_html,
-        survival_report_input,
-    )
-    from renalpath.reports.plots import data_uri, km_plot
+    from renalpath.reports import PdfUnavailableError, html_to_pdf, survival_report_input
+    from renalpath.reports.html import render_survival_html
+    from renalpath.reports.survival_view import build_survival_view
 
     errors: list[FieldError] = []
-    raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
+    q = request.query_params
+    raw_from, raw_to, raw_min = q.get("from"), q.get("to"), q.get("min_at_risk")
     w = _window(raw_from, raw_to, errors)
     ep = _choice("endpoint", endpoint, ENDPOINTS, errors) or "overall"
     group = _choice("by", by or None, tuple(sorted(BY_FIELDS)), errors) or None
     fmt = _choice("format", format, FORMATS, errors) or "page"
-    form = {"from": raw_from or "", "to": raw_to or "", "endpoint": endpoint, "by": by or ""}
+    min_risk = _min_at_risk(raw_min, errors)
+    form = {"from": raw_from or "", "to": raw_to or "", "endpoint": endpoint, "by": by or "",
+            "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
     ctx: dict[str, Any] = {
         "form": form,
         "endpoints": ENDPOINTS,
         "by_fields": sorted(BY_FIELDS),
+        "labels": LABELS,
+        "default_min_at_risk": MIN_AT_RISK,
         "doc": None,
-        "plots": {},
+        "view": None,
     }
     if errors:
         ctx["errors"] = messages_by_field(errors)
@@ -294,7 +333,7 @@ def survival_page(
         return _csv(header, survival_rows(doc), "survival-groups.csv")
     inp = survival_report_input(study)
     if fmt in ("html", "pdf"):
-        html = render_survival_html(inp)
+        html = render_survival_html(inp, min_at_risk=min_risk)
         if fmt == "html":
             return _download(html, "text/html; charset=utf-8", "survival-report.html")
         try:
@@ -303,9 +342,8 @@ def survival_page(
             ctx["errors"] = {"": [str(err)]}
             return render(request, "studies/survival.html", ctx, status_code=503)
     ctx["doc"] = doc
-    ctx["rows"] = list(survival_rows(doc))
-    ctx["plots"] = {"km": data_uri(km_plot(inp.group_curves()), "png")}
-    params = {"from": w.start, "to": w.end, "endpoint": ep, "by": group}
+    ctx["view"] = build_survival_view(inp, min_at_risk=min_risk)
+    params = {"from": w.start, "to": w.end, "endpoint": ep, "by": group, "min_at_risk": raw_min}
     ctx["links"] = _links("/studies/survival", params)
     return render(request, "studies/survival.html", ctx)
 
