@@ -7,7 +7,7 @@ NATIVE := $(VENV)/.native-stamp
 # The pathway engine's hot modules, compiled with mypyc (setup.py; bench/RESULTS.md round 6).
 NATIVE_SRC := $(addprefix src/renalpath/pathway/,conditions.py derive.py merge.py plan.py evaluate.py)
 
-.PHONY: run test lint typecheck unit bench install clean demo axe
+.PHONY: run test lint typecheck unit bench install clean demo axe fhir-validator
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,14 @@ $(AXE): tests/web/axe/package.json tests/web/axe/package-lock.json
 
 axe: $(AXE)
 
-unit: install axe
+# Medplum's FHIR validator + the mCODE package (tools/fhir-validator); skipped without Node.js
+# (the FHIR validation tests then skip too, unless RENALPATH_REQUIRE_FHIR_VALIDATOR=1).
+fhir-validator:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  tools/fhir-validator/setup.sh; \
+	else echo "fhir-validator: node/npm not found; FHIR validation tests will skip"; fi
+
+unit: install axe fhir-validator
 	$(BIN)/pytest
 
 test: lint typecheck unit

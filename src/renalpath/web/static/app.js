@@ -1,13 +1,95 @@
-// renalpath UI helpers. Loaded as a file (the CSP forbids inline script); everything works
-// without it — it adds the print button on the tumour-board sheet and loading feedback on
-// the study pages.
-document.addEventListener("DOMContentLoaded", function () {
-  var button = document.getElementById("print-button");
-  if (button) {
-    button.addEventListener("click", function () { window.print(); });
-  }
-});
+// renalpath UI helpers. Loaded as a file (the CSP forbids inline script); every page works
+// without it — it adds the sheet's print button, brings a refused form's errors into view,
+// opens the collapsed section of a field a link points to, and shows that a slow form is busy.
+(function () {
+  "use strict";
 
+  function openAncestors(el) {
+    for (var node = el.parentElement; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+  }
+
+  function focusField(id) {
+    var target = document.getElementById(id);
+    if (!target) { return false; }
+    openAncestors(target);
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    if (!link) { return; }
+    var id = link.getAttribute("href").slice(1);
+    if (id && focusField(id)) {
+      event.preventDefault();
+      if (history.replaceState) { history.replaceState(null, "", "#" + id); }
+    }
+  });
+
+  // A form that takes a second or two (studies, PDFs): say so, and refuse a second submit.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || form.getAttribute("data-busy-text") === null) { return; }
+    if (form.getAttribute("aria-busy") === "true") { event.preventDefault(); return; }
+    form.setAttribute("aria-busy", "true");
+    var buttons = form.querySelectorAll("button[type=submit], input[type=submit]");
+    for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
+    var status = form.querySelector(".busy-status");
+    if (status) { status.textContent = form.getAttribute("data-busy-text"); }
+  });
+  // A slow download link (PDF): say it is coming, and ignore a second click meanwhile.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-busy-text]") : null;
+    if (!link) { return; }
+    if (link.getAttribute("aria-disabled") === "true") { event.preventDefault(); return; }
+    link.setAttribute("aria-disabled", "true");
+    var status = document.getElementById("download-status");
+    if (status) { status.textContent = link.getAttribute("data-busy-text"); }
+    setTimeout(function () {
+      link.removeAttribute("aria-disabled");
+      if (status) { status.textContent = ""; }
+    }, 8000);
+  });
+
+  // The back button restores a page from the cache with its buttons still disabled.
+  window.addEventListener("pageshow", function () {
+    var busy = document.querySelectorAll("form[aria-busy=true]");
+    for (var i = 0; i < busy.length; i++) {
+      busy[i].removeAttribute("aria-busy");
+      var buttons = busy[i].querySelectorAll("button[type=submit], input[type=submit]");
+      for (var j = 0; j < buttons.length; j++) { buttons[j].disabled = false; }
+      var status = busy[i].querySelector(".busy-status");
+      if (status) { status.textContent = ""; }
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.getElementById("print-button");
+    if (button) {
+      button.addEventListener("click", function () { window.print(); });
+    }
+    // After a refused submit the eye goes to the errors: the summary if the page has one,
+    // else the first field marked invalid (its message sits beside it).
+    var summary = document.getElementById("error-summary");
+    if (summary) {
+      summary.scrollIntoView({ block: "start" });
+      summary.focus({ preventScroll: true });
+      return;
+    }
+    var invalid = document.querySelector("[aria-invalid=true]");
+    if (invalid) {
+      openAncestors(invalid);
+      invalid.scrollIntoView({ block: "center" });
+      invalid.focus({ preventScroll: true });
+      return;
+    }
+    var alert = document.querySelector("main [role=alert]");
+    if (alert) { openAncestors(alert); alert.scrollIntoView({ block: "center" }); }
+  });
+})();
 // ---- Study pages: loading feedback and no double submits ---------------------------------
 // A study run takes about a second and a PDF one to two: while it runs, the submit button is
 // disabled and a status line says what is happening; a second click is ignored.
