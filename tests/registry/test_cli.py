@@ -1,4 +1,4 @@
-"""The registry commands through the installed console script (CLI exit codes exit codes)."""
+"""The registry commands through the installed console script (exit 0 ok, 1 refused, 2 usage)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_dictionary_formats(cli: Run) -> None:
 
 
 def test_newcomer_flow_synth_import_export_without_db_init(cli: Run, tmp_path: Path) -> None:
-    """Round trip: synth → import → export in a fresh folder gives the same rows back.
+    """A newcomer's first run: synth → import → export in a fresh folder gives the same rows back.
 
     No `db init` first: a brand-new empty database gets its schema on the first import.
     """

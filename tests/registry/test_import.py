@@ -82,7 +82,7 @@ def test_update_is_audited_and_recomputes_egfr(engine: Engine, tmp_path: Path) -
     )  # fmt: skip
     with engine.connect() as conn:
         egfr_female = conn.execute(text("SELECT egfr FROM labs WHERE date = '2018-01-20'")).scalar()
-    # CKD-EPI 2021, creatinine 1.1 mg/dL, age 68:
+    # CKD-EPI 2021 (Inker et al., NEJM 2021;385:1737-49), creatinine 1.1 mg/dL, age 68:
     # male 142·(1.1/0.9)^-1.200·0.9938^68; female 142·(1.1/0.7)^-1.200·0.9938^68·1.012.
     assert egfr_male == pytest.approx(142 * (1.1 / 0.9) ** -1.2 * 0.9938**68, rel=1e-9)
     assert egfr_female == pytest.approx(142 * (1.1 / 0.7) ** -1.2 * 0.9938**68 * 1.012, rel=1e-9)

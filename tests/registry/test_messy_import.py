@@ -316,3 +316,46 @@ def test_random_registries_render_messily_to_the_same_database(
     folder = render(rows, tmp / "messy", cells, files, seed=seed)
     result, engine = _import(tmp, folder)
     _assert_same(result, engine, dump(clean_engine))
+
+
+# --- the rules alone -----------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    column=st.sampled_from(["ct", "cn", "cm", "pt", "pn", "pm"]),
+    data=st.data(),
+)
+def test_tnm_spellings_come_back_canonical(column: str, data: st.DataObject) -> None:
+    from renalpath.registry.dictionary import column as dictionary_column
+    from renalpath.registry.normalise import _tnm
+
+    col = dictionary_column("pathology" if column.startswith("p") else "tumours", column)
+    assert col.enum is not None
+    canonical = data.draw(st.sampled_from(col.enum))
+    prefix = data.draw(st.sampled_from(["", column[0]]))
+    written = prefix + canonical
+    written = data.draw(st.sampled_from([written, written.lower(), written.upper()]))
+    assert _tnm(col, written) == canonical
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=st.decimals(min_value=0, max_value=1000, places=2), op=st.sampled_from(
+    [">", ">=", "<", "<=", "≥", "≤"]))  # fmt: skip
+def test_censored_values_keep_their_number(value: object, op: str) -> None:
+    import pandas as pd
+
+    from renalpath.registry.dictionary import FILES
+    from renalpath.registry.normalise import FileContext, ReadOptions, normalise_frame
+
+    text = f"{op}{value}"
+    frame = pd.DataFrame({c: [""] for c in FILES["labs"].column_names})
+    frame.loc[0, ["patient_id", "date", "test", "value", "unit"]] = [
+        "P1", "2020-01-01", "egfr", text, "mL/min/1.73m2"
+    ]  # fmt: skip
+    frame["_line"] = [2]
+    refused = normalise_frame(FILES["labs"], frame, FileContext(ReadOptions()),
+                              lambda *a: None, lambda *a: None)  # fmt: skip
+    assert not refused
+    assert float(frame.loc[0, "value"]) == float(str(value))
+    assert frame.loc[0, "comparator"] == {"≥": ">=", "≤": "<="}.get(op, op)

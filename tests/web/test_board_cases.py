@@ -167,7 +167,7 @@ def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -
                     data={"csrf_token": token, "value": str(value + 1), "reason": "re-run"},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text
-    page = client.get(f"/audit?patient_id={pid}&action=changes")
+    page = client.get(f"/audit?patient={pid}")
     assert page.status_code == 200
     rows = re.findall(r'<tr data-seq="\d+" data-entity="(\w+)" data-action="(\w+)"', page.text)
     assert ("labs", "update") in rows  # the lab correction belongs to the patient
@@ -176,10 +176,10 @@ def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -
     # every row names the patient (synthetic record ids start with the patient id)
     for cells in re.findall(r'<tr data-seq="\d+"[^>]*>(.*?)</tr>', page.text, re.S):
         assert pid in cells
-    other = client.get(f"/audit?patient_id={pid}&user=nobody")
+    other = client.get(f"/audit?patient={pid}&actor=nobody")
     assert 'data-entity="labs"' not in other.text
     assert (
-        client.get(f"/audit?patient_id={pid}&user=cleo&from=2000-01-01").text.count(
+        client.get(f"/audit?patient={pid}&actor=cleo&from=2000-01-01").text.count(
             'data-action="update"'
         )
         >= 1

@@ -324,7 +324,7 @@ def test_openapi_lists_dictionary_fields(reg_client: TestClient) -> None:  # noq
 
 
 def test_every_view_of_a_record_is_audited_once(rw_client: TestClient) -> None:  # noqa: F811
-    # each read of identifiable data is in the trail — one row per view, and a
+    # Each read of identifiable data is in the trail — one row per view, and a
     # parent looked up only to check it exists is not a view
     c = rw_client
     pid, tid = "SYN000002", "SYN000002-T1"
