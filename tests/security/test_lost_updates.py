@@ -160,9 +160,10 @@ def test_an_import_never_silently_reverts_a_correction(engine: Engine, tmp_path:
         import_folder(engine, write_folder(tmp_path / "again", changed))
     assert read_record(engine, "labs", lab_id).cells["value"] == "1.3"
     assert read_record(engine, "events", 2).cells["detail"] == ""  # nothing was imported
-    # the folder corrected to the new value imports
+    # the folder corrected to the new value imports (its other change applied on request)
     changed["labs"][0]["value"] = "1.3"
-    assert import_folder(engine, write_folder(tmp_path / "fixed", changed)).written
+    fixed = write_folder(tmp_path / "fixed", changed)
+    assert import_folder(engine, fixed, update=True, reason="monthly update").written
 
 
 def test_edit_form_refuses_a_record_changed_since_it_was_shown(rw_client: TestClient) -> None:

@@ -89,8 +89,8 @@ def test_surrogate_as_raw_bytes_is_refused(client: TestClient) -> None:
         content=b'{"creatinine": 1.2, "unit": "\xed\xa0\x80", "age": 60, "sex": "male"}',
         headers={**bearer("cleo"), "content-type": "application/json"},
     )
-    assert resp.status_code == 400
-    assert "UTF-8" in resp.json()["errors"][0]["message"]
+    assert resp.status_code == 422  # a lone surrogate encoded as UTF-8 bytes: not text
+    assert "surrogate" in resp.json()["errors"][0]["message"]
 
 
 def test_json_screen_accepts_paired_surrogates_and_escaped_backslashes() -> None:

@@ -25,10 +25,7 @@ from renalpath.cli.options import (
 )
 from renalpath.errors import InvalidInput
 
-app = sub_app(
-    "The hash-chained audit trail (keyed with RENALPATH_AUDIT_KEY_FILE or RENALPATH_AUDIT_KEY; "
-    "see docs/audit.md)."
-)
+app = sub_app("The hash-chained audit trail.")
 
 
 @app.command("log")
@@ -62,7 +59,10 @@ def audit_log(
 @app.command("verify")
 def audit_verify(db: DbOpt = None, as_json: JsonFlag = False) -> None:
     """Recompute the hash chain and check it against the signed head; exit 1 if any row was
-    altered, removed (in the middle or at the end) or inserted, naming which."""
+    altered, removed (in the middle or at the end) or inserted, naming which.
+
+    The chain is keyed with RENALPATH_AUDIT_KEY_FILE or RENALPATH_AUDIT_KEY (docs/audit.md).
+    """
     from sqlalchemy.exc import OperationalError
 
     from renalpath.cli.database import engine_for

@@ -46,7 +46,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "export",
         "export",
-        "Write the registry as CSV files in the import format (lossless round trip).",
+        "Write the registry as CSV files in the import format (lossless round trip), or FHIR.",
     ),
     LazyCommand("dictionary", "dictionary", "Print the registry data dictionary."),
     LazyCommand(

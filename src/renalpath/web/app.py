@@ -121,7 +121,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        key = request.app.state.settings.secret_key.encode()
+        settings = getattr(request.app.state, "settings", None)
+        key = settings.secret_key.encode() if settings is not None else b""
         path = access_log.mask_path(request.url.path, key)  # no patient ids in the log
         log.exception("unhandled error on %s %s", request.method, path)
         if _is_api(request):

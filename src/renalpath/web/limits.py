@@ -65,9 +65,13 @@ def json_problem(raw: bytes) -> tuple[int, str] | None:
     try:
         raw.decode("utf-8")  # strict: Python's JSON reader would let encoded surrogates through
     except UnicodeDecodeError as err:
-        # 400 and FastAPI's own words, as for any body its JSON reader cannot decode
-        where = f"not UTF-8 text (invalid bytes at offset {err.start})"
-        return 400, f"There was an error parsing the body: {where}"
+        try:  # UTF-8 but for an encoded lone surrogate: text that is not text, as below
+            raw.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            # 400 and FastAPI's own words, as for any body its JSON reader cannot decode
+            where = f"not UTF-8 text (invalid bytes at offset {err.start})"
+            return 400, f"There was an error parsing the body: {where}"
+        return 422, "a string holds a lone UTF-16 surrogate (\\ud800–\\udfff), not text"
     depth = 0
     for match in _JSON_TOKEN.finditer(raw):
         token = match.group()
