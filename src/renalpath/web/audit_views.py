@@ -120,8 +120,9 @@ def audit_rows(engine: Engine, f: AuditFilter) -> list[dict[str, Any]]:
             stmt = stmt.where(AuditLog.action == f.action)
         elif not f.include_reads:
             stmt = stmt.where(AuditLog.action != "read")
-        if f.actor:  # a user's name matches its web actor ("user:NAME") as well
-            stmt = stmt.where(AuditLog.actor.in_((f.actor, f"user:{f.actor}")))
+        if f.actor:  # a user's name matches its web and CLI actors ("web:NAME", "user:NAME")
+            names = (f.actor, f"web:{f.actor}", f"user:{f.actor}")
+            stmt = stmt.where(AuditLog.actor.in_(names))
         # `at` is ISO-8601 UTC text, so whole days compare as strings.
         if f.date_from:
             stmt = stmt.where(AuditLog.at >= f.date_from.isoformat())
