@@ -1,1 +1,1 @@
-"""registry layer (see docs/architecture in design §1)."""
+"""registry layer: the database, imports, exports, the audit trail (docs/architecture.md)."""

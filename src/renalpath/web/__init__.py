@@ -1,1 +1,1 @@
-"""web layer (see docs/architecture in design §1)."""
+"""web layer: the clinician UI and the REST API (docs/architecture.md)."""

@@ -75,7 +75,7 @@ class CalculatorOut(BaseModel):
 
 
 class RecommendOut(BaseModel):
-    """Design §3 output; options and derived values are documented there."""
+    """The engine's result: options, derived values, flags, conflicts, follow-up (docs/architecture.md)."""
 
     model_config = ConfigDict(extra="allow")
     derived: dict[str, Any]

@@ -131,7 +131,7 @@ def _form_label(f: FormField) -> str:
 
 def _relabel(f: FormField) -> FormField:
     # the model's descriptions cite range sources by section mark; the form shows the words only
-    help_text = re.sub(r"\s*[\[(]§[^\])]*[\])]", "", f.help)
+    help_text = re.sub(r"\s*[\[(]\u00a7[^\])]*[\])]", "", f.help)
     f = replace(f, label=_form_label(f), help=help_text)
     if f.name in CHOICES:
         f = replace(f, kind="select", choices=CHOICES[f.name])

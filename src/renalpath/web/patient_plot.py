@@ -2,7 +2,7 @@
 
 Only values the registry stored with their equation are drawn; the equation is named in the
 title because MDRD, CKD-EPI 2009 and 2021 differ by several mL/min/1.73 m² at the same
-creatinine (clinical-spec B2–B4).
+creatinine (MDRD: Levey 2006; CKD-EPI 2009: Levey 2009; CKD-EPI 2021: Inker 2021).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from renalpath.reports.plots import EQUATION_LABEL, data_uri
 
-# KDIGO 2012 (clinical-spec B5 [V]): eGFR < 60 mL/min/1.73 m² is category G3a or worse.
+# KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1) [V]: eGFR < 60 mL/min/1.73 m² is category G3a or worse.
 CKD_G3_THRESHOLD = 60.0
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 

@@ -1,5 +1,5 @@
 """Patient-page forms: add a tumour, intervention (with its pathology), lab or event, and
-correct or delete any record of the patient with a required reason (issue 6).
+correct or delete any record of the patient with a required reason.
 
 Server-rendered HTML forms (no script needed; CSRF token in every form). The submitted cells
 go through `registry.records` — the importer's validation, audit trail and derived values —

@@ -1,4 +1,4 @@
-"""Initial registry schema (design §4), plus append-only protection of the audit log.
+"""Initial registry schema (docs/data-model.md), plus append-only protection of the audit log.
 
 Revision ID: 0001
 Revises:
@@ -254,7 +254,7 @@ def upgrade() -> None:
     _protect_audit_log()
 
 
-# The audit log is append-only (issue 4): the database itself refuses UPDATE and DELETE on it,
+# The audit log is append-only: the database itself refuses UPDATE and DELETE on it,
 # so only someone who drops these triggers (and leaves a broken hash chain) can alter history.
 def _protect_audit_log() -> None:
     if op.get_bind().dialect.name == "sqlite":

@@ -1,8 +1,8 @@
-"""Index on the effective intervention intent by patient (web patient list, issue 6), and on
+"""Index on the effective intervention intent by patient (web patient list), and on
 the explicit parent of a salvage operation (a record delete looks for operations naming it).
 
 `coalesce(intent, intent_derived)` is the intent that counts (an explicit intent wins over
-the derived lineage, design §4); indexing it with patient_id turns the patient list's
+the derived lineage, docs/data-model.md); indexing it with patient_id turns the patient list's
 "has salvage surgery" filter and column from a probe per patient into one index range.
 
 Revision ID: 0002
