@@ -75,7 +75,7 @@ class CalculatorOut(BaseModel):
 
 
 class RecommendOut(BaseModel):
-    """The engine's result: options, derived values, flags, conflicts, follow-up (docs/architecture.md)."""
+    """The engine's result: options, derived values, flags, conflicts and follow-up."""
 
     model_config = ConfigDict(extra="allow")
     derived: dict[str, Any]

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from renalpath.reports.plots import EQUATION_LABEL, data_uri
 
-# KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1) [V]: eGFR < 60 mL/min/1.73 m² is category G3a or worse.
+# KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1) [V]: eGFR < 60 mL/min/1.73 m² is
+# category G3a or worse.
 CKD_G3_THRESHOLD = 60.0
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
