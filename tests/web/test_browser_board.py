@@ -223,7 +223,7 @@ def test_patient_add_lab_error_is_in_view(page, server: str, board_db: Path) -> 
     _no_csp_errors(page)
 
 
-AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_JS = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_PAGES = (
     "/", "/patients", "/patients/{pid}", "/patients/{pid}/evaluate", "/board", "/cases/{case}",
     "/cases/{case}/sheet", "/case", "/calculators", "/studies/salvage", "/studies/survival",
@@ -236,9 +236,9 @@ def test_axe_finds_no_serious_accessibility_violations(  # type: ignore[no-untyp
     server: str,
     board_db: Path,
 ) -> None:
-    """axe-core (installed by `npm ci` from package.json) on the workflow's pages."""
+    """axe-core (installed by `make axe` from tests/web/axe) on the workflow's pages."""
     if not AXE_JS.exists():
-        pytest.skip("axe-core not installed (run `npm ci` in the repository root)")
+        pytest.skip("axe-core not installed (run `make axe`)")
     pid = _first_patient(board_db)
     # bypass_csp: axe is injected by the test; the app's CSP forbids any script it did not serve
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
