@@ -25,7 +25,7 @@ from renalpath.pathway.loader import Pack, PackSet
 from renalpath.pathway.merge import BLOCKED, merge_all
 from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
 from renalpath.pathway.result import Contribution, OptionRecord, RecommendResult
-from renalpath.pathway.safety import apply_gates, apply_site
+from renalpath.pathway.safety import apply_any_modality_blocks, apply_gates, apply_site
 from renalpath.pathway.settle import complete, settle
 from renalpath.pathway.vocabulary import STATUS_RANK
 
@@ -239,6 +239,7 @@ def _decide(
     conflicts = _apply_conflicts(packset, pack_ids, env, out)
     fold_aliases(out.grouped, packset.groups)
     options = merge_all(out.grouped)
+    apply_any_modality_blocks(options)
     apply_gates(options, packset.gates, env, out.flags)
     site = case.site
     apply_site(options, packset.gates, None if site is None else site.ablation_modalities)
