@@ -204,6 +204,14 @@ def test_after_ablation_the_delphi_schedule_applies_from_month_3() -> None:
     assert "27106492" in plan["source"]["section"]
 
 
+def test_recommend_after_ablation_carries_the_post_ablation_plan() -> None:
+    # No pathology record after an ablation: the plan still comes with the recommendation.
+    result = recommend(ablated(date="2025-05-20"))
+    assert result.followup is not None
+    assert result.followup["profile"]["id"] == "delphi-post-ablation"
+    assert result.followup["schedule"]["visits"][0]["date"] == "2025-08-20"
+
+
 def test_after_ablation_past_visits_are_left_out() -> None:
     plan = plan_of(ablated(date="2024-01-10"))
     assert plan["schedule"]["visits"][0]["month"] == 18
