@@ -9,7 +9,6 @@ positive margin, and plain calendar arithmetic for the anchoring to the treatmen
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from renalpath.pathway.followup import (
     followup_plan,
     load_profiles,
 )
+from tests.test_standalone import PATTERN
 
 AS_OF = "2025-06-01"
 PATHWAY = Path(__file__).resolve().parents[2] / "src" / "renalpath" / "pathway"
@@ -246,6 +246,5 @@ def test_rule_content_names_no_internal_working_documents() -> None:
     # Packs, profiles and the follow-up module speak in their own words.
     files = [*sorted((PATHWAY / "packs").glob("*.yaml")), *sorted(PROFILE_DIR.glob("*.yaml"))]
     files.append(PATHWAY / "followup.py")
-    pattern = re.compile(r"clinical-spec|design §|§")
-    offenders = [f.name for f in files if pattern.search(f.read_text(encoding="utf-8"))]
+    offenders = [f.name for f in files if PATTERN.search(f.read_text(encoding="utf-8"))]
     assert offenders == []
