@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NATIVE := $(VENV)/.native-stamp
 # The pathway engine's hot modules, compiled with mypyc (setup.py; bench/RESULTS.md round 6).
-NATIVE_SRC := $(addprefix src/renalpath/pathway/,conditions.py derive.py merge.py plan.py evaluate.py)
+NATIVE_SRC := $(addprefix src/renalpath/pathway/,conditions.py derive.py merge.py plan.py evaluate.py settle.py safety.py choice.py)
 
 .PHONY: run test lint typecheck unit bench install clean demo axe fhir-validator
 

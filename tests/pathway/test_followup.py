@@ -9,7 +9,6 @@ positive margin, and plain calendar arithmetic for the anchoring to the treatmen
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from renalpath.pathway.followup import (
     followup_plan,
     load_profiles,
 )
+from tests.test_standalone import PATTERN
 
 AS_OF = "2025-06-01"
 PATHWAY = Path(__file__).resolve().parents[2] / "src" / "renalpath" / "pathway"
@@ -204,6 +204,14 @@ def test_after_ablation_the_delphi_schedule_applies_from_month_3() -> None:
     assert "27106492" in plan["source"]["section"]
 
 
+def test_recommend_after_ablation_carries_the_post_ablation_plan() -> None:
+    # No pathology record after an ablation: the plan still comes with the recommendation.
+    result = recommend(ablated(date="2025-05-20"))
+    assert result.followup is not None
+    assert result.followup["profile"]["id"] == "delphi-post-ablation"
+    assert result.followup["schedule"]["visits"][0]["date"] == "2025-08-20"
+
+
 def test_after_ablation_past_visits_are_left_out() -> None:
     plan = plan_of(ablated(date="2024-01-10"))
     assert plan["schedule"]["visits"][0]["month"] == 18
@@ -238,6 +246,5 @@ def test_rule_content_names_no_internal_working_documents() -> None:
     # Packs, profiles and the follow-up module speak in their own words.
     files = [*sorted((PATHWAY / "packs").glob("*.yaml")), *sorted(PROFILE_DIR.glob("*.yaml"))]
     files.append(PATHWAY / "followup.py")
-    pattern = re.compile(r"clinical-spec|design §|§")
-    offenders = [f.name for f in files if pattern.search(f.read_text(encoding="utf-8"))]
+    offenders = [f.name for f in files if PATTERN.search(f.read_text(encoding="utf-8"))]
     assert offenders == []

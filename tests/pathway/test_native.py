@@ -16,6 +16,7 @@ tests skip when it was not built (then the source is all there is to run).
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.machinery
 import json
 import os
@@ -68,7 +69,13 @@ def test_compiled_engine_is_in_use_where_required() -> None:
     _compiled_or_skip()
     assert NATIVE_STATUS.compiled == NATIVE_STATUS.built
     assert not NATIVE_STATUS.stale
-    assert Path(plan_module.__file__).name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    extension = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    assert Path(plan_module.__file__).name.endswith(extension)
+    # The safety layer (gates, choice groups, settling) runs compiled with the rest.
+    for name in ("settle", "safety", "choice"):
+        assert Path(
+            importlib.import_module(f"renalpath.pathway.{name}").__file__ or ""
+        ).name.endswith(extension), name
 
 
 @pytest.mark.parametrize("seed", [20251204, 7])

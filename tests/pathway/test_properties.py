@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from renalpath.pathway import CaseValidationError, case_json_schema, parse_case, recommend
+from renalpath.pathway.followup import followup_applies
 from renalpath.pathway.vocabulary import OPTION_CODES, STATUSES
 
 TODAY = dt.date(2025, 6, 1)
@@ -85,7 +86,7 @@ def test_random_valid_cases_give_valid_results(case: dict[str, Any]) -> None:
             assert set(option.missing) <= set(result.missing_inputs)
         if option.status == "not_recommended":
             assert option.rule_ids and option.why
-    assert (result.followup is not None) == (model.pathology is not None)
+    assert (result.followup is not None) == followup_applies(model)
 
 
 @settings(max_examples=40, deadline=None)

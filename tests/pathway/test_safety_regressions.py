@@ -58,16 +58,19 @@ def test_ct3a_renal_vein_pn_not_feasible_no_partial_beside_thrombectomy() -> Non
     }
     r = recommend(case, today=TODAY)
     assert status(r, "radical_nephrectomy_with_thrombectomy") == "recommended"
-    assert status(r, "partial_nephrectomy") == "not_recommended"
+    # Not offered at all (no pack speaks of it) is as safe as offered and capped.
+    assert status(r, "partial_nephrectomy") in (None, "not_recommended")
     assert status(r, "radical_nephrectomy") in (None, "discuss", "not_recommended")
 
 
 def test_oncolex_alone_unfit_patient_gets_no_surgery_recommended() -> None:
     case = {"patient": fit(age=82, fit_for_surgery=False), "tumour": localised(50)}
     r = recommend(case, ["oncolex"], today=TODAY)
-    assert status(r, "partial_nephrectomy") == "discuss"
-    pn = r.option("partial_nephrectomy")
-    assert pn is not None and "GATE-UNFIT" in pn.rule_ids
+    # Oncolex's surgical statements are for fit patients; when one is present it is capped.
+    for option in ("partial_nephrectomy", "radical_nephrectomy"):
+        rec = r.option(option)
+        assert rec is None or rec.status in ("discuss", "not_recommended"), option
+        assert rec is None or rec.status == "not_recommended" or "GATE-UNFIT" in rec.rule_ids
 
 
 # --- unsafe: solitary kidney ----------------------------------------------------------------
@@ -260,8 +263,14 @@ def test_cryo_only_site_names_cryoablation() -> None:
         "tumour": localised(25, histology="clear_cell"),
     }
     r = recommend(case, today=TODAY)
-    ta = [o for o in r.options if o.option == "thermal_ablation" and o.status != "not_recommended"]
+    positive = ("recommended", "alternative")
+    ta = [o for o in r.options if o.option == "thermal_ablation" and o.status in positive]
     assert ta and all(o.modality == "cryo" for o in ta)
+    # Another pack's modality the site lacks is at most a referral, never a local offer.
+    for o in r.options:
+        if o.option == "thermal_ablation" and o.modality not in ("cryo", "any"):
+            assert o.status in ("discuss", "not_recommended"), o
+            assert o.status == "not_recommended" or "refer_for_modality" in o.flags
     # Surveillance first, ablation the alternative (frail/unfit cT1a): groups that share
     # options must not demote the first choice twice.
     assert status(r, "active_surveillance") == "recommended"
@@ -376,3 +385,38 @@ def test_explanation_says_which_input_changes_what() -> None:
     text = explanation(r)
     assert "surgeon.pn_feasible: yes → alternative; no → not offered" in text
     assert "LOC-RN-01" in text
+
+
+# --- a requirement on every modality -----------------------------------------------------------
+
+
+def test_declined_biopsy_blocks_a_named_modality_too() -> None:
+    # EAU (Strong): histology before ablation.  Oncolex names radiofrequency ablation for an
+    # unfit patient with a small tumour; that named offer is bound by the same requirement.
+    case = {
+        "patient": fit(age=80, fit_for_surgery=False),
+        "tumour": localised(25, histology="unknown", biopsy="declined"),
+    }
+    r = recommend(case, today=TODAY)
+    ablations = [o for o in r.options if o.option == "thermal_ablation"]
+    assert ablations
+    for o in ablations:
+        assert o.status in ("blocked_missing_input", "not_recommended"), o
+    assert "tumour.histology" in r.missing_inputs
+    # With the histology known the named modality is offered again (the block is the biopsy).
+    known = {**case, "tumour": localised(25, histology="clear_cell")}
+    after = recommend(known, today=TODAY)
+    assert all(o.status != "blocked_missing_input" for o in after.options)
+    assert after.option("thermal_ablation") is not None
+
+
+def test_unfit_patient_solitary_kidney_no_last_resort_nephrectomy() -> None:
+    # The last-resort nephrectomy of a solitary kidney is for a patient who could undergo it.
+    case = {
+        "patient": fit(age=80, fit_for_surgery=False),
+        "kidney": {"solitary_kidney": "anatomic"},
+        "surgeon": {"pn_feasible": "no"},
+        "tumour": localised(50),
+    }
+    r = recommend(case, today=TODAY)
+    assert status(r, "radical_nephrectomy") in (None, "not_recommended")

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 # Kept in step with setup.py (NATIVE_MODULES), which builds them.
-NATIVE_MODULES = ("conditions", "derive", "merge", "plan", "evaluate")
+NATIVE_MODULES = ("conditions", "derive", "merge", "plan", "evaluate", "settle", "safety", "choice")
 _PACKAGE = __name__.rpartition(".")[0]
 _HERE = Path(__file__).parent
 _DIGESTS = _HERE / "_native.json"

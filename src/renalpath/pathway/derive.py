@@ -368,7 +368,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         egfr=round(gfr, 1) if gfr is not None else None, egfr_equation=equation, ckd_stage=stage_g
     )
 
-    # --- nephrometry (B6/B7) -------------------------------------------------------------
+    # --- nephrometry (RENAL, PADUA) ---------------------------------------------------------
     renal_total: int | None = None
     padua_total: int | None = None
     if tumour is not None and tumour.size_mm is not None and tumour.renal is not None:
@@ -404,13 +404,13 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                 notes.append(f"PADUA not computed: {err}")
     put("renal_total", renal_total, ("tumour.renal",))
     put("padua_total", padua_total, ("tumour.padua",))
-    # A.3 high_complexity = RENAL ≥ 10 or PADUA ≥ 10 [P]; one known score is enough.
+    # high_complexity = RENAL ≥ 10 or PADUA ≥ 10 [P]; one known score is enough.
     if renal_total is None and padua_total is None:
         put("high_complexity", None, ("tumour.renal",))
     else:
         put("high_complexity", (renal_total or 0) >= 10 or (padua_total or 0) >= 10)
 
-    # --- nephron-sparing indications (A.3; conflict C8) -----------------------------------
+    # --- nephron-sparing indications (conflict register C8) -----------------------------
     solitary = kidney.solitary_kidney if kidney else None
     bilateral = kidney.bilateral_tumours if kidney else None
     hered = kidney.hereditary_syndrome if kidney else None
@@ -442,7 +442,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
     else:
         put("ckd_drives_nss", None, egfr_missing)
 
-    # --- routing (A.0 flow) ---------------------------------------------------------------
+    # --- routing (order of the decision nodes) ----------------------------------------------
     prior_local = prior is not None and prior.type in _LOCAL_KIDNEY_TREATMENTS
     route_primary = tumour is not None and path is None and not prior_local
     put("route_primary", route_primary)
@@ -483,12 +483,12 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
     put("histology", histo, ("tumour.histology",))
     put("histology_known", histo is not None)
 
-    # --- metastatic risk (A.6: IMDC primary, MSKCC legacy; worse group decides) ---------------
+    # --- metastatic risk (IMDC primary, MSKCC legacy; the worse group decides) ----------------
     imdc_res = mskcc_res = None
     if v.get("derived.metastatic"):
         planned = None if systemic is None else systemic.needs_systemic_therapy
         days = systemic.dx_to_systemic_days if systemic else None
-        # B11 exception [P]: no systemic therapy planned → time factor present, provisional.
+        # Exception [P]: no systemic therapy planned → time factor present, provisional.
         no_plan = planned == "no" and days is None
         sysm = systemic
         imdc_out = _imdc(
@@ -570,7 +570,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
     else:
         put("days_to_failure", None, ("prior_treatment.failure_date",))
 
-    # --- metastases, one by one (Mirels B14; disease-free interval MDL-01f) ---------------------
+    # --- metastases, one by one (Mirels score; disease-free interval MDL-01f) -------------------
     items: list[dict[str, Any]] | None = None
     best_mirels: ScoreResult | None = None
     if mets is not None:
@@ -615,7 +615,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         miss["met_total_count"] = miss["met_organ_count"] = ("metastases",)
     out["mirels"] = _score_dict(best_mirels)
 
-    # --- pathology (B9; FU-01) -----------------------------------------------------------------
+    # --- pathology (FU-01) -------------------------------------------------------------
     if path is not None:
         if path.pt is not None:
             put("pt_group", path.pt[:3])

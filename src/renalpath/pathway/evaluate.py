@@ -20,12 +20,12 @@ from renalpath.pathway.case import ITEM_PREFIX, Case
 from renalpath.pathway.choice import apply_groups, fold_aliases
 from renalpath.pathway.conditions import Env
 from renalpath.pathway.derive import PLAIN_PATHS, Derived, derive
-from renalpath.pathway.followup import followup_plan
+from renalpath.pathway.followup import followup_applies, followup_plan
 from renalpath.pathway.loader import Pack, PackSet
 from renalpath.pathway.merge import BLOCKED, merge_all
 from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
 from renalpath.pathway.result import Contribution, OptionRecord, RecommendResult
-from renalpath.pathway.safety import apply_gates, apply_site
+from renalpath.pathway.safety import apply_any_modality_blocks, apply_gates, apply_site
 from renalpath.pathway.settle import complete, settle
 from renalpath.pathway.vocabulary import STATUS_RANK
 
@@ -239,6 +239,7 @@ def _decide(
     conflicts = _apply_conflicts(packset, pack_ids, env, out)
     fold_aliases(out.grouped, packset.groups)
     options = merge_all(out.grouped)
+    apply_any_modality_blocks(options)
     apply_gates(options, packset.gates, env, out.flags)
     site = case.site
     apply_site(options, packset.gates, None if site is None else site.ablation_modalities)
@@ -285,7 +286,7 @@ def evaluate(
         missing_inputs=sorted(set(missing)),
         flags=list(dict.fromkeys(out.flags)),  # unique, first-seen order
         conflicts=outcome.conflicts,
-        followup=followup_plan(case, d) if case.pathology is not None else None,
+        followup=followup_plan(case, d) if followup_applies(case) else None,
         packs=[{"id": pid, "version": v} for pid, v in _pack_versions(packset, pack_ids)],
         notes=out.notes,
         rules_fired=out.fired,

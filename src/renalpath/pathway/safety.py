@@ -117,3 +117,38 @@ def apply_site(records: list[OptionRecord], gates: Gates, offered: Sequence[str]
         record.why = f"{site.why} ({record.why})"
         if site.flag not in record.flags:
             record.flags.append(site.flag)
+
+
+def apply_any_modality_blocks(records: list[OptionRecord]) -> None:
+    """A rule that cannot decide an ablation of any modality cannot decide one of a named
+    modality either: block the named ones on the same inputs.
+
+    Why: packs name modalities differently — one rule blocks "thermal ablation, any
+    modality" until histology is known (biopsy before ablation), while an older pack offers
+    radiofrequency ablation by name.  Merged option by option, the named offer would escape
+    the block; the requirement binds every modality of that option and target.
+    """
+    blocked = {
+        (r.option, r.target): r for r in records if r.modality == "any" and r.status == BLOCKED
+    }
+    if not blocked:
+        return
+    for record in records:
+        if record.modality in (None, "any") or record.status not in LEVEL:
+            continue
+        if record.status == _LOWEST:
+            continue  # advised against already: no value of the input could offer it
+        source = blocked.get((record.option, record.target))
+        if source is None:
+            continue
+        record.status = BLOCKED
+        record.missing = list(dict.fromkeys([*record.missing, *source.missing]))
+        record.why = f"{source.why} ({record.why})"
+        for rule_id in source.rule_ids:
+            if rule_id not in record.rule_ids:
+                record.rule_ids.append(rule_id)
+        # The blocking verdicts travel with it, so a block on purpose (an input required
+        # before the option) is not later decided by trying values (settle.py).
+        for c in source.contributions:
+            if c.status == BLOCKED and c not in record.contributions:
+                record.contributions.append(c)
