@@ -236,6 +236,8 @@ def every_field_rows() -> Rows:
                 "equation": eq,
                 "lln": "1" if n == 4 else "",
                 "uln": "300" if n == 6 else "",
+                # censored values as reports write them (">90" and the like)
+                "comparator": {0: ">", 1: ">=", 2: "<", 3: "<="}.get(n, ""),
             }
         )
     for n, kind in enumerate(

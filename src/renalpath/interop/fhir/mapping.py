@@ -457,6 +457,8 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
     if loinc is not None:
         code["coding"].insert(0, {"system": c.LOINC, "code": loinc.loinc, "display": loinc.display})
     quantity: dict[str, Any] = {"value": float(r["value"]), "unit": unit}
+    if r.get("comparator"):  # a censored value (">90"): FHIR's Quantity.comparator says so
+        quantity["comparator"] = r["comparator"]
     if ucum is not None:
         quantity.update(system=c.UCUM, code=ucum[0])
     res: Resource = {
@@ -473,9 +475,9 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
     limits: dict[str, Any] = {}
     for bound, col in (("low", "lln"), ("high", "uln")):
         if r.get(col):
-            limits[bound] = {k: v for k, v in quantity.items() if k != "value"} | {
-                "value": float(r[col])
-            }
+            limits[bound] = {
+                k: v for k, v in quantity.items() if k not in ("value", "comparator")
+            } | {"value": float(r[col])}
     if limits:
         res["referenceRange"] = [limits]
     return res
