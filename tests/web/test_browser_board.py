@@ -293,11 +293,11 @@ def test_study_form_shows_it_is_busy_and_refuses_a_second_submit(page, server: s
     page.goto(f"{server}/studies/survival")
     state = page.evaluate(
         """() => {
-        const form = document.querySelector('form[data-busy-text]');
+        const form = document.querySelector('form.study-form');
         form.addEventListener('submit', e => { e.preventDefault(); });  // stay on the page
         form.requestSubmit();
         const button = form.querySelector('button[type=submit]');
-        const status = form.querySelector('.busy-status').textContent;
+        const status = form.querySelector('.busy-note').textContent;
         return [button.disabled, status, form.getAttribute('aria-busy')];
       }"""
     )

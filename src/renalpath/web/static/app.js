@@ -29,43 +29,6 @@
     }
   });
 
-  // A form that takes a second or two (studies, PDFs): say so, and refuse a second submit.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form || form.getAttribute("data-busy-text") === null) { return; }
-    if (form.getAttribute("aria-busy") === "true") { event.preventDefault(); return; }
-    form.setAttribute("aria-busy", "true");
-    var buttons = form.querySelectorAll("button[type=submit], input[type=submit]");
-    for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
-    var status = form.querySelector(".busy-status");
-    if (status) { status.textContent = form.getAttribute("data-busy-text"); }
-  });
-  // A slow download link (PDF): say it is coming, and ignore a second click meanwhile.
-  document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("a[data-busy-text]") : null;
-    if (!link) { return; }
-    if (link.getAttribute("aria-disabled") === "true") { event.preventDefault(); return; }
-    link.setAttribute("aria-disabled", "true");
-    var status = document.getElementById("download-status");
-    if (status) { status.textContent = link.getAttribute("data-busy-text"); }
-    setTimeout(function () {
-      link.removeAttribute("aria-disabled");
-      if (status) { status.textContent = ""; }
-    }, 8000);
-  });
-
-  // The back button restores a page from the cache with its buttons still disabled.
-  window.addEventListener("pageshow", function () {
-    var busy = document.querySelectorAll("form[aria-busy=true]");
-    for (var i = 0; i < busy.length; i++) {
-      busy[i].removeAttribute("aria-busy");
-      var buttons = busy[i].querySelectorAll("button[type=submit], input[type=submit]");
-      for (var j = 0; j < buttons.length; j++) { buttons[j].disabled = false; }
-      var status = busy[i].querySelector(".busy-status");
-      if (status) { status.textContent = ""; }
-    }
-  });
-
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("print-button");
     if (button) {
