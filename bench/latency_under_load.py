@@ -179,7 +179,8 @@ async def recommend_load(
                 start = time.perf_counter()
                 resp = await client.post("/api/v1/recommend", content=body)
                 latencies.append((time.perf_counter() - start) * 1000)
-                slow.append((start - p0, latencies[-1])) if latencies[-1] > 1000 else None
+                if latencies[-1] > 1000:
+                    slow.append((start - p0, latencies[-1]))
                 statuses[resp.status_code] += 1
 
     await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
