@@ -157,8 +157,12 @@ def storm(stop: Event, result: mp.Queue[tuple[str, float, int]]) -> None:
 
 async def recommend_load(
     body: bytes, done: threading.Event | None, cap_s: float
-) -> tuple[list[float], Counter[int], float]:
-    """`CLIENTS` clients posting the case until `done` (or `cap_s`, or the request cap)."""
+) -> tuple[list[float], Counter[int], float, list[float]]:
+    """`CLIENTS` clients posting the case until `done` (or `cap_s`, or the request cap).
+
+    Returns the latencies (ms), the status counts, the duration and, sorted, when (s into the
+    phase) each answer slower than 1 s was sent: a stall shows as a cluster.
+    """
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     t0, p0 = time.monotonic(), time.perf_counter()
@@ -184,13 +188,7 @@ async def recommend_load(
                 statuses[resp.status_code] += 1
 
     await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
-    if slow:
-        starts = sorted(t for t, _ in slow)
-        print(
-            f"  {len(slow)} answers over 1 s, sent between {starts[0]:.1f} and {starts[-1]:.1f} s"
-            f" into the phase: {[round(t, 1) for t in starts[:: max(1, len(starts) // 12)]]}"
-        )
-    return latencies, statuses, time.monotonic() - t0
+    return latencies, statuses, time.monotonic() - t0, sorted(t for t, _ in slow)
 
 
 def cpu_s(pid: int | None = None) -> float:
@@ -211,7 +209,7 @@ def phase(
 ) -> float:
     """Run one phase and print its line; the CPU columns show which side was the bottleneck."""
     client0, server0 = cpu_s(), cpu_s(server_pid)
-    lat, codes, seconds = asyncio.run(recommend_load(body, done, cap_s))
+    lat, codes, seconds, slow = asyncio.run(recommend_load(body, done, cap_s))
     client, server = cpu_s() - client0, cpu_s(server_pid) - server0
     print(
         f"{name:<22} n={len(lat):>6} {len(lat) / seconds:6.1f} req/s  "
@@ -220,6 +218,12 @@ def phase(
         f"server {server:4.1f} s  load {os.getloadavg()[0]:.1f}  status={dict(codes)}",
         flush=True,
     )
+    if slow:
+        print(
+            f"  {len(slow)} answers over 1 s, sent {slow[0]:.1f}-{slow[-1]:.1f} s into the phase: "
+            f"{[round(t, 1) for t in slow[:: max(1, len(slow) // 12)]]}",
+            flush=True,
+        )
     return p99(lat)
 
 
