@@ -252,7 +252,12 @@ def main(n: int, hash_threads: int | None) -> None:
         importer = ctx.Process(target=upload, args=(str(zip_path), results), daemon=True)
         importer.start()
         finished = threading.Event()
-        threading.Thread(target=lambda: (importer.join(), finished.set()), daemon=True).start()
+
+        def watch() -> None:
+            importer.join()
+            finished.set()
+
+        threading.Thread(target=watch, daemon=True).start()
         time.sleep(0.3)  # the upload is on its way before the clients start
         b = phase("b. during import", pid, body, finished, IMPORT_CAP_S)
         importer.join(timeout=120)
