@@ -47,13 +47,13 @@ SURGICAL_TYPES = frozenset(
     }
 )
 PROGRESSION_EVENTS = frozenset({"local_recurrence", "distant_metastasis"})
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # whole string: fullmatch, not `$`
 
 
 def resource_id(prefix: str, registry_id: str) -> str:
     """A valid FHIR id for a registry id: readable when it fits, else a hash of it."""
     plain = f"{prefix}-{registry_id}"
-    if _FHIR_ID.match(plain):
+    if _FHIR_ID.fullmatch(plain):  # `$` would let a trailing newline through
         return plain
     return f"{prefix}-h{hashlib.sha256(registry_id.encode('utf-8')).hexdigest()[:40]}"
 
