@@ -12,6 +12,7 @@ Limiters belong to the running event loop (AnyIO binds them to it), so one is ma
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,7 +22,11 @@ import anyio.to_thread
 
 T = TypeVar("T")
 
-HASH_THREADS = 4  # Argon2 is memory-hard: a few at a time is what the CPU can do anyway
+# Argon2 is CPU- and memory-hard on purpose: hashing on every core starves the event loop
+# (bench/RESULTS.md, latency under a login storm: 4 threads on 2 cores gave recommend a p99
+# 9-39x its idle value, 1 thread 3.7x). Half the cores, at least one, keeps the rest for
+# every other request.
+HASH_THREADS = max(1, (os.cpu_count() or 2) // 2)
 IMPORT_THREADS = 1  # imports write one registry: one after another, as the database would
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]
