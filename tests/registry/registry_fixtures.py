@@ -3,7 +3,6 @@ schema), and hand-built registry folders written into tmp dirs."""
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from renalpath.registry.db import make_engine, upgrade
-from renalpath.registry.dictionary import FILES, header
+from renalpath.registry.kits19 import write_folder as write_rows
 
 Rows = dict[str, list[dict[str, str]]]
 
@@ -74,15 +73,7 @@ def base_rows() -> Rows:
 
 def write_folder(folder: Path, rows: Rows) -> Path:
     """Write `rows` as a registry folder (dictionary headers; missing cells blank)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, records in rows.items():
-        cols = header(name)
-        with (folder / FILES[name].filename).open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
-            writer.writeheader()
-            for rec in records:
-                writer.writerow({c: rec.get(c, "") for c in cols})
-    return folder
+    return write_rows(rows, folder)
 
 
 @pytest.fixture

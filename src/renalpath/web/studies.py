@@ -38,6 +38,7 @@ from renalpath.reports.survival_view import ENDPOINT_TITLE
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, any_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
+from renalpath.web.labels import SURVIVAL_BY
 from renalpath.web.registry_access import engine_of
 from renalpath.web.templating import render
 
@@ -50,24 +51,9 @@ api_router = APIRouter(prefix="/api/v1/studies", tags=["studies"], responses=API
 FORMATS = ("page", "html", "pdf", "csv")
 MIN_AT_RISK_RANGE = (1, 1000)
 
-# Words for the codes the study forms offer (one table for the form options of both pages).
-LABELS: dict[str, str] = {
-    **EQUATION_LABEL,
-    **ENDPOINT_TITLE,
-    "type": "operation (partial or radical nephrectomy)",
-    "procedure": "operation (partial or radical nephrectomy)",
-    "approach": "surgical approach",
-    "intent": "intent of surgery",
-    "sex": "sex",
-    "side": "side",
-    "ct": "clinical T category",
-    "histology": "histology",
-    "pt": "pathological T category",
-    "pt_group": "pathological T group",
-    "margin": "surgical margin",
-    "isup_grade": "ISUP grade",
-    "solitary_kidney": "solitary kidney",
-}
+# Words for the codes the study forms offer: the web's one label table for the grouping
+# fields, the report's names for equations and endpoints.
+LABELS: dict[str, str] = {**EQUATION_LABEL, **ENDPOINT_TITLE, **SURVIVAL_BY}
 
 
 @dataclass(frozen=True)
