@@ -9,20 +9,60 @@ SQLAlchemy), so a calculation starts fast. Exit codes: 0 ok, 1 clinical/validati
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer import _click as click
+from typer.core import TyperGroup
 
-from renalpath.cli.options import ExplainOpt, JsonOpt, refuse, sub_app
-from renalpath.clinical.common import CalculatorSpec
+from renalpath.cli.options import ExplainOpt, JsonOpt, refuse
+
+if TYPE_CHECKING:
+    from renalpath.clinical.common import CalculatorSpec
 
 __all__ = ["ExplainOpt", "JsonOpt", "app", "calc_app", "refuse", "run_calculator"]
 
-calc_app = sub_app(
-    "Clinical calculators (eGFR, nephrometry, TNM, prognosis, Clavien-Dindo, Mirels)."
+# Which module defines each calculator command. Importing only the module of the command that
+# runs keeps `renalpath calc egfr` from loading the prognostic scores' modules (a test checks
+# that the table and the modules' own commands agree).
+OWNERS: dict[str, str] = {
+    **dict.fromkeys(("egfr", "renal", "padua", "tnm", "growth"), "calc_kidney"),
+    **dict.fromkeys(
+        ("leibovich", "ssign", "imdc", "mskcc", "calcium", "clavien", "mirels"), "calc_prognosis"
+    ),
+}
+
+
+class CalcGroup(TyperGroup):
+    """The `calc` group: builds a calculator's command from its own module on first use."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in OWNERS:
+            importlib.import_module(f"renalpath.cli.{OWNERS[cmd_name]}")
+            for info in calc_app.registered_commands:
+                if info.name == cmd_name:
+                    self.commands[cmd_name] = typer.main.get_command_from_info(
+                        info,
+                        pretty_exceptions_short=calc_app.pretty_exceptions_short,
+                        rich_markup_mode=calc_app.rich_markup_mode,
+                    )
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in OWNERS:  # the group's own help lists (and so loads) every calculator
+            self.get_command(ctx, name)
+        return list(self.commands)
+
+
+calc_app = typer.Typer(
+    help="Clinical calculators (eGFR, nephrometry, TNM, prognosis, Clavien-Dindo, Mirels).",
+    no_args_is_help=True,
+    add_completion=False,
+    cls=CalcGroup,
 )
 app = calc_app
 
@@ -47,9 +87,3 @@ def run_calculator(
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
     else:
         typer.echo(render(payload))
-
-
-# The commands register themselves on calc_app when imported.
-from renalpath.cli import calc_kidney, calc_prognosis  # noqa: E402
-
-COMMAND_MODULES = (calc_kidney, calc_prognosis)
