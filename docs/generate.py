@@ -60,10 +60,9 @@ def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
         out.append(cmd.help.strip())
         out.append("")
     out.extend(_params(cmd))
-    subs = getattr(cmd, "commands", None)
-    if subs:
+    if hasattr(cmd, "list_commands"):  # a group; lazy groups build a command on request
         for name in cmd.list_commands(None):
-            _walk(subs[name], [*path, name], out)
+            _walk(cmd.get_command(None, name), [*path, name], out)
 
 
 def cli_markdown() -> str:

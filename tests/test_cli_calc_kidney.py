@@ -69,8 +69,9 @@ def test_egfr_age_16_refused() -> None:
 def test_egfr_missing_inputs_named() -> None:
     proc = run_cli("calc", "egfr", "--creatinine", "1.0")
     assert proc.returncode == 1
-    for field in ("creatinine_unit", "age", "sex"):
-        assert field in proc.stderr
+    # Named as the user typed them (`--unit`), as the web names its form field.
+    for field in ("unit:", "age:", "sex:"):
+        assert f"refused: {field}" in proc.stderr
 
 
 def test_egfr_unknown_equation_refused() -> None:

@@ -58,27 +58,15 @@ def test_explain_and_prognosis_calculators_stay_light() -> None:
     assert _heavy(loaded) == []
 
 
-def test_a_calculator_loads_only_its_own_module() -> None:
-    """`calc egfr` builds one command: the prognostic scores' module stays unimported."""
+def test_a_calculator_loads_only_its_own_area() -> None:
+    """`calc egfr` builds one command: the prognostic scores' catalogue area stays unimported."""
     loaded = _modules_after(
         "calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60", "--sex",
         "male", "--json",
     )  # fmt: skip
-    assert "renalpath.cli.calc_kidney" in loaded
-    assert "renalpath.cli.calc_prognosis" not in loaded
+    assert "renalpath.calculators.kidney" in loaded
+    assert "renalpath.calculators.prognosis" not in loaded
     assert "renalpath.clinical.leibovich" not in loaded
-
-
-def test_calc_owner_table_matches_the_modules() -> None:
-    """Every calculator command is in the owner table under the module that defines it."""
-    import importlib
-
-    from renalpath.cli.calc import OWNERS, calc_app
-
-    for module in set(OWNERS.values()):
-        importlib.import_module(f"renalpath.cli.{module}")
-    defined = {info.name: info.callback.__module__ for info in calc_app.registered_commands}
-    assert defined == {name: f"renalpath.cli.{module}" for name, module in OWNERS.items()}
 
 
 def test_top_level_help_imports_no_command() -> None:

@@ -33,7 +33,7 @@ def test_refusal_exits_1_on_stderr() -> None:
                      "--sex", "female")  # fmt: skip
     assert res.returncode == 1
     assert res.stdout == ""
-    assert res.stderr.startswith("refused: creatinine_unit:")
+    assert res.stderr.startswith("refused: unit:")
 
 
 def test_usage_error_exits_2() -> None:

@@ -11,10 +11,13 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
+from renalpath.calculators import all_calculators
+from renalpath.calculators.kidney import EgfrRequest
 from renalpath.clinical import egfr as egfr_mod
-from renalpath.web.calculators import CALCULATORS, EgfrRequest
 
 from .conftest import bearer
+
+CALCULATORS = all_calculators()
 
 CLIN = bearer("cleo")
 

@@ -10,11 +10,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from renalpath.web.calculators import CALCULATORS
+from renalpath.calculators import all_calculators
 from renalpath.web.case_form import ALL_FIELDS
 from renalpath.web.forms import fields_of
 
 from .conftest import login
+
+CALCULATORS = all_calculators()
 
 VALUES = st.one_of(
     st.text(max_size=12),

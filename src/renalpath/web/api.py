@@ -18,13 +18,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from renalpath.calculators import Calculator, all_calculators
 from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.errors import UnknownPack
 from renalpath.pathway import CaseValidationError, case_json_schema, recommend
 from renalpath.web.auth import Principal, any_user, clinical_user
-from renalpath.web.calculators import CALCULATORS, Calculator
 from renalpath.web.errors import ErrorBody, body, from_problems
 from renalpath.web.security import require_csrf
+
+CALCULATORS = all_calculators()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Body could not be decoded (not UTF-8 JSON)"},

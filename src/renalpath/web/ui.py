@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from renalpath.calculators import all_calculators
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.pathway import CaseValidationError, recommend
 from renalpath.registry.accounts import AccountError
@@ -27,7 +28,6 @@ from renalpath.web.auth import (
     current_principal,
     start_session,
 )
-from renalpath.web.calculators import CALCULATORS
 from renalpath.web.case_errors import clinical_errors
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import compact, fields_of, form_to_data
@@ -35,6 +35,8 @@ from renalpath.web.registry_access import actor_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
 from renalpath.web.workers import in_hash_pool
+
+CALCULATORS = all_calculators()
 
 router = APIRouter(include_in_schema=False)
 LIVE_FIELD = "_live"  # sent by htmx when a calculator recomputes on change (not on submit)
