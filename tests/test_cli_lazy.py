@@ -64,8 +64,8 @@ def test_a_calculator_loads_only_its_own_area() -> None:
         "calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60", "--sex",
         "male", "--json",
     )  # fmt: skip
-    assert "renalpath.calculators.kidney" in loaded
-    assert "renalpath.calculators.prognosis" not in loaded
+    assert "renalpath.calculators.egfr" in loaded
+    assert "renalpath.calculators.pathology" not in loaded
     assert "renalpath.clinical.leibovich" not in loaded
 
 

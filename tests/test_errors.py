@@ -79,12 +79,12 @@ EGFR = ["calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60",
 
 
 def _egfr_raising(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
-    from renalpath.calculators import kidney
+    from renalpath.calculators import egfr as egfr_entry
 
     def boom(*args: object, **kwargs: object) -> None:
         raise exc
 
-    monkeypatch.setattr(kidney.egfr_mod, "egfr", boom)
+    monkeypatch.setattr(egfr_entry.egfr_mod, "egfr", boom)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from renalpath.calculators import all_calculators
-from renalpath.calculators.kidney import EgfrRequest
+from renalpath.calculators.egfr import EgfrRequest
 from renalpath.clinical import egfr as egfr_mod
 
 from .conftest import bearer

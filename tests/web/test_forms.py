@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from renalpath.calculators.kidney import EgfrRequest, RenalRequest
+from renalpath.calculators.egfr import EgfrRequest
+from renalpath.calculators.nephrometry import RenalRequest
 from renalpath.web.case_form import ALL_FIELDS
 from renalpath.web.forms import compact, fields_of, form_to_data
 

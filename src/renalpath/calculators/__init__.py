@@ -7,8 +7,9 @@ and the clinical spec — and both the Typer commands and the FastAPI routes are
 it, so an input cannot be renamed, re-described or re-validated differently in one front end.
 The clinical modules (`renalpath.clinical`) stay the single owners of every range and formula.
 
-The catalogue is split by area so that running one calculator imports only its own area's
-clinical modules (the command line starts fast); `OWNERS` names the area of each calculator.
+The catalogue is split by calculator (or a small family sharing inputs) so that running one
+calculator imports only its own clinical modules (the command line starts fast); `OWNERS`
+names the module of each calculator.
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ __all__ = ["OWNERS", "Calculator", "all_calculators", "get"]
 
 # Calculator name → the catalogue module declaring it, in the order the front ends list them.
 OWNERS: dict[str, str] = {
-    **dict.fromkeys(("egfr", "renal", "padua", "tnm", "growth"), "kidney"),
-    **dict.fromkeys(
-        ("leibovich", "ssign", "imdc", "mskcc", "calcium", "clavien", "mirels"), "prognosis"
-    ),
+    "egfr": "egfr",
+    "renal": "nephrometry",
+    "padua": "nephrometry",
+    "tnm": "tnm",
+    "growth": "growth",
+    "leibovich": "pathology",
+    "ssign": "pathology",
+    "imdc": "risk",
+    "mskcc": "risk",
+    "calcium": "risk",
+    "clavien": "clavien",
+    "mirels": "mirels",
 }
 
 

@@ -23,7 +23,7 @@ class Request(BaseModel):
     refused, never ignored.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,14 @@ class Calculator:
 
 def _values(request: BaseModel | Values) -> dict[str, Any]:
     return dict(request)
+
+
+def score_headline(title: str) -> Callable[[dict[str, Any]], str]:
+    """One-line result for the web page: score and group, or the group alone."""
+
+    def headline(p: dict[str, Any]) -> str:
+        if p.get("score") is None:
+            return f"{title}: {p['group']}"
+        return f"{title}: {p['score']} ({p['group']})"
+
+    return headline

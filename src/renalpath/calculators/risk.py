@@ -1,70 +1,19 @@
-"""Prognostic scores and their helpers: Leibovich, SSIGN, IMDC, MSKCC, calcium, Clavien, Mirels."""
+"""Metastatic risk models and the calcium they use: IMDC, MSKCC 2002, corrected calcium."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
 
-from renalpath.calculators.base import Calculator, Request, Values
+from renalpath.calculators.base import Calculator, Request, Values, score_headline
 from renalpath.clinical import calcium as calcium_mod
-from renalpath.clinical import clavien_dindo as cd
 from renalpath.clinical import imdc as imdc_mod
-from renalpath.clinical import leibovich as leibovich_mod
-from renalpath.clinical import mirels as mirels_mod
 from renalpath.clinical import mskcc as mskcc_mod
-from renalpath.clinical import ssign as ssign_mod
 from renalpath.clinical.common import ClinicalInputError, Problem
-
-Histology = Literal[
-    "clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other"
-]
-GradeSystem = Literal["who_isup", "fuhrman"]
-ClavienRequired = Literal[
-    "none",
-    "allowed_regimens",
-    "bedside_wound_opening",
-    "drugs",
-    "transfusion",
-    "parenteral_nutrition",
-    "intervention_local",
-    "intervention_general_anaesthesia",
-    "icu_single_organ",
-    "dialysis_unexpected",
-    "icu_multi_organ",
-    "death",
-]
-assert set(ClavienRequired.__args__) == set(cd.REQUIRED)  # type: ignore[attr-defined]
 
 _CALCIUM_RANGE = "4–20 mg/dL or 0.998–4.99 mmol/L"
 _ALBUMIN_RANGE = "1.0–6.0 g/dL or 10–60 g/L"
-
-
-class _PathologyRequest(Request):
-    pt: str | None = Field(
-        None, description="Pathological T, TNM 8: pT1a|pT1b|pT2|pT2a|pT2b|pT3a|pT3b|pT3c|pT4"
-    )
-    pn: str | None = Field(None, description="Pathological N: pNX | pN0 | pN1")
-    size_mm: float | None = Field(
-        None, description="Pathological tumour size in mm, 1–400 (10 cm = 100 mm)"
-    )
-    grade: int | None = Field(None, description="Nuclear grade 1–4 (WHO/ISUP or Fuhrman)")
-    necrosis: bool | None = Field(None, description="Histological tumour necrosis (required)")
-    histology: Histology = Field(
-        "clear_cell", description="Histology (not clear cell → not_applicable)"
-    )
-    grade_system: GradeSystem = Field(
-        "who_isup", description="who_isup (default; scored with Fuhrman points, flagged) | fuhrman"
-    )
-
-
-class LeibovichRequest(_PathologyRequest):
-    pass
-
-
-class SsignRequest(_PathologyRequest):
-    m: str | None = Field(None, description="M category: M0 | M1")
 
 
 class _RiskRequest(Request):
@@ -128,53 +77,6 @@ class CalciumRequest(Request):
         None, description="g/dL | g/L (default: g/dL with mg/dL, g/L with mmol/L)"
     )
     uln: float | None = Field(None, description="Lab's calcium ULN in the calcium unit (IMDC)")
-
-
-class ClavienRequest(Request):
-    required: ClavienRequired | None = Field(
-        None,
-        description="What the complication required (sets the grade): "
-        + "; ".join(f"{k} ({g})" for k, (g, _) in cd.REQUIRED.items()),
-    )
-    disability: bool = Field(False, description="Complication persists at discharge (suffix -d)")
-    grade: str | None = Field(
-        None,
-        description="A recorded grade to check/normalise: I|II|IIIa|IIIb|IVa|IVb|V, optional -d",
-    )
-
-
-class MirelsRequest(Request):
-    site: Literal["upper_limb", "lower_limb", "peritrochanteric"] | None = Field(
-        None, description="upper_limb (1) | lower_limb (2) | peritrochanteric (3)"
-    )
-    pain: Literal["mild", "moderate", "functional"] | None = Field(
-        None, description="mild (1) | moderate (2) | functional (3)"
-    )
-    lesion: Literal["blastic", "mixed", "lytic"] | None = Field(
-        None, description="blastic (1) | mixed (2) | lytic (3)"
-    )
-    cortical_fraction: Literal["lt_1_3", "1_3_to_2_3", "gt_2_3"] | None = Field(
-        None,
-        description="Fraction of cortical thickness involved: lt_1_3 (1) | 1_3_to_2_3 (2) | "
-        "gt_2_3 (3)",
-    )
-
-
-# --- compute functions (values → the JSON of `renalpath calc NAME --json` and the API) ---------
-
-
-def _leibovich(v: Values) -> dict[str, Any]:
-    return leibovich_mod.leibovich(
-        v["pt"], v["pn"], v["size_mm"], v["grade"], v["necrosis"], v["histology"],
-        grade_system=v["grade_system"],
-    ).to_dict()  # fmt: skip
-
-
-def _ssign(v: Values) -> dict[str, Any]:
-    return ssign_mod.ssign(
-        v["pt"], v["pn"], v["m"], v["size_mm"], v["grade"], v["necrosis"], v["histology"],
-        grade_system=v["grade_system"],
-    ).to_dict()  # fmt: skip
 
 
 def _calcium_reading(
@@ -263,52 +165,6 @@ def _calcium(v: Values) -> dict[str, Any]:
     ).to_dict()
 
 
-def _clavien(v: Values) -> dict[str, Any]:
-    """Three modes: classify from `required`, normalise a `grade`, or cross-check both."""
-    req, grade, disability = v["required"], v["grade"], v["disability"]
-    if req is None and grade is None:
-        raise ClinicalInputError(
-            Problem(
-                "required",
-                None,
-                "one of " + ", ".join(cd.REQUIRED),
-                "give required (or grade to check a recorded grade)",
-            )
-        )
-    if req is None:
-        result = cd.normalise(grade)
-        if disability and not result.disability:
-            raise ClinicalInputError(
-                Problem(
-                    "grade",
-                    grade,
-                    f"{result.label}-d with disability",
-                    "add -d to the grade or drop disability",
-                )
-            )
-        return result.to_dict()
-    result = cd.classify(req, disability)
-    if grade is not None and str(cd.parse_grade(grade)) != result.label:
-        raise ClinicalInputError(
-            Problem(
-                "grade",
-                grade,
-                f"{result.label} for required={result.required}",
-                "the recorded grade disagrees with what the complication required",
-            )
-        )
-    return result.to_dict()
-
-
-def _score_headline(title: str) -> Callable[[dict[str, Any]], str]:
-    def headline(p: dict[str, Any]) -> str:
-        if p.get("score") is None:
-            return f"{title}: {p['group']}"
-        return f"{title}: {p['score']} ({p['group']})"
-
-    return headline
-
-
 _RISK_FLAGS: dict[str, tuple[str, ...]] = {
     "dx_to_systemic_days": ("--days", "--dx-to-systemic-days"),
     "hb_below_lln": ("--hb-low/--hb-normal",),
@@ -318,35 +174,11 @@ CALCULATORS: dict[str, Calculator] = {
     c.name: c
     for c in (
         Calculator(
-            "leibovich",
-            "Leibovich 2003",
-            LeibovichRequest,
-            _leibovich,
-            _score_headline("Leibovich"),
-            leibovich_mod.SPEC,
-            "Leibovich 2003 progression score (clear-cell RCC after nephrectomy), range 0-11.\n\n"
-            "Groups: low 0-2, intermediate 3-5, high >= 6. Point weights are [R]: flag "
-            "needs_verification.\n\n"
-            "Example: --pt pT1b --pn pNX --size-mm 60 --grade 3 --necrosis",
-        ),
-        Calculator(
-            "ssign",
-            "SSIGN",
-            SsignRequest,
-            _ssign,
-            _score_headline("SSIGN"),
-            ssign_mod.SPEC,
-            "SSIGN score (clear-cell RCC after radical nephrectomy), range 0-17.\n\n"
-            "Groups 0-2, 3-4, 5-6, 7-9, 10-17. TNM 8 pT4 scores 4 with flag "
-            "tnm_version_mismatch.\n"
-            "Example: --pt pT2a --pn pN0 --m M0 --size-mm 80 --grade 3 --necrosis",
-        ),
-        Calculator(
             "imdc",
             "IMDC (Heng) risk",
             ImdcRequest,
             _imdc,
-            _score_headline("IMDC"),
+            score_headline("IMDC"),
             imdc_mod.SPEC,
             "IMDC (Heng) risk model, 0-6 factors: favourable 0, intermediate 1-2, poor 3-6.\n\n"
             "Lab factors are judged against the reporting lab's own limits; none may be "
@@ -366,7 +198,7 @@ CALCULATORS: dict[str, Calculator] = {
             "MSKCC 2002 risk",
             MskccRequest,
             _mskcc,
-            _score_headline("MSKCC"),
+            score_headline("MSKCC"),
             mskcc_mod.SPEC,
             "MSKCC (Motzer) 2002 risk model, 0-5 factors: favourable 0, intermediate 1-2, "
             "poor >= 3.\n\n"
@@ -388,31 +220,6 @@ CALCULATORS: dict[str, Calculator] = {
             "Albumin-corrected calcium (mg/dL or mmol/L), with the MSKCC and IMDC readings.\n\n"
             "mg/dL: Ca + 0.8 x (4.0 - albumin g/dL). mmol/L: Ca + 0.02 x (40 - albumin g/L).\n\n"
             "Example: --calcium 9.8 --albumin 3.0",
-        ),
-        Calculator(
-            "clavien",
-            "Clavien-Dindo grade",
-            ClavienRequest,
-            _clavien,
-            lambda p: f"Clavien-Dindo {p['label']}",
-            cd.SPEC,
-            "Clavien-Dindo grade (Dindo 2004) from what the complication required.\n\n"
-            "Major = IIIa or worse.\n\n"
-            "With --grade alone: checks and normalises a recorded grade.\n\n"
-            "With --required and --grade: refuses a recorded grade that disagrees with "
-            "--required.",
-        ),
-        Calculator(
-            "mirels",
-            "Mirels score",
-            MirelsRequest,
-            lambda v: mirels_mod.mirels(
-                v["site"], v["pain"], v["lesion"], v["cortical_fraction"]
-            ).to_dict(),
-            _score_headline("Mirels"),
-            mirels_mod.SPEC,
-            "Mirels score (impending pathological fracture), range 4-12.\n\n"
-            ">= 9 prophylactic fixation; 8 clinical judgement; <= 7 radiotherapy/observation.",
         ),
     )
 }
