@@ -53,8 +53,11 @@ fhir-validator:
 	  tools/fhir-validator/setup.sh; \
 	else echo "fhir-validator: node/npm not found; FHIR validation tests will skip"; fi
 
+# pytest-xdist: one worker per core, whole files per worker (module fixtures are built once);
+# `make unit PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
 unit: install axe fhir-validator
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit
 
