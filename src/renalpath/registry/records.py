@@ -148,6 +148,7 @@ class RecordResult:
     locator: Locator  # how the API addresses it: the id, or the surrogate row id
     cells: dict[str, str]  # canonical cells after the write (before it, for a delete)
     changed: list[str] = field(default_factory=list)  # columns an update changed
+    before: dict[str, str] = field(default_factory=dict)  # an update's cells before it
     derived: dict[str, Any] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
     audit_rows: int = 0
@@ -659,17 +660,36 @@ def update_record(
     reason: str | None,
     actor: str,
     if_match: str | None = None,
+    *,
+    owner: str | None = None,
+    seen: Cells | None = None,
 ) -> RecordResult:
     """Correct fields of one record (PATCH: the stored cells with `changes` laid over them),
     validated as an import of the corrected row would be; audited old → new with `reason`.
-    With `if_match` (a `version`), refused as a conflict if the record changed since."""
+
+    Every check is made under the write lock, against the row actually replaced. With
+    `if_match` (a `version`), refused as a conflict if the record changed since. With `seen`
+    (cells as the caller's user saw them), refused as a conflict if one of them changed since —
+    for a form that shows one value rather than a version. With `owner`, a record of another
+    patient is "not found" (a page of patient A never writes patient B's rows)."""
     spec = spec_of(name)
     why = _require_reason(reason)
     with engine.begin() as conn:
         lock_for_write(conn)
         stored = _load(conn, name, locator)
         row, old = stored.row, stored.cells
+        if owner is not None and old.get("patient_id") != owner:
+            raise RecordNotFound(
+                f"{_singular(name)} {locator} does not belong to patient {owner!r}"
+            )
         _check_version(name, stored.entity_id, old, if_match)
+        for col, value in (seen or {}).items():
+            if value is not None and not _same_cell(spec, col, old.get(col), value):
+                raise RecordConflict(
+                    f"{_singular(name)} {stored.entity_id}: {col} was changed to {old.get(col)} "
+                    f"since you saw {value}; nothing was saved — check the new value",
+                    field=col,
+                )
         report = Report()
         for col, value in changes.items():
             if col not in spec.column_names:
@@ -693,7 +713,7 @@ def update_record(
         entity_id = _entity_ids(canon, spec.key)[0]
         result = RecordResult(
             entity=name, entity_id=entity_id, locator=stored.locator, cells=new,
-            warnings=check.warnings,
+            before=dict(old), warnings=check.warnings,
         )  # fmt: skip
         changed = [c for c in spec.column_names if c not in spec.key and old[c] != new[c]]
         result.changed = changed
@@ -720,6 +740,16 @@ def update_record(
             refresh_lineage(conn, before | _patients_of(conn, name, values))
         result.derived = _derived_of(name, _stored(conn, name, locator))
     return result
+
+
+def _same_cell(spec: FileSpec, col: str, stored: str | None, seen: str) -> bool:
+    """Whether a stored canonical cell equals what a user saw (numbers compared as numbers)."""
+    if stored is None or col not in spec.column_names:
+        return False
+    try:
+        return float(stored) == float(seen)
+    except ValueError:
+        return stored == seen.strip()
 
 
 # ------------------------------------------------------------------------------ delete

@@ -1,10 +1,8 @@
 """Correcting one lab value: validated like an import, audited with old → new and the reason.
 
-The derived eGFR of the row is recomputed by the registry's own `compute_egfr`, with the
-equation the row was stored with (or the registry default), so the page, the studies and an
-export agree after the correction.
-
-The row is read under the registry's write lock (`registry.db.lock_for_write`), so the old
+The write itself is the registry's one correction path, `registry.records.update_record`:
+validated as an import of the corrected row would be, its eGFR recomputed with the equation
+the row was stored with, audited old → new, all under the registry's write lock, so the old
 value in the audit trail is the value actually replaced. A form may also send the value its
 user saw (`seen`): if the stored value changed since (another correction, an import), the
 correction is refused as a conflict instead of silently overwriting a change its author never
@@ -17,18 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
-from renalpath.clinical.common import ClinicalInputError
-from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.errors import Conflict, NotFound, Refusal
-from renalpath.registry import audit
+from renalpath.registry import records
 from renalpath.registry.cells import format_number
-from renalpath.registry.db import lock_for_write
-from renalpath.registry.derived import DEFAULT_EQUATION, compute_egfr
-from renalpath.registry.models import Lab, Patient
-from renalpath.web.errors import FieldError, from_problems, json_safe
+from renalpath.registry.models import Lab
+from renalpath.web.errors import FieldError, json_safe
 
 
 class LabNotFound(NotFound, LookupError):
@@ -87,7 +80,9 @@ def correct_lab(
     patient_id: str | None = None,
     seen: object = None,
 ) -> LabEdit:
-    """Validate, update the value and its eGFR, and audit — all in one transaction.
+    """Validate, update the value and its eGFR, and audit — one registry write
+    (`records.update_record`), so a correction is checked exactly as an import of the corrected
+    row would be.
 
     LabNotFound if the lab does not exist or (with `patient_id`) belongs to another patient;
     LabConflict if `seen` is given and differs from the stored value."""
@@ -97,8 +92,7 @@ def correct_lab(
         value = parse_value(raw_value)
     except LabEditRefused as err:
         errors += err.errors
-    reason = (reason or "").strip()
-    if not reason:
+    if not (reason or "").strip():
         errors.append(FieldError(field="reason", message="reason: a reason is required"))
     expected: float | None = None
     if seen is not None and seen != "":
@@ -107,56 +101,45 @@ def correct_lab(
         except LabEditRefused:
             errors.append(FieldError(field="seen", message="seen: not a number",
                                      value=json_safe(seen)))  # fmt: skip
-    with engine.begin() as conn:
-        lock_for_write(conn)
-        row = conn.execute(select(Lab.__table__).where(Lab.id == lab_id)).mappings().first()
-        if row is None:
-            raise LabNotFound(f"no lab with id {lab_id}")
-        if patient_id is not None and row["patient_id"] != patient_id:
-            raise LabNotFound(f"lab {lab_id} does not belong to patient {patient_id!r}")
-        if expected is not None and float(row["value"]) != expected:
-            raise LabConflict(
-                f"lab {lab_id} was changed to {format_number(float(row['value']))} since you "
-                f"saw {format_number(expected)}; nothing was saved — check the new value",
-                float(row["value"]),
-            )
-        if value is not None and row["test"] == "creatinine":
-            try:  # same plausibility rule as the importer (registry.validate._check_creatinine)
-                creatinine_to_mg_dl(value, str(row["unit"]), field="value")
-            except ClinicalInputError as err:
-                errors += from_problems(err.problems)
-        if errors or value is None:
-            raise LabEditRefused(errors)
-        pat = (
-            conn.execute(
-                select(
-                    Patient.patient_id, Patient.sex, Patient.birth_date, Patient.black_race
-                ).where(Patient.patient_id == row["patient_id"])
-            )
-            .mappings()
-            .one()
-        )
-        labs = pd.DataFrame(
-            [{"patient_id": row["patient_id"], "date": pd.Timestamp(row["date"]),
-              "test": row["test"], "value": value, "unit": row["unit"]}]
+    if errors or value is None:
+        # Checked before the write only to report every field at once; the registry refuses a
+        # missing reason or a non-number itself.
+        raise LabEditRefused(errors)
+    try:
+        result = records.update_record(
+            engine, "labs", lab_id, {"value": format_number(value)}, reason, actor,
+            owner=patient_id,
+            seen=None if expected is None else {"value": format_number(expected)},
         )  # fmt: skip
-        pats = pd.DataFrame([dict(pat)]).set_index("patient_id", drop=False)
-        pats["birth_date"] = pd.to_datetime(pats["birth_date"])
-        equation = row["egfr_equation"] or DEFAULT_EQUATION
-        egfr_s, eq_s = compute_egfr(labs, pats, equation)
-        egfr = None if pd.isna(egfr_s.iloc[0]) else float(egfr_s.iloc[0])
-        eq = None if egfr is None else str(eq_s.iloc[0])
-        conn.execute(
-            update(Lab).where(Lab.id == lab_id).values(value=value, egfr=egfr, egfr_equation=eq)
-        )
-        entity_id = f"{row['patient_id']}|{row['date'].isoformat()}|{row['test']}"
-        old = float(row["value"])
-        if old != value:
-            audit.append(
-                conn,
-                [audit.Change("update", "labs", entity_id, "value",
-                              format_number(old), format_number(value))],
-                actor,
-                reason,
-            )  # fmt: skip
-    return LabEdit(lab_id, row["patient_id"], entity_id, old, value, egfr, eq)
+    except records.RecordNotFound as err:
+        raise LabNotFound(str(err)) from None
+    except records.RecordConflict as err:
+        stored = _stored_value(engine, lab_id)
+        raise LabConflict(str(err), stored) from None
+    except records.RecordRefused as err:
+        raise LabEditRefused(_field_errors(err)) from None
+    egfr = result.derived.get("egfr")
+    return LabEdit(
+        lab_id,
+        result.cells["patient_id"],
+        result.entity_id,
+        float(result.before["value"]),
+        float(result.cells["value"]),
+        None if egfr is None else float(egfr),
+        result.derived.get("egfr_equation") if egfr is not None else None,
+    )
+
+
+def _stored_value(engine: Engine, lab_id: int) -> float:
+    with engine.connect() as conn:
+        return float(conn.execute(select(Lab.value).where(Lab.id == lab_id)).scalar_one())
+
+
+def _field_errors(err: records.RecordRefused) -> list[FieldError]:
+    """The registry's refusal as form errors, each on the field the form shows."""
+    out = []
+    for issue in err.errors:
+        field = "reason" if issue.column in (None, "reason") else "value"
+        message = f"{field}: {issue.reason}"
+        out.append(FieldError(field=field, message=message, value=json_safe(issue.value)))
+    return out
