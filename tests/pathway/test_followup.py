@@ -150,6 +150,18 @@ def test_positive_margin_changes_the_schedule_not_only_a_flag() -> None:
     assert "intensified_followup" in positive["flags"]
 
 
+def test_margin_rule_names_its_sources_primary_first() -> None:
+    # EAU 2021 update, as summarised by Action Kidney Cancer: "Intensify follow-up in patients
+    # with a positive surgical margin" [S].  How much to intensify is not stated: the one-group
+    # step is the project's [P].  A negative margin carries no margin sources.
+    positive = plan_of(postop(margin="positive"))
+    tags = [src["verification"] for src in positive["rule_sources"]]
+    assert tags == ["S", "V", "P"]
+    eau = positive["rule_sources"][0]
+    assert eau["url"].startswith("https://uroweb.org/") and "read via" in eau["section"]
+    assert "rule_sources" not in plan_of(postop())
+
+
 @pytest.mark.parametrize(
     ("changes", "group"),
     [
@@ -224,6 +236,19 @@ def test_live_surgery_profile_is_marked_recalled_and_needs_verification() -> Non
     plan = plan_of(postop())
     assert plan["profile"]["id"] == "eau-fu-current" and plan["profile"]["status"] == "live"
     assert plan["verification"] == "R" and "needs_verification" in plan["flags"]
+
+
+def test_live_surgery_profile_cites_the_guideline_page_and_records_the_search() -> None:
+    # The EAU follow-up table could not be retrieved (searched again 2026-12-07): the profile
+    # keeps [R] and says so, and it cites the guideline's own page, not a summary of it.
+    profile = load_profiles()["eau-fu-current"]
+    assert profile.verification == "R"
+    assert all(g.verification == "R" for g in profile.groups.values())
+    assert (
+        profile.source.url
+        == "https://uroweb.org/guidelines/renal-cell-carcinoma/chapter/followup-in-rcc"
+    )
+    assert "2026-12-07" in profile.retrieved and "2026-12-07" in profile.source.section
 
 
 def test_superseded_profile_only_on_request_and_flagged() -> None:

@@ -13,9 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from renalpath.clinical.common import ClinicalInputError, Problem, Source
 
 KDIGO_SOURCE = Source(
-    title="KDIGO 2012 Clinical Practice Guideline for CKD, GFR categories",
-    section="table reproduced in CCJM and BMJ Best Practice",
-    url="https://www.ccjm.org/highwire/markup/1488/expansion",
+    title=(
+        "KDIGO 2012 Clinical Practice Guideline for the Evaluation and Management of Chronic "
+        "Kidney Disease. Kidney Int Suppl 2013;3(1) — GFR categories (recommendation 1.2.3)"
+    ),
+    section=(
+        "Summary of Recommendation Statements, DOI 10.1038/kisup.2012.77; table also read via "
+        "CCJM, https://www.ccjm.org/highwire/markup/1488/expansion, and BMJ Best Practice"
+    ),
+    url="https://doi.org/10.1038/kisup.2012.77",
     verification="V",
 )
 

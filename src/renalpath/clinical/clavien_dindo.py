@@ -1,9 +1,10 @@
 """Clavien–Dindo classification of surgical complications.
 
 The grade follows from what the complication *required* (Dindo, Demartines, Clavien, Ann Surg
-2004;240:205 [V: tables reproduced in PMC10958949 and WJGS 2024]), so `classify` takes that
-treatment, not a free-text severity.  Registries store the grade as text ("IIIb", "IVa-d");
-`parse_grade` is strict so a typo never becomes a different grade.
+2004;240:205, PMID 15273542 [S: Table 1 read via its reproduction in PMC10958949 and WJGS
+2024]), so `classify` takes that treatment, not a free-text severity.  Registries store the
+grade as text ("IIIb", "IVa-d"); `parse_grade` is strict so a typo never becomes a different
+grade.
 """
 
 from __future__ import annotations
@@ -28,15 +29,17 @@ DISABILITY_SUFFIX = "-d"
 
 SOURCES = (
     Source(
-        "Dindo D, Demartines N, Clavien PA. Classification of surgical complications. "
-        "Ann Surg 2004;240:205-213",
-        "Table 1 (as reproduced in PMC10958949 and WJGS 2024;16:3413)",
+        "Dindo D, Demartines N, Clavien PA. Classification of surgical complications: a new "
+        "proposal with evaluation in a cohort of 6336 patients and results of a survey. "
+        "Ann Surg 2004;240(2):205-213 (PMID 15273542, DOI 10.1097/01.sla.0000133083.54934.ae)",
+        "Table 1 read via its reproduction in PMC10958949 (WJGS 2024;16:3413), "
         "https://pmc.ncbi.nlm.nih.gov/articles/PMC10958949/table/Tab3",
-        "V",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC1360123/",
+        "S",
     ),
 )
 
-# What the complication required → grade, from Dindo 2004 Table 1 [V] (the vocabulary is [P]).
+# What the complication required → grade, from Dindo 2004 Table 1 [S] (the vocabulary is [P]).
 REQUIRED: dict[str, tuple[str, str]] = {
     "none": ("I", "deviation from the normal course needing no treatment"),
     "allowed_regimens": (

@@ -198,9 +198,11 @@ CKD_EPI_2009_SPEC = CalculatorSpec(
     bands=KDIGO_BANDS,
     sources=(
         Source(
-            "NKF: CKD-EPI creatinine equation (2009), Levey Ann Intern Med 2009",
-            "CKD-EPI 2009, Levey 2009",
+            "Levey AS et al. A new equation to estimate glomerular filtration rate. Ann Intern "
+            "Med 2009;150(9):604-612 (PMID 19414839)",
+            "CKD-EPI 2009; coefficients as published by the NKF, "
             "https://www.kidney.org/content/ckd-epi-creatinine-equation-2009",
+            "https://pmc.ncbi.nlm.nih.gov/articles/PMC2763564/",
             "V",
         ),
         _NIDDK_SOURCE,
@@ -226,9 +228,12 @@ CKD_EPI_2021_SPEC = CalculatorSpec(
     bands=KDIGO_BANDS,
     sources=(
         Source(
-            "NKF: CKD-EPI creatinine equation (2021); Inker et al. NEJM 2021;385:1737",
-            "CKD-EPI 2021, Inker 2021",
+            "Inker LA et al. New creatinine- and cystatin C-based equations to estimate GFR "
+            "without race. N Engl J Med 2021;385(19):1737-1749 (PMID 34554658, DOI "
+            "10.1056/NEJMoa2102953)",
+            "CKD-EPI 2021; coefficients as published by the NKF, "
             "https://kidney.org/ckd-epi-creatinine-equation-2021",
+            "https://pmc.ncbi.nlm.nih.gov/articles/PMC8822996/",
             "V",
         ),
         _NIDDK_SOURCE,

@@ -28,8 +28,10 @@ SOURCES = (
     Source(
         "Heng DY et al. Prognostic factors for overall survival in patients with metastatic "
         "renal cell carcinoma treated with VEGF-targeted agents. J Clin Oncol 2009;27:5794-5799",
-        "factors and groups (favourable 0, intermediate 1-2, poor 3-6)",
+        "factors and groups (favourable 0, intermediate 1-2, poor 3-6); DOI "
+        "10.1200/JCO.2008.21.4809; abstract read via Scilit, "
         "https://scilit.com/publications/47e923ae7a8d06a32b7e2456d3ad6f8d",
+        "https://doi.org/10.1200/JCO.2008.21.4809",
         "V",
     ),
     Source(

@@ -32,23 +32,24 @@ SOURCES = (
     Source(
         "Leibovich BC et al. Prediction of progression after radical nephrectomy for patients "
         "with clear cell renal cell carcinoma. Cancer 2003;97:1663-1671",
-        "point table (predictors [V abstract]; individual weights [R])",
+        "point table (predictors [V abstract]; individual weights [R]); DOI "
+        "10.1002/cncr.11234; abstract read via Scilit, "
         "https://scilit.net/publications/dcfdf9b632857dced7c7ec0d51460f57",
+        "https://doi.org/10.1002/cncr.11234",
         "R",
     ),
     Source(
-        "Beisland C et al. Contemporary external validation of the Leibovich model "
-        "(range 0-11, groups 0-2/3-5/>=6; 10-y RFS 87.3/63.8/19.8%)",
-        "abstract",
+        "Leibovich BC et al. Cancer 2003;97:1663-1671 — risk groups of the original paper "
+        "(range 0-11, groups 0-2 / 3-5 / >= 6)",
+        "range and groups as applied by Beisland C, Gudbrandsdottir G, Reisaeter LA et al., "
+        "contemporary external validation of the Leibovich model (10-y RFS 87.3 / 63.8 / 19.8%), "
+        "abstract read via UroToday, "
         "https://urotoday.com/recent-abstracts/urologic-oncology/renal-cancer/78628-contemporary-"
         "external-validation-of-the-leibovich-model-for-prediction-of-progression-after-radical-"
-        "surgery-for-clear-cell-renal-cell-carcinoma-abstract.html",
-        "S",
-    ),
-    Source(
-        "Kidney Cancer UK: the Leibovich scoring system (group cut-offs)",
-        "",
+        "surgery-for-clear-cell-renal-cell-carcinoma-abstract.html; group cut-offs read via "
+        "Kidney Cancer UK, "
         "https://www.kcuk.org.uk/kidneycancer/symptoms-and-diagnosis/the-leibovich-scoring-system/",
+        "https://doi.org/10.1002/cncr.11234",
         "S",
     ),
 )

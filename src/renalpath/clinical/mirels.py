@@ -17,9 +17,11 @@ SCORE_RANGE = (4, 12)
 SOURCES = (
     Source(
         "Mirels H. Metastatic disease in long bones: a proposed scoring system for diagnosing "
-        "impending pathologic fractures. Clin Orthop Relat Res 1989;249:256-264",
-        "scoring table (reproduced on roentgenrayreader blog and orthovellum)",
+        "impending pathologic fractures. Clin Orthop Relat Res 1989;249:256-264 (PMID 2684463)",
+        "abstract (cut-offs: 7 or lower irradiate, 8 or higher fix) read via QxMD, "
+        "https://www.qxmd.com/r/2684463; scoring table read via the Radiology Reader blog, "
         "http://roentgenrayreader.blogspot.com/2012/01/mirels-classification-for-risk-of_12.html",
+        "https://pubmed.ncbi.nlm.nih.gov/2684463/",
         "S",
     ),
     Source(
@@ -30,7 +32,8 @@ SOURCES = (
     ),
 )
 
-# Point table, Mirels 1989 [S: Mirels 1989 table via secondary reproductions].
+# Point table, Mirels 1989 [S: the table read via a secondary reproduction; the cut-offs
+# "7 or lower / 8 or higher" are in the abstract, PMID 2684463].
 SITE_POINTS = {"upper_limb": 1, "lower_limb": 2, "peritrochanteric": 3}
 PAIN_POINTS = {"mild": 1, "moderate": 2, "functional": 3}
 LESION_POINTS = {"blastic": 1, "mixed": 2, "lytic": 3}

@@ -25,9 +25,10 @@ SOURCES = (
         "V",
     ),
     Source(
-        "Medscape review: MSKCC thresholds LDH > 1.5 x ULN and corrected calcium > 10 mg/dL",
-        "",
-        "https://www.medscape.com/viewarticle/808449_2",
+        "Motzer RJ et al. J Clin Oncol 2002;20:289-296 — thresholds LDH > 1.5 x ULN and "
+        "corrected calcium > 10 mg/dL",
+        "thresholds read via a Medscape review, https://www.medscape.com/viewarticle/808449_2",
+        "https://synapse.mskcc.org/synapse/works/66793",
         "S",
     ),
 )

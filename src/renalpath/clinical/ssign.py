@@ -28,15 +28,18 @@ SOURCES = (
         "Frank I et al. An outcome prediction model for patients with clear cell renal cell "
         "carcinoma treated with radical nephrectomy based on tumor stage, size, grade and "
         "necrosis: the SSIGN score. J Urol 2002;168:2395-2400",
-        "point table via Cambio CDS knowledge model reproducing Frank 2002",
+        "point table read via the Cambio CDS knowledge model of Frank 2002 (demo server), "
         "https://development.cds-platform.com/ckm/clinical-knowledge-manager/demo/view/SSIGN_ccRCC/1?language=en",
+        "",
         "S",
     ),
     Source(
-        "Zigeuner R et al. External validation of the Mayo Clinic SSIGN score. Eur Urol 2010 "
-        "(10-y CSS 96.5% for 0-1 to 19.2% for >= 10; c-index 0.823)",
-        "abstract",
-        "https://read.qxmd.com/read/19062157/",
+        "Zigeuner R et al. External validation of the Mayo Clinic stage, size, grade, and "
+        "necrosis (SSIGN) score for clear-cell renal cell carcinoma in a single European centre "
+        "applying routine pathology. Eur Urol 2010;57(1):102-109 (PMID 19062157; 10-y CSS 96.5% "
+        "for 0-1 to 19.2% for >= 10; c-index 0.823)",
+        "abstract read via QxMD, https://read.qxmd.com/read/19062157/",
+        "https://pubmed.ncbi.nlm.nih.gov/19062157/",
         "V",
     ),
 )

@@ -31,15 +31,20 @@ SIZE_MM_MIN, SIZE_MM_MAX = 1.0, 400.0
 
 TNM_SOURCES = (
     Source(
-        "UICC/AJCC TNM 8th edition, kidney (EAU pocket guideline TNM table; UICC TNM help)",
-        "AJCC 8 (T, N, M)",
-        "https://issuu.com./tnmhelp/docs/kidney_06333df88db325",
-        "V",
+        "Brierley JD, Gospodarowicz MK, Wittekind C (eds). TNM Classification of Malignant "
+        "Tumours, 8th edition (UICC, 2016), and Amin MB et al. (eds). AJCC Cancer Staging "
+        "Manual, 8th edition (Springer, 2017) — kidney (T, N, M)",
+        "T, N and M categories read via UICC TNM Help, kidney (issuu), "
+        "https://issuu.com./tnmhelp/docs/kidney_06333df88db325, and the EAU pocket guideline "
+        "TNM table",
+        "https://www.uicc.org/news/8th-edition-uicc-tnm-classification-malignant-tumors-published",
+        "S",
     ),
     Source(
-        "AJCC 8th edition kidney stage groups (as reproduced by ACKC)",
-        "AJCC 8 (stage groups)",
-        "https://ackc.org/kidney-cancer-staging",
+        "Amin MB et al. (eds). AJCC Cancer Staging Manual, 8th edition. Springer, 2017 — kidney "
+        "stage groups",
+        "stage groups read via Action to Cure Kidney Cancer, https://ackc.org/kidney-cancer-staging",
+        "",
         "S",
     ),
 )
@@ -125,7 +130,7 @@ def t_category(
     if problems:
         raise ClinicalInputError(problems)
 
-    # AJCC 8 [V]: extension defines T3/T4 whatever the size; most advanced wins.
+    # AJCC 8 [S]: extension defines T3/T4 whatever the size; most advanced wins.
     if beyond_gerota or adrenal_contiguous:
         return "T4"
     if ivc_above_diaphragm or ivc_wall:

@@ -1,7 +1,8 @@
 """Follow-up plan after treatment of localised RCC, from versioned profiles (profiles/*.yaml).
 
 Why profiles are data: the schedule is the part of a guideline most likely to change, and the
-current EAU table could only be recalled, not read.  Swapping a profile file must change the
+current EAU table could only be recalled, not read (a second search of the guideline's
+follow-up page again found only its introduction).  Swapping a profile file must change the
 plan without touching code, and every plan names the profile id, version, status and
 verification level it came from.  See docs/follow-up.md.
 
@@ -14,7 +15,8 @@ Rules this module holds, so that no caller has to remember them:
   the plan — a nephrectomy four years ago starts at the month-48 visit, not at month 6.
 - Metastatic or recurrent disease gets no localised schedule: imaging is then set by the
   team treating the metastases or the recurrence.
-- A positive surgical margin moves the plan one risk group up (intensified imaging).
+- A positive surgical margin moves the plan one risk group up (intensified imaging).  The
+  advice to intensify is the EAU's (`MARGIN_SOURCES`); the one-group step is ours [P].
 """
 
 from __future__ import annotations
@@ -43,6 +45,38 @@ _ABLATIONS = frozenset({"cryoablation", "radiofrequency_ablation", "microwave_ab
 _SURGERY = frozenset({"partial_nephrectomy", "radical_nephrectomy"})
 _STEP_UP = {"low": "intermediate", "intermediate": "high", "high": "high"}
 _BENIGN = frozenset({"oncocytoma", "angiomyolipoma"})
+
+# Why a positive margin changes the schedule, and on whose word.  The EAU 2021 update lists
+# "intensify follow-up in patients with a positive surgical margin" [S: read via the Action
+# Kidney Cancer summary of that update]; a review of positive margins after partial
+# nephrectomy concludes the same (close surveillance of the kidney, not immediate
+# re-intervention) [V: abstract].  How much to intensify is not stated in either: moving one
+# risk group up is this project's rule [P].
+MARGIN_SOURCES: tuple[dict[str, str], ...] = (
+    {
+        "title": "EAU Guidelines on Renal Cell Carcinoma (2021 edition) — intensify follow-up "
+        "after a positive surgical margin",
+        "section": "read via Action Kidney Cancer: Updates to the EAU guidelines for RCC (2021), "
+        "https://actionkidneycancer.org/updates-to-the-european-association-of-urology-eau-"
+        "guidelines-for-renal-cell-carcinoma/",
+        "url": "https://uroweb.org/guidelines/renal-cell-carcinoma",
+        "verification": "S",
+    },
+    {
+        "title": "Positive surgical margins in nephron-sparing surgery: risk factors and "
+        "therapeutic consequences. World J Surg Oncol 2014;12:252",
+        "section": "DOI 10.1186/1477-7819-12-252; abstract: close surveillance, not immediate "
+        "re-intervention",
+        "url": "https://pmc.ncbi.nlm.nih.gov/articles/PMC4249770/",
+        "verification": "V",
+    },
+    {
+        "title": "renalpath project default (local decision, configurable; not from a guideline)",
+        "section": "a positive margin moves the plan one risk group up",
+        "url": "",
+        "verification": "P",
+    },
+)
 
 
 class _Strict(BaseModel):
@@ -236,11 +270,12 @@ def followup_plan(case: Case, d: Derived, profile_id: str | None = None) -> dict
         stepped = _STEP_UP[group]
         notes.append(
             "positive surgical margin: imaging intensified to the "
-            f"{stepped}-risk schedule rather than re-operating (EAU advice to intensify "
-            "follow-up; the one-group step is a project rule)"
+            f"{stepped}-risk schedule rather than re-operating (EAU 2021: intensify follow-up "
+            "after a positive margin [S]; moving one risk group up is a project rule [P])"
         )
         group = stepped
         plan["schedule_group"] = stepped
+        plan["rule_sources"] = [dict(src) for src in MARGIN_SOURCES]
     plan["schedule"] = _schedule(profile, group, when, d, notes, missing)
     notes.append("individualise when competing (non-RCC) mortality exceeds recurrence risk")
     return plan
