@@ -166,11 +166,12 @@ def test_every_pack_rule_and_gate_cites_a_source() -> None:
 
 
 def test_every_calculator_cites_a_source() -> None:
-    from renalpath.web.calculators import CALCULATORS
+    from renalpath.calculators import all_calculators
 
     specs = _calculator_specs()
-    # The web calculator pages show exactly these specs: none escapes the checks below.
-    assert {c.spec.id for c in CALCULATORS.values()} <= set(specs)
+    # The calculator catalogue (CLI, API and web pages) shows exactly these specs: none
+    # escapes the checks below.
+    assert {c.spec.id for c in all_calculators().values()} <= set(specs)
     for spec in specs.values():
         assert spec.sources, spec.id
         assert all(s.title.strip() and s.verification in "VSRBP" for s in spec.sources), spec.id
