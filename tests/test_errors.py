@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from renalpath import errors as E
 from renalpath.cli import app as cli_app
 from renalpath.clinical.common import ClinicalInputError, Problem
-from renalpath.outcomes.frames import FramesError
 from renalpath.registry.accounts import AccountError
 from renalpath.registry.db import SchemaError
 from renalpath.registry.deidentify import DeidentifyError
+from renalpath.registry.frames import FramesError
 from renalpath.registry.records import RecordConflict, RecordNotFound, RecordRefused
 from renalpath.reports.inputs import ReportInputError
 from renalpath.reports.pdf import PdfUnavailableError

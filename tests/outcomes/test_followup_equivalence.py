@@ -3,7 +3,7 @@
 The rule (docs/data-model.md): a patient's follow-up ends at the latest of the death date, the
 last-contact date and any event, laboratory or intervention date. It is computed
 
-- in pandas at import / load time (`registry.derived.followup_end`, via `registry.frames`),
+- in pandas at import / load time (`registry.derived.followup_end`, via `registry.read`),
 - in SQL when the outcomes layer reads only the rows a study needs (`outcomes.source`),
 - in pandas by the analyses for frames that lack it (`outcomes.cohorts.followup_end`).
 
@@ -22,8 +22,8 @@ from renalpath.clinical.durations import DAYS_PER_MONTH, DAYS_PER_YEAR, days_to_
 from renalpath.outcomes import cohorts
 from renalpath.outcomes import source as sql_source
 from renalpath.registry.db import upgrade
-from renalpath.registry.frames import load_frames as pandas_frames
 from renalpath.registry.importer import import_folder
+from renalpath.registry.read import load_frames as pandas_frames
 from renalpath.synth.writer import write_registry
 
 

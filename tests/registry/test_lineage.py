@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from renalpath.registry.frames import followup_months, load_frames
 from renalpath.registry.importer import import_folder
+from renalpath.registry.read import followup_months, load_frames
 from tests.registry.registry_fixtures import Rows, write_folder
 
 

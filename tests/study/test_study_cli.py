@@ -290,9 +290,9 @@ def test_sql_filtered_frames_give_the_same_studies_as_the_whole_registry(
         survival_frames,
         survival_study,
     )
-    from renalpath.outcomes.frames import COLUMNS
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS
+    from renalpath.registry.read import load_frames as registry_frames
 
     whole = registry_frames(make_engine(synth_db))
     reference = RegistryFrames.build(
@@ -325,9 +325,9 @@ def test_load_frames_window_keeps_whole_histories(synth_db: str) -> None:
 def _reference_frames(url: str) -> Any:
     """The whole registry as frames (registry layer), trimmed to the outcomes columns."""
     from renalpath.outcomes import RegistryFrames
-    from renalpath.outcomes.frames import COLUMNS
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS
+    from renalpath.registry.read import load_frames as registry_frames
 
     whole = registry_frames(make_engine(url))
     return RegistryFrames.build(

@@ -6,10 +6,10 @@ wire and render them. `load_frames(db_url, window_from, window_to)` (outcomes.so
 frames from a registry database for notebook use; see that module for the SQL-filtered loaders.
 """
 
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import load_frames, salvage_frames, survival_frames
 from renalpath.outcomes.survival_study import SurvivalStudy, survival_study
+from renalpath.registry.frames import RegistryFrames
 
 __all__ = [
     "RegistryFrames",

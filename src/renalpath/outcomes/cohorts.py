@@ -22,7 +22,7 @@ from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
 from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.clinical.durations import DAYS_PER_MONTH as DAYS_PER_MONTH  # re-exported
 from renalpath.clinical.durations import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.registry.frames import RegistryFrames
 
 SURGERY_TYPES: tuple[str, ...] = ("partial_nephrectomy", "radical_nephrectomy")
 ABLATION_TYPES: tuple[str, ...] = ("cryoablation", "radiofrequency_ablation", "microwave_ablation")

@@ -72,9 +72,9 @@ from renalpath.outcomes.cohorts import (
     normalise_t,
     window_mask,
 )
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.jsonsafe import json_safe
 from renalpath.pathway import CaseValidationError, RecommendResult, recommend_many
+from renalpath.registry.frames import RegistryFrames
 
 CATEGORIES: tuple[str, ...] = (
     "recommended", "alternative", "discuss", "not_recommended", "not_evaluable",

@@ -23,7 +23,7 @@ from renalpath.outcomes.cohorts import (
     followup_end,
     subset_ids,
 )
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.registry.frames import RegistryFrames
 
 ENDPOINTS: tuple[str, ...] = ("overall", "recurrence-free", "cancer-specific")
 

@@ -66,8 +66,8 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from renalpath.outcomes.cohorts import SURGERY_TYPES, DateLike, to_timestamp
-from renalpath.outcomes.frames import COLUMNS, RegistryFrames
 from renalpath.registry.db import make_engine, require_schema
+from renalpath.registry.frames import COLUMNS, RegistryFrames
 from renalpath.registry.models import TABLES
 
 # Rows the salvage denominator needs from every other operation (registry CSV contract names):

@@ -22,7 +22,6 @@ from renalpath.outcomes.cohorts import (
     to_timestamp,
 )
 from renalpath.outcomes.endpoints import ENDPOINT_TEXT, ENDPOINTS, time_to_event
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.jsonsafe import json_safe
 from renalpath.outcomes.survival import (
     CumulativeIncidence,
@@ -32,6 +31,7 @@ from renalpath.outcomes.survival import (
     kaplan_meier,
     logrank,
 )
+from renalpath.registry.frames import RegistryFrames
 
 # Field name a user may pass to --by → column of `index_table`.
 BY_FIELDS: dict[str, str] = {

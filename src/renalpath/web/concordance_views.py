@@ -28,10 +28,10 @@ from starlette.responses import Response
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.errors import InvalidInput, Refusal
 from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
-from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.source import load_frames
 from renalpath.pathway.case import Case
 from renalpath.registry.db import SchemaError
+from renalpath.registry.frames import FramesError
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, any_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field

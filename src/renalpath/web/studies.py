@@ -28,11 +28,11 @@ from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
 from renalpath.errors import Refusal
 from renalpath.outcomes.endpoints import ENDPOINTS
-from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import salvage_frames, survival_frames
 from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
 from renalpath.registry.cells import formula_safe
+from renalpath.registry.frames import FramesError
 from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
 from renalpath.reports.survival_view import ENDPOINT_TITLE
 from renalpath.web.api import ERRORS
