@@ -291,10 +291,9 @@ def test_sql_filtered_frames_give_the_same_studies_as_the_whole_registry(
         survival_study,
     )
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import COLUMNS
-    from renalpath.registry.read import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS, read_registry
 
-    whole = registry_frames(make_engine(synth_db))
+    whole = read_registry(make_engine(synth_db))
     reference = RegistryFrames.build(
         {n: getattr(whole, n)[[c for c in COLUMNS[n] if c in getattr(whole, n)]] for n in COLUMNS}
     )
@@ -326,10 +325,9 @@ def _reference_frames(url: str) -> Any:
     """The whole registry as frames (registry layer), trimmed to the outcomes columns."""
     from renalpath.outcomes import RegistryFrames
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import COLUMNS
-    from renalpath.registry.read import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS, read_registry
 
-    whole = registry_frames(make_engine(url))
+    whole = read_registry(make_engine(url))
     return RegistryFrames.build(
         {n: getattr(whole, n)[[c for c in COLUMNS[n] if c in getattr(whole, n)]] for n in COLUMNS}
     )

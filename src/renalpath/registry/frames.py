@@ -1,12 +1,24 @@
 """The registry as eight pandas DataFrames: the one input every outcomes analysis takes.
 
 Analyses are pure functions of these frames so they can be tested with a hand-built registry
-and fed from SQLite, PostgreSQL or a CSV folder alike (the registry layer builds them). Columns
-are the registry CSV columns plus derived columns the registry computes (`intent_derived`,
+and fed from SQLite, PostgreSQL or a CSV folder alike. Columns are the registry CSV columns
+plus derived columns the registry computes (`intent_derived`,
 `parent_intervention_id_derived`, `egfr`, `egfr_equation`, `followup_end_date`).
 `RegistryFrames.build` normalises types once (ids to strings, dates to datetime64, booleans and
 numbers parsed) and refuses values it cannot read, naming the table, column and offending
 values, instead of silently turning them into missing data.
+
+Where frames come from:
+
+- `outcomes.source.load_frames` and the per-study loaders beside it — what the studies, the
+  CLI and the web app use: SQL reads only the rows (and columns) a study needs.
+- `read_registry(engine, equation="ckd-epi-2021")` (here) — every stored row and column of
+  every table, the derived ones included (`side_derived`, `lineage_source`,
+  `complications.seq`, …), with `patients.followup_end_date` from `registry.followup`. With
+  another equation ("mdrd", "ckd-epi-2009") `labs.egfr` is recomputed from the patient's sex,
+  age at the lab date (completed years) and, for the legacy equations, black_race. For
+  checking what an import stored, and as the whole-registry reference the study loaders are
+  tested against.
 """
 
 from __future__ import annotations
@@ -14,12 +26,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from renalpath.errors import Refusal
+from renalpath.registry.derived import DEFAULT_EQUATION, compute_egfr
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # The registry CSV contract (docs/data-model.md) — required columns are marked by the `REQUIRED`
 # table below.
@@ -238,3 +254,61 @@ class RegistryFrames:
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ------------------------------------------------------------------ the whole registry, read
+# (SQLAlchemy and the models are imported inside: analyses that only take frames do not
+# need them.)
+
+
+# Derived columns stored beside the data (never exported): read back with it.
+_STORED_DERIVED: dict[str, tuple[str, ...]] = {
+    "interventions": (
+        "side_derived",
+        "intent_derived",
+        "parent_intervention_id_derived",
+        "lineage_source",
+    ),
+    "labs": ("egfr", "egfr_equation"),
+    "complications": ("seq",),
+}
+
+
+def _stored(engine: Engine, name: str) -> pd.DataFrame:
+    """Every row of one table: the data dictionary's columns, then the derived ones."""
+    from sqlalchemy import select
+
+    from renalpath.registry.dictionary import FILES
+    from renalpath.registry.models import TABLES
+
+    cols = [*FILES[name].column_names, *_STORED_DERIVED.get(name, ())]
+    table = TABLES[name]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*[table.c[c] for c in cols])).all()
+    frame = pd.DataFrame(rows, columns=cols)
+    for col in FILES[name].columns:
+        if col.type == "date":
+            frame[col.name] = pd.to_datetime(frame[col.name])
+        elif col.type == "float":
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype(float)
+        elif col.type == "int":
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("Int64")
+    if name == "labs":
+        frame["egfr"] = pd.to_numeric(frame["egfr"]).astype(float)
+    return frame
+
+
+def read_registry(engine: Engine, equation: str = DEFAULT_EQUATION) -> RegistryFrames:
+    """Every stored row and column of every table (see the module docstring)."""
+    from renalpath.registry.dictionary import FILES
+    from renalpath.registry.followup import followup_end
+
+    raw = {name: _stored(engine, name) for name in FILES}
+    if equation != DEFAULT_EQUATION:
+        pats = raw["patients"].set_index("patient_id", drop=False)
+        egfr, eq = compute_egfr(raw["labs"], pats, equation)
+        raw["labs"]["egfr"] = egfr
+        raw["labs"]["egfr_equation"] = eq
+    end = followup_end(raw["patients"], raw["events"], raw["labs"], raw["interventions"])
+    raw["patients"]["followup_end_date"] = raw["patients"]["patient_id"].map(end)
+    return RegistryFrames.build(raw)

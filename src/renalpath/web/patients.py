@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from renalpath.clinical.durations import completed_years
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
@@ -131,7 +132,7 @@ def _age(birth: str, death: str | None) -> int | None:
         until = dt.date.fromisoformat(death) if death else dt.date.today()
     except (TypeError, ValueError):
         return None
-    return until.year - born.year - ((until.month, until.day) < (born.month, born.day))
+    return completed_years(born, until)
 
 
 def _patient_ctx(record: Any, **extra: Any) -> dict[str, Any]:
