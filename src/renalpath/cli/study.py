@@ -32,7 +32,7 @@ from renalpath.cli.options import fmt as _fmt
 from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
 from renalpath.outcomes.endpoints import ENDPOINTS
-from renalpath.outcomes.survival_study import BY_FIELDS
+from renalpath.outcomes.survival_by_group import BY_FIELDS
 
 if TYPE_CHECKING:
     from renalpath.outcomes.salvage import SalvageStudy
@@ -202,7 +202,7 @@ def survival_cmd(
 ) -> None:
     """Kaplan-Meier survival by group with log-rank test (and competing risks for RFS)."""
     from renalpath.outcomes.source import survival_frames
-    from renalpath.outcomes.survival_study import survival_study
+    from renalpath.outcomes.survival_by_group import survival_study
 
     if endpoint not in ENDPOINTS:
         raise typer.BadParameter(

@@ -8,7 +8,7 @@ frames from a registry database for notebook use; see that module for the SQL-fi
 
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import load_frames, salvage_frames, survival_frames
-from renalpath.outcomes.survival_study import SurvivalStudy, survival_study
+from renalpath.outcomes.survival_by_group import SurvivalStudy, survival_study
 from renalpath.registry.frames import RegistryFrames
 
 __all__ = [

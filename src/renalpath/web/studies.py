@@ -30,7 +30,7 @@ from renalpath.errors import Refusal
 from renalpath.outcomes.endpoints import ENDPOINTS
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import salvage_frames, survival_frames
-from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
+from renalpath.outcomes.survival_by_group import BY_FIELDS, SurvivalStudy, survival_study
 from renalpath.registry.cells import formula_safe
 from renalpath.registry.frames import FramesError
 from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
