@@ -337,7 +337,7 @@ def test_survival_loader_gives_the_full_frame_answer_for_every_by_field(synth_db
     """`survival_frames` loads only the columns survival reads: every --by field must still
     give the whole-registry JSON (a column left out would blank a grouping)."""
     from renalpath.outcomes import survival_frames, survival_study
-    from renalpath.outcomes.survival_by_group import BY_FIELDS
+    from renalpath.outcomes.study_options import BY_FIELDS
 
     reference = _reference_frames(synth_db)
     slim = survival_frames(synth_db, "2010-01-01", None)

@@ -27,10 +27,10 @@ from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
 from renalpath.errors import Refusal
-from renalpath.outcomes.endpoints import ENDPOINTS
 from renalpath.outcomes.salvage import SalvageStudy, salvage_study
 from renalpath.outcomes.source import salvage_frames, survival_frames
-from renalpath.outcomes.survival_by_group import BY_FIELDS, SurvivalStudy, survival_study
+from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
+from renalpath.outcomes.survival_by_group import SurvivalStudy, survival_study
 from renalpath.registry.cells import formula_safe
 from renalpath.registry.frames import FramesError
 from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
