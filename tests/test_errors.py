@@ -24,11 +24,11 @@ from renalpath.registry.records import RecordConflict, RecordNotFound, RecordRef
 from renalpath.reports.inputs import ReportInputError
 from renalpath.reports.pdf import PdfUnavailableError
 from renalpath.synth.writer import SynthOutputError
+from renalpath.web.api.concordance import AuditRefused
+from renalpath.web.api.imports import UploadRefused
 from renalpath.web.app import _install_error_handlers
-from renalpath.web.concordance_views import AuditRefused
-from renalpath.web.imports import UploadRefused
 from renalpath.web.lab_edit import LabEditRefused, LabNotFound
-from renalpath.web.studies import StudyRefused
+from renalpath.web.pages.studies import StudyRefused
 
 KINDS = [
     (ClinicalInputError, E.InvalidInput),

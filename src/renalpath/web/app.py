@@ -24,22 +24,8 @@ from starlette.responses import HTMLResponse, Response
 import renalpath
 from renalpath.errors import RenalpathError
 from renalpath.registry.db import RegistryBusy
-from renalpath.web import (
-    access_log,
-    admin,
-    api,
-    audit_views,
-    board_views,
-    concordance_views,
-    exports,
-    fhir_api,
-    imports,
-    patients,
-    record_forms,
-    records,
-    studies,
-    ui,
-)
+from renalpath.web import access_log
+from renalpath.web.api import concordance, exports, fhir, imports, pathway, records
 from renalpath.web.auth import (
     AccountStore,
     LoginRequired,
@@ -49,6 +35,8 @@ from renalpath.web.auth import (
 )
 from renalpath.web.errors import FieldError, body, expected_error, from_pydantic
 from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
+from renalpath.web.pages import admin, audit, board, case, patients, studies
+from renalpath.web.pages import records as record_pages
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
 from renalpath.web.templating import STATIC_DIR, render
@@ -163,24 +151,24 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(api.router)
-    app.include_router(ui.router)
+    app.include_router(pathway.router)
+    app.include_router(case.router)
     app.include_router(admin.router)
     app.include_router(studies.api_router)
     app.include_router(studies.router)
     app.include_router(patients.api_router)
     app.include_router(patients.router)
     app.include_router(records.api_router)
-    app.include_router(record_forms.router)
-    app.include_router(audit_views.router)
-    app.include_router(board_views.router)
-    app.include_router(fhir_api.router)
+    app.include_router(record_pages.router)
+    app.include_router(audit.router)
+    app.include_router(board.router)
+    app.include_router(fhir.router)
     app.include_router(imports.api_router)
     app.include_router(imports.router)
     app.include_router(exports.api_router)
     app.include_router(exports.router)
-    app.include_router(concordance_views.api_router)
-    app.include_router(concordance_views.router)
+    app.include_router(concordance.api_router)
+    app.include_router(concordance.router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
@@ -248,7 +236,7 @@ def app_from_env() -> FastAPI:
     settings = settings_from_env()
     access_log.install(settings.secret_key)  # no patient ids in this worker's access log
     app = create_app(settings)
-    api.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
+    pathway.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
     return app
 
 

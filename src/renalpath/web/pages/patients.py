@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from renalpath.clinical.durations import completed_years
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
+from renalpath.web.api.records import RowIdPath  # INTEGER row ids (SQLite/PostgreSQL)
 from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.deps import actor_of, engine_of
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
 from renalpath.web.lab_edit import LabConflict, LabEditRefused, LabNotFound, correct_lab
 from renalpath.web.patient_plot import egfr_trend_png
@@ -29,8 +31,6 @@ from renalpath.web.patient_queries import (
     list_patients,
     read_patient,
 )
-from renalpath.web.records import RowIdPath  # INTEGER row ids (SQLite/PostgreSQL)
-from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
 

@@ -32,11 +32,11 @@ from renalpath.outcomes.source import load_frames
 from renalpath.pathway.case import Case
 from renalpath.registry.db import SchemaError
 from renalpath.registry.frames import FramesError
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
 from renalpath.web.auth import Principal, any_user
+from renalpath.web.deps import engine_of
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
-from renalpath.web.registry_access import engine_of
-from renalpath.web.studies import Window, _window
+from renalpath.web.pages.studies import Window, _window
 from renalpath.web.templating import render
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -33,10 +33,10 @@ from renalpath.registry.deidentify import (
 )
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.exporter import export_folder
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
 from renalpath.web.auth import Principal, any_user, clinical_user
+from renalpath.web.deps import actor_of, engine_of
 from renalpath.web.errors import ErrorBody
-from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.templating import render
 
 ZIP_CONTENT: dict[int | str, dict[str, Any]] = {

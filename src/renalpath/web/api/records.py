@@ -60,10 +60,10 @@ from renalpath.registry.records import (
     update_record,
 )
 from renalpath.registry.validate import Issue
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
 from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.deps import actor_of, engine_of
 from renalpath.web.errors import ErrorBody, FieldError, body, json_safe
-from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 
 RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -43,11 +43,11 @@ from renalpath.errors import Refusal
 from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web import import_jobs
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
 from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.deps import actor_of, engine_of
 from renalpath.web.errors import ErrorBody, FieldError, body
 from renalpath.web.import_jobs import ImportJob
-from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
 from renalpath.web.workers import in_import_pool

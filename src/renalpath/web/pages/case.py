@@ -29,9 +29,9 @@ from renalpath.web.auth import (
 )
 from renalpath.web.calculators import CALCULATORS
 from renalpath.web.case_errors import clinical_errors
+from renalpath.web.deps import actor_of
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import compact, fields_of, form_to_data
-from renalpath.web.registry_access import actor_of
 from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
 from renalpath.web.workers import in_hash_pool

@@ -35,11 +35,11 @@ from renalpath.registry.cells import formula_safe
 from renalpath.registry.frames import FramesError
 from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
 from renalpath.reports.survival_view import ENDPOINT_TITLE
-from renalpath.web.api import ERRORS
+from renalpath.web.api.pathway import ERRORS
 from renalpath.web.auth import Principal, any_user
+from renalpath.web.deps import engine_of
 from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
 from renalpath.web.labels import SURVIVAL_BY
-from renalpath.web.registry_access import engine_of
 from renalpath.web.templating import render
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {
