@@ -24,8 +24,8 @@ from starlette.responses import HTMLResponse, Response
 import renalpath
 from renalpath.errors import RenalpathError
 from renalpath.registry.db import RegistryBusy
-from renalpath.web import access_log
-from renalpath.web.api import concordance, exports, fhir, imports, pathway, records
+from renalpath.web import access_log, api, pages
+from renalpath.web.api import imports, pathway
 from renalpath.web.auth import (
     AccountStore,
     LoginRequired,
@@ -35,8 +35,6 @@ from renalpath.web.auth import (
 )
 from renalpath.web.errors import FieldError, body, expected_error, from_pydantic
 from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
-from renalpath.web.pages import admin, audit, board, case, patients, studies
-from renalpath.web.pages import records as record_pages
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
 from renalpath.web.templating import STATIC_DIR, render
@@ -151,24 +149,8 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(pathway.router)
-    app.include_router(case.router)
-    app.include_router(admin.router)
-    app.include_router(studies.api_router)
-    app.include_router(studies.router)
-    app.include_router(patients.api_router)
-    app.include_router(patients.router)
-    app.include_router(records.api_router)
-    app.include_router(record_pages.router)
-    app.include_router(audit.router)
-    app.include_router(board.router)
-    app.include_router(fhir.router)
-    app.include_router(imports.api_router)
-    app.include_router(imports.router)
-    app.include_router(exports.api_router)
-    app.include_router(exports.router)
-    app.include_router(concordance.api_router)
-    app.include_router(concordance.router)
+    for router in (*api.routers(), *pages.routers()):
+        app.include_router(router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -112,6 +113,22 @@ def messages_by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
     return out
 
 
+# ------------------------------------------------------- what the API documents, and refusals
+
+# Error responses every /api/v1 route documents in the OpenAPI description.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Body could not be decoded (not UTF-8 JSON)"},
+    401: {"model": ErrorBody, "description": "Not logged in, or the API token is invalid"},
+    403: {"model": ErrorBody, "description": "Role not allowed, or CSRF token missing"},
+    422: {"model": ErrorBody, "description": "Input refused; every problem names its field"},
+}
+
+
+def refusal(err: ClinicalInputError, prefix: str = "") -> JSONResponse:
+    """A calculator's or the pathway's refusal as the API's 422 answer, by field."""
+    return JSONResponse(body(from_problems(err.problems, prefix)), status_code=422)
+
+
 # ------------------------------------------------------------- expected failures, by kind
 
 
@@ -130,8 +147,6 @@ async def expected_error(request: Request, exc: Exception) -> Response:
     the error page. Anything that is not a `RenalpathError` never reaches here: it is a bug and
     ends as a 500 with its trace in the server log.
     """
-    from fastapi.responses import JSONResponse
-
     from renalpath.web.templating import render
 
     assert isinstance(exc, RenalpathError)

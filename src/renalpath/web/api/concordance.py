@@ -1,9 +1,6 @@
-"""The concordance audit in the browser and the API (`renalpath audit concordance`).
-
-The page shows what the CLI prints — rates overall, by year and by registry cT, the
-partial-nephrectomy rate in cT1a, the most frequent missing inputs and the notes — with the
-CLI's `--from`, `--to` and `--assume` as form fields. `GET /api/v1/concordance` answers the
-CLI's `--json` document for the same query.
+"""The concordance audit in the API: `GET /api/v1/concordance` answers the `--json` document
+of `renalpath audit concordance` for the same query; the audit page (`pages/concordance.py`)
+runs it with the same checks and role rules, which live here.
 
 Roles: the rates are aggregate, so researchers may see them. The JSON's
 `treatments` list, however, names patients, tumours and interventions one row each, so it is
@@ -18,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -27,34 +23,22 @@ from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.errors import InvalidInput, Refusal
-from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
+from renalpath.outcomes.concordance import concordance_audit, parse_assumption
 from renalpath.outcomes.source import load_frames
 from renalpath.pathway.case import Case
 from renalpath.registry.db import SchemaError
 from renalpath.registry.frames import FramesError
-from renalpath.web.api.pathway import ERRORS
+from renalpath.web.api.studies import Window, parse_window
 from renalpath.web.auth import Principal, any_user
 from renalpath.web.deps import engine_of
-from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
-from renalpath.web.pages.studies import Window, _window
-from renalpath.web.templating import render
+from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     503: {"model": ErrorBody, "description": "No registry database configured"},
 }
-router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["studies"], responses=API_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["studies"], responses=API_ERRORS)
 
-# Case fields the registry does not hold and the audit most often reports missing (the
-# module notes of outcomes.concordance): offered on the page as form fields.
-ASSUME_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("patient.fit_for_surgery", "Fit for surgery", ("true", "false")),
-    ("patient.frail", "Frail or comorbid", ("true", "false")),
-    ("patient.ecog", "ECOG performance status", ("0", "1", "2", "3", "4")),
-    ("surgeon.pn_feasible", "Partial nephrectomy feasible", ("yes", "no", "unknown")),
-    ("tumour.central", "Centrally located tumour", ("true", "false")),
-)
 MAX_ASSUMPTIONS = 50  # [P] bound on query size; the case model has fewer settable leaves
 
 
@@ -123,70 +107,7 @@ def for_role(doc: dict[str, Any], principal: Principal) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "treatments"}
 
 
-def _assume_entries(request: Request) -> tuple[list[str], dict[str, str], str]:
-    """`assume` entries from the page: the named fields, then one FIELD=VALUE per line."""
-    params = request.query_params
-    entries: list[str] = []
-    chosen: dict[str, str] = {}
-    for name, _, _choices in ASSUME_FIELDS:
-        raw = params.get(name, "")
-        if raw:
-            chosen[name] = raw
-            entries.append(f"{name}={raw}")
-    more = params.get("more", "")
-    entries += [line.strip() for line in more.splitlines() if line.strip()]
-    entries += params.getlist("assume")
-    return entries, chosen, more
-
-
-@router.get("/studies/concordance")
-def concordance_page(
-    request: Request, principal: Annotated[Principal, Depends(any_user)]
-) -> Response:
-    errors: list[FieldError] = []
-    raw_from, raw_to = request.query_params.get("from"), request.query_params.get("to")
-    w = _window(raw_from, raw_to, errors)
-    entries, chosen, more = _assume_entries(request)
-    for name, _, choices in ASSUME_FIELDS:
-        if name in chosen and chosen[name] not in choices:
-            errors.append(
-                FieldError(
-                    field=name,
-                    message=f"{name}: {chosen[name]!r} is not allowed",
-                    value=chosen[name],
-                    allowed=", ".join(choices),
-                )
-            )
-            entries.remove(f"{name}={chosen[name]}")
-    assumed = check_assumptions(entries, errors)
-    form = {"from": raw_from or "", "to": raw_to or "", "more": more, **chosen}
-    ctx: dict[str, Any] = {
-        "form": form,
-        "assume_fields": ASSUME_FIELDS,
-        "categories": CATEGORIES,
-        "doc": None,
-    }
-    if errors:
-        ctx["errors"] = messages_by_field(errors)
-        return render(request, "studies/concordance.html", ctx, status_code=422)
-    try:
-        doc = run_audit(request, w, assumed)
-    except AuditRefused as err:
-        ctx["errors"] = {"": [str(err)]}
-        return render(request, "studies/concordance.html", ctx, status_code=422)
-    query: list[tuple[str, str]] = [(k, v) for k, v in (("from", w.start), ("to", w.end)) if v]
-    query += [("assume", f"{k}={request_value}") for k, request_value in _as_text(assumed)]
-    ctx["doc"] = for_role(doc, principal)
-    ctx["json_link"] = "/api/v1/concordance" + (f"?{urlencode(query)}" if query else "")
-    ctx["top_missing"] = list(doc["missing_inputs"].items())[:10]
-    return render(request, "studies/concordance.html", ctx)
-
-
-def _as_text(assumed: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in assumed.items()]
-
-
-@api_router.get("/concordance")
+@router.get("/concordance")
 def concordance_api(
     request: Request,
     principal: Annotated[Principal, Depends(any_user)],
@@ -202,7 +123,7 @@ def concordance_api(
 
     Researchers get the document without `treatments` (per-patient rows)."""
     errors: list[FieldError] = []
-    w = _window(request.query_params.get("from"), request.query_params.get("to"), errors)
+    w = parse_window(request.query_params.get("from"), request.query_params.get("to"), errors)
     assumed = check_assumptions(assume or [], errors)
     if errors:
         return JSONResponse(body(errors), status_code=422)
