@@ -26,7 +26,7 @@ from renalpath.reports.pdf import PdfUnavailableError
 from renalpath.synth.writer import SynthOutputError
 from renalpath.web.api.concordance import AuditRefused
 from renalpath.web.api.imports import UploadRefused
-from renalpath.web.app import _install_error_handlers
+from renalpath.web.errors import install_handlers
 from renalpath.web.lab_edit import LabEditRefused, LabNotFound
 from renalpath.web.pages.studies import StudyRefused
 
@@ -123,7 +123,7 @@ def test_cli_bug_is_a_traceback_not_a_refusal(monkeypatch: pytest.MonkeyPatch) -
 
 def _web_app() -> FastAPI:
     app = FastAPI()
-    _install_error_handlers(app)
+    install_handlers(app)
 
     @app.get("/api/v1/fail/{kind}")
     def fail(kind: str) -> None:

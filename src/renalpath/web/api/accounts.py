@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from renalpath.web.auth import Principal, any_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user
 from renalpath.web.errors import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.web.auth import Principal, any_user
+from renalpath.web.auth import Principal
 from renalpath.web.calculators import CALCULATORS, Calculator
+from renalpath.web.deps import any_user, require_csrf
 from renalpath.web.errors import ERRORS, refusal
-from renalpath.web.security import require_csrf
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 

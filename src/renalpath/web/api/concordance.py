@@ -29,14 +29,11 @@ from renalpath.pathway.case import Case
 from renalpath.registry.db import SchemaError
 from renalpath.registry.frames import FramesError
 from renalpath.web.api.studies import Window, parse_window
-from renalpath.web.auth import Principal, any_user
-from renalpath.web.deps import engine_of
-from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user, engine_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
+API_ERRORS = {**ERRORS, **NO_REGISTRY}
 router = APIRouter(prefix="/api/v1", tags=["studies"], responses=API_ERRORS)
 
 MAX_ASSUMPTIONS = 50  # [P] bound on query size; the case model has fewer settable leaves

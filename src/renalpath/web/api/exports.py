@@ -34,9 +34,9 @@ from renalpath.registry.deidentify import (
 )
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.exporter import export_folder
-from renalpath.web.auth import Principal, any_user, clinical_user
-from renalpath.web.deps import actor_of, engine_of
-from renalpath.web.errors import ERRORS, ErrorBody
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, any_user, clinical_user, engine_of, settings_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY
 
 ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
@@ -44,10 +44,7 @@ ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     },
 }
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
+API_ERRORS = {**ERRORS, **NO_REGISTRY}
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
 
@@ -72,7 +69,7 @@ def build_export(request: Request, principal: Principal, deidentified: bool) -> 
     try:
         folder = tmp / "registry"
         if deidentified:
-            key = configured_key() or derive_key(request.app.state.settings.secret_key)
+            key = configured_key() or derive_key(settings_of(request).secret_key)
             rows = dict(export_deidentified(engine, folder, key).rows)
         else:
             rows = export_folder(engine, folder)

@@ -43,18 +43,13 @@ from renalpath.errors import Refusal
 from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web import import_jobs
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.deps import actor_of, engine_of
-from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf, settings_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body, documented
 from renalpath.web.import_jobs import ImportJob
-from renalpath.web.security import require_csrf
 from renalpath.web.workers import in_import_pool
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    413: {"model": ErrorBody, "description": "Upload too large"},
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
+API_ERRORS = {**ERRORS, **documented({413: "Upload too large"}), **NO_REGISTRY}
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
@@ -171,7 +166,7 @@ async def read_upload(request: Request) -> Upload:
     The whole request is already bounded (the body-limit middleware, with room for the form
     around the file); this bounds the file itself.
     """
-    limit: int = request.app.state.settings.max_upload_bytes
+    limit: int = settings_of(request).max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise UploadRefused(
@@ -270,7 +265,7 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
 
 @router.get(
     "/import/jobs/{job_id}",
-    responses={404: {"model": ErrorBody, "description": "No such import job"}},
+    responses=documented({404: "No such import job"}),
 )
 def import_job_api(
     request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]

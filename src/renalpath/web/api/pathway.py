@@ -19,9 +19,8 @@ from starlette.responses import Response
 from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.errors import UnknownPack
 from renalpath.pathway import CaseValidationError, recommend
-from renalpath.web.auth import clinical_user
+from renalpath.web.deps import clinical_user, require_csrf
 from renalpath.web.errors import ERRORS, refusal
-from renalpath.web.security import require_csrf
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 

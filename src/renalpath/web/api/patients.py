@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from renalpath.web.api.records import RowIdPath  # INTEGER row ids (SQLite/PostgreSQL)
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.deps import actor_of, engine_of
-from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
+from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body, documented
 from renalpath.web.lab_edit import LabConflict, LabEditRefused, LabNotFound, correct_lab
 from renalpath.web.patient_queries import (
     PAGE_SIZE,
@@ -26,15 +26,8 @@ from renalpath.web.patient_queries import (
     list_patients,
     read_patient,
 )
-from renalpath.web.security import require_csrf
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    404: {"model": ErrorBody, "description": "No such record"},
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
-
-
+API_ERRORS = {**ERRORS, **documented({404: "No such record"}), **NO_REGISTRY}
 router = APIRouter(prefix="/api/v1", tags=["patients"], responses=API_ERRORS)
 
 
@@ -123,7 +116,7 @@ class LabCorrected(BaseModel):
 @router.patch(
     "/labs/{lab_id}",
     response_model=LabCorrected,
-    responses={409: {"model": ErrorBody, "description": "The value changed since `seen`"}},
+    responses=documented({409: "The value changed since `seen`"}),
 )
 def lab_correct_api(
     request: Request,

@@ -60,16 +60,26 @@ from renalpath.registry.records import (
     update_record,
 )
 from renalpath.registry.validate import Issue
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.deps import actor_of, engine_of
-from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body, json_safe
-from renalpath.web.security import require_csrf
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
+from renalpath.web.errors import (
+    ERRORS,
+    NO_REGISTRY,
+    FieldError,
+    body,
+    documented,
+    json_safe,
+)
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
+RESPONSES = {
     **ERRORS,
-    404: {"model": ErrorBody, "description": "No such record (or no such parent record)"},
-    409: {"model": ErrorBody, "description": "Duplicate key, or other records still refer to it"},
-    503: {"model": ErrorBody, "description": "No registry database configured"},
+    **documented(
+        {
+            404: "No such record (or no such parent record)",
+            409: "Duplicate key, or other records still refer to it",
+        }
+    ),
+    **NO_REGISTRY,
 }
 router = APIRouter(prefix="/api/v1", tags=["records"], responses=RESPONSES)
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from renalpath.pathway import case_json_schema
-from renalpath.web.auth import Principal, any_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user
 from renalpath.web.errors import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)

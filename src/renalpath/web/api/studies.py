@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -24,16 +24,11 @@ from renalpath.outcomes.source import salvage_frames, survival_frames
 from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
 from renalpath.outcomes.survival_by_group import SurvivalStudy, survival_study
 from renalpath.registry.frames import FramesError
-from renalpath.web.auth import Principal, any_user
-from renalpath.web.deps import engine_of
-from renalpath.web.errors import ERRORS, ErrorBody, FieldError, body
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user, engine_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
-
-
+API_ERRORS = {**ERRORS, **NO_REGISTRY}
 router = APIRouter(prefix="/api/v1/studies", tags=["studies"], responses=API_ERRORS)
 
 

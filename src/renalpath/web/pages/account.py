@@ -16,15 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from renalpath.registry.accounts import AccountError
-from renalpath.web.auth import (
-    Principal,
-    any_user,
-    current_principal,
-    start_session,
-)
+from renalpath.web.auth import Principal, current_principal, start_session
 from renalpath.web.calculators import CALCULATORS
-from renalpath.web.deps import actor_of
-from renalpath.web.security import require_csrf
+from renalpath.web.deps import actor_of, any_user, require_csrf
 from renalpath.web.templating import render
 from renalpath.web.workers import in_hash_pool
 

@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 from starlette.responses import Response
 
 from renalpath.registry.models import AuditLog, Intervention, Tumour
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.deps import engine_of
+from renalpath.web.auth import Principal
+from renalpath.web.deps import clinical_user, engine_of
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.templating import render
 

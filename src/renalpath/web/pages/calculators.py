@@ -15,14 +15,11 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
-from renalpath.web.auth import (
-    Principal,
-    any_user,
-)
+from renalpath.web.auth import Principal
 from renalpath.web.calculators import CALCULATORS
+from renalpath.web.deps import any_user, require_csrf
 from renalpath.web.errors import FieldError, from_problems, from_pydantic, messages_by_field
 from renalpath.web.forms import fields_of, form_to_data
-from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)

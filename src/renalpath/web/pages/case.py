@@ -17,14 +17,11 @@ from starlette.responses import Response
 
 from renalpath.pathway import CaseValidationError, recommend
 from renalpath.web import case_form
-from renalpath.web.auth import (
-    Principal,
-    any_user,
-)
+from renalpath.web.auth import Principal
 from renalpath.web.case_errors import clinical_errors
+from renalpath.web.deps import any_user, require_csrf
 from renalpath.web.errors import messages_by_field
 from renalpath.web.forms import compact, form_to_data
-from renalpath.web.security import require_csrf
 from renalpath.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)

@@ -17,7 +17,8 @@ from starlette.responses import Response
 from renalpath.outcomes.concordance import CATEGORIES
 from renalpath.web.api.concordance import AuditRefused, check_assumptions, for_role, run_audit
 from renalpath.web.api.studies import parse_window
-from renalpath.web.auth import Principal, any_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.templating import render
 

@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from renalpath.web.auth import Principal, any_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user
 from renalpath.web.templating import render
 
 router = APIRouter(include_in_schema=False)

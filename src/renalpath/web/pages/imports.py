@@ -17,9 +17,9 @@ from starlette.responses import Response
 
 from renalpath.web import import_jobs
 from renalpath.web.api.imports import UploadRefused, import_status, read_upload, start_import
-from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import clinical_user, require_csrf, settings_of
 from renalpath.web.import_jobs import ImportJob
-from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +55,7 @@ async def import_upload(
         ctx: dict[str, Any] = {"result": None, "error": str(err), "job": None}
         return render(request, "import.html", ctx, status_code=err.status)
     job = await start_import(request, principal, upload)
-    wait_s = request.app.state.settings.import_wait_s
+    wait_s = settings_of(request).import_wait_s
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(job.done.wait(), timeout=wait_s)
     if not job.done.is_set():

@@ -20,8 +20,8 @@ from starlette.responses import Response
 from renalpath.clinical.durations import completed_years
 from renalpath.web.api.patients import patient_filter, record_or_404
 from renalpath.web.api.records import RowIdPath  # INTEGER row ids (SQLite/PostgreSQL)
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.deps import actor_of, engine_of
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.lab_edit import LabConflict, LabEditRefused, LabNotFound, correct_lab
 from renalpath.web.patient_plot import egfr_trend_png
@@ -30,7 +30,6 @@ from renalpath.web.patient_queries import (
     SEXES,
     list_patients,
 )
-from renalpath.web.security import require_csrf
 from renalpath.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -33,8 +33,8 @@ from renalpath.web.api.studies import (
     run_salvage,
     run_survival,
 )
-from renalpath.web.auth import Principal, any_user
-from renalpath.web.deps import engine_of
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user, engine_of
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.labels import SURVIVAL_BY
 from renalpath.web.templating import render
