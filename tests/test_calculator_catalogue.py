@@ -20,7 +20,7 @@ def test_cli_options_are_the_request_fields(name: str) -> None:
 
 
 def test_every_calculator_has_a_text_rendering_and_an_api_route() -> None:
-    from renalpath.web.api import CALCULATORS as API
+    from renalpath.web.api.calculators import CALCULATORS as API
 
     assert set(RENDER) == set(OWNERS) == set(all_calculators()) == set(API)
 

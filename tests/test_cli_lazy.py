@@ -78,6 +78,44 @@ def test_top_level_help_imports_no_command() -> None:
 
 
 @pytest.mark.parametrize("entry", COMMANDS, ids=lambda c: c.name)
+def test_every_command_help_imports_no_heavy_library(entry: object) -> None:
+    """`renalpath <command> --help` builds the command's options only: no pandas, SciPy,
+    SQLAlchemy, FastAPI (the option lists come from light modules)."""
+    from renalpath.cli.lazy import LazyCommand
+
+    assert isinstance(entry, LazyCommand)
+    loaded = _modules_after(entry.name, "--help")
+    assert f"renalpath.cli.{entry.module}" in loaded  # the probe really built the command
+    assert _heavy(loaded) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("study", "salvage", "--help"),
+        ("study", "survival", "--help"),
+        ("audit", "concordance", "--help"),
+        ("audit", "verify", "--help"),
+    ],
+    ids=" ".join,
+)
+def test_study_and_audit_subcommand_help_stays_light(args: tuple[str, ...]) -> None:
+    loaded = _modules_after(*args)
+    assert _heavy(loaded) == []
+    assert "numpy" not in loaded
+
+
+def test_study_help_lists_the_endpoints_and_fields_it_accepts() -> None:
+    """The option lists came from `outcomes.study_options`, not from the analyses."""
+    from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
+
+    loaded = _modules_after("study", "survival", "--help")
+    assert "renalpath.outcomes.study_options" in loaded
+    assert "renalpath.outcomes.survival_by_group" not in loaded
+    assert ENDPOINTS and BY_FIELDS
+
+
+@pytest.mark.parametrize("entry", COMMANDS, ids=lambda c: c.name)
 def test_command_table_help_is_the_commands_own(entry: object) -> None:
     """The table repeats each command's one-line help so `--help` needs no import; in step."""
     from renalpath.cli.lazy import LazyCommand

@@ -16,19 +16,19 @@ from typer.testing import CliRunner
 from renalpath import errors as E
 from renalpath.cli import app as cli_app
 from renalpath.clinical.common import ClinicalInputError, Problem
-from renalpath.outcomes.frames import FramesError
 from renalpath.registry.accounts import AccountError
 from renalpath.registry.db import SchemaError
 from renalpath.registry.deidentify import DeidentifyError
+from renalpath.registry.frames import FramesError
 from renalpath.registry.records import RecordConflict, RecordNotFound, RecordRefused
 from renalpath.reports.inputs import ReportInputError
 from renalpath.reports.pdf import PdfUnavailableError
 from renalpath.synth.writer import SynthOutputError
-from renalpath.web.app import _install_error_handlers
-from renalpath.web.concordance_views import AuditRefused
-from renalpath.web.imports import UploadRefused
+from renalpath.web.api.concordance import AuditRefused
+from renalpath.web.api.imports import UploadRefused
+from renalpath.web.errors import install_handlers
 from renalpath.web.lab_edit import LabEditRefused, LabNotFound
-from renalpath.web.studies import StudyRefused
+from renalpath.web.pages.studies import StudyRefused
 
 KINDS = [
     (ClinicalInputError, E.InvalidInput),
@@ -123,7 +123,7 @@ def test_cli_bug_is_a_traceback_not_a_refusal(monkeypatch: pytest.MonkeyPatch) -
 
 def _web_app() -> FastAPI:
     app = FastAPI()
-    _install_error_handlers(app)
+    install_handlers(app)
 
     @app.get("/api/v1/fail/{kind}")
     def fail(kind: str) -> None:

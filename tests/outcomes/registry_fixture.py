@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.registry.frames import RegistryFrames
 
 WINDOW = ("2010-01-01", "2012-12-31")
 

@@ -18,9 +18,9 @@ from renalpath.outcomes.cohorts import (
     normalise_t,
     t_group,
 )
-from renalpath.outcomes.frames import FramesError, RegistryFrames
 from renalpath.outcomes.renal_function import kidney_function_pairs
 from renalpath.outcomes.table1 import paired_table, table_one
+from renalpath.registry.frames import FramesError, RegistryFrames
 
 from .registry_fixture import WINDOW, registry
 

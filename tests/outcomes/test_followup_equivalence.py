@@ -1,14 +1,13 @@
-"""One follow-up-end rule, three implementations that must agree.
+"""One follow-up-end rule, reached three ways that must agree.
 
-The rule (docs/data-model.md): a patient's follow-up ends at the latest of the death date, the
-last-contact date and any event, laboratory or intervention date. It is computed
+The rule (docs/data-model.md) and its two forms, pandas and SQL, are in `registry.followup`
+(tests/registry/test_followup.py compares the forms on generated registries). Here, on a
+synthetic registry with deaths, lost-to-follow-up patients and late labs, the three ways the
+project reaches it must give the same date for every patient:
 
-- in pandas at import / load time (`registry.derived.followup_end`, via `registry.frames`),
-- in SQL when the outcomes layer reads only the rows a study needs (`outcomes.source`),
-- in pandas by the analyses for frames that lack it (`outcomes.cohorts.followup_end`).
-
-A synthetic registry with deaths, lost-to-follow-up patients and late labs exercises every
-branch; the three must give the same date for every patient.
+- the whole registry read in pandas (`registry.frames.read_registry`),
+- the study loaders, where the database computes it (`outcomes.source`),
+- the analyses, for frames that lack it (`outcomes.cohorts.followup_end`).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from renalpath.clinical.durations import DAYS_PER_MONTH, DAYS_PER_YEAR, days_to_
 from renalpath.outcomes import cohorts
 from renalpath.outcomes import source as sql_source
 from renalpath.registry.db import upgrade
-from renalpath.registry.frames import load_frames as pandas_frames
+from renalpath.registry.frames import read_registry
 from renalpath.registry.importer import import_folder
 from renalpath.synth.writer import write_registry
 
@@ -34,7 +33,7 @@ def test_three_followup_end_implementations_agree(tmp_path: Path) -> None:
     upgrade(engine)
     assert import_folder(engine, folder).written
 
-    by_pandas = pandas_frames(engine).patients.set_index("patient_id")["followup_end_date"]
+    by_pandas = read_registry(engine).patients.set_index("patient_id")["followup_end_date"]
     sql_frames = sql_source.load_frames(engine)
     by_sql = sql_frames.patients.set_index("patient_id")["followup_end_date"]
     blanked = sql_frames.patients.assign(followup_end_date=pd.NaT)

@@ -268,7 +268,7 @@ def test_bad_equation_and_window_are_refused() -> None:
 
 
 def test_empty_registry_is_json_safe() -> None:
-    from renalpath.outcomes.frames import RegistryFrames
+    from renalpath.registry.frames import RegistryFrames
 
     doc = salvage_study(RegistryFrames.empty()).to_json_dict()
     assert doc["n_surgical_patients"] == 0

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from renalpath.registry.frames import followup_months, load_frames
+from renalpath.registry.followup import months_between
+from renalpath.registry.frames import read_registry
 from renalpath.registry.importer import import_folder
 from tests.registry.registry_fixtures import Rows, write_folder
 
@@ -32,7 +33,7 @@ def _history(interventions: list[dict[str, str]], events: list[dict[str, str]],
 def _lineage(engine: Engine, tmp_path: Path, rows: Rows) -> dict[str, tuple[object, ...]]:
     result = import_folder(engine, write_folder(tmp_path / "reg", rows))
     assert result.written, result.report.render()
-    iv = load_frames(engine).interventions.set_index("intervention_id")
+    iv = read_registry(engine).interventions.set_index("intervention_id")
     return {
         i: (r.intent_derived, r.parent_intervention_id_derived, r.lineage_source)
         for i, r in iv.iterrows()
@@ -121,10 +122,10 @@ def test_followup_end_and_months(engine: Engine, tmp_path: Path) -> None:
     rows["labs"] = [{"patient_id": "P1", "date": "2021-12-01", "test": "creatinine",
                      "value": "80", "unit": "µmol/L"}]  # fmt: skip
     import_folder(engine, write_folder(tmp_path / "reg", rows))
-    pats = load_frames(engine).patients
+    pats = read_registry(engine).patients
     end = pats.loc[0, "followup_end_date"]
     assert end == pd.Timestamp("2022-03-01")  # the event is later than last contact and labs
-    months = followup_months(pd.Series([pd.Timestamp("2015-02-01")]), pd.Series([end]))
+    months = months_between(pd.Series([pd.Timestamp("2015-02-01")]), pd.Series([end]))
     assert (
         months.iloc[0] == (pd.Timestamp("2022-03-01") - pd.Timestamp("2015-02-01")).days / 30.4375
     )
@@ -135,9 +136,9 @@ def test_frames_recompute_egfr_with_another_equation(engine: Engine, tmp_path: P
     rows["labs"] = [{"patient_id": "P1", "date": "2020-03-03", "test": "creatinine",
                      "value": "1.0", "unit": "mg/dL"}]  # fmt: skip
     import_folder(engine, write_folder(tmp_path / "reg", rows))
-    labs = load_frames(engine, equation="mdrd").labs
+    labs = read_registry(engine, equation="mdrd").labs
     # MDRD (IDMS 175; MDRD, Levey 2006): 175 · 1.0^-1.154 · 70^-0.203 · 0.742 (female, age 70).
     assert labs.loc[0, "egfr"] == pytest.approx(175 * 70**-0.203 * 0.742, rel=1e-9)
     assert labs.loc[0, "egfr_equation"] == "mdrd"
-    default = load_frames(engine).labs
+    default = read_registry(engine).labs
     assert default.loc[0, "egfr_equation"] == "ckd-epi-2021"

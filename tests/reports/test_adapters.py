@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.salvage import salvage_study
 from renalpath.outcomes.survival import kaplan_meier
+from renalpath.registry.frames import RegistryFrames
 from renalpath.reports import km_curve_from_fit, render_salvage_html, salvage_report_input
 from renalpath.reports.adapters import default_ticks, kidney_pairs_from_frame
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.web import imports
+from renalpath.web.api import imports
 from renalpath.web.auth import MemoryAccountStore
 from tests.web.conftest import PASSWORD, bearer, csrf_from
 from tests.web.registry_support import registry_db, rw_client  # noqa: F401  (fixtures)

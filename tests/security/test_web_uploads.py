@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from renalpath.registry.db import make_engine, upgrade
-from renalpath.web import imports
+from renalpath.web.api import imports
 from renalpath.web.auth import MemoryAccountStore
 from tests.web.conftest import bearer
 from tests.web.registry_support import registry_app

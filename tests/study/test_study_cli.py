@@ -290,11 +290,10 @@ def test_sql_filtered_frames_give_the_same_studies_as_the_whole_registry(
         survival_frames,
         survival_study,
     )
-    from renalpath.outcomes.frames import COLUMNS
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS, read_registry
 
-    whole = registry_frames(make_engine(synth_db))
+    whole = read_registry(make_engine(synth_db))
     reference = RegistryFrames.build(
         {n: getattr(whole, n)[[c for c in COLUMNS[n] if c in getattr(whole, n)]] for n in COLUMNS}
     )
@@ -325,11 +324,10 @@ def test_load_frames_window_keeps_whole_histories(synth_db: str) -> None:
 def _reference_frames(url: str) -> Any:
     """The whole registry as frames (registry layer), trimmed to the outcomes columns."""
     from renalpath.outcomes import RegistryFrames
-    from renalpath.outcomes.frames import COLUMNS
     from renalpath.registry.db import make_engine
-    from renalpath.registry.frames import load_frames as registry_frames
+    from renalpath.registry.frames import COLUMNS, read_registry
 
-    whole = registry_frames(make_engine(url))
+    whole = read_registry(make_engine(url))
     return RegistryFrames.build(
         {n: getattr(whole, n)[[c for c in COLUMNS[n] if c in getattr(whole, n)]] for n in COLUMNS}
     )
@@ -339,7 +337,7 @@ def test_survival_loader_gives_the_full_frame_answer_for_every_by_field(synth_db
     """`survival_frames` loads only the columns survival reads: every --by field must still
     give the whole-registry JSON (a column left out would blank a grouping)."""
     from renalpath.outcomes import survival_frames, survival_study
-    from renalpath.outcomes.survival_study import BY_FIELDS
+    from renalpath.outcomes.study_options import BY_FIELDS
 
     reference = _reference_frames(synth_db)
     slim = survival_frames(synth_db, "2010-01-01", None)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from renalpath.registry.db import make_engine
 from renalpath.registry.records import delete_record, read_record, update_record
-from renalpath.web.audit_views import readable_time
+from renalpath.web.pages.audit import readable_time
 
 from .conftest import login
 from .registry_support import registry_db, rw_client  # noqa: F401  (fixtures)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.web import api
+from renalpath.web.api import pathway
 
 from .conftest import bearer, login
 from .registry_support import reg_client, registry_db  # noqa: F401  (fixtures)
@@ -98,7 +98,7 @@ def test_recommend_openapi_documents_body_and_pack(client: TestClient) -> None:
 
 def test_warm_up_loads_packs_and_freezes_the_heap() -> None:
     try:
-        api.warm_up()
+        pathway.warm_up()
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from renalpath.outcomes.source import survival_frames
 from renalpath.outcomes.survival import kaplan_meier
-from renalpath.outcomes.survival_study import survival_study
+from renalpath.outcomes.survival_by_group import survival_study
 from renalpath.registry.db import make_engine
 from renalpath.reports.adapters import km_curve_from_fit
 from renalpath.reports.plots import MIN_AT_RISK, at_risk_cut_days

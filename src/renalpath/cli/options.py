@@ -95,7 +95,7 @@ def analysable(fn: Callable[[], T]) -> T:
     expected failure reaches the CLI's error handler unchanged, and a bug stays a traceback.
     """
     from renalpath.clinical.common import ClinicalInputError
-    from renalpath.outcomes.frames import FramesError
+    from renalpath.registry.frames import FramesError
 
     try:
         return fn()

@@ -7,7 +7,8 @@ Exit codes: 0 ok (an empty cohort is a result: nulls and notes, not an error), 1
 date, unknown equation, endpoint or field).
 
 The outcomes layer (pandas, SciPy, lifelines) is imported when a study runs; the option lists
-below (equations, endpoints, grouping fields) come from modules that do not import it.
+below (equations, endpoints, grouping fields) come from modules that do not import it
+(`clinical.egfr`, `outcomes.study_options`), so `--help` stays fast (tests/test_cli_lazy.py).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ from renalpath.cli.options import (
 from renalpath.cli.options import fmt as _fmt
 from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
-from renalpath.outcomes.endpoints import ENDPOINTS
-from renalpath.outcomes.survival_study import BY_FIELDS
+from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
 
 if TYPE_CHECKING:
     from renalpath.outcomes.salvage import SalvageStudy
@@ -202,7 +202,7 @@ def survival_cmd(
 ) -> None:
     """Kaplan-Meier survival by group with log-rank test (and competing risks for RFS)."""
     from renalpath.outcomes.source import survival_frames
-    from renalpath.outcomes.survival_study import survival_study
+    from renalpath.outcomes.survival_by_group import survival_study
 
     if endpoint not in ENDPOINTS:
         raise typer.BadParameter(

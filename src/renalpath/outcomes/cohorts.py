@@ -22,10 +22,10 @@ from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
 from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.clinical.durations import DAYS_PER_MONTH as DAYS_PER_MONTH  # re-exported
 from renalpath.clinical.durations import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.registry.followup import followup_end as registry_followup_end
+from renalpath.registry.frames import RegistryFrames
 
 SURGERY_TYPES: tuple[str, ...] = ("partial_nephrectomy", "radical_nephrectomy")
-ABLATION_TYPES: tuple[str, ...] = ("cryoablation", "radiofrequency_ablation", "microwave_ablation")
 # registry CSV contract event types that mean the cancer came back after treatment.
 RECURRENCE_EVENTS: tuple[str, ...] = ("local_recurrence", "distant_metastasis")
 # Months = days / 30.4375 and years = days / 365.25, defined once in clinical.durations.
@@ -138,10 +138,6 @@ def _only(frame: pd.DataFrame, col: str, keep: pd.Series | None) -> pd.DataFrame
     return frame if keep is None else frame[frame[col].isin(keep)]
 
 
-def _latest(frame: pd.DataFrame) -> pd.Series:
-    return frame.groupby("patient_id", sort=False)["date"].max()
-
-
 def subset_ids(frames: RegistryFrames, patient_ids: pd.Series) -> pd.Series | None:
     """The ids to filter by, or None when they are most of the registry (filtering would
     cost more than it saves on a million-patient registry)."""
@@ -158,30 +154,23 @@ def death_dates(frames: RegistryFrames, patient_ids: pd.Series | None = None) ->
 
 
 def followup_end(frames: RegistryFrames, patient_ids: pd.Series | None = None) -> pd.Series:
-    """latest of death, last contact and any event, lab or intervention date.
+    """Latest of death, last contact and any event, lab or intervention date (the rule and
+    its SQL twin: `registry.followup`).
 
-    A registry-supplied `followup_end_date` is used where present (it is the same rule,
-    computed on import); otherwise the rule is applied here. `patient_ids` limits the work to
-    the patients an analysis needs.
+    A registry-supplied `followup_end_date` is used where present (the same rule, computed
+    by the database when the frames were loaded); otherwise the rule is applied here.
+    `patient_ids` limits the work to the patients an analysis needs.
     """
-    pats = _only(frames.patients, "patient_id", patient_ids).set_index("patient_id")
-    given = pats["followup_end_date"]
+    pats = _only(frames.patients, "patient_id", patient_ids)
+    given = pats.set_index("patient_id")["followup_end_date"]
     if given.notna().all():  # the registry computed it for everyone (SQL loaders do)
         return given.rename("followup_end")
-    parts = [
-        pats["death_date"],
-        pats["last_contact_date"],
-        _only(frames.events, "patient_id", patient_ids)
-        .groupby("patient_id", sort=False)["date"]
-        .max(),
-        _only(frames.labs, "patient_id", patient_ids)
-        .groupby("patient_id", sort=False)["date"]
-        .max(),
-        _only(frames.interventions, "patient_id", patient_ids)
-        .groupby("patient_id", sort=False)["date"]
-        .max(),
-    ]
-    computed = pd.concat([s.reindex(pats.index) for s in parts], axis=1).max(axis=1)
+    computed = registry_followup_end(
+        pats,
+        _only(frames.events, "patient_id", patient_ids),
+        _only(frames.labs, "patient_id", patient_ids),
+        _only(frames.interventions, "patient_id", patient_ids),
+    )
     return given.where(given.notna(), computed).rename("followup_end")
 
 

@@ -65,6 +65,7 @@ from typing import Any
 
 import pandas as pd
 
+from renalpath.clinical.durations import completed_years
 from renalpath.errors import InvalidInput
 from renalpath.outcomes.cohorts import (
     DateLike,
@@ -72,9 +73,9 @@ from renalpath.outcomes.cohorts import (
     normalise_t,
     window_mask,
 )
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.jsonsafe import json_safe
 from renalpath.pathway import CaseValidationError, RecommendResult, recommend_many
+from renalpath.registry.frames import RegistryFrames
 
 CATEGORIES: tuple[str, ...] = (
     "recommended", "alternative", "discuss", "not_recommended", "not_evaluable",
@@ -241,10 +242,6 @@ def _present(value: Any) -> bool:
     )
 
 
-def _completed_years(birth: pd.Timestamp, on: pd.Timestamp) -> int:
-    return int(on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day)))
-
-
 def parse_assumption(text: str) -> tuple[str, Any]:
     """`FIELD=VALUE` as an auditor states it (`--assume`, the web form): true/false become
     booleans, the rest stays text; InvalidInput for anything without a field and `=`."""
@@ -321,7 +318,7 @@ def decision_cases(
         case: dict[str, Any] = {"as_of": when.date().isoformat()}
         patient: dict[str, Any] = {"sex": p["sex"]}
         if _present(p["birth_date"]):
-            patient["age"] = _completed_years(p["birth_date"], when)
+            patient["age"] = completed_years(p["birth_date"], when)
         case["patient"] = patient
         kidney: dict[str, Any] = {}
         for name in ("solitary_kidney", "hereditary_syndrome"):

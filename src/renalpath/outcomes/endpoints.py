@@ -23,9 +23,8 @@ from renalpath.outcomes.cohorts import (
     followup_end,
     subset_ids,
 )
-from renalpath.outcomes.frames import RegistryFrames
-
-ENDPOINTS: tuple[str, ...] = ("overall", "recurrence-free", "cancer-specific")
+from renalpath.outcomes.study_options import ENDPOINTS
+from renalpath.registry.frames import RegistryFrames
 
 ENDPOINT_TEXT: dict[str, str] = {
     "overall": "death from any cause",

@@ -26,7 +26,7 @@ from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.clinical.egfr import EQUATIONS, MDRD, egfr
 from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.outcomes.cohorts import DAYS_PER_YEAR
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.registry.frames import RegistryFrames
 
 LEGACY_RACE_EQUATIONS = ("mdrd", "ckd-epi-2009")  # MDRD / CKD-EPI 2009 carry a Black coefficient
 # KDIGO 2012 (KDIGO 2012 G categories [V]): G3a or worse = eGFR < 60 mL/min/1.73 m².

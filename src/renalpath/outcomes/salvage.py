@@ -27,11 +27,11 @@ from renalpath.outcomes.cohorts import (
     to_timestamp,
 )
 from renalpath.outcomes.endpoints import ENDPOINT_TEXT, first_recurrence, time_to_event
-from renalpath.outcomes.frames import RegistryFrames
 from renalpath.outcomes.jsonsafe import json_safe
 from renalpath.outcomes.methods_text import methods_paragraph, results_paragraph, software_versions
 from renalpath.outcomes.renal_function import RenalWindows, kidney_function_study
 from renalpath.outcomes.survival import KaplanMeier, kaplan_meier
+from renalpath.registry.frames import RegistryFrames
 
 RFS_MONTHS: tuple[int, ...] = (12, 24, 36, 60)
 AT_RISK_MONTHS: tuple[int, ...] = (0, 12, 24, 36, 48, 60)

@@ -58,7 +58,6 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    literal,
     select,
     true,
     type_coerce,
@@ -66,8 +65,9 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from renalpath.outcomes.cohorts import SURGERY_TYPES, DateLike, to_timestamp
-from renalpath.outcomes.frames import COLUMNS, RegistryFrames
 from renalpath.registry.db import make_engine, require_schema
+from renalpath.registry.followup import followup_end_sql
+from renalpath.registry.frames import COLUMNS, RegistryFrames
 from renalpath.registry.models import TABLES
 
 # Rows the salvage denominator needs from every other operation (registry CSV contract names):
@@ -93,13 +93,10 @@ _SURVIVAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("patient_id", "tumour_id", "date", "type"),
 }  # fmt: skip
 _SURVIVAL_EVENTS = ("death", "local_recurrence", "distant_metastasis")
-# Tables whose latest date per patient ends follow-up, besides death/last contact.
-_FOLLOWUP_TABLES = ("events", "labs", "interventions")
 _ID_COLUMNS = {
     "patient_id", "tumour_id", "intervention_id", "parent_intervention_id",
     "parent_intervention_id_derived",
 }  # fmt: skip
-_NO_DATE = "0000-00-00"  # sorts before every ISO date
 _CHUNK_ROWS = 50_000  # rows per DB-API fetch: bounds the transient Python tuples
 _IN_LIST = 5_000  # ids per IN (...) list (SQLite allows 32,766 parameters)
 
@@ -176,30 +173,8 @@ def _cols(name: str, columns: Iterable[str] | None = None, prefix: str = "") -> 
 
 
 def _followup_end(engine: Engine, pat: FromClause) -> _Col:
-    """registry CSV contract follow-up end: latest of death, last contact and any event, lab or
-    intervention date — one value per patient, computed by the database.
-
-    Correlated look-ups ride the (patient_id, …, date) indexes: one short index range per
-    patient instead of a GROUP BY over tens of millions of lab rows. SQLite's many-argument
-    max() is NULL if any argument is, so blanks become a sentinel first (dates are ISO text
-    there, so text order is date order); other databases have GREATEST, which skips NULLs.
-    """
-    parts: list[ColumnElement[Any]] = [pat.c.death_date, pat.c.last_contact_date]
-    for name in _FOLLOWUP_TABLES:
-        t = TABLES[name].alias(f"latest_{name}")  # never correlated with an outer `name`
-        latest = (
-            select(func.max(t.c.date))
-            .where(t.c.patient_id == pat.c.patient_id)
-            .correlate_except(t)
-            .scalar_subquery()
-        )
-        parts.append(latest)
-    if engine.dialect.name == "sqlite":
-        blank = literal(_NO_DATE, String)
-        greatest = func.max(*(func.coalesce(type_coerce(p, String), blank) for p in parts))
-        expr: ColumnElement[Any] = func.nullif(greatest, blank)
-    else:
-        expr = type_coerce(func.greatest(*parts), String)
+    """The follow-up end of each patient, computed by the database (`registry.followup`)."""
+    expr = followup_end_sql(pat, engine.dialect.name)
     return _Col("followup_end_date", "date", expr.label("followup_end_date"))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from renalpath.clinical.durations import completed_years
 from renalpath.registry.models import Event, Imaging, Intervention, Lab, Pathology, Patient, Tumour
 
 FAILURE_KINDS = {"residual_disease": "residual", "local_recurrence": "recurrence"}
@@ -40,10 +41,6 @@ class BuiltCase:
     case: dict[str, Any]
     provenance: dict[str, dict[str, str | None]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _age(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _put(built: BuiltCase, path: str, value: Any, source: str, date: dt.date | None) -> None:
@@ -155,7 +152,8 @@ def build_case(engine: Engine, patient_id: str, today: dt.date | None = None) ->
 def _patient(built: BuiltCase, pat: Any, today: dt.date) -> None:
     src = "patient record"
     born = pat["birth_date"]
-    _put(built, "patient.age", _age(born, today), f"{src}: born {born.isoformat()}", None)
+    age = completed_years(born, today)
+    _put(built, "patient.age", age, f"{src}: born {born.isoformat()}", None)
     _put(built, "patient.sex", pat["sex"], src, None)
     _put(built, "kidney.solitary_kidney", pat["solitary_kidney"], src, None)
     _put(built, "kidney.hereditary_syndrome", pat["hereditary_syndrome"], src, None)

@@ -1,8 +1,9 @@
-"""Derived registry values: eGFR from creatinine, salvage lineage, follow-up end.
+"""Derived registry values: eGFR from creatinine and the salvage lineage.
 
-All three are pure pandas functions of registry rows, so the importer (which stores eGFR and
-lineage) and `registry.frames` (which recomputes eGFR with another equation on demand) share
-one implementation.
+Both are pure pandas functions of registry rows, so the importer (which stores eGFR and
+lineage), single-record edits and `registry.frames` (which recomputes eGFR with another
+equation on demand) share one implementation. The follow-up end has its own module
+(`registry.followup`: the pandas and the SQL form side by side).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import egfr_array
 from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.registry.dictionary import ABLATION_TYPES
@@ -224,29 +224,3 @@ def _find_parent(row: Any, done: list[tuple[Any, str | None]], fails: list[Any],
         if any(f.date > prev.date and f.date <= row.date and _event_on(prev, f) for f in fails):
             return prev
     return None
-
-
-# --- follow-up -----------------------------------------------------------------------------
-
-
-def followup_end(
-    patients: pd.DataFrame,
-    events: pd.DataFrame,
-    labs: pd.DataFrame,
-    interventions: pd.DataFrame,
-) -> pd.Series:
-    """Latest of death_date, last_contact_date and any event, lab or intervention date of the
-    patient, indexed by patient_id."""
-    pats = patients.set_index("patient_id")
-    parts = [pats["death_date"], pats["last_contact_date"]]
-    for frame in (events, labs, interventions):
-        if len(frame):
-            parts.append(pd.to_datetime(frame["date"]).groupby(frame["patient_id"]).max())
-    stacked = pd.concat([pd.to_datetime(p) for p in parts], axis=1)
-    return stacked.max(axis=1).reindex(pats.index).rename("followup_end_date")
-
-
-def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Follow-up months (days / 30.4375, `clinical.durations`)."""
-    days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.days
-    return days / DAYS_PER_MONTH

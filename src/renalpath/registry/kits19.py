@@ -24,6 +24,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from renalpath.clinical.durations import DAYS_PER_YEAR
 from renalpath.registry.dictionary import FILES, header
 
 Rows = dict[str, list[dict[str, str]]]
@@ -72,7 +73,7 @@ def kits19_rows(flat_csv: Path) -> Rows:
 def _case(rows: Rows, i: int, r: dict[str, str]) -> None:
     cid = r["case_id"]
     surgery = dt.date(2010, 1, 1) + dt.timedelta(days=7 * i)
-    birth = surgery - dt.timedelta(days=int(r["age_at_nephrectomy"]) * 365.25 + 100)
+    birth = surgery - dt.timedelta(days=int(r["age_at_nephrectomy"]) * DAYS_PER_YEAR + 100)
     end = surgery + dt.timedelta(days=int(r["vital_days_after_surgery"]))
     dead = r["vital_status"] == "dead"
     rows["patients"].append({

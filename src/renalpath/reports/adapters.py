@@ -14,7 +14,7 @@ import pandas as pd
 
 from renalpath.outcomes.salvage import SalvageStudy
 from renalpath.outcomes.survival import KaplanMeier
-from renalpath.outcomes.survival_study import SurvivalStudy
+from renalpath.outcomes.survival_by_group import SurvivalStudy
 from renalpath.reports.inputs import (
     DAYS_PER_MONTH,
     AtRisk,
@@ -110,7 +110,7 @@ def salvage_report_input(
 
 
 def survival_report_input(study: SurvivalStudy, **options: Any) -> SurvivalReportInput:
-    """Report input from `outcomes.survival_study.survival_study(...)`.
+    """Report input from `outcomes.survival_by_group.survival_study(...)`.
 
     Plot ticks span the longest follow-up; the fixed-time table keeps the study's own times.
     """

@@ -1,8 +1,8 @@
 """`create_app(settings)`: the one FastAPI application serving the API and the clinician UI.
 
-Error handling is centralised here so that no route can leak a 500 or an HTML error page to
-an API client: anything under /api/ answers in the `{"errors": [...]}` shape, the UI answers
-with a page (or a redirect to the login page).
+It puts the pieces together: the middleware (body limits, sessions, security headers), the
+error handlers (`errors.install_handlers`), the routers of `web/api/` and `web/pages/`, and
+the routes of its own: the API description (`/openapi.json`, `/docs`) and `/healthz`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -19,27 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 import renalpath
-from renalpath.errors import RenalpathError
-from renalpath.registry.db import RegistryBusy
-from renalpath.web import (
-    access_log,
-    admin,
-    api,
-    audit_views,
-    board_views,
-    concordance_views,
-    exports,
-    fhir_api,
-    imports,
-    patients,
-    record_forms,
-    records,
-    studies,
-    ui,
-)
+from renalpath.web import access_log, api, pages
+from renalpath.web.api import imports, pathway
 from renalpath.web.auth import (
     AccountStore,
     LoginRequired,
@@ -47,7 +30,7 @@ from renalpath.web.auth import (
     current_principal,
     login_throttle,
 )
-from renalpath.web.errors import FieldError, body, expected_error, from_pydantic
+from renalpath.web.errors import install_handlers
 from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
@@ -65,69 +48,6 @@ browser (then send the page's CSRF token as `X-CSRF-Token` on POST).  Errors are
 
 Decision support for clinicians; not a certified medical device.
 """
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def _api_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        body([FieldError(field=None, message=message)]), status_code=status, headers=headers
-    )
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = from_pydantic(exc.errors(), strip=("body",))
-        if _is_api(request):
-            return JSONResponse(body(errors), status_code=422)
-        return render(request, "error.html", {"status": 422, "errors": errors}, status_code=422)
-
-    app.add_exception_handler(RenalpathError, expected_error)
-
-    @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if request.headers.get("hx-request") == "true":
-            return Response(status_code=401, headers={"HX-Redirect": "/login"})
-        return RedirectResponse(f"/login?next={target}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = str(exc.detail)
-        headers = dict(exc.headers) if exc.headers else None
-        if _is_api(request) or request.url.path == "/openapi.json":
-            return _api_error(exc.status_code, detail, headers)
-        errors = [FieldError(field=None, message=detail)]
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status_code, "errors": errors},
-            status_code=exc.status_code,
-        )
-
-    @app.exception_handler(RegistryBusy)
-    async def registry_busy(request: Request, exc: RegistryBusy) -> Response:
-        # Another writer (an import) held the write lock for the whole wait: retry later.
-        headers = {"Retry-After": "30"}
-        if _is_api(request):
-            return _api_error(503, str(exc), headers)
-        errors = [FieldError(field=None, message=str(exc))]
-        page = render(request, "error.html", {"status": 503, "errors": errors}, status_code=503)
-        page.headers.update(headers)
-        return page
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        settings = getattr(request.app.state, "settings", None)
-        key = settings.secret_key.encode() if settings is not None else b""
-        path = access_log.mask_path(request.url.path, key)  # no patient ids in the log
-        log.exception("unhandled error on %s %s", request.method, path)
-        if _is_api(request):
-            return _api_error(500, "internal error; the server log has the details")
-        return HTMLResponse("<h1>Internal error</h1><p>The server log has the details.</p>", 500)
 
 
 def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> FastAPI:
@@ -160,27 +80,11 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
         https_only=settings.https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.https_only)
-    _install_error_handlers(app)
+    install_handlers(app)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(api.router)
-    app.include_router(ui.router)
-    app.include_router(admin.router)
-    app.include_router(studies.api_router)
-    app.include_router(studies.router)
-    app.include_router(patients.api_router)
-    app.include_router(patients.router)
-    app.include_router(records.api_router)
-    app.include_router(record_forms.router)
-    app.include_router(audit_views.router)
-    app.include_router(board_views.router)
-    app.include_router(fhir_api.router)
-    app.include_router(imports.api_router)
-    app.include_router(imports.router)
-    app.include_router(exports.api_router)
-    app.include_router(exports.router)
-    app.include_router(concordance_views.api_router)
-    app.include_router(concordance_views.router)
+    for router in (*api.routers(), *pages.routers()):
+        app.include_router(router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
@@ -248,7 +152,7 @@ def app_from_env() -> FastAPI:
     settings = settings_from_env()
     access_log.install(settings.secret_key)  # no patient ids in this worker's access log
     app = create_app(settings)
-    api.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
+    pathway.warm_up()  # packs loaded before the first request; start-up heap frozen (see there)
     return app
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -348,29 +348,3 @@ def _session_principal(request: Request) -> Principal | None:
 
 class LoginRequired(Exception):
     """Raised for an anonymous browser request; the app turns it into a redirect to /login."""
-
-
-def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency factory: the caller must be logged in and hold one of `roles`.
-
-    async on purpose: a sync dependency costs a thread hand-off on every request, more than
-    the indexed account lookup it performs.
-    """
-    allowed: Iterable[Role] = roles or ROLES
-
-    async def dependency(request: Request) -> Principal:
-        principal = current_principal(request)
-        if principal is None:
-            if request.url.path.startswith("/api/"):
-                raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
-            raise LoginRequired()
-        if principal.role not in allowed:
-            raise HTTPException(403, f"role {principal.role!r} may not use this")
-        return principal
-
-    return dependency
-
-
-any_user = require_roles(*ROLES)
-clinical_user = require_roles("admin", "clinician")
-admin_user = require_roles("admin")

@@ -8,14 +8,11 @@ by a bearer token carry no ambient credential and need no CSRF token.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import HTTPException, Request
-
-from renalpath.web.auth import bearer_token
+from fastapi import Request
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,18 +90,3 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
     return token
-
-
-async def require_csrf(request: Request) -> None:
-    """Dependency for state-changing routes reached with the session cookie."""
-    if request.method in SAFE_METHODS or bearer_token(request) is not None:
-        return
-    expected = request.session.get("csrf")
-    supplied = request.headers.get(CSRF_HEADER)
-    if supplied is None:
-        ctype = request.headers.get("content-type", "")
-        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            value = (await request.form()).get(CSRF_FIELD)
-            supplied = value if isinstance(value, str) else None
-    if not isinstance(expected, str) or not supplied or not hmac.compare_digest(expected, supplied):
-        raise HTTPException(403, "CSRF token missing or invalid; reload the page and try again")

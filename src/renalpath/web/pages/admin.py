@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from renalpath.registry.accounts import ROLES, AccountError
-from renalpath.web.auth import Principal, admin_user
-from renalpath.web.security import require_csrf
+from renalpath.web.auth import Principal
+from renalpath.web.deps import admin_user, require_csrf, settings_of
 from renalpath.web.templating import render
 from renalpath.web.workers import in_hash_pool
 
@@ -86,7 +86,7 @@ async def users_token(
             label,
             _actor(principal),
             "token issued on the admin page",
-            request.app.state.settings.token_max_age_days,
+            settings_of(request).token_max_age_days,
         )
     except AccountError as err:
         return _page(request, 422, str(err))

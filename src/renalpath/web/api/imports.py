@@ -1,4 +1,6 @@
-"""Registry import from an uploaded zip of a registry folder (clinicians and admins).
+"""Registry import from an uploaded zip of a registry folder (clinicians and admins): the
+checks, the import job, and `POST /api/v1/import` (the import page, `pages/imports.py`, runs
+the same job).
 
 The zip is unpacked into a private temporary folder with every member checked first: no
 absolute paths, no `..`, no links, only `.csv` and `.xlsx` files, bounded count.  Size and
@@ -14,15 +16,13 @@ Changes to records already in the registry are never applied silently: the page 
 diff and applies it only when the upload is sent again with "apply changes to existing
 records" ticked and a reason, which goes to the audit trail.
 
-Imports run in a worker thread (never on the event loop), one at a time per process.  The
-page starts a job: when it ends within a couple of seconds the page shows the result at
-once, else it sends the browser to the job's page, which reloads itself until the job ends.
+Imports run in a worker thread (never on the event loop), one at a time per process, as jobs
+(`import_jobs`): the API waits for its job, the page shows a running job's stage.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import stat
@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -43,23 +43,15 @@ from renalpath.errors import Refusal
 from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.web import import_jobs
-from renalpath.web.api import ERRORS
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.errors import ErrorBody, FieldError, body
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf, settings_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body, documented
 from renalpath.web.import_jobs import ImportJob
-from renalpath.web.registry_access import actor_of, engine_of
-from renalpath.web.security import require_csrf
-from renalpath.web.templating import render
 from renalpath.web.workers import in_import_pool
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    413: {"model": ErrorBody, "description": "Upload too large"},
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
+API_ERRORS = {**ERRORS, **documented({413: "Upload too large"}), **NO_REGISTRY}
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
 MULTIPART_SLACK = 1024 * 1024  # form fields and multipart framing around the zip
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
@@ -168,13 +160,13 @@ def _flag(value: object) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "on", "yes")
 
 
-async def _read_upload(request: Request) -> Upload:
+async def read_upload(request: Request) -> Upload:
     """The zip, the reason and the two choices; the zip at most `max_upload_bytes`.
 
     The whole request is already bounded (the body-limit middleware, with room for the form
     around the file); this bounds the file itself.
     """
-    limit: int = request.app.state.settings.max_upload_bytes
+    limit: int = settings_of(request).max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise UploadRefused(
@@ -212,7 +204,7 @@ def run_import(engine: Engine, upload: Upload, actor: str, job: ImportJob) -> Im
             raise UploadRefused(str(err), 409) from err
 
 
-def _status(result: ImportResult) -> int:
+def import_status(result: ImportResult) -> int:
     if not result.report.ok:
         return 422
     if result.updates_refused and not result.dry_run:
@@ -271,55 +263,9 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
     return job
 
 
-def _job_page(request: Request, job: ImportJob) -> Response:
-    if not job.done.is_set():
-        ctx: dict[str, Any] = {"job": job, "result": None, "error": None}
-        return render(request, "import.html", ctx, status_code=202)
-    if job.refusal is not None:
-        ctx = {"job": None, "result": None, "error": job.refusal}
-        return render(request, "import.html", ctx, status_code=job.status)
-    assert job.result is not None
-    ctx = {
-        "job": None, "result": job.result, "error": None, "report": job.report,
-        "groups": job.groups,
-    }  # fmt: skip
-    return render(request, "import.html", ctx, status_code=_status(job.result))
-
-
-@router.get("/import")
-def import_page(request: Request, _: Annotated[Principal, Depends(clinical_user)]) -> Response:
-    return render(request, "import.html", {"result": None, "error": None, "job": None})
-
-
-@router.post("/import", dependencies=[Depends(require_csrf)])
-async def import_upload(
-    request: Request, principal: Annotated[Principal, Depends(clinical_user)]
-) -> Response:
-    try:
-        upload = await _read_upload(request)
-    except UploadRefused as err:
-        ctx: dict[str, Any] = {"result": None, "error": str(err), "job": None}
-        return render(request, "import.html", ctx, status_code=err.status)
-    job = await start_import(request, principal, upload)
-    wait_s = request.app.state.settings.import_wait_s
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(job.done.wait(), timeout=wait_s)
-    if not job.done.is_set():
-        return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
-    return _job_page(request, job)
-
-
-@router.get("/import/jobs/{job_id}")
-def import_job_page(
-    request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
-) -> Response:
-    """The job's stage while it runs (the page reloads itself), then its result."""
-    return _job_page(request, import_jobs.owned(request.app, job_id, principal))
-
-
-@api_router.get(
+@router.get(
     "/import/jobs/{job_id}",
-    responses={404: {"model": ErrorBody, "description": "No such import job"}},
+    responses=documented({404: "No such import job"}),
 )
 def import_job_api(
     request: Request, job_id: str, principal: Annotated[Principal, Depends(clinical_user)]
@@ -335,7 +281,7 @@ def import_job_api(
     return JSONResponse(doc)
 
 
-@api_router.post(
+@router.post(
     "/import",
     openapi_extra={
         "requestBody": {
@@ -367,7 +313,7 @@ async def import_api(
     `dry_run`: validate only, nothing written. Changes to existing records answer 409 with
     the diff unless `update` is true (with a `reason`)."""
     try:
-        upload = await _read_upload(request)
+        upload = await read_upload(request)
     except UploadRefused as err:
         field_name = "reason" if str(err).startswith("reason:") else "file"
         return JSONResponse(body([FieldError(field=field_name, message=str(err))]), err.status)
@@ -376,4 +322,4 @@ async def import_api(
     if job.refusal is not None:
         return JSONResponse(body([FieldError(field="file", message=job.refusal)]), job.status)
     assert job.result is not None
-    return JSONResponse(job.report, status_code=_status(job.result))
+    return JSONResponse(job.report, status_code=import_status(job.result))

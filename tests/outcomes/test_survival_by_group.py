@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from renalpath.outcomes.frames import RegistryFrames
-from renalpath.outcomes.survival_study import survival_study
+from renalpath.outcomes.survival_by_group import survival_study
+from renalpath.registry.frames import RegistryFrames
 
 from .registry_fixture import WINDOW, registry
 

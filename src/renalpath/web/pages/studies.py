@@ -5,92 +5,47 @@ eGFR plot labels lines with report-local numbers).  The JSON is exactly the CLI'
 (`renalpath study salvage|survival --json`); the page shows the tables and figures of the
 PDF report, built by the same report views (so page and PDF cannot disagree), the plots as
 data: URIs (no inline script or style, CSP-safe), and links to the HTML, PDF and CSV
-downloads of the same query.
+downloads of the same query. The query checks and the study runs are `api/studies.py`,
+shared with the JSON routes.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
 from starlette.responses import Response
 
-from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.durations import DAYS_PER_MONTH
 from renalpath.clinical.egfr import EQUATIONS, MDRD
-from renalpath.errors import Refusal
-from renalpath.outcomes.endpoints import ENDPOINTS
-from renalpath.outcomes.frames import FramesError
-from renalpath.outcomes.salvage import SalvageStudy, salvage_study
-from renalpath.outcomes.source import salvage_frames, survival_frames
-from renalpath.outcomes.survival_study import BY_FIELDS, SurvivalStudy, survival_study
+from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
 from renalpath.registry.cells import formula_safe
 from renalpath.reports.plots import EQUATION_LABEL, MIN_AT_RISK
 from renalpath.reports.survival_view import ENDPOINT_TITLE
-from renalpath.web.api import ERRORS
-from renalpath.web.auth import Principal, any_user
-from renalpath.web.errors import ErrorBody, FieldError, body, messages_by_field
+from renalpath.web.api.studies import (
+    StudyRefused,
+    parse_choice,
+    parse_window,
+    run_salvage,
+    run_survival,
+)
+from renalpath.web.auth import Principal
+from renalpath.web.deps import any_user, engine_of
+from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.labels import SURVIVAL_BY
-from renalpath.web.registry_access import engine_of
 from renalpath.web.templating import render
 
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1/studies", tags=["studies"], responses=API_ERRORS)
 FORMATS = ("page", "html", "pdf", "csv")
 MIN_AT_RISK_RANGE = (1, 1000)
 
 # Words for the codes the study forms offer: the web's one label table for the grouping
 # fields, the report's names for equations and endpoints.
 LABELS: dict[str, str] = {**EQUATION_LABEL, **ENDPOINT_TITLE, **SURVIVAL_BY}
-
-
-@dataclass(frozen=True)
-class Window:
-    start: str | None
-    end: str | None
-
-
-def _date(field: str, raw: str | None, errors: list[FieldError]) -> str | None:
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw).isoformat()
-    except ValueError:
-        errors.append(
-            FieldError(
-                field=field,
-                message=f"{field}: {raw!r} is not a date",
-                value=raw,
-                allowed="YYYY-MM-DD",
-            )
-        )
-        return None
-
-
-def _choice(field: str, raw: str | None, allowed: tuple[str, ...], errors: list[FieldError]) -> str:
-    if raw is None or raw in allowed:
-        return raw or ""
-    errors.append(
-        FieldError(
-            field=field,
-            message=f"{field}: {raw!r} is not allowed",
-            value=raw,
-            allowed=", ".join(allowed),
-        )
-    )
-    return ""
 
 
 def _min_at_risk(raw: str | None, errors: list[FieldError]) -> int:
@@ -108,37 +63,6 @@ def _min_at_risk(raw: str | None, errors: list[FieldError]) -> int:
         )
     )
     return MIN_AT_RISK
-
-
-def _window(window_from: str | None, window_to: str | None, errors: list[FieldError]) -> Window:
-    lo = _date("from", window_from, errors)
-    hi = _date("to", window_to, errors)
-    if lo and hi and lo > hi:
-        errors.append(FieldError(field="to", message=f"to: {hi} is before from {lo}", value=hi))
-    return Window(lo, hi)
-
-
-class StudyRefused(Refusal):
-    """The registry holds values the analysis cannot use (the CLI's exit-1 refusal)."""
-
-
-def _run_salvage(engine: Engine, w: Window, equation: str) -> SalvageStudy:
-    try:
-        return salvage_study(salvage_frames(engine, w.start, w.end), w.start, w.end, equation)
-    except (ClinicalInputError, FramesError) as err:
-        raise StudyRefused(f"registry data cannot be analysed: {err}") from err
-
-
-def _run_survival(engine: Engine, w: Window, endpoint: str, by: str | None) -> SurvivalStudy:
-    try:
-        frames = survival_frames(engine, w.start, w.end)
-        return survival_study(frames, endpoint, by, w.start, w.end)
-    except (ClinicalInputError, FramesError) as err:
-        raise StudyRefused(f"registry data cannot be analysed: {err}") from err
-
-
-def _api_refusal(errors: list[FieldError], status: int = 422) -> JSONResponse:
-    return JSONResponse(body(errors), status_code=status)
 
 
 # ------------------------------------------------------------------------- summaries (CSV)
@@ -215,9 +139,9 @@ def salvage_page(
     q = request.query_params
     raw_from, raw_to, raw_min = q.get("from"), q.get("to"), q.get("min_at_risk")
     errors: list[FieldError] = []
-    w = _window(raw_from, raw_to, errors)
-    eq = _choice("equation", equation, EQUATIONS, errors) or MDRD
-    fmt = _choice("format", format, FORMATS, errors) or "page"
+    w = parse_window(raw_from, raw_to, errors)
+    eq = parse_choice("equation", equation, EQUATIONS, errors) or MDRD
+    fmt = parse_choice("format", format, FORMATS, errors) or "page"
     min_risk = _min_at_risk(raw_min, errors)
     form = {"from": raw_from or "", "to": raw_to or "", "equation": equation,
             "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
@@ -229,7 +153,7 @@ def salvage_page(
         ctx["errors"] = messages_by_field(errors)
         return render(request, "studies/salvage.html", ctx, status_code=422)
     try:
-        study = _run_salvage(engine_of(request), w, eq)
+        study = run_salvage(engine_of(request), w, eq)
     except StudyRefused as err:
         ctx["errors"] = {"": [str(err)]}
         return render(request, "studies/salvage.html", ctx, status_code=422)
@@ -253,25 +177,6 @@ def salvage_page(
     return render(request, "studies/salvage.html", ctx)
 
 
-@api_router.get("/salvage")
-def salvage_api(
-    request: Request,
-    _: Annotated[Principal, Depends(any_user)],
-    equation: str = MDRD,
-) -> Response:
-    """`renalpath study salvage --json`; query `from`, `to` (YYYY-MM-DD), `equation`."""
-    errors: list[FieldError] = []
-    w = _window(request.query_params.get("from"), request.query_params.get("to"), errors)
-    eq = _choice("equation", equation, EQUATIONS, errors)
-    if errors:
-        return _api_refusal(errors)
-    try:
-        doc = _run_salvage(engine_of(request), w, eq).to_json_dict()
-    except StudyRefused as err:
-        return _api_refusal([FieldError(field=None, message=str(err))])
-    return JSONResponse(doc)
-
-
 # --------------------------------------------------------------------------- survival
 
 
@@ -290,10 +195,10 @@ def survival_page(
     errors: list[FieldError] = []
     q = request.query_params
     raw_from, raw_to, raw_min = q.get("from"), q.get("to"), q.get("min_at_risk")
-    w = _window(raw_from, raw_to, errors)
-    ep = _choice("endpoint", endpoint, ENDPOINTS, errors) or "overall"
-    group = _choice("by", by or None, tuple(sorted(BY_FIELDS)), errors) or None
-    fmt = _choice("format", format, FORMATS, errors) or "page"
+    w = parse_window(raw_from, raw_to, errors)
+    ep = parse_choice("endpoint", endpoint, ENDPOINTS, errors) or "overall"
+    group = parse_choice("by", by or None, tuple(sorted(BY_FIELDS)), errors) or None
+    fmt = parse_choice("format", format, FORMATS, errors) or "page"
     min_risk = _min_at_risk(raw_min, errors)
     form = {"from": raw_from or "", "to": raw_to or "", "endpoint": endpoint, "by": by or "",
             "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
@@ -310,7 +215,7 @@ def survival_page(
         ctx["errors"] = messages_by_field(errors)
         return render(request, "studies/survival.html", ctx, status_code=422)
     try:
-        study = _run_survival(engine_of(request), w, ep, group)
+        study = run_survival(engine_of(request), w, ep, group)
     except StudyRefused as err:
         ctx["errors"] = {"": [str(err)]}
         return render(request, "studies/survival.html", ctx, status_code=422)
@@ -333,24 +238,3 @@ def survival_page(
     params = {"from": w.start, "to": w.end, "endpoint": ep, "by": group, "min_at_risk": raw_min}
     ctx["links"] = _links("/studies/survival", params)
     return render(request, "studies/survival.html", ctx)
-
-
-@api_router.get("/survival")
-def survival_api(
-    request: Request,
-    _: Annotated[Principal, Depends(any_user)],
-    endpoint: str = "overall",
-    by: str | None = None,
-) -> Response:
-    """`renalpath study survival --json`; query `endpoint`, `by`, `from`, `to`."""
-    errors: list[FieldError] = []
-    w = _window(request.query_params.get("from"), request.query_params.get("to"), errors)
-    ep = _choice("endpoint", endpoint, ENDPOINTS, errors)
-    group = _choice("by", by, tuple(sorted(BY_FIELDS)), errors) or None
-    if errors:
-        return _api_refusal(errors)
-    try:
-        doc = _run_survival(engine_of(request), w, ep, group).to_json_dict()
-    except StudyRefused as err:
-        return _api_refusal([FieldError(field=None, message=str(err))])
-    return JSONResponse(doc)

@@ -29,14 +29,13 @@ from renalpath.registry.board_cases import (
 )
 from renalpath.registry.case_builder import build_case
 from renalpath.web import board_sheet, case_form, labels
-from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.api.records import RowIdPath
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.forms import compact, form_to_data, set_path
-from renalpath.web.records import RowIdPath
-from renalpath.web.registry_access import actor_of, engine_of
-from renalpath.web.security import require_csrf
+from renalpath.web.pages.case import case_context, evaluate_data, evaluate_form
 from renalpath.web.templating import render
-from renalpath.web.ui import case_context, evaluate_data, evaluate_form
 
 router = APIRouter(include_in_schema=False)
 Clinician = Annotated[Principal, Depends(clinical_user)]

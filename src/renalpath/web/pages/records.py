@@ -39,13 +39,12 @@ from renalpath.registry.records import (
     read_record,
     update_record,
 )
-from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.api.records import column_help, is_row_id, issue_errors
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
 from renalpath.web.errors import messages_by_field
+from renalpath.web.pages.patients import _patient_ctx
 from renalpath.web.patient_queries import read_patient
-from renalpath.web.patients import _patient_ctx
-from renalpath.web.records import column_help, is_row_id, issue_errors
-from renalpath.web.registry_access import actor_of, engine_of
-from renalpath.web.security import require_csrf
 from renalpath.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)

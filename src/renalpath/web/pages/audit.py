@@ -24,9 +24,9 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 from starlette.responses import Response
 
 from renalpath.registry.models import AuditLog, Intervention, Tumour
-from renalpath.web.auth import Principal, clinical_user
+from renalpath.web.auth import Principal
+from renalpath.web.deps import clinical_user, engine_of
 from renalpath.web.errors import FieldError, messages_by_field
-from renalpath.web.registry_access import engine_of
 from renalpath.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -21,8 +21,8 @@ from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir.export import patient_rows
 from renalpath.interop.fhir.mapping import patient_resources, resource_id
 from renalpath.registry import audit
-from renalpath.web.auth import Principal, any_user, clinical_user
-from renalpath.web.registry_access import actor_of, engine_of
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, any_user, clinical_user, engine_of
 
 FHIR_JSON = "application/fhir+json"
 TYPES = ("Patient", "Condition", "BodyStructure", "Observation", "Procedure")

@@ -60,19 +60,28 @@ from renalpath.registry.records import (
     update_record,
 )
 from renalpath.registry.validate import Issue
-from renalpath.web.api import ERRORS
-from renalpath.web.auth import Principal, clinical_user
-from renalpath.web.errors import ErrorBody, FieldError, body, json_safe
-from renalpath.web.registry_access import actor_of, engine_of
-from renalpath.web.security import require_csrf
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
+from renalpath.web.errors import (
+    ERRORS,
+    NO_REGISTRY,
+    FieldError,
+    body,
+    documented,
+    json_safe,
+)
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
+RESPONSES = {
     **ERRORS,
-    404: {"model": ErrorBody, "description": "No such record (or no such parent record)"},
-    409: {"model": ErrorBody, "description": "Duplicate key, or other records still refer to it"},
-    503: {"model": ErrorBody, "description": "No registry database configured"},
+    **documented(
+        {
+            404: "No such record (or no such parent record)",
+            409: "Duplicate key, or other records still refer to it",
+        }
+    ),
+    **NO_REGISTRY,
 }
-api_router = APIRouter(prefix="/api/v1", tags=["records"], responses=RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["records"], responses=RESPONSES)
 
 MAX_ID = 64  # registry ids are String(64) (registry.models)
 MAX_ROW_ID = 2_147_483_647  # surrogate ids are INTEGER (32-bit on PostgreSQL)
@@ -373,7 +382,7 @@ def _add_create(name: str, path: str, parent: tuple[str, str] | None) -> None:
             )  # fmt: skip
 
         endpoint = create_child
-    api_router.add_api_route(
+    router.add_api_route(
         path, endpoint, methods=["POST"], status_code=201, response_model=RecordOut,
         summary=summary, description=doc, name=f"create_{name}",
     )  # fmt: skip
@@ -434,7 +443,7 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
     }  # fmt: skip
     for method in methods:
         summary, desc = docs[method]
-        api_router.add_api_route(
+        router.add_api_route(
             path, endpoints[method], methods=[method], response_model=RecordOut,
             summary=summary, description=desc, name=f"{method.lower()}_{name}",
         )  # fmt: skip

@@ -1,5 +1,6 @@
 """Registry downloads: the full CSV folder (clinicians, admins) and the de-identified one
-(researchers too), each as a zip that `/import` and `renalpath import` accept again.
+(researchers too), each as a zip that `/import` and `renalpath import` accept again (the
+export page, `pages/exports.py`, links to them).
 
 Researchers see only aggregate results and de-identified exports, so the full export is
 `clinical_user` only. The de-identified export is `registry.deidentify` keyed by the server:
@@ -33,11 +34,9 @@ from renalpath.registry.deidentify import (
 )
 from renalpath.registry.dictionary import FILES
 from renalpath.registry.exporter import export_folder
-from renalpath.web.api import ERRORS
-from renalpath.web.auth import Principal, any_user, clinical_user
-from renalpath.web.errors import ErrorBody
-from renalpath.web.registry_access import actor_of, engine_of
-from renalpath.web.templating import render
+from renalpath.web.auth import Principal
+from renalpath.web.deps import actor_of, any_user, clinical_user, engine_of, settings_of
+from renalpath.web.errors import ERRORS, NO_REGISTRY
 
 ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
@@ -45,12 +44,8 @@ ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
     },
 }
-API_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    503: {"model": ErrorBody, "description": "No registry database configured"},
-}
-router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
+API_ERRORS = {**ERRORS, **NO_REGISTRY}
+router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
 
 
 def _zip_folder(folder: Path, archive: Path) -> None:
@@ -74,7 +69,7 @@ def build_export(request: Request, principal: Principal, deidentified: bool) -> 
     try:
         folder = tmp / "registry"
         if deidentified:
-            key = configured_key() or derive_key(request.app.state.settings.secret_key)
+            key = configured_key() or derive_key(settings_of(request).secret_key)
             rows = dict(export_deidentified(engine, folder, key).rows)
         else:
             rows = export_folder(engine, folder)
@@ -104,7 +99,7 @@ def _download(archive: Path, deidentified: bool) -> Response:
     )
 
 
-@api_router.get("/export", response_class=Response, responses=ZIP_CONTENT)
+@router.get("/export", response_class=Response, responses=ZIP_CONTENT)
 def export_full(
     request: Request, principal: Annotated[Principal, Depends(clinical_user)]
 ) -> Response:
@@ -112,14 +107,8 @@ def export_full(
     return _download(build_export(request, principal, deidentified=False), False)
 
 
-@api_router.get("/export/deidentified", response_class=Response, responses=ZIP_CONTENT)
+@router.get("/export/deidentified", response_class=Response, responses=ZIP_CONTENT)
 def export_deid(request: Request, principal: Annotated[Principal, Depends(any_user)]) -> Response:
     """De-identified zip (`renalpath export --deidentify`): keyed pseudonyms for ids, each
     patient's dates shifted 1-364 days back (intervals kept), free text blanked; any role."""
     return _download(build_export(request, principal, deidentified=True), True)
-
-
-@router.get("/export")
-def export_page(request: Request, principal: Annotated[Principal, Depends(any_user)]) -> Response:
-    full = principal.role in ("admin", "clinician")
-    return render(request, "export.html", {"full_allowed": full})

@@ -21,9 +21,9 @@ from renalpath.outcomes.cohorts import (
     operations,
     to_timestamp,
 )
-from renalpath.outcomes.endpoints import ENDPOINT_TEXT, ENDPOINTS, time_to_event
-from renalpath.outcomes.frames import RegistryFrames
+from renalpath.outcomes.endpoints import ENDPOINT_TEXT, time_to_event
 from renalpath.outcomes.jsonsafe import json_safe
+from renalpath.outcomes.study_options import BY_FIELDS, ENDPOINTS
 from renalpath.outcomes.survival import (
     CumulativeIncidence,
     KaplanMeier,
@@ -32,23 +32,9 @@ from renalpath.outcomes.survival import (
     kaplan_meier,
     logrank,
 )
+from renalpath.registry.frames import RegistryFrames
 
 # Field name a user may pass to --by → column of `index_table`.
-BY_FIELDS: dict[str, str] = {
-    "type": "type",
-    "procedure": "type",
-    "approach": "approach",
-    "intent": "intent_effective",
-    "sex": "sex",
-    "side": "side",
-    "ct": "ct",
-    "histology": "histology",
-    "pt": "pt",
-    "pt_group": "pt_group",
-    "margin": "margin",
-    "isup_grade": "isup_grade",
-    "solitary_kidney": "solitary_kidney",
-}
 
 DEFAULT_TIMES_MONTHS: tuple[int, ...] = (0, 12, 24, 36, 60)
 
