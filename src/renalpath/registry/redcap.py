@@ -84,6 +84,12 @@ _PREFIXES: dict[str, str] = {
     "complications": "comp",
     "labs": "lab",
     "events": "evt",
+    "staging": "stg",
+    "performance": "perf",
+    "disease_status": "ds",
+    "metastases": "met",
+    "systemic_therapy": "sys",
+    "radiotherapy": "rt",
 }
 
 # Choice labels: clinical words for codes whose readable form (underscores to spaces, first
@@ -95,6 +101,14 @@ _LABELS_BY_COLUMN: dict[str, dict[str, str]] = {
         "outside": "Outside the polar lines",
         "crosses": "Crosses a polar line",
         "central": "Central",
+    },
+    "classification": {
+        "c": "Clinical (c)",
+        "p": "Pathological (p)",
+        "yc": "Clinical, after neoadjuvant therapy (yc)",
+        "yp": "Pathological, after neoadjuvant therapy (yp)",
+        "rc": "Clinical, at recurrence (rc)",
+        "rp": "Pathological, at recurrence (rp)",
     },
     "conversion": {
         "none": "None",
@@ -118,6 +132,8 @@ _LABELS: dict[str, str] = {
     "dialysis_start": "Dialysis started",
     "dialysis_end": "Dialysis ended",
     "last_followup": "Last follow-up",
+    "brachytherapy_hdr": "Brachytherapy, high dose rate (HDR)",
+    "brachytherapy_ldr": "Brachytherapy, low dose rate (LDR)",
     "<": "Less than (<)",
     "<=": "At most (≤)",
     ">": "More than (>)",
@@ -139,13 +155,13 @@ def readable(code: str) -> str:
 
 def form_prefix(table: str) -> str:
     """Field-name prefix of a repeating form: listed, else the initials of a several-word
-    name (`disease_status` → `ds`), else the name itself up to 8 letters."""
+    name (`body_sites` → `bs`), else the first four letters of the name."""
     if table in _PREFIXES:
         return _PREFIXES[table]
     words = [w for w in table.split("_") if w]
     if len(words) > 1:
         return "".join(w[0] for w in words)
-    return table[:8]
+    return table[:4]
 
 
 def form_label(spec: FileSpec) -> str:
