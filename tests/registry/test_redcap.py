@@ -503,3 +503,50 @@ def test_cli_refused_import_exit_1(cli: Run, tmp_path: Path) -> None:
     done = cli("import", str(path), "--format", "redcap", "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 1
     assert "r.csv (patients):2 column sex value 'x'" in done.stderr
+
+
+def test_semicolon_file_multiline_notes_and_bom(tmp_path: Path) -> None:
+    """REDCap can export with another delimiter and decimal character; notes fields can hold
+    line breaks; Excel adds a byte-order mark when it saves UTF-8."""
+    source, table = _exported(tmp_path)
+    head = table[0]
+    described = next(
+        i for i, r in enumerate(table[1:], start=1) if r[head.index("comp_description")]
+    )
+    table[described][head.index("comp_description")] = "bleeding;\nsecond line"
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(
+        [[v.replace(".", ",") if re.fullmatch(r"\d+\.\d+", v) else v for v in row]
+         for row in table]
+    )  # fmt: skip
+    path = tmp_path / "semicolon.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    target = _engine(tmp_path / "t.db")
+    result = import_records(target, path)
+    assert result.written, result.report.render()
+    expected = dump(source)
+    got = dump(target)
+    for name in expected:
+        if name != "complications":
+            assert got[name] == expected[name], name
+    assert any("bleeding;\nsecond line" in row for row in got["complications"])
+    separator = [w for w in result.report.warnings if "separated" in w.reason]
+    assert len(separator) == 1 and separator[0].file == "semicolon.csv"
+
+
+def test_header_only_file_imports_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text(",".join(rc.record_header()) + "\n", encoding="utf-8")
+    result = import_records(_engine(tmp_path / "t.db"), path)
+    assert result.written and result.counts["patients"]["inserted"] == 0
+
+
+def test_unreadable_file_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("patient_id,sex\nP1,m\xe4le\n".encode("latin-1"))
+    result = import_records(_engine(tmp_path / "t.db"), path)
+    assert not result.written
+    [error] = result.report.errors
+    assert error.file == "latin.csv" and error.line == 2 and "--encoding" in error.reason
+    missing = import_records(_engine(tmp_path / "t2.db"), tmp_path / "nothing.csv")
+    assert not missing.written and "not a file" in missing.report.errors[0].reason

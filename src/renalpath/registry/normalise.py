@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,10 +41,6 @@ class ReadOptions:
     missing: tuple[str, ...] = sp.MISSING_VALUES
     ignore_columns: tuple[str, ...] = ()
     encoding: str | None = None  # None: UTF-8 (with or without BOM)
-    # Where the tables come from: None = a registry folder (`registry.reader`); otherwise a
-    # reader of another layout (a REDCap records file, `registry.redcap`), called as
-    # tables(path, report, options) and yielding what `reader.iter_sources` yields.
-    tables: TableReader | None = None
 
 
 @dataclass
@@ -66,10 +60,6 @@ class FileContext:
     missing: frozenset[str] = field(default_factory=frozenset)
 
 
-# (table, all-string frame with its line column, reading context, name used in messages)
-TableReader = Callable[
-    [Path, Any, "ReadOptions"], Iterator[tuple[str, pd.DataFrame, "FileContext", str]]
-]
 Outcome = str | Refusal | None  # canonical text, refusal, or "leave it to the parser"
 Rule = Callable[[ColumnSpec, str, FileContext], Outcome]
 

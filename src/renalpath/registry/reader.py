@@ -411,12 +411,7 @@ def _padded(data: bytes, sep: str) -> bool:
 def iter_sources(
     folder: Path, report: Any, options: ReadOptions
 ) -> Iterator[tuple[str, pd.DataFrame, FileContext, str]]:
-    """Each readable table of `folder`: (table, all-string frame, context, label).
-
-    `options.tables`, when set, reads another layout instead (a REDCap records file)."""
-    if options.tables is not None:
-        yield from options.tables(folder, report, options)
-        return
+    """Each readable table of `folder`: (table, all-string frame, context, label)."""
     for src in discover(folder, report):
         got = read_source(src, report, options)
         if got is None:

@@ -15,12 +15,14 @@ complications) is filed under the patient of the tumour or intervention it belon
 
 Records in (`read_records`, `import_records`): a REDCap records export made with this
 dictionary — raw codes or labels (headers as variable names or as field labels, values as raw
-codes or as choice labels, mixed if need be) — is turned into the importer's table frames,
-every cell keeping its line in the REDCap file, and then goes through exactly the registry
-import (`importer.import_folder`): normalising reader, validation, all-or-nothing write,
-`dry_run`, `update`. Codes and labels of the dictionary are translated to registry values;
-anything else is passed on as written, where the normalising reader rewrites it (with a
-warning) or the validator refuses it (with the line). Problems of the REDCap layout itself
+codes or as choice labels, mixed if need be) — is split into the registry's tables, written
+as the registry folder they are into a private temporary folder, and imported from there by
+exactly the registry import (`importer.import_folder`): reader, normaliser, validation,
+all-or-nothing write, `dry_run`, `update`. Its report is then given back in the REDCap file's
+terms: file and form, the row's line in the REDCap file, the REDCap field name. Codes and
+labels of the dictionary are translated to registry values; anything else is passed on as
+written, where the normalising reader rewrites it (with a warning) or the validator refuses it
+(with the line). Problems of the REDCap layout itself
 (an unknown form, a missing instance number, the same instance twice, a field of one form on
 another form's row, an imaging row filed under another patient than its tumour's) are errors
 with their line. REDCap's own columns are allowed: form status (`<form>_complete`), data
@@ -33,7 +35,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +49,7 @@ from sqlalchemy import Engine
 from renalpath.errors import Refusal
 from renalpath.registry.cells import formula_safe
 from renalpath.registry.dictionary import FILES, FileSpec
-from renalpath.registry.normalise import FileContext, ReadOptions, missing_set
+from renalpath.registry.normalise import ReadOptions
 from renalpath.registry.reader import LINE
 from renalpath.registry.redcap import (
     DICTIONARY_FILE,
@@ -66,6 +69,7 @@ from renalpath.registry.redcap import (
     record_header,
     repeating,
 )
+from renalpath.registry.validate import Issue, Report
 
 if TYPE_CHECKING:
     from renalpath.registry.importer import ImportResult
@@ -371,34 +375,39 @@ def _read_table(path: Path, report: Any, options: ReadOptions) -> tuple[pd.DataF
     return frame.apply(lambda s: s.str.strip()), sep
 
 
-def read_records(
-    path: Path, report: Any, options: ReadOptions
-) -> Iterator[tuple[str, pd.DataFrame, FileContext, str]]:
-    """The registry tables of a REDCap records file, as `reader.iter_sources` yields them
-    (set as `ReadOptions.tables`). Problems of the REDCap layout itself (unknown instrument,
-    instance numbers, a cell on the wrong form) are errors with their line."""
+@dataclass
+class RedcapFile:
+    """A REDCap records file split into registry tables (all-string frames of the columns
+    the file has, values decoded, `LINE` = the row's line in the REDCap file), and the
+    problems of the REDCap layout itself."""
+
+    tables: dict[str, pd.DataFrame]
+    report: Report
+    separator: str = ","
+    readable: bool = True  # False: nothing could be read (no file, bad encoding, no record id)
+
+
+def read_records(path: Path, options: ReadOptions | None = None) -> RedcapFile:
+    """Split a REDCap records export into the registry's tables. Problems of the REDCap
+    layout (an unknown form, instance numbers, a cell on the wrong form, a row filed under the
+    wrong patient) are errors with their line; cells are left to the registry import."""
+    options = options or ReadOptions()
+    report = Report()
     got = _read_table(path, report, options)
     if got is None:
-        report.failed.update(FILES)
-        return
+        return RedcapFile({}, report, readable=False)
     frame, sep = got
     head = _header(list(frame.columns), path.name, report, options)
-    if not head.ok and RECORD_ID not in {f.name for f in head.fields.values()}:
-        report.failed.update(FILES)
-        return
+    if RECORD_ID not in {f.name for f in head.fields.values()}:
+        return RedcapFile({}, report, sep, readable=False)
     frame[LINE] = np.arange(2, len(frame) + 2)
     blank_row = (frame.drop(columns=[LINE]) == "").all(axis=1)
     if blank_row.any():
-        report.add("warning", path.name, int(frame.loc[blank_row, LINE].iloc[0]), None, None,
-                   f"{int(blank_row.sum())} empty row(s) ignored (every cell blank)")  # fmt: skip
+        first = int(frame.loc[blank_row, LINE].iloc[0])
+        reason = f"{int(blank_row.sum())} empty row(s) ignored (every cell blank)"
+        report.add("warning", path.name, first, None, None, reason)
         frame = frame.loc[~blank_row]
-    ctx = FileContext(options, decimal_comma=sep == ";", separator=sep,
-                      missing=missing_set(options))  # fmt: skip
-    tables = _split(frame, head, path.name, report)
-    for name, table in tables.items():
-        if not head.ok:
-            report.failed_header.add(name)
-        yield name, table, ctx, f"{path.name} ({name})"
+    return RedcapFile(_split(frame, head, path.name, report), report, sep)
 
 
 def _form_of_rows(
@@ -480,17 +489,6 @@ def _split(frame: pd.DataFrame, head: _Header, label: str, report: Any) -> dict[
             rows = rows.loc[(rows[fields_here] != "").any(axis=1)] if fields_here else rows.iloc[:0]
         if rows.empty:
             continue
-        absent = [
-            field_name(name, c.name)
-            for c in spec.columns
-            if c.required and c.name != RECORD_ID and field_name(name, c.name) not in file_columns
-        ]
-        if absent:
-            for fname in absent:
-                report.add("error", f"{label} ({name})", 1, fname, None,
-                           "required column missing")  # fmt: skip
-            report.failed.add(name)
-            continue
         order = pd.DataFrame(
             {
                 "first": first_seen[rows.index],
@@ -498,6 +496,8 @@ def _split(frame: pd.DataFrame, head: _Header, label: str, report: Any) -> dict[
             }
         )
         rows = rows.loc[order.sort_values(["first", "inst"], kind="stable").index]
+        # Only the columns the file has: a missing one is the importer's to report (a
+        # required column missing refuses the table without knock-on errors).
         out = pd.DataFrame(index=rows.index)
         for col in spec.columns:
             fname = field_name(name, col.name)
@@ -507,8 +507,6 @@ def _split(frame: pd.DataFrame, head: _Header, label: str, report: Any) -> dict[
                 values = rows[file_columns[fname]]
                 decoder = _DECODERS.get(fname)
                 out[col.name] = values.map(lambda v, d=decoder: d.get(v, v)) if decoder else values
-            else:
-                out[col.name] = ""
         out[LINE] = rows[LINE].to_numpy()
         tables[name] = out
     _check_owners(tables, records, label, report)
@@ -538,21 +536,90 @@ def _check_owners(
                        f"belongs to record {own}, not to record {rec} of this row")  # fmt: skip
 
 
-def import_records(engine: Engine, path: Path, **kwargs: Any) -> ImportResult:
-    """`renalpath import --format redcap FILE`: the registry import (`import_folder`, with
-    every option it takes) of a REDCap records file. Issues name REDCap's field names."""
-    from renalpath.registry.importer import import_folder
+def import_records(
+    engine: Engine, path: Path, *, options: ReadOptions | None = None, **kwargs: Any
+) -> ImportResult:
+    """`renalpath import --format redcap FILE`: the registry import of a REDCap records file,
+    with every option `importer.import_folder` takes (`dry_run`, `update`, `reason` …).
 
-    options: ReadOptions = kwargs.pop("options", None) or ReadOptions()
-    options = dataclasses.replace(options, tables=read_records)
+    The file's tables are written, as the registry folder they are, into a private temporary
+    folder (mode 0700, removed before returning) and imported from there by the one registry
+    import — its reader, normaliser, validation and all-or-nothing write. Its report then names
+    the REDCap file, form, line and field. With problems of the REDCap layout the import runs
+    as a dry run (the whole report, nothing written) and is refused."""
+    from renalpath.registry.importer import ImportResult, import_folder
+
+    options = options or ReadOptions()
+    dry_run = bool(kwargs.pop("dry_run", False))
     kwargs.setdefault("reason", f"import REDCap records {path}")
-    result: ImportResult = import_folder(engine, path, options=options, **kwargs)
-    report = result.report
-    forms = {f"{path.name} ({name})": name for name in FILES}
-    report.issues = [
-        dataclasses.replace(i, column=field_name(forms[i.file], i.column))
-        if i.file in forms and i.column in FILES[forms[i.file]].column_names
-        else i
-        for i in report.issues
-    ]
+    read = read_records(path, options)
+    if not read.readable:
+        return ImportResult(read.report, written=False, dry_run=dry_run)
+    with tempfile.TemporaryDirectory(prefix="renalpath-redcap-import-") as tmp:
+        lines = _write_tables(read, Path(tmp))
+        # The tables are UTF-8 now, and the columns to ignore are already left out.
+        folder_options = dataclasses.replace(options, encoding=None, ignore_columns=())
+        result: ImportResult = import_folder(
+            engine, Path(tmp), options=folder_options,
+            dry_run=dry_run or not read.report.ok, **kwargs,
+        )  # fmt: skip
+    result.dry_run = dry_run
+    _name_redcap(result.report, path, lines)
+    for issue in read.report.issues:
+        result.report.add(issue.severity, issue.file, issue.line, issue.column, issue.value,
+                          issue.reason)  # fmt: skip
+    if not result.report.ok:
+        result.written = False
     return result
+
+
+def _write_tables(read: RedcapFile, folder: Path) -> dict[str, list[int]]:
+    """Each table as `<table>.csv` in the REDCap file's separator (so decimal commas of a
+    semicolon file are read alike); returns the REDCap line of each written row."""
+    empty = pd.DataFrame(columns=[*FILES[RECORD_FORM].column_names, LINE])
+    tables = read.tables or {RECORD_FORM: empty}  # no rows: an empty import, not "no file"
+    lines: dict[str, list[int]] = {}
+    for name, frame in tables.items():
+        body = frame.drop(columns=[LINE])
+        body.to_csv(folder / FILES[name].filename, index=False, sep=read.separator,
+                    lineterminator="\n")  # fmt: skip
+        lines[name] = [int(n) for n in frame[LINE]]
+    return lines
+
+
+def _name_redcap(report: Report, path: Path, lines: Mapping[str, list[int]]) -> None:
+    """Issues of the temporary tables as the REDCap file's: file (form), line, field name."""
+    files = {FILES[name].filename: name for name in lines}
+
+    def line(name: str, n: int | None) -> int | None:
+        if n is None or n < 2 or n - 2 >= len(lines[name]):
+            return n
+        return lines[name][n - 2]
+
+    issues: list[Issue] = []
+    separator_noted = False
+    for i in report.issues:
+        name = files.get(i.file)
+        if name is None:
+            issues.append(i)
+            continue
+        if i.line in (None, 1) and i.reason.split(";")[0].endswith("-separated file"):
+            if separator_noted:
+                continue  # said once for the REDCap file, not once per table
+            separator_noted = True
+            issues.append(dataclasses.replace(i, file=path.name, line=None))
+            continue
+        column = i.column
+        if column is not None and column in FILES[name].column_names:
+            column = field_name(name, column)
+        issues.append(
+            dataclasses.replace(
+                i,
+                file=f"{path.name} ({name})",
+                line=line(name, i.line),
+                lines=tuple(int(line(name, n) or n) for n in i.lines),
+                column=column,
+            )
+        )
+    report.issues = issues
+    report.labels = {name: f"{path.name} ({name})" for name in lines}
