@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from renalpath.cli.options import DbOpt, JsonFlag, refuse
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from renalpath.registry.deidentify import DeidentifiedExport
 
 app = typer.Typer(add_completion=False)
 
@@ -44,7 +49,9 @@ def export_cmd(
         typer.Option(
             "--format",
             help="csv (import format) | fhir (FHIR R4 / mCODE NDJSON per resource type, Bulk "
-            "Data layout) | fhir-bundle (one mCODE patient Bundle per patient).",
+            "Data layout) | fhir-bundle (one mCODE patient Bundle per patient) | redcap (one "
+            "REDCap records file for the Data Import Tool, with the REDCap data dictionary "
+            "beside it; docs/redcap.md).",
         ),
     ] = "csv",
 ) -> None:
@@ -60,10 +67,15 @@ def export_cmd(
 
         export_fhir(folder, db, as_json, fmt, deidentify, key_file)
         return
-    if fmt != "csv":
-        raise typer.BadParameter(f"{fmt!r}: use csv, fhir or fhir-bundle", param_hint="--format")
+    if fmt not in ("csv", "redcap"):
+        raise typer.BadParameter(
+            f"{fmt!r}: use csv, fhir, fhir-bundle or redcap", param_hint="--format"
+        )
     if deidentify:
-        _export_deidentified(folder, db, as_json, key_file)
+        _export_deidentified(folder, db, as_json, key_file, redcap=fmt == "redcap")
+        return
+    if fmt == "redcap":
+        _export_redcap(folder, db, as_json)
         return
     engine = engine_for(db)
     try:
@@ -78,8 +90,45 @@ def export_cmd(
             typer.echo(f"{name}.csv: {n} rows")
 
 
+def _export_redcap(folder: Path, db: str | None, as_json: bool) -> None:
+    from renalpath.cli.database import database_errors, engine_for
+    from renalpath.registry import redcap_records as redcap
+
+    engine = engine_for(db)
+    try:
+        with database_errors(engine):
+            counts = redcap.export_records(engine, folder)
+    except OSError as err:
+        refuse(f"cannot write {folder}: {err.strerror or err}")
+    _report_redcap(folder, counts, as_json)
+
+
+def _report_redcap(
+    folder: Path, counts: dict[str, int], as_json: bool, deidentified: bool = False
+) -> None:
+    from renalpath.registry.redcap import DICTIONARY_FILE, RECORDS_FILE
+
+    records, dictionary = folder / RECORDS_FILE, folder / DICTIONARY_FILE
+    if as_json:
+        out: dict[str, object] = {
+            "folder": str(folder),
+            "format": "redcap",
+            "records_file": str(records),
+            "dictionary_file": str(dictionary),
+            "rows": counts,
+        }
+        if deidentified:
+            out["deidentified"] = True
+        sys.stdout.write(json.dumps(out) + "\n")
+        return
+    for name, n in counts.items():
+        typer.echo(f"{name}: {n} rows" + (" (de-identified)" if deidentified else ""))
+    typer.echo(f"REDCap records: {records}")
+    typer.echo(f"REDCap data dictionary: {dictionary}")
+
+
 def _export_deidentified(
-    folder: Path, db: str | None, as_json: bool, key_file: Path | None
+    folder: Path, db: str | None, as_json: bool, key_file: Path | None, redcap: bool = False
 ) -> None:
     from renalpath.cli.database import database_errors, engine_for
     from renalpath.registry import deidentify as deid
@@ -94,14 +143,34 @@ def _export_deidentified(
     engine = engine_for(db)
     try:
         with database_errors(engine):
-            done = deid.export_deidentified(engine, folder, key)
+            if redcap:
+                done = _deidentified_redcap(engine, folder, key)
+            else:
+                done = deid.export_deidentified(engine, folder, key)
             deid.record_export(engine, cli_actor(), deidentified=True, rows=done.rows)
     except OSError as err:
         refuse(f"cannot write {folder}: {err.strerror or err}")
     for column, n in done.withheld.items():
         typer.echo(f"note: {column}: {n} value(s) not on the controlled list withheld", err=True)
+    if redcap:
+        _report_redcap(folder, dict(done.rows), as_json, deidentified=True)
+        return
     if as_json:
         sys.stdout.write(json.dumps({"folder": str(folder), **done.to_dict()}) + "\n")
     else:
         for name, n in done.rows.items():
             typer.echo(f"{name}.csv: {n} rows (de-identified)")
+
+
+def _deidentified_redcap(engine: Engine, folder: Path, key: bytes) -> DeidentifiedExport:
+    """The de-identified folder, written as REDCap records; the folder itself lives only in
+    a private temporary directory."""
+    import tempfile
+
+    from renalpath.registry import deidentify as deid
+    from renalpath.registry import redcap_records as redcap
+
+    with tempfile.TemporaryDirectory(prefix="renalpath-redcap-") as tmp:
+        done = deid.export_deidentified(engine, Path(tmp), key)
+        redcap.write_folder_records(redcap.read_registry_folder(Path(tmp)), folder)
+    return done

@@ -37,8 +37,8 @@ def import_cmd(
     folder: Annotated[
         Path,
         typer.Argument(
-            help="Registry folder (CSV or .xlsx files; see docs/import.md), or FHIR files with "
-            "--format fhir."
+            help="Registry folder (CSV or .xlsx files; see docs/import.md), FHIR files with "
+            "--format fhir, or a REDCap records export (CSV) with --format redcap."
         ),
     ],
     db: DbOpt = None,
@@ -55,7 +55,9 @@ def import_cmd(
         typer.Option(
             "--format",
             help="csv (a registry folder) | fhir (FHIR R4 NDJSON files or Bundle JSON files, "
-            "a folder or one file; resources outside the registry are reported).",
+            "a folder or one file; resources outside the registry are reported) | redcap (a "
+            "REDCap records export of a project built with `renalpath dictionary --format "
+            "redcap`, raw codes or labels; docs/redcap.md).",
         ),
     ] = "csv",
     dry_run: Annotated[
@@ -92,8 +94,8 @@ def import_cmd(
 
         import_fhir(folder, db, as_json, reason, user, equation)
         return
-    if fmt != "csv":
-        raise typer.BadParameter(f"{fmt!r}: use csv or fhir", param_hint="--format")
+    if fmt not in ("csv", "redcap"):
+        raise typer.BadParameter(f"{fmt!r}: use csv, fhir or redcap", param_hint="--format")
     if date_format is not None and date_format not in DATE_FORMATS:
         raise typer.BadParameter(
             f"use one of {', '.join(DATE_FORMATS)}", param_hint="--date-format"
@@ -108,6 +110,7 @@ def import_cmd(
     from renalpath.cli.database import database_errors, engine_for
     from renalpath.registry.importer import import_folder
     from renalpath.registry.normalise import ReadOptions
+    from renalpath.registry.redcap_records import import_records
 
     options = ReadOptions(
         date_format=date_format,
@@ -132,7 +135,8 @@ def import_cmd(
     try:
         # A database without the schema (SchemaError) is refused by the CLI's error handler.
         with database_errors(engine):
-            result = import_folder(
+            run = import_records if fmt == "redcap" else import_folder
+            result = run(
                 engine,
                 folder,
                 actor=f"user:{user}" if user else None,

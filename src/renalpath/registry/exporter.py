@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from renalpath.registry.cells import canonical_frame, formula_safe
 from renalpath.registry.db import require_schema
@@ -35,6 +35,23 @@ def formula_safe_frame(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def canonical_table(conn: Connection, name: str) -> pd.DataFrame:
+    """One registry table as canonical text (dictionary columns), rows in key order:
+    complications in their order within each intervention."""
+    spec = FILES[name]
+    table = TABLES[name]
+    cols = list(spec.column_names)
+    extra = ["seq"] if "seq" in spec.key else []
+    rows = conn.execute(select(*[table.c[c] for c in [*cols, *extra]])).all()
+    frame = pd.DataFrame(rows, columns=[*cols, *extra])
+    canon = canonical_frame(spec, frame)
+    sort_cols = [k for k in spec.key if k != "seq"]
+    if extra:
+        canon["_seq"] = frame["seq"].astype(int)
+        sort_cols.append("_seq")
+    return canon.sort_values(sort_cols, kind="stable")[cols].reset_index(drop=True)
+
+
 def export_folder(engine: Engine, folder: Path) -> dict[str, int]:
     """Write every registry file (header only when empty); returns rows per file."""
     require_schema(engine)
@@ -42,17 +59,7 @@ def export_folder(engine: Engine, folder: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with engine.connect() as conn:
         for name, spec in FILES.items():
-            table = TABLES[name]
-            cols = list(spec.column_names)
-            extra = ["seq"] if "seq" in spec.key else []
-            rows = conn.execute(select(*[table.c[c] for c in [*cols, *extra]])).all()
-            frame = pd.DataFrame(rows, columns=[*cols, *extra])
-            canon = canonical_frame(spec, frame)
-            sort_cols = [k for k in spec.key if k != "seq"]
-            if extra:
-                canon["_seq"] = frame["seq"].astype(int)
-                sort_cols.append("_seq")
-            canon = formula_safe_frame(spec, canon.sort_values(sort_cols, kind="stable")[cols])
+            canon = formula_safe_frame(spec, canonical_table(conn, name))
             canon.to_csv(folder / spec.filename, index=False, lineterminator="\n")
             counts[name] = len(canon)
     return counts
