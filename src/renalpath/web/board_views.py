@@ -31,7 +31,7 @@ from renalpath.registry.case_builder import build_case
 from renalpath.web import board_sheet, case_form, labels
 from renalpath.web.auth import Principal, clinical_user
 from renalpath.web.errors import FieldError, messages_by_field
-from renalpath.web.forms import compact, form_to_data, set_path
+from renalpath.web.forms import compact, set_path
 from renalpath.web.records import RowIdPath
 from renalpath.web.registry_access import actor_of, engine_of
 from renalpath.web.security import require_csrf
@@ -193,7 +193,7 @@ def _meta(form: Any, errors: list[FieldError]) -> dict[str, Any]:
 @router.post("/patients/{patient_id}/cases", dependencies=[Depends(require_csrf)])
 async def save_new_case(request: Request, patient_id: str, principal: Clinician) -> Response:
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     data = compact(data)
     errors: list[FieldError] = []
     meta = _meta(form, errors)
@@ -259,7 +259,7 @@ async def saved_case_evaluate(
 async def saved_case_update(request: Request, case_id: RowIdPath, principal: Clinician) -> Response:
     saved = _saved_or_404(request, case_id)
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     errors: list[FieldError] = []
     meta = _meta(form, errors)
     if problems or errors:

@@ -270,7 +270,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 
 def evaluate_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Context of the case page for submitted form values, and the case data they make."""
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     data = compact(data)
     ctx = case_context(_form_values(form))
     return evaluate_data(ctx, data, problems), data
@@ -315,7 +315,7 @@ async def case_evaluate(request: Request, _: Annotated[Principal, Depends(any_us
 @router.post("/case/derived", dependencies=[Depends(require_csrf)])
 async def case_derived(request: Request, _: Annotated[Principal, Depends(any_user)]) -> Response:
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     return render(
         request,
         "case/_derived.html",
