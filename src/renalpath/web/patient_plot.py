@@ -39,7 +39,7 @@ REPORTED = "reported"
 _COLOURS = {"ckd-epi-2021": "#0072B2", "ckd-epi-2009": "#D55E00", "mdrd": "#009E73"}
 _OTHER_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _MARKER_COLOUR = "#444444"
-_RC: dict[str, Any] = {
+_RC: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8,
     "axes.spines.top": False,
