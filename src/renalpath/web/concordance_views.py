@@ -16,6 +16,7 @@ refused with the field named.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,10 +28,12 @@ from starlette.responses import Response
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.errors import InvalidInput, Refusal
+from renalpath.outcomes import board_concordance as board
 from renalpath.outcomes.concordance import CATEGORIES, concordance_audit, parse_assumption
 from renalpath.outcomes.frames import FramesError
 from renalpath.outcomes.source import load_frames
 from renalpath.pathway.case import Case
+from renalpath.registry.board_cases import decided_cases
 from renalpath.registry.db import SchemaError
 from renalpath.web.api import ERRORS
 from renalpath.web.auth import Principal, any_user
@@ -179,7 +182,17 @@ def concordance_page(
     ctx["doc"] = for_role(doc, principal)
     ctx["json_link"] = "/api/v1/concordance" + (f"?{urlencode(query)}" if query else "")
     ctx["top_missing"] = list(doc["missing_inputs"].items())[:10]
+    ctx["board"] = board_decisions(request, w)
+    ctx["board_categories"] = board.CATEGORIES
+    ctx["board_rows"] = principal.role in ("admin", "clinician")  # rows name patients
     return render(request, "studies/concordance.html", ctx)
+
+
+def board_decisions(request: Request, w: Window) -> board.BoardConcordance:
+    """The tumour board's recorded decisions in the window, each against the pathway."""
+    start = dt.date.fromisoformat(w.start) if w.start else None
+    end = dt.date.fromisoformat(w.end) if w.end else None
+    return board.board_concordance(decided_cases(engine_of(request), start=start, end=end))
 
 
 def _as_text(assumed: dict[str, Any]) -> list[tuple[str, str]]:

@@ -396,6 +396,18 @@ def field_id(path: str) -> str:
     return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", target)
 
 
+BOARD_CATEGORY_LABELS: dict[str, str] = {
+    "recommended": "Recommended",
+    "alternative": "Alternative",
+    "discuss": "Discuss",
+    "not_recommended": "Not recommended",
+    "blocked_missing_input": "Needs more information",
+    "not_listed": "Not among the pathway's options",
+    "no_option": "No listed option chosen",
+    "case_refused": "Saved case no longer accepted",
+}
+
+
 def form_inputs(paths: list[str]) -> list[tuple[str, str]]:
     """(path, label) of the form inputs that answer `paths`, each input once: the engine may
     ask for ECOG and for Karnofsky, which the form asks as one performance status."""
@@ -477,6 +489,7 @@ def register(env: Any) -> None:
     env.filters["survival_by"] = survival_by
     env.filters["lab_label"] = lab
     env.globals["VERIFICATION"] = VERIFICATION
+    env.globals["BOARD_CATEGORY_LABELS"] = BOARD_CATEGORY_LABELS
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 
     env.globals["sheet_facts"] = board_sheet.facts
