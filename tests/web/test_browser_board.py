@@ -63,8 +63,22 @@ def _first_patient(db: Path) -> str:
         )
 
 
+def _untreated_patient(db: Path) -> str:
+    """A patient with a localised tumour, a creatinine and no treatment yet: a first decision."""
+    with sqlite3.connect(db) as conn:
+        return str(
+            conn.execute(
+                "select p.patient_id from patients p where exists (select 1 from labs l where "
+                "l.patient_id = p.patient_id and l.test = 'creatinine') and exists (select 1 "
+                "from tumours t where t.patient_id = p.patient_id and t.cm = 'M0') and not "
+                "exists (select 1 from interventions i where i.patient_id = p.patient_id) "
+                "order by p.patient_id limit 1"
+            ).fetchone()[0]
+        )
+
+
 def test_patient_to_board_decision(page, server: str, board_db: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    pid = _first_patient(board_db)
+    pid = _untreated_patient(board_db)
     _login(page, server)
     page.goto(f"{server}/patients/{pid}")
     _shot(page, "patient-header", full_page=False)  # summary, actions and the eGFR trend
@@ -106,7 +120,9 @@ def test_patient_to_board_decision(page, server: str, board_db: Path) -> None:  
     page.fill("#m-decision", "Robot-assisted partial nephrectomy")
     choices = page.locator("#m-decision_option option")
     assert choices.count() > 1  # the pathway's options for this case
-    chosen = choices.nth(1)
+    codes = choices.evaluate_all("os => os.map(o => o.value)")
+    pn = "partial_nephrectomy"
+    chosen = choices.nth(codes.index(pn) if pn in codes else 1)
     option_code, option_words = chosen.get_attribute("value"), chosen.inner_text()
     page.select_option("#m-decision_option", option_code)
     page.click("#record-decision")
@@ -257,8 +273,7 @@ def test_keyboard_only_completes_the_case_form(page, server: str) -> None:  # ty
     """Log in, fill the case, evaluate and follow a missing input — keyboard only, never a
     click or a programmatic focus, with a visible focus ring at every stop."""
     page.goto(f"{server}/login")
-    page.keyboard.press("Tab")  # skip link
-    _tab_to(page, "username")
+    assert page.evaluate("document.activeElement.id") == "username"  # focused on arrival
     page.keyboard.type("cleo")
     _tab_to(page, "password")
     page.keyboard.type(PASSWORD)

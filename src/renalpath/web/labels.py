@@ -489,6 +489,9 @@ def register(env: Any) -> None:
     env.filters["survival_by"] = survival_by
     env.filters["lab_label"] = lab
     env.globals["VERIFICATION"] = VERIFICATION
+    from renalpath.web.field_html import field_html  # the form inputs (it uses these labels)
+
+    env.globals["field_html"] = field_html
     env.globals["BOARD_CATEGORY_LABELS"] = BOARD_CATEGORY_LABELS
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 
