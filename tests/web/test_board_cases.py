@@ -195,7 +195,7 @@ def test_live_panel_shows_imdc_with_its_factors(rw_client: TestClient) -> None: 
     token = login(rw_client, "cleo")
     form = {
         "csrf_token": token, "tumour.size_mm": "80", "tumour.cm": "M1",
-        "metastases[0].organ": "lung", "patient.kps": "60",
+        "metastases[0].organ": "lung", "patient.performance_status": "kps:60",
         "systemic.needs_systemic_therapy": "yes", "systemic.dx_to_systemic_days": "14",
         "systemic.hb_below_lln": "true", "systemic.calcium_corrected_above_uln": "true",
         "systemic.neutrophils_above_uln": "true", "systemic.platelets_above_uln": "false",

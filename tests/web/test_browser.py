@@ -161,9 +161,7 @@ def test_case_evaluation_and_sheet(page, server: str) -> None:  # type: ignore[n
     page.select_option("#f-kidney-creatinine-unit", "mg/dL")
     page.fill("#f-patient-age", "64")
     page.select_option("#f-patient-sex", "male")
-    page.select_option("#f-patient-ecog", "1") if page.locator(
-        "select#f-patient-ecog"
-    ).count() else page.fill("#f-patient-ecog", "1")
+    page.select_option("#f-patient-performance_status", "ecog:1")
     page.select_option("#f-patient-fit_for_surgery", "true")
     # derived values appear while typing (htmx), before evaluating
     derived = page.locator("#derived")

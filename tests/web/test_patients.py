@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from renalpath.web.labels import equation
+
 from .conftest import bearer, login
 from .registry_support import reg_client, registry_db, rw_client  # noqa: F401  (fixtures)
 
@@ -79,10 +81,12 @@ def test_patient_page_timeline_plot_and_audited_read(rw_client: TestClient) -> N
     html = page.text
     assert html.count('data-kind="lab"') == n_labs
     assert html.count('data-kind="intervention"') == n_iv
-    assert 'id="egfr-trend" src="data:image/png;base64,' in html
+    assert 'id="egfr-trend" src="data:image/svg+xml;base64,' in html
     eq = _sql(db, "select distinct egfr_equation from labs where patient_id=? and egfr is not null",
               pid)[0][0]  # fmt: skip
-    assert f'id="egfr-equation">{eq}' in html
+    # the equation in words, in the caption and in the table
+    assert f'data-series="computed-{eq}">eGFR {equation(eq)}, computed from creatinine' in html
+    assert html.count('data-marker="') == n_iv  # each intervention marked on the trend
     assert "<style" not in html and " style=" not in html
     reads = _sql(db, "select actor, action from audit_log where entity='patients' "
                      "and entity_id=? and action='read'", pid)  # fmt: skip

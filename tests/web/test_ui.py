@@ -12,7 +12,7 @@ MDRD_FORM = {"creatinine": "1.35", "unit": "mg/dL", "age": "64", "sex": "male", 
 CASE_FORM = {
     "patient.age": "64",
     "patient.sex": "male",
-    "patient.ecog": "1",
+    "patient.performance_status": "ecog:1",
     "patient.fit_for_surgery": "true",
     "kidney.creatinine.value": "1.35",
     "kidney.creatinine.unit": "mg/dL",

@@ -5,6 +5,15 @@ IMDC, Heng 2009 [P; standard ECOG↔KPS correspondence, R] maps ECOG 0 → KPS �
 absent) and ECOG ≥ 2 → KPS < 80 (factor present).  ECOG 1 corresponds to KPS 70–80, which
 straddles the cut-off: the factor is indeterminate, and the caller must compute both readings
 rather than guess (a project choice awaiting clinical sign-off).
+
+The two scales do not convert exactly.  The conventional correspondence [R] (ECOG 0 ≈ KPS
+90–100, 1 ≈ 70–80, 2 ≈ 50–60, 3 ≈ 30–40, 4 ≈ 10–20) is one of several: Buccheri et al., Eur J
+Cancer 1996;32A(7):1135–41 found a three-band table fitted its patients best and noted that
+converting between the scales is error-prone [V abstract]; Prasad et al., World J Clin Oncol
+2018;9(7):140–7 (doi:10.5306/wjco.v9.i7.140, PMID 30425939), 5,844 paired assessments, fitted
+KPS 100 ≈ ECOG 0, 80–90 ≈ 1, 70 ≈ 2, 50–60 ≈ 3, 10–40 ≈ 4 [V abstract].  So a case records the
+scale the clinician assessed, and the other scale is only ever *shown* as the conventional
+approximate equivalent (`ecog_equivalent`, `kps_equivalent`), never fed to a score.
 """
 
 from __future__ import annotations
@@ -34,6 +43,30 @@ class KpsFactor:
         if self.present_alt is None:
             return None
         return score - int(self.present) + int(self.present_alt)
+
+
+# The conventional ECOG ↔ KPS correspondence [R] (see the module docstring for its limits).
+_KPS_BAND_OF_ECOG: dict[int, tuple[int, int]] = {
+    0: (90, 100),
+    1: (70, 80),
+    2: (50, 60),
+    3: (30, 40),
+    4: (10, 20),
+}
+
+
+def ecog_equivalent(kps: int) -> int | None:
+    """The ECOG grade conventionally taken as equivalent to a KPS (None for KPS 0 = dead)."""
+    kps = check_kps(kps)
+    for ecog, (low, high) in _KPS_BAND_OF_ECOG.items():
+        if low <= kps <= high:
+            return ecog
+    return None
+
+
+def kps_equivalent(ecog: int) -> tuple[int, int]:
+    """The KPS band (low, high) conventionally taken as equivalent to an ECOG grade."""
+    return _KPS_BAND_OF_ECOG[check_ecog(ecog)]
 
 
 def check_kps(kps: object) -> int:

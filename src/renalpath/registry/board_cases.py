@@ -290,6 +290,24 @@ def list_cases(
         return [_saved(r) for r in conn.execute(stmt).mappings()]
 
 
+def decided_cases(
+    engine: Engine,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int = 10_000,
+) -> list[SavedCase]:
+    """Decided cases whose decision date lies in [start, end], oldest decision first."""
+    stmt = select(BoardCase.__table__).where(BoardCase.status == "decided")
+    if start is not None:
+        stmt = stmt.where(BoardCase.decision_date >= start)
+    if end is not None:
+        stmt = stmt.where(BoardCase.decision_date <= end)
+    stmt = stmt.order_by(BoardCase.decision_date, BoardCase.id).limit(limit)
+    with engine.connect() as conn:
+        return [_saved(r) for r in conn.execute(stmt).mappings()]
+
+
 def board_dates(engine: Engine, today: dt.date, limit: int = 20) -> list[dt.date]:
     """Board dates from today on, soonest first (the first one is the next board)."""
     stmt = (

@@ -24,6 +24,12 @@ from renalpath.pathway.case import Case
 from renalpath.web import labels
 from renalpath.web.errors import FieldError, json_safe
 
+# Case inputs the form asks through another input: performance status is one choice there.
+_ON_INPUT = {
+    "patient.kps": "patient.performance_status",
+    "patient.ecog": "patient.performance_status",
+    "systemic.kps": "patient.performance_status",
+}
 _UNITS = {"_mm": "mm", "_pct": "%", "_years": "years", "_days": "days"}
 _INDEX = re.compile(r"\[\d+\]")
 
@@ -107,6 +113,7 @@ def _clinical(p: Problem) -> FieldError:
     elif path == "kidney.creatinine_unit":
         path = "kidney.creatinine.unit"
     label = labels.field(path)
+    at = _ON_INPUT.get(path, path)
     shown = "" if p.value is None else _value(p.value)
     allowed = p.allowed
     if allowed.startswith("Input should") or allowed.startswith("Value error"):
@@ -120,7 +127,7 @@ def _clinical(p: Problem) -> FieldError:
     if hint and hint not in ("value is required",):
         message += f" — {hint}"
     return FieldError(
-        field=path, message=message, value=json_safe(p.value), allowed=allowed, hint=hint
+        field=at, message=message, value=json_safe(p.value), allowed=allowed, hint=hint
     )
 
 

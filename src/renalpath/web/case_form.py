@@ -16,7 +16,8 @@ from typing import Any
 from renalpath.clinical import egfr as egfr_mod
 from renalpath.clinical import imdc as imdc_mod
 from renalpath.clinical import nephrometry, staging
-from renalpath.clinical.common import ClinicalInputError
+from renalpath.clinical import performance_status as ps_mod
+from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.pathway import recommend
 from renalpath.pathway.case import (
     Bone,
@@ -39,10 +40,32 @@ from renalpath.web.forms import (
     FormField,
     field_for,
     fields_of,
+    form_to_data,
     groups_of,
+    set_path,
 )
 
 METASTASIS_ROWS = 3
+
+# Performance status is asked once.  The case model has three inputs for it (patient ECOG,
+# patient KPS, and a KPS for IMDC under `systemic`); the form has one choice that names its
+# scale, and fills exactly one of them.  Karnofsky is offered first (IMDC and MSKCC were built
+# on it); ECOG is for a patient whose Karnofsky was not assessed, because the scales do not
+# convert exactly (clinical.performance_status) and a converted ECOG 1 would have to guess
+# which side of KPS 80 it falls.  KPS 0 (dead) is not a status to score, as ECOG 5 is not.
+PS_FIELD_NAME = "patient.performance_status"
+PS_CASE_PATHS = ("patient.kps", "patient.ecog", "systemic.kps")
+PS_CHOICES = (
+    *(f"kps:{k}" for k in range(100, 0, -10)),
+    *(f"ecog:{e}" for e in range(5)),
+)
+PS_FIELD = FormField(
+    PS_FIELD_NAME,
+    "Performance status",
+    "select",
+    PS_CHOICES,
+    help="Karnofsky if it was assessed; otherwise ECOG (the scales do not convert exactly)",
+)
 STATUS_ORDER = ("recommended", "alternative", "discuss", "not_recommended", "blocked_missing_input")
 STATUS_LABEL = {
     "recommended": "Recommended",
@@ -77,9 +100,28 @@ def _metastasis_groups() -> list[FieldGroup]:
     return groups
 
 
+def _one_performance_status(groups: list[FieldGroup]) -> tuple[FieldGroup, ...]:
+    """The groups without the model's performance-status inputs; the one field in their place."""
+    out = []
+    for g in groups:
+        fields: list[FormField] = []
+        for f in g.fields:
+            if f.name == "patient.ecog":
+                fields.append(PS_FIELD)
+            elif f.name not in PS_CASE_PATHS:
+                fields.append(f)
+        out.append(FieldGroup(g.title, tuple(fields)))
+    return tuple(out)
+
+
 def build_sections() -> tuple[Section, ...]:
     as_of = field_for("as_of", Case.model_fields["as_of"])
     assert as_of is not None
+    sections = _build_sections(as_of)
+    return tuple(Section(s.key, s.title, _one_performance_status(list(s.groups))) for s in sections)
+
+
+def _build_sections(as_of: FormField) -> tuple[Section, ...]:
     return (
         Section("tumour", "Tumour", tuple(groups_of(Tumour, "tumour.", "Tumour"))),
         Section("kidney", "Kidney function", tuple(groups_of(Kidney, "kidney.", "Kidney"))),
@@ -162,10 +204,68 @@ def _lookup(data: Any, path: str) -> Any:
     return cur
 
 
+def performance_status_value(case: dict[str, Any]) -> str:
+    """The one form value for a case's performance status ("kps:80", "ecog:1" or "").
+
+    Karnofsky wins when a case (from the API or an older form) has both, as it does in the
+    engine; `performance_status_note` says what the form then leaves out.
+    """
+    kps = _lookup(case, "systemic.kps")
+    kps = kps if kps is not None else _lookup(case, "patient.kps")
+    if kps is not None and not isinstance(kps, bool):
+        return f"kps:{_int_text(kps)}"
+    ecog = _lookup(case, "patient.ecog")
+    if ecog is not None and not isinstance(ecog, bool):
+        return f"ecog:{_int_text(ecog)}"
+    return ""
+
+
+def performance_status_note(case: dict[str, Any]) -> str | None:
+    """Words for what the one field cannot hold of `case` (two scales, or two KPS values)."""
+    given = {p: _lookup(case, p) for p in PS_CASE_PATHS}
+    given = {p: v for p, v in given.items() if v is not None}
+    if len(given) < 2:
+        return None
+    kept = labels.choice(PS_FIELD_NAME, performance_status_value(case))
+    words = {"patient.kps": "Karnofsky {} %", "patient.ecog": "ECOG {}",
+             "systemic.kps": "Karnofsky {} % (for IMDC)"}  # fmt: skip
+    listed = ", ".join(words[p].format(_int_text(v)) for p, v in given.items())
+    return (
+        f"This case records {listed}. The form keeps {kept} (the value the pathway uses); "
+        "saving from the form stores only that."
+    )
+
+
+def _int_text(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def form_data(form: Any) -> tuple[dict[str, Any], list[Problem]]:
+    """Case data and input problems from the submitted case form (the one performance-status
+    choice becomes the case input of its scale)."""
+    data, problems = form_to_data(form, ALL_FIELDS)
+    raw = data.get("patient", {}).pop("performance_status", None)
+    if raw is None:
+        return data, problems
+    scale, _, number = str(raw).partition(":")
+    path = {"kps": "patient.kps", "ecog": "patient.ecog"}.get(scale)
+    if path is None or not number.strip().lstrip("-").isdigit():
+        problems.append(Problem(PS_FIELD_NAME, raw, "a Karnofsky % or an ECOG grade from the list"))
+        return data, problems
+    set_path(data, path, int(number))
+    return data, problems
+
+
 def values_from_case(case: dict[str, Any]) -> dict[str, Any]:
     """Form values (input name → text) for a nested case, e.g. one built from the registry."""
     out: dict[str, Any] = {}
     for f in ALL_FIELDS:
+        if f.name == PS_FIELD_NAME:
+            out[f.name] = performance_status_value(case)
+            note = performance_status_note(case)
+            if note:
+                out[f.name + ":note"] = note
+            continue
         if f.name.endswith(PRESENT):
             out[f.name] = (
                 "true" if isinstance(_lookup(case, f.name[: -len(PRESENT) - 1]), dict) else ""
@@ -256,6 +356,8 @@ def derived_items(data: dict[str, Any]) -> list[DerivedItem]:
                 )
             )
 
+    items.append(performance_status_item(data))
+
     for label, fn, paths in (
         (
             "R.E.N.A.L.",
@@ -295,6 +397,44 @@ def derived_items(data: dict[str, Any]) -> list[DerivedItem]:
                 DerivedItem(label, None, problems=tuple(p.message() for p in err.problems))
             )
     return items + risk_items(data)
+
+
+def performance_status_item(data: dict[str, Any]) -> DerivedItem:
+    """The one performance status, its conventional equivalent on the other scale (shown, never
+    used), and how the pathway reads it: good status (KPS ≥ 80 % or ECOG 0–1, as the engine
+    derives it) and the Karnofsky < 80 % factor of IMDC and MSKCC."""
+    label = "Performance status"
+    sysm = data.get("systemic") or {}
+    kps = sysm.get("kps") if sysm.get("kps") is not None else _get(data, "patient.kps")
+    ecog = _get(data, "patient.ecog")
+    if kps is None and ecog is None:
+        return DerivedItem(label, None, needs=(PS_FIELD_NAME,))
+    try:
+        factor = ps_mod.kps_factor(kps, ecog)
+        if kps is not None:
+            kps = ps_mod.check_kps(kps)
+            value = f"Karnofsky {kps} %"
+            other = ps_mod.ecog_equivalent(kps)
+            about = f"about ECOG {other}" if other is not None else "no ECOG equivalent"
+            good = kps >= ps_mod.KPS_CUTOFF
+        else:
+            ecog = ps_mod.check_ecog(ecog)
+            value = f"ECOG {ecog}"
+            low, high = ps_mod.kps_equivalent(ecog)
+            about = f"about Karnofsky {low}–{high} %"
+            good = ecog <= 1
+    except ClinicalInputError as err:
+        return DerivedItem(label, None, problems=tuple(p.message() for p in err.problems))
+    if factor.present_alt is not None:
+        reading = "Karnofsky < 80 % factor (IMDC, MSKCC) open: both readings are shown"
+    else:
+        state = "present" if factor.present else "absent"
+        reading = f"Karnofsky < 80 % factor (IMDC, MSKCC) {state}"
+    detail = (
+        f"{about} on the conventional table (the scales do not convert exactly); "
+        f"{'good' if good else 'reduced'} performance status; {reading}"
+    )
+    return DerivedItem(label, value, detail)
 
 
 # IMDC factors in words (the calculator's component names → what the board reads).

@@ -63,6 +63,7 @@ FIELDS: dict[str, str] = {
     "kidney.anticipated_postop_egfr": "Expected eGFR after radical nephrectomy",
     "patient.age": "Age (years)",
     "patient.sex": "Sex",
+    "patient.performance_status": "Performance status",
     "patient.ecog": "ECOG performance status",
     "patient.kps": "Karnofsky performance status (%)",
     "patient.frail": "Frail or comorbid",
@@ -127,6 +128,11 @@ FIELDS: dict[str, str] = {
 
 # Coded answers: value → words, per field where the same code means different things.
 _CHOICES_BY_FIELD: dict[str, dict[str, str]] = {
+    # the case form's one performance-status choice: the scale is part of the answer
+    "patient.performance_status": {
+        **{f"kps:{k}": f"Karnofsky {k} %" for k in range(0, 101, 10)},
+        **{f"ecog:{e}": f"ECOG {e} (Karnofsky not assessed)" for e in range(5)},
+    },
     "tumour.renal.ap": {"a": "anterior", "p": "posterior", "x": "neither"},
     "tumour.padua.face": {"a": "anterior", "p": "posterior"},
     "metastases.bone.cortical_fraction": {
@@ -375,6 +381,10 @@ _ANCHORS = {
     "metastases": "metastases[0].organ",
     "tumour.renal": "tumour.renal.exophytic_pct",
     "tumour.padua": "tumour.padua.exophytic_pct",
+    # performance status is one input of the form, whichever scale the case uses
+    "patient.kps": "patient.performance_status",
+    "patient.ecog": "patient.performance_status",
+    "systemic.kps": "patient.performance_status",
 }
 
 
@@ -384,6 +394,31 @@ def field_id(path: str) -> str:
     if target.startswith("metastases."):
         target = "metastases[0]." + target.removeprefix("metastases.")
     return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", target)
+
+
+BOARD_CATEGORY_LABELS: dict[str, str] = {
+    "recommended": "Recommended",
+    "alternative": "Alternative",
+    "discuss": "Discuss",
+    "not_recommended": "Not recommended",
+    "blocked_missing_input": "Needs more information",
+    "not_listed": "Not among the pathway's options",
+    "no_option": "No listed option chosen",
+    "case_refused": "Saved case no longer accepted",
+}
+
+
+def form_inputs(paths: list[str]) -> list[tuple[str, str]]:
+    """(path, label) of the form inputs that answer `paths`, each input once: the engine may
+    ask for ECOG and for Karnofsky, which the form asks as one performance status."""
+    out: dict[str, tuple[str, str]] = {}
+    for path in paths:
+        target = _ANCHORS.get(path, path)
+        if target == "patient.performance_status":
+            out.setdefault(target, (path, field(target)))
+        else:
+            out.setdefault(field_id(path), (path, field(path)))
+    return list(out.values())
 
 
 def study_section(key: str) -> str:
@@ -447,12 +482,17 @@ def register(env: Any) -> None:
     env.filters["flag_label"] = flag
     env.filters["derived_label"] = derived
     env.filters["field_id"] = field_id
+    env.filters["form_inputs"] = form_inputs
     env.filters["equation_label"] = equation
     env.filters["study_section"] = study_section
     env.filters["study_measure"] = study_measure
     env.filters["survival_by"] = survival_by
     env.filters["lab_label"] = lab
     env.globals["VERIFICATION"] = VERIFICATION
+    from renalpath.web.field_html import field_html  # the form inputs (it uses these labels)
+
+    env.globals["field_html"] = field_html
+    env.globals["BOARD_CATEGORY_LABELS"] = BOARD_CATEGORY_LABELS
     from renalpath.web import board_sheet  # the sheet's content builders, for its template
 
     env.globals["sheet_facts"] = board_sheet.facts

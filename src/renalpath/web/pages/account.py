@@ -121,11 +121,21 @@ async def password_change(
         except AccountError as err:
             error = str(err)
     if error is not None:
-        return render(
-            request, "account_password.html", {"error": error, "done": False}, status_code=422
-        )
+        ctx = {"error": error, "done": False, "error_field": _password_field(error)}
+        return render(request, "account_password.html", ctx, status_code=422)
     start_session(request, replace(principal, session_version=version))  # this browser stays
     return render(request, "account_password.html", {"error": None, "done": True})
+
+
+def _password_field(error: str) -> str | None:
+    """The input a password-change refusal is about (marked on the form)."""
+    if error.startswith("confirm:"):
+        return "confirm"
+    if error.startswith("current password"):
+        return "current"
+    if error.startswith("password:"):
+        return "new"
+    return None
 
 
 @router.get("/")

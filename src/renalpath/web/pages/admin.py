@@ -34,6 +34,17 @@ def _page(
     return render(request, "admin/users.html", ctx, status_code=status)
 
 
+def _field_of(error: str) -> str | None:
+    """The add-user input a refusal is about (marked on the form)."""
+    if error.startswith("password"):
+        return "password"
+    if error.startswith("user"):
+        return "name"
+    if error.startswith("role"):
+        return "role"
+    return None
+
+
 @router.get("/users")
 def users_page(request: Request, _: Annotated[Principal, Depends(admin_user)]) -> Response:
     return _page(request)
@@ -54,7 +65,8 @@ async def users_add(
             )
         )
     except AccountError as err:
-        return _page(request, 422, str(err), form={"name": name, "role": role, "reason": reason})
+        form_values = {"name": name, "role": role, "reason": reason}
+        return _page(request, 422, str(err), form=form_values, error_field=_field_of(str(err)))
     return RedirectResponse("/admin/users", status_code=303)
 
 

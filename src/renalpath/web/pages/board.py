@@ -33,7 +33,7 @@ from renalpath.web.api.records import RowIdPath
 from renalpath.web.auth import Principal
 from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
 from renalpath.web.errors import FieldError, messages_by_field
-from renalpath.web.forms import compact, form_to_data, set_path
+from renalpath.web.forms import compact, set_path
 from renalpath.web.pages.case import case_context, evaluate_data, evaluate_form
 from renalpath.web.templating import render
 
@@ -192,7 +192,7 @@ def _meta(form: Any, errors: list[FieldError]) -> dict[str, Any]:
 @router.post("/patients/{patient_id}/cases", dependencies=[Depends(require_csrf)])
 async def save_new_case(request: Request, patient_id: str, principal: Clinician) -> Response:
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     data = compact(data)
     errors: list[FieldError] = []
     meta = _meta(form, errors)
@@ -258,7 +258,7 @@ async def saved_case_evaluate(
 async def saved_case_update(request: Request, case_id: RowIdPath, principal: Clinician) -> Response:
     saved = _saved_or_404(request, case_id)
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     errors: list[FieldError] = []
     meta = _meta(form, errors)
     if problems or errors:

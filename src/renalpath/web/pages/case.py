@@ -21,7 +21,7 @@ from renalpath.web.auth import Principal
 from renalpath.web.case_errors import clinical_errors
 from renalpath.web.deps import any_user, require_csrf
 from renalpath.web.errors import messages_by_field
-from renalpath.web.forms import compact, form_to_data
+from renalpath.web.forms import compact
 from renalpath.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +63,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 
 def evaluate_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Context of the case page for submitted form values, and the case data they make."""
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     data = compact(data)
     ctx = case_context(_form_values(form))
     return evaluate_data(ctx, data, problems), data
@@ -108,7 +108,7 @@ async def case_evaluate(request: Request, _: Annotated[Principal, Depends(any_us
 @router.post("/case/derived", dependencies=[Depends(require_csrf)])
 async def case_derived(request: Request, _: Annotated[Principal, Depends(any_user)]) -> Response:
     form = await request.form()
-    data, problems = form_to_data(form, case_form.ALL_FIELDS)
+    data, problems = case_form.form_data(form)
     return render(
         request,
         "case/_derived.html",

@@ -8,17 +8,20 @@ fields. The audit itself, the checks of `assume` entries and what each role may 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from renalpath.outcomes import board_concordance as board
 from renalpath.outcomes.concordance import CATEGORIES
+from renalpath.registry.board_cases import decided_cases
 from renalpath.web.api.concordance import AuditRefused, check_assumptions, for_role, run_audit
-from renalpath.web.api.studies import parse_window
+from renalpath.web.api.studies import Window, parse_window
 from renalpath.web.auth import Principal
-from renalpath.web.deps import any_user
+from renalpath.web.deps import any_user, engine_of
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.templating import render
 
@@ -92,7 +95,17 @@ def concordance_page(
     ctx["doc"] = for_role(doc, principal)
     ctx["json_link"] = "/api/v1/concordance" + (f"?{urlencode(query)}" if query else "")
     ctx["top_missing"] = list(doc["missing_inputs"].items())[:10]
+    ctx["board"] = board_decisions(request, w)
+    ctx["board_categories"] = board.CATEGORIES
+    ctx["board_rows"] = principal.role in ("admin", "clinician")  # rows name patients
     return render(request, "studies/concordance.html", ctx)
+
+
+def board_decisions(request: Request, w: Window) -> board.BoardConcordance:
+    """The tumour board's recorded decisions in the window, each against the pathway."""
+    start = dt.date.fromisoformat(w.start) if w.start else None
+    end = dt.date.fromisoformat(w.end) if w.end else None
+    return board.board_concordance(decided_cases(engine_of(request), start=start, end=end))
 
 
 def _as_text(assumed: dict[str, Any]) -> list[tuple[str, str]]:

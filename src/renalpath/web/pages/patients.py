@@ -24,7 +24,7 @@ from renalpath.web.auth import Principal
 from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf
 from renalpath.web.errors import FieldError, messages_by_field
 from renalpath.web.lab_edit import LabConflict, LabEditRefused, LabNotFound, correct_lab
-from renalpath.web.patient_plot import egfr_trend_png
+from renalpath.web.patient_plot import egfr_trend
 from renalpath.web.patient_queries import (
     PAGE_SIZE,
     SEXES,
@@ -76,14 +76,14 @@ def _age(birth: str, death: str | None) -> int | None:
 
 
 def _patient_ctx(record: Any, **extra: Any) -> dict[str, Any]:
-    plot, equations = egfr_trend_png(record.labs)
+    plot, plot_data = egfr_trend(record.labs, record.interventions)
     p = record.patient
     return {
         "record": record,
         "patient_age": _age(p.get("birth_date"), p.get("death_date")),
         "timeline": record.timeline(),
         "plot": plot,
-        "equations": equations,
+        "plot_data": plot_data,
         "lab_errors": {},
         "edit_lab": None,
         "saved": None,

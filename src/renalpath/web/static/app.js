@@ -52,6 +52,23 @@
     var alert = document.querySelector("main [role=alert]");
     if (alert) { openAncestors(alert); alert.scrollIntoView({ block: "center" }); }
   });
+
+  // The same after a submit answered in place (htmx, e.g. a calculator's button): the first
+  // field marked invalid comes into view with the keyboard on it. Not after a live update
+  // while typing, which must never move the focus.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    var elt = config && config.elt;
+    if (!elt || elt.tagName !== "BUTTON") { return; }
+    var invalid = event.detail.target && event.detail.target.isConnected
+      ? event.detail.target.querySelector("[aria-invalid=true]")
+      : document.querySelector("[aria-invalid=true]");
+    if (invalid) {
+      openAncestors(invalid);
+      invalid.scrollIntoView({ block: "center" });
+      invalid.focus({ preventScroll: true });
+    }
+  });
 })();
 // ---- Study pages: loading feedback and no double submits ---------------------------------
 // A study run takes about a second and a PDF one to two: while it runs, the submit button is
