@@ -16,7 +16,11 @@ import pytest
 from tests.registry.registry_fixtures import Rows, base_rows
 
 REPO = Path(__file__).resolve().parents[2]
-VALIDATOR = REPO / "tools" / "fhir-validator"
+# The installed validator (`make fhir-validator`); another checkout's can be named, so a second
+# working copy of the repository need not install its own node_modules.
+VALIDATOR = Path(
+    os.environ.get("RENALPATH_FHIR_VALIDATOR_DIR") or REPO / "tools" / "fhir-validator"
+)
 MCODE_EXAMPLES = VALIDATOR / "mcode" / "package" / "example"
 
 

@@ -4,13 +4,15 @@ API (stable):
 
 - `load_frames(engine, equation="ckd-epi-2021") -> RegistryFrames` — every table at once.
 - `RegistryFrames` fields `patients`, `tumours`, `imaging`, `interventions`, `pathology`,
-  `complications`, `labs`, `events`: one DataFrame each, with exactly the data dictionary's
-  column names (dates as pandas datetime64, numbers float / nullable Int64, booleans object
-  True/False/None, text and enumerations object/None), plus:
+  `complications`, `labs`, `events`, and the coded records `staging`, `performance`,
+  `disease_status`, `metastases`, `systemic_therapy`, `radiotherapy`: one DataFrame each,
+  with exactly the data dictionary's column names (dates as pandas datetime64, numbers float /
+  nullable Int64, booleans object True/False/None, text and enumerations object/None), plus:
   - `patients.followup_end_date`: latest of death_date, last_contact_date and any event, lab or
     intervention date; `followup_months(start, end)` converts (days / 30.4375).
   - `interventions.side_derived`, `intent_derived`, `parent_intervention_id_derived`,
     `lineage_source` ("explicit" | "derived"): the salvage lineage as stored at import.
+  - `labs.loinc`, `labs.ucum`: the derived LOINC term and UCUM unit code (None where none fits);
   - `labs.egfr`, `labs.egfr_equation`: eGFR of every creatinine row (NaN for other tests and
     under-18s). With the default equation the stored values are returned; any other equation
     ("mdrd", "ckd-epi-2009") is recomputed on the fly from the patient's sex, age at the lab
@@ -21,7 +23,7 @@ API (stable):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -42,7 +44,7 @@ _DERIVED: dict[str, tuple[str, ...]] = {
         "parent_intervention_id_derived",
         "lineage_source",
     ),
-    "labs": ("egfr", "egfr_equation"),
+    "labs": ("egfr", "egfr_equation", "loinc", "ucum"),
     "complications": ("seq",),
 }
 
@@ -57,6 +59,13 @@ class RegistryFrames:
     complications: pd.DataFrame
     labs: pd.DataFrame
     events: pd.DataFrame
+    # The coded records (empty frames with the dictionary's columns when none is stored).
+    staging: pd.DataFrame = field(default_factory=pd.DataFrame)
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    disease_status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metastases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    systemic_therapy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    radiotherapy: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _raw(engine: Engine, name: str) -> pd.DataFrame:
