@@ -142,6 +142,7 @@ def test_codes_follow_the_data_maps(exported: dict[str, Path]) -> None:
     assert [(cd["system"].rsplit("/", 1)[-1], cd["code"]) for cd in t1["code"]["coding"]] == [
         ("icd-10-cm", "C64.2"),
         ("icd-10", "C64"),
+        ("sct", "93849006"),  # SNOMED CT primary malignant neoplasm of kidney
     ]
     hist = t1["extension"][0]["valueCodeableConcept"]["coding"][0]
     assert (hist["system"], hist["code"]) == (

@@ -223,6 +223,8 @@ def medication_request(r: Row, patient_ref: dict[str, str]) -> Resource:
         "medicationCodeableConcept": {"coding": coding, "text": name},
         "subject": patient_ref,
         "authoredOn": r["start_date"],
+        # US Core requires a requester on an order; the registry holds no prescriber.
+        "requester": {"extension": [{"url": c.DATA_ABSENT, "valueCode": "unknown"}]},
         "dosageInstruction": [
             {
                 "text": f"regimen {r.get('regimen') or r['agent']}",
