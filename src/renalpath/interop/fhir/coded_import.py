@@ -135,7 +135,7 @@ def _disease_status(reader: Any, where: Any, res: Resource) -> None:
                                       date=date, status=status, evidence=evidence))  # fmt: skip
 
 
-def _is_secondary(res: Resource) -> bool:
+def is_secondary(res: Resource) -> bool:
     if c.PROFILE["secondary"] in set((res.get("meta") or {}).get("profile") or []):
         return True
     code = c.snomed()["metastatic_neoplasm"][0]
@@ -144,7 +144,7 @@ def _is_secondary(res: Resource) -> bool:
 
 
 def _metastasis(reader: Any, where: Any, res: Resource) -> None:
-    if not _is_secondary(res):
+    if not is_secondary(res):
         reader.skip(where, res, "Condition of a kidney cancer patient that is neither the kidney "
                     "tumour nor a metastasis: outside the registry's model")  # fmt: skip
         return

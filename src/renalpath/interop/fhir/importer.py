@@ -307,7 +307,7 @@ class _Reader:
         except ValueError as err:
             self.error(where, res, str(err))
             return
-        secondary = c.PROFILE["secondary"] in _profiles(res)
+        secondary = coded_import.is_secondary(res)
         if kind == "Condition" and ((own and own[0][0] != "tumours") or (not own and secondary)):
             self.deferred.append((where, res))  # a metastasis: read once patients are known
             return
