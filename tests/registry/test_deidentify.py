@@ -76,7 +76,8 @@ def synth_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_dictionary_tags_every_id_date_and_free_text_column() -> None:
     """Every date and every id/reference column is tagged; the only untagged text columns are
-    the coded lab unit and equation and the regimen (agent names) — a new text column must be tagged consciously."""
+    the coded lab unit and equation and the regimen (agent names) — a new text column must be
+    tagged consciously."""
     for spec in FILES.values():
         for c in spec.columns:
             if c.type == "date":

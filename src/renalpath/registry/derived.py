@@ -92,8 +92,8 @@ def lab_codes(labs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     for key in set(keys):
         test, unit, equation = key
         code = lab_loinc(str(test), str(unit), "" if equation is None else str(equation))
-        ucum = units.get(str(unit), ("", ""))[0]
-        cache[key] = (code.loinc if code is not None else None, ucum or None)
+        ucum_code = units.get(str(unit), ("", ""))[0]
+        cache[key] = (code.loinc if code is not None else None, ucum_code or None)
     loinc = pd.Series([cache[k][0] for k in keys], index=labs.index, dtype=object)
     ucum = pd.Series([cache[k][1] for k in keys], index=labs.index, dtype=object)
     return loinc, ucum

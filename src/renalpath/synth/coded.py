@@ -26,14 +26,15 @@ EVENT_SITES = {"lung": "lung", "bone": "bone", "liver": "liver", "lymph nodes": 
 _SITES_AT_DIAGNOSIS = (("lung", 0.5), ("bone", 0.2), ("lymph_node", 0.15), ("liver", 0.08),
                        ("adrenal", 0.05), ("brain", 0.02))  # fmt: skip
 # First-line regimens (agents given together) and their shares [P].
-_FIRST_LINE = (
+Regimens = tuple[tuple[tuple[str, ...], float], ...]
+_FIRST_LINE: Regimens = (
     (("pembrolizumab", "axitinib"), 0.35),
     (("nivolumab", "ipilimumab"), 0.3),
     (("nivolumab", "cabozantinib"), 0.15),
     (("sunitinib",), 0.1),
     (("pazopanib",), 0.1),
 )
-_SECOND_LINE = ((("cabozantinib",), 0.6), (("axitinib",), 0.2), (("everolimus",), 0.2))
+_SECOND_LINE: Regimens = ((("cabozantinib",), 0.6), (("axitinib",), 0.2), (("everolimus",), 0.2))
 _ENDS = (("progression", 0.55), ("toxicity", 0.25), ("completed", 0.1), ("patient_choice", 0.1))
 _PALLIATIVE_RT = ((8.0, 1, 0.4), (20.0, 5, 0.35), (30.0, 10, 0.25))  # dose Gy, fractions [P]
 _RT_SITES = ("bone", "spine", "brain")
@@ -152,10 +153,10 @@ def _metastases(c: Course, d: Draws) -> list[dict[str, str]]:
             site = d.pick(_SITES_AT_DIAGNOSIS)
             rows[(t.dx, site)] = _met(pid, t.tumour_id, t.dx, site, "imaging")
     for e in c.events:
-        site = EVENT_SITES.get(e.detail)
-        if e.type == "distant_metastasis" and site is not None:
+        event_site = EVENT_SITES.get(e.detail)
+        if e.type == "distant_metastasis" and event_site is not None:
             detection = "biopsy" if d.chance(0.2) else "imaging"
-            rows[(e.date, site)] = _met(pid, e.tumour_id, e.date, site, detection)
+            rows[(e.date, event_site)] = _met(pid, e.tumour_id, e.date, event_site, detection)
     return [rows[k] for k in sorted(rows)]
 
 
@@ -170,7 +171,8 @@ def _systemic(c: Course, d: Draws, end: int) -> list[dict[str, str]]:
     rows: dict[tuple[str, int], dict[str, str]] = {}
     starts = sorted({op.date for op in c.ops if op.type == "systemic_therapy"})
     for first in starts[:1]:
-        day, line, regimens = first, 1, _FIRST_LINE
+        regimens: Regimens = _FIRST_LINE
+        day, line = first, 1
         while day <= end and line <= 2:
             agents = d.pick(regimens)
             stop = day + int(d.exponential(270.0))
