@@ -331,3 +331,19 @@ def test_coded_records_are_edited_one_by_one_and_block_deletes(
     assert changed.changed == ["karnofsky"]
     with pytest.raises(RecordConflict, match="performance"):
         delete_record(engine, "patients", "P1", "test", "t")
+
+
+def test_the_case_builder_reads_new_subtypes_as_the_pathway_group(
+    tmp_path: Path, engine: Engine
+) -> None:
+    from renalpath.pathway.case import Case
+    from renalpath.registry.case_builder import build_case
+
+    rows = _rows()
+    rows["tumours"][0]["histology"] = "collecting_duct"
+    assert import_folder(engine, write_folder(tmp_path / "f", rows)).written
+    built = build_case(engine, "P1", today=dt.date(2023, 1, 1))
+    assert built is not None
+    assert built.case["tumour"]["histology"] == "other"
+    assert any("collecting duct" in note and "other" in note for note in built.notes)
+    Case.model_validate(built.case)  # the pathway accepts the case
