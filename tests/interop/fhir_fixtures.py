@@ -13,16 +13,23 @@ from typing import Any
 
 import pytest
 
+from renalpath.registry.dictionary import AGENTS, BODY_SITES, FILES, HISTOLOGIES, RT_MODALITIES
 from tests.registry.registry_fixtures import Rows, base_rows
 
 REPO = Path(__file__).resolve().parents[2]
-VALIDATOR = REPO / "tools" / "fhir-validator"
+# The installed validator (`make fhir-validator`); another checkout's can be named, so a second
+# working copy of the repository need not install its own node_modules.
+VALIDATOR = Path(
+    os.environ.get("RENALPATH_FHIR_VALIDATOR_DIR") or REPO / "tools" / "fhir-validator"
+)
 MCODE_EXAMPLES = VALIDATOR / "mcode" / "package" / "example"
 
 
 def every_field_rows() -> Rows:
     """`base_rows` plus rows that together use every column and every enumeration value."""
     rows = base_rows()
+    for name in FILES:
+        rows.setdefault(name, [])
     rows["patients"] += [
         {
             "patient_id": "P3",
@@ -259,7 +266,85 @@ def every_field_rows() -> Rows:
             }
         )
     rows["events"].append({"patient_id": "P3", "date": "2021-06-30", "type": "death"})
+    _coded_rows(rows)
     return rows
+
+
+def _coded_rows(rows: Rows) -> None:
+    """Rows of the coded files using every column and enumeration value, and tumours with the
+    WHO 2022 histologies the rows above leave out."""
+    used = {r.get("histology") for name in ("tumours", "pathology") for r in rows[name]}
+    for n, hist in enumerate(h for h in HISTOLOGIES if h not in used):
+        rows["tumours"].append(
+            {"tumour_id": f"T{40 + n}", "patient_id": "P5_with/odd id", "side": "left",
+             "diagnosis_date": f"2021-0{1 + n % 9}-1{n // 9}", "histology": hist}
+        )  # fmt: skip
+    staging = [  # tumour, date, classification, T, N, M, stage, edition, basis
+        ("T1", "2018-01-10", "c", "T1a", "N0", "M0", "I", "8", "imaging"),
+        ("T1", "2019-06-01", "p", "T1a", "NX", "", "", "8", "pathology"),
+        ("T11", "2015-02-20", "c", "T1b", "N1", "M0", "III", "8", "imaging"),
+        ("T11", "2015-04-01", "p", "T3a", "N1", "M1", "IV", "7", "pathology"),
+        ("T10", "2016-01-05", "yc", "T2a", "N0", "M0", "II", "8", "clinical"),
+        ("T10", "2016-08-10", "yp", "T2b", "NX", "MX", "", "8", "pathology"),
+        ("T13", "2017-05-05", "rc", "T3", "N0", "M1", "IV", "8", "imaging"),
+        ("T13", "2017-06-05", "rp", "T4", "N1", "M1", "IV", "7", "pathology"),
+        ("T12", "2015-03-20", "c", "TX", "NX", "M0", "", "8", "imaging"),
+        ("T14", "2015-05-15", "c", "T0", "N0", "M1", "IV", "8", ""),
+        ("T15", "2015-06-15", "p", "T1", "N0", "M0", "I", "8", "pathology"),
+        ("T16", "2015-07-15", "c", "T2", "N0", "M0", "II", "8", "imaging"),
+        ("T17", "2015-08-15", "c", "T3b", "N0", "M0", "III", "8", "imaging"),
+        ("T18", "2015-09-15", "p", "T3c", "N1", "M0", "III", "8", "pathology"),
+        ("T19", "2015-01-16", "c", "", "", "", "", "8", ""),
+    ]
+    for t, d, cls, tc, nc, mc, sg, ed, basis in staging:
+        rows["staging"].append(
+            {"tumour_id": t, "date": d, "classification": cls, "t_category": tc,
+             "n_category": nc, "m_category": mc, "stage_group": sg, "ajcc_edition": ed,
+             "basis": basis}
+        )  # fmt: skip
+    for n, (ecog, kps) in enumerate([("0", "100"), ("1", ""), ("2", "60"), ("3", "40"),
+                                     ("4", "20"), ("5", "0"), ("", "90")]):  # fmt: skip
+        rows["performance"].append(
+            {"patient_id": "P4" if n < 6 else "P3", "date": f"2018-0{1 + n}-02", "ecog": ecog,
+             "karnofsky": kps}
+        )  # fmt: skip
+    evidence = ["imaging", "histology", "cytology", "pathology", "laboratory", "physical_exam",
+                "tumour_marker"]  # fmt: skip
+    statuses = ["improved", "stable", "worsened", "undetermined"]
+    for n, ev in enumerate(evidence):
+        rows["disease_status"].append(
+            {"patient_id": "P4", "tumour_id": "T10" if n % 2 else "", "date": f"2019-0{1 + n}-03",
+             "status": statuses[n % 4], "evidence": ev}
+        )  # fmt: skip
+    rows["disease_status"].append(
+        {"patient_id": "P3", "tumour_id": "T11", "date": "2017-02-01", "status": "worsened"}
+    )
+    detection = ["imaging", "biopsy", "surgery", "clinical"]
+    for n, site in enumerate(BODY_SITES):
+        rows["metastases"].append(
+            {"patient_id": "P3" if n % 2 else "P4", "tumour_id": "T11" if n % 2 else "",
+             "date": f"2017-{1 + n % 12:02d}-0{1 + n // 12}", "site": site,
+             "detection": detection[n % 4] if n != 3 else ""}
+        )  # fmt: skip
+    reasons = ["completed", "progression", "toxicity", "patient_choice", "death", "other", ""]
+    for n, agent in enumerate(AGENTS):
+        pair = n in (10, 13)  # nivolumab+ipilimumab, same start, one regimen
+        start = "2019-01-07" if pair else f"20{17 + n % 3}-{1 + n % 12:02d}-1{n % 10}"
+        rows["systemic_therapy"].append(
+            {"patient_id": "P4", "tumour_id": "T10" if n % 3 == 0 else "", "agent": agent,
+             "regimen": "nivolumab+ipilimumab" if pair else (agent if n % 4 == 0 else ""),
+             "line": str(1 + n % 3) if n != 5 else "", "start_date": start,
+             "end_date": "" if n % 5 == 4 else "2020-06-30",
+             "stop_reason": reasons[n % len(reasons)] if n % 5 != 4 else ""}
+        )  # fmt: skip
+    for n, modality in enumerate(RT_MODALITIES):
+        rows["radiotherapy"].append(
+            {"patient_id": "P3" if n % 2 else "P4", "tumour_id": "T11" if n == 1 else "",
+             "start_date": f"2018-0{1 + n}-05", "end_date": f"2018-0{1 + n}-20" if n else "",
+             "modality": modality, "site": BODY_SITES[n % len(BODY_SITES)],
+             "dose_gy": ["30", "8", "20", "45.5", "", "60", "35"][n],
+             "fractions": ["10", "1", "5", "", "", "8", "5"][n]}
+        )  # fmt: skip
 
 
 def validator_ready() -> bool:

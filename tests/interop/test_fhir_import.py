@@ -39,8 +39,8 @@ def test_every_mcode_example_is_parsed_and_accounted_for(examples: Path) -> None
 
 
 def _kidney_bundle(examples: Path) -> dict[str, Any]:
-    """The jenny-m patient bundle with her primary cancer made a left clear-cell RCC, cT3 cN0
-    cM0 (SNOMED CT codes of the kidney categories are not held, so N is given as text)."""
+    """The jenny-m patient bundle with her primary cancer made a left clear-cell RCC; her cT3
+    cN0 cM0 are read from their SNOMED CT codes."""
     bundle = json.loads((examples / "Bundle-mcode-patient-bundle-jenny-m.json").read_text("utf-8"))
     bundle = copy.deepcopy(bundle)
     for entry in bundle["entry"]:
@@ -76,8 +76,6 @@ def _kidney_bundle(examples: Path) -> dict[str, Any]:
             # The example's clinical stage group lists the pathologic categories as members,
             # so nothing links these to the cancer: say which condition they stage.
             res["focus"] = [{"reference": "Condition/primary-cancer-condition-jenny-m"}]
-        if res["id"] == "tnm-clinical-regional-nodes-category-jenny-m":
-            res["valueCodeableConcept"] = {"text": "cN0"}
     return bundle
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from renalpath.registry.db import make_engine, upgrade
+from renalpath.registry.dictionary import FILES
 from renalpath.registry.kits19 import write_folder as write_rows
 
 Rows = dict[str, list[dict[str, str]]]
@@ -71,8 +72,12 @@ def base_rows() -> Rows:
     }  # fmt: skip
 
 
-def write_folder(folder: Path, rows: Rows) -> Path:
-    """Write `rows` as a registry folder (dictionary headers; missing cells blank)."""
+def write_folder(folder: Path, rows: Rows, *, every_file: bool = True) -> Path:
+    """Write `rows` as a registry folder (dictionary headers; missing cells blank). Files
+    without rows are written with their header only (as the export writes them), unless
+    `every_file` is False: then only the files in `rows` (an older folder, say)."""
+    if every_file:
+        rows = {name: rows.get(name, []) for name in FILES}
     return write_rows(rows, folder)
 
 

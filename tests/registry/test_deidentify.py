@@ -76,7 +76,8 @@ def synth_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_dictionary_tags_every_id_date_and_free_text_column() -> None:
     """Every date and every id/reference column is tagged; the only untagged text columns are
-    the coded lab unit and equation — a new text column must be tagged consciously."""
+    the coded lab unit and equation and the regimen (agent names) — a new text column must be
+    tagged consciously."""
     for spec in FILES.values():
         for c in spec.columns:
             if c.type == "date":
@@ -85,7 +86,9 @@ def test_dictionary_tags_every_id_date_and_free_text_column() -> None:
                 assert c.phi == "record_id", (spec.name, c.name)
     untagged_text = {(f, c.name) for f, s in FILES.items() for c in s.columns
                      if c.type == "str" and c.phi is None}  # fmt: skip
-    assert untagged_text == {("labs", "unit"), ("labs", "equation")}
+    assert untagged_text == {
+        ("labs", "unit"), ("labs", "equation"), ("systemic_therapy", "regimen")
+    }  # fmt: skip
     assert set(cols_tagged("free_text")) == {("complications", "description"), ("events", "detail")}
 
 

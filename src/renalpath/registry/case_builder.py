@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from renalpath.clinical.durations import completed_years
 from renalpath.registry.models import Event, Imaging, Intervention, Lab, Pathology, Patient, Tumour
+from renalpath.registry.vocab import pathway_histology
 
 FAILURE_KINDS = {"residual_disease": "residual", "local_recurrence": "recurrence"}
 SURGERY = ("partial_nephrectomy", "radical_nephrectomy")
@@ -163,7 +164,7 @@ def _tumour(built: BuiltCase, tumour: Any, imaging: Any) -> None:
     src = f"tumour {tumour['tumour_id']}"
     dx = tumour["diagnosis_date"]
     _put(built, "tumour.side", tumour["side"], src, dx)
-    _put(built, "tumour.histology", tumour["histology"], src, dx)
+    _histology(built, "tumour.histology", tumour["histology"], src, dx)
     if tumour["cn"] in ("N0", "N1", "NX"):
         _put(built, "tumour.cn", tumour["cn"], src, dx)
     if tumour["cm"] in ("M0", "M1"):
@@ -193,6 +194,17 @@ def _tumour(built: BuiltCase, tumour: Any, imaging: Any) -> None:
         ("padua_face", "tumour.padua.face"),
     ):
         _put(built, path, imaging[col], img_src, when)
+
+
+def _histology(built: BuiltCase, path: str, value: Any, source: str, date: dt.date) -> None:
+    """The pathway reads the WHO 2022 subtypes it has no rules of its own for as "other"
+    (`registry/codes/histology.csv`, column pathway_group); the clinician is told."""
+    group = pathway_histology(value)
+    _put(built, path, group, source, date)
+    if group != value:
+        built.notes.append(
+            f"Histology {value.replace('_', ' ')} ({source}) is read as {group} by the pathway."
+        )
 
 
 def _kidney_function(built: BuiltCase, creat: Any, egfr: Any) -> None:
@@ -234,7 +246,7 @@ def _pathology(built: BuiltCase, iv: Any) -> None:
     when = iv["date"]
     _put(built, "pathology.treatment", iv["type"], src, when)
     _put(built, "pathology.date", when.isoformat(), src, when)
-    _put(built, "pathology.histology", iv["path_histology"], src, when)
+    _histology(built, "pathology.histology", iv["path_histology"], src, when)
     pt = iv["path_pt"]
     if pt in PT_CODES:
         _put(built, "pathology.pt", "p" + pt, src, when)

@@ -3,7 +3,7 @@
 REDCap's de-identified export is the model users know (remove tagged identifiers, hash the
 record id, shift dates by up to 364 days per record keeping intervals, remove free text).
 Every exported column is on an allow-list (`column_rule`), decided from the data dictionary
-(`ColumnSpec.phi`) and, for the two short text columns, here:
+(`ColumnSpec.phi`) and, for the three short text columns, here:
 
 * `record_id` columns (patient, tumour and intervention ids and every reference to them) are
   replaced by keyed pseudonyms: HMAC-SHA-256(key, "file.column" + id), the first 64 bits in
@@ -21,6 +21,8 @@ Every exported column is on an allow-list (`column_rule`), decided from the data
   (`UNITS`, the eGFR equations): an unknown equation is blanked, a lab whose unit is not a
   known unit is left out (a unit "John Smith MRN 1234567" must never reach a researcher);
   both are counted in the result;
+* `systemic_therapy.regimen` may only hold agent names of `registry/codes/agents.csv` joined
+  by + (validated on import); anything else is blanked and counted;
 * any other column of type "str" without a tag is refused before anything is written, so a
   new text column cannot leak by default.
 
@@ -46,7 +48,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -58,6 +60,7 @@ from sqlalchemy import Engine
 from renalpath.clinical.egfr import EQUATIONS
 from renalpath.errors import Refusal
 from renalpath.registry import audit
+from renalpath.registry.coded_checks import regimen_problem
 from renalpath.registry.db import lock_for_write
 from renalpath.registry.dictionary import FILES, FileSpec
 from renalpath.registry.exporter import export_folder, formula_safe_frame
@@ -159,9 +162,27 @@ UNITS |= {
     "ml/min/1.73m²": "mL/min/1.73m2", "ml/min/1.73 m²": "mL/min/1.73m2", "x10^9/l": "10^9/L",
     "10*9/l": "10^9/L", "g/l": "g/L",
 }  # fmt: skip
+
+
+class _Regimens(Mapping[str, str]):
+    """Regimens: agent names of `registry/codes/agents.csv` joined by + (nothing else)."""
+
+    def __getitem__(self, key: str) -> str:
+        if regimen_problem(key, None) is not None:
+            raise KeyError(key)
+        return key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 _CONTROLLED: dict[tuple[str, str], tuple[Mapping[str, str], Literal["drop_row", "blank"]]] = {
     ("labs", "unit"): (UNITS, "drop_row"),
     ("labs", "equation"): ({e: e for e in EQUATIONS}, "blank"),
+    ("systemic_therapy", "regimen"): (_Regimens(), "blank"),
 }
 
 Rule = Literal["pseudonym", "shift", "blank", "copy", "controlled"]

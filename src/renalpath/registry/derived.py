@@ -17,6 +17,7 @@ import pandas as pd
 from renalpath.clinical.egfr import egfr_array
 from renalpath.clinical.units import creatinine_to_mg_dl
 from renalpath.registry.dictionary import ABLATION_TYPES
+from renalpath.registry.vocab import lab_loinc, ucum_units
 
 DEFAULT_EQUATION = "ckd-epi-2021"
 
@@ -70,6 +71,32 @@ def compute_egfr(
         egfr.loc[idx] = values
         eq.loc[idx] = equation
     return egfr, eq
+
+
+LAB_CODE_COLUMNS = ("loinc", "ucum")
+
+
+def lab_codes(labs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The derived LOINC term and UCUM unit code of each lab row (`test`, `unit`, `equation`
+    columns; None where no verified code fits), worked out once per distinct triple."""
+    units = ucum_units()
+    keys = list(
+        zip(
+            labs["test"].tolist(),
+            labs["unit"].tolist(),
+            labs["equation"].tolist() if "equation" in labs else [None] * len(labs),
+            strict=True,
+        )
+    )
+    cache: dict[tuple[Any, Any, Any], tuple[str | None, str | None]] = {}
+    for key in set(keys):
+        test, unit, equation = key
+        code = lab_loinc(str(test), str(unit), "" if equation is None else str(equation))
+        ucum_code = units.get(str(unit), ("", ""))[0]
+        cache[key] = (code.loinc if code is not None else None, ucum_code or None)
+    loinc = pd.Series([cache[k][0] for k in keys], index=labs.index, dtype=object)
+    ucum = pd.Series([cache[k][1] for k in keys], index=labs.index, dtype=object)
+    return loinc, ucum
 
 
 def _creatinine_mg_dl(values: pd.Series, units: pd.Series) -> pd.Series:

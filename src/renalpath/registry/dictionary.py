@@ -7,7 +7,10 @@ apart. Names, file names and enumerations here are a contract: extend, never ren
 Public API (stable; the synthetic-cohort generator and the outcomes layer rely on it):
 
 - `FILES: dict[str, FileSpec]` in import order (patients, tumours, imaging, interventions,
-  pathology, complications, labs, events) — a parent file always precedes its children.
+  pathology, complications, labs, events, then the coded records: staging, performance,
+  disease_status, metastases, systemic_therapy, radiotherapy) — a parent file always
+  precedes its children. A folder may hold any subset of them (older folders hold only the
+  first eight).
 - `FileSpec.name` ("patients"), `.filename` ("patients.csv"), `.columns`, `.key` (the columns
   that identify a row for upserts), `.description`.
 - `ColumnSpec(name, type, required, enum, unit, description, min, max, references, phi)` where
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from renalpath.registry import vocab
 
 ColumnType = Literal["str", "int", "float", "bool", "date", "enum"]
 # What a column can reveal about a person, following REDCap's de-identified export ("remove
@@ -54,9 +59,9 @@ CLAVIEN_GRADES: tuple[str, ...] = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 SEXES = ("male", "female")
 SIDES = ("left", "right")
-HISTOLOGIES = (
-    "clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other", "unknown",
-)  # fmt: skip
+# WHO 2022 renal tumour subtypes with their ICD-O-3 codes (`registry/codes/histology.csv`); the
+# first five short names and other/unknown are those of earlier releases.
+HISTOLOGIES: tuple[str, ...] = vocab.histology_names()
 INTERVENTION_TYPES = (
     "partial_nephrectomy",
     "radical_nephrectomy",
@@ -89,6 +94,27 @@ EVENT_TYPES = (
 )
 MODALITIES = ("ct", "mri", "us")
 COMPARATORS = ("<", "<=", ">", ">=")
+# AJCC classification prefixes of a staging record: c clinical, p pathological, y after
+# neoadjuvant therapy, r at recurrence (AJCC Cancer Staging Manual, 8th edition, ch. 1).
+STAGING_CLASSIFICATIONS = ("c", "p", "yc", "yp", "rc", "rp")
+STAGE_GROUPS = ("I", "II", "III", "IV")  # AJCC 7/8 kidney stage groups
+AJCC_EDITIONS = ("7", "8")
+STAGING_BASES = ("imaging", "pathology", "clinical")
+# Disease-status trend: the four values of mCODE's condition-status-trend value set.
+DISEASE_STATUSES = ("improved", "stable", "worsened", "undetermined")
+# Evidence of a disease-status assessment: mCODE's evidence-type value set (one concept each).
+STATUS_EVIDENCE = (
+    "imaging", "histology", "cytology", "pathology", "laboratory", "physical_exam",
+    "tumour_marker",
+)  # fmt: skip
+BODY_SITES: tuple[str, ...] = tuple(vocab.body_sites())
+METASTASIS_DETECTION = ("imaging", "biopsy", "surgery", "clinical")
+AGENTS: tuple[str, ...] = tuple(vocab.agents())
+STOP_REASONS = ("completed", "progression", "toxicity", "patient_choice", "death", "other")
+RT_MODALITIES = (
+    "photons", "electrons", "protons", "carbon_ions", "brachytherapy_hdr", "brachytherapy_ldr",
+    "radiopharmaceutical",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -215,7 +241,13 @@ _TUMOURS = FileSpec(
         _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
         _c("side", "enum", "Kidney side.", required=True, enum=SIDES),
         _c("diagnosis_date", "date", "Date of diagnosis (first imaging).", required=True),
-        _c("histology", "enum", "Histology (biopsy or final).", enum=HISTOLOGIES),
+        _c(
+            "histology",
+            "enum",
+            "Histology (biopsy or final): WHO 2022 subtype; ICD-O-3 codes in "
+            "registry/codes/histology.csv (an ICD-O-3 code naming one subtype is accepted).",
+            enum=HISTOLOGIES,
+        ),
         _c("ct", "enum", "Clinical T category (AJCC 8).", enum=T_CATEGORIES),
         _c("cn", "enum", "Clinical N category (AJCC 8).", enum=N_CATEGORIES),
         _c("cm", "enum", "Clinical M category (AJCC 8).", enum=M_CATEGORIES),
@@ -355,7 +387,7 @@ _PATHOLOGY = FileSpec(
             required=True,
             references=INTERVENTION_REF,
         ),
-        _c("histology", "enum", "Histology.", enum=HISTOLOGIES),
+        _c("histology", "enum", "Histology (WHO 2022 subtype, as for tumours).", enum=HISTOLOGIES),
         _c("isup_grade", "int", "WHO/ISUP nuclear grade.", min_=1, max_=4),
         _c("pt", "enum", "Pathological T category (AJCC 8).", enum=T_CATEGORIES),
         _c("pn", "enum", "Pathological N category (AJCC 8).", enum=N_CATEGORIES),
@@ -440,7 +472,167 @@ _EVENTS = FileSpec(
         _c("tumour_id", "str", "Tumour concerned (blank = patient-level).", references=TUMOUR_REF),
         _c("date", "date", "Date of the event.", required=True),
         _c("type", "enum", "Event type.", required=True, enum=EVENT_TYPES),
-        _c("detail", "str", "Free-text detail.", phi="free_text"),
+        _c(
+            "detail",
+            "str",
+            "Free-text detail (blanked by de-identification; record metastasis sites in "
+            "metastases.csv).",
+            phi="free_text",
+        ),
+    ),
+)
+
+_STAGING = FileSpec(
+    name="staging",
+    form_label="Staging",
+    description=(
+        "TNM staging as recorded (clinical, pathological, after neoadjuvant therapy or at "
+        "recurrence), with its stage group and AJCC edition; key: tumour_id + date + "
+        "classification. The categories are written without their prefix (T1a, N0, M1)."
+    ),
+    key=("tumour_id", "date", "classification"),
+    columns=(
+        _c("tumour_id", "str", "Tumour staged.", required=True, references=TUMOUR_REF),
+        _c("date", "date", "Date of the staging.", required=True),
+        _c(
+            "classification",
+            "enum",
+            "AJCC classification: c clinical, p pathological, yc/yp after neoadjuvant therapy, "
+            "rc/rp at recurrence.",
+            required=True,
+            enum=STAGING_CLASSIFICATIONS,
+        ),
+        _c("t_category", "enum", "T category.", enum=T_CATEGORIES),
+        _c("n_category", "enum", "N category.", enum=N_CATEGORIES),
+        _c("m_category", "enum", "M category.", enum=M_CATEGORIES),
+        _c("stage_group", "enum", "Stage group as recorded.", enum=STAGE_GROUPS),
+        _c(
+            "ajcc_edition",
+            "enum",
+            "AJCC Cancer Staging Manual edition.",
+            required=True,
+            enum=AJCC_EDITIONS,
+        ),
+        _c("basis", "enum", "What the staging rests on.", enum=STAGING_BASES),
+    ),
+)
+
+_PERFORMANCE = FileSpec(
+    name="performance",
+    form_label="Performance status",
+    description=(
+        "Performance status assessments; key: patient_id + date (ECOG, Karnofsky or both)."
+    ),
+    key=("patient_id", "date"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("date", "date", "Date of the assessment.", required=True),
+        _c("ecog", "int", "ECOG performance status (0 fully active … 5 dead).", min_=0, max_=5),
+        _c(
+            "karnofsky",
+            "int",
+            "Karnofsky performance status, in steps of 10 (100 normal … 0 dead).",
+            unit="%",
+            min_=0,
+            max_=100,
+        ),
+    ),
+)
+
+_DISEASE_STATUS = FileSpec(
+    name="disease_status",
+    form_label="Disease status",
+    description=(
+        "Disease-status assessments (the clinician's judgement of the trend); key: "
+        "patient_id + tumour_id + date."
+    ),
+    key=("patient_id", "tumour_id", "date"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c(
+            "tumour_id",
+            "str",
+            "Tumour assessed (blank = the patient's disease).",
+            references=TUMOUR_REF,
+        ),
+        _c("date", "date", "Date of the assessment.", required=True),
+        _c("status", "enum", "Disease status trend.", required=True, enum=DISEASE_STATUSES),
+        _c("evidence", "enum", "Main evidence of the assessment.", enum=STATUS_EVIDENCE),
+    ),
+)
+
+_METASTASES = FileSpec(
+    name="metastases",
+    form_label="Metastasis",
+    description=(
+        "Distant metastases, one row per site; key: patient_id + date + site (the coded form "
+        "of a distant_metastasis event's site)."
+    ),
+    key=("patient_id", "date", "site"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c("tumour_id", "str", "Primary tumour (blank = unknown).", references=TUMOUR_REF),
+        _c("date", "date", "Date the metastasis was diagnosed.", required=True),
+        _c("site", "enum", "Body site.", required=True, enum=BODY_SITES),
+        _c("detection", "enum", "How it was found.", enum=METASTASIS_DETECTION),
+    ),
+)
+
+_SYSTEMIC = FileSpec(
+    name="systemic_therapy",
+    form_label="Systemic therapy",
+    description=(
+        "Systemic therapy courses, one row per agent; key: patient_id + agent + start_date. "
+        "Agents given together share the regimen (their names joined by +)."
+    ),
+    key=("patient_id", "agent", "start_date"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c(
+            "tumour_id",
+            "str",
+            "Tumour treated (blank = the patient's disease).",
+            references=TUMOUR_REF,
+        ),
+        _c(
+            "agent",
+            "enum",
+            "Agent (codes in registry/codes/agents.csv).",
+            required=True,
+            enum=AGENTS,
+        ),
+        _c(
+            "regimen",
+            "str",
+            "Regimen: the agents given together, joined by + (e.g. nivolumab+ipilimumab); "
+            "blank = this agent alone.",
+        ),
+        _c("line", "int", "Line of systemic therapy (1 = first line).", min_=1, max_=15),
+        _c("start_date", "date", "First administration.", required=True),
+        _c("end_date", "date", "Last administration (blank = ongoing or unknown)."),
+        _c("stop_reason", "enum", "Why the course ended.", enum=STOP_REASONS),
+    ),
+)
+
+_RADIOTHERAPY = FileSpec(
+    name="radiotherapy",
+    form_label="Radiotherapy",
+    description="Radiotherapy courses; key: patient_id + start_date + site.",
+    key=("patient_id", "start_date", "site"),
+    columns=(
+        _c("patient_id", "str", "Patient.", required=True, references=PATIENT_REF),
+        _c(
+            "tumour_id",
+            "str",
+            "Tumour treated (blank = a metastasis or unknown).",
+            references=TUMOUR_REF,
+        ),
+        _c("start_date", "date", "First fraction.", required=True),
+        _c("end_date", "date", "Last fraction."),
+        _c("modality", "enum", "Radiotherapy modality.", enum=RT_MODALITIES),
+        _c("site", "enum", "Body site treated.", required=True, enum=BODY_SITES),
+        _c("dose_gy", "float", "Total dose delivered.", unit="Gy", min_=0.1, max_=200),
+        _c("fractions", "int", "Number of fractions delivered.", min_=1, max_=100),
     ),
 )
 
@@ -455,8 +647,18 @@ FILES: dict[str, FileSpec] = {
         _COMPLICATIONS,
         _LABS,
         _EVENTS,
+        _STAGING,
+        _PERFORMANCE,
+        _DISEASE_STATUS,
+        _METASTASES,
+        _SYSTEMIC,
+        _RADIOTHERAPY,
     )
 }
+# The files of earlier releases; a folder holding only these still imports.
+CORE_FILES = ("patients", "tumours", "imaging", "interventions", "pathology", "complications",
+              "labs", "events")  # fmt: skip
+CODED_FILES = tuple(name for name in FILES if name not in CORE_FILES)
 
 
 def header(file_name: str) -> list[str]:

@@ -1,9 +1,11 @@
-"""The registry as eight pandas DataFrames: the one input every outcomes analysis takes.
+"""The registry as pandas DataFrames, one per table: the one input every outcomes analysis takes.
 
 Analyses are pure functions of these frames so they can be tested with a hand-built registry
 and fed from SQLite, PostgreSQL or a CSV folder alike. Columns are the registry CSV columns
 plus derived columns the registry computes (`intent_derived`,
-`parent_intervention_id_derived`, `egfr`, `egfr_equation`, `followup_end_date`).
+`parent_intervention_id_derived`, `egfr`, `egfr_equation`, `loinc`, `ucum`,
+`followup_end_date`). The coded records (`staging`, `performance`, `disease_status`,
+`metastases`, `systemic_therapy`, `radiotherapy`) are frames too, empty when none is stored.
 `RegistryFrames.build` normalises types once (ids to strings, dates to datetime64, booleans and
 numbers parsed) and refuses values it cannot read, naming the table, column and offending
 values, instead of silently turning them into missing data.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,9 +67,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "complications": ("intervention_id", "date", "clavien_dindo", "description"),
     "labs": (
         "patient_id", "date", "test", "value", "unit", "lln", "uln", "equation", "egfr",
-        "egfr_equation",
+        "egfr_equation", "loinc", "ucum",
     ),
     "events": ("patient_id", "tumour_id", "date", "type", "detail"),
+    # The coded records.
+    "staging": (
+        "tumour_id", "date", "classification", "t_category", "n_category", "m_category",
+        "stage_group", "ajcc_edition", "basis",
+    ),
+    "performance": ("patient_id", "date", "ecog", "karnofsky"),
+    "disease_status": ("patient_id", "tumour_id", "date", "status", "evidence"),
+    "metastases": ("patient_id", "tumour_id", "date", "site", "detection"),
+    "systemic_therapy": (
+        "patient_id", "tumour_id", "agent", "regimen", "line", "start_date", "end_date",
+        "stop_reason",
+    ),
+    "radiotherapy": (
+        "patient_id", "tumour_id", "start_date", "end_date", "modality", "site", "dose_gy",
+        "fractions",
+    ),
 }  # fmt: skip
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -79,6 +97,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "complications": ("intervention_id", "clavien_dindo"),
     "labs": ("patient_id", "date", "test", "value", "unit"),
     "events": ("patient_id", "date", "type"),
+    "staging": ("tumour_id", "date", "classification", "ajcc_edition"),
+    "performance": ("patient_id", "date"),
+    "disease_status": ("patient_id", "date", "status"),
+    "metastases": ("patient_id", "date", "site"),
+    "systemic_therapy": ("patient_id", "agent", "start_date"),
+    "radiotherapy": ("patient_id", "start_date", "site"),
 }
 
 _ID_COLUMNS = {
@@ -87,13 +111,14 @@ _ID_COLUMNS = {
 }  # fmt: skip
 _DATE_COLUMNS = {
     "birth_date", "death_date", "last_contact_date", "followup_end_date", "diagnosis_date",
-    "date",
+    "date", "start_date", "end_date",
 }  # fmt: skip
 _BOOL_COLUMNS = {"black_race", "dialysis_expected_preop", "renal_hilar", "necrosis", "sarcomatoid"}
 _NUMBER_COLUMNS = {
     "size_mm", "renal_exophytic_pct", "renal_nearness_mm", "padua_exophytic_pct",
     "warm_ischemia_min", "cold_ischemia_min", "blood_loss_ml", "operative_time_min",
     "transfusion_units", "length_of_stay_days", "isup_grade", "value", "lln", "uln", "egfr",
+    "ecog", "karnofsky", "line", "dose_gy", "fractions",
 }  # fmt: skip
 _TRUE = {"true", "t", "yes", "y", "1"}
 _EDGE_SPACE = re.compile(r"\0\s|\s\0|\0\0")
@@ -237,6 +262,13 @@ class RegistryFrames:
     complications: pd.DataFrame
     labs: pd.DataFrame
     events: pd.DataFrame
+    # The coded records (built as empty frames with their columns when not given).
+    staging: pd.DataFrame = field(default_factory=pd.DataFrame)
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    disease_status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metastases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    systemic_therapy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    radiotherapy: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def build(cls, tables: Mapping[str, pd.DataFrame | None] | None = None,
@@ -269,7 +301,7 @@ _STORED_DERIVED: dict[str, tuple[str, ...]] = {
         "parent_intervention_id_derived",
         "lineage_source",
     ),
-    "labs": ("egfr", "egfr_equation"),
+    "labs": ("egfr", "egfr_equation", "loinc", "ucum"),
     "complications": ("seq",),
 }
 

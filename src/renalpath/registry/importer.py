@@ -54,6 +54,7 @@ from renalpath.registry.derived import (
     LINEAGE_COLUMNS,
     compute_egfr,
     derive_lineage,
+    lab_codes,
 )
 from renalpath.registry.dictionary import FILES, FileSpec
 from renalpath.registry.models import TABLES, AuditLog
@@ -268,6 +269,7 @@ def _upsert(
         egfr, eq = compute_egfr(labs, pats, equation)
         extra["egfr"] = egfr
         extra["egfr_equation"] = eq
+        extra["loinc"], extra["ucum"] = lab_codes(typed)
     if lineage is not None:
         for name in LINEAGE_COLUMNS[1:]:
             extra[name] = lineage[name]
@@ -584,19 +586,19 @@ def _patients_changed(conn: Connection, changes: list[audit.Change]) -> set[str]
             t = TABLES[table]
             rows = conn.execute(select(t.c.patient_id).where(t.c[col].in_(ids[table]))).all()
             patients |= {r[0] for r in rows}
-    for table in ("pathology", "complications"):
-        if table in ids:
-            keys = {i.split("|")[0] for i in ids[table]}
-            t = TABLES["interventions"]
-            rows = conn.execute(select(t.c.patient_id).where(t.c.intervention_id.in_(keys))).all()
+    # Every other file's audit id starts with its patient, tumour or intervention id.
+    via = {"intervention_id": "interventions", "tumour_id": "tumours"}
+    for table, entity_ids in ids.items():
+        if table in ("patients", "tumours", "interventions"):
+            continue
+        first = FILES[table].key[0]
+        keys = {i.split("|")[0] for i in entity_ids}
+        if first == "patient_id":
+            patients |= keys
+        elif first in via:
+            t = TABLES[via[first]]
+            rows = conn.execute(select(t.c.patient_id).where(t.c[first].in_(keys))).all()
             patients |= {r[0] for r in rows}
-    for table in ("labs", "events"):
-        patients |= {i.split("|")[0] for i in ids.get(table, set())}
-    if "imaging" in ids:
-        keys = {i.split("|")[0] for i in ids["imaging"]}
-        t = TABLES["tumours"]
-        rows = conn.execute(select(t.c.patient_id).where(t.c.tumour_id.in_(keys))).all()
-        patients |= {r[0] for r in rows}
     return patients
 
 
@@ -607,17 +609,21 @@ def _check_merged(conn: Connection, patients: set[str], report: Report) -> None:
     if not patients:
         return
     stored: dict[str, pd.DataFrame] = {}
-    pid_tables = ("patients", "tumours", "interventions", "labs", "events")
-    for name in pid_tables:
+    for name in ("patients", "tumours", "interventions"):
         stored[name] = _read(conn, name, list(FILES[name].column_names))
         stored[name] = stored[name][stored[name]["patient_id"].isin(patients)]
-    tumour_ids = set(stored["tumours"]["tumour_id"])
-    iv_ids = set(stored["interventions"]["intervention_id"])
-    for name, col, ids in (("imaging", "tumour_id", tumour_ids),
-                           ("pathology", "intervention_id", iv_ids),
-                           ("complications", "intervention_id", iv_ids)):  # fmt: skip
-        frame = _read(conn, name, list(FILES[name].column_names))
-        stored[name] = frame[frame[col].isin(ids)]
+    owners = {
+        "patient_id": patients,
+        "tumour_id": set(stored["tumours"]["tumour_id"]),
+        "intervention_id": set(stored["interventions"]["intervention_id"]),
+    }
+    for name, spec in FILES.items():  # every other file, through its patient or parent
+        if name in stored:
+            continue
+        col = next(c for c in ("patient_id", "tumour_id", "intervention_id")
+                   if c in spec.column_names)  # fmt: skip
+        frame = _read(conn, name, list(spec.column_names))
+        stored[name] = frame[frame[col].isin(owners[col])]
     raw: dict[str, pd.DataFrame] = {}
     names: dict[tuple[str, int], str] = {}
     for name, frame in stored.items():

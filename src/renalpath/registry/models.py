@@ -2,7 +2,8 @@
 
 Column names equal the CSV column names of `registry.dictionary`, so import, export and the
 outcome frames need no mapping table. Derived values live beside the data they come from,
-each with its provenance: `labs.egfr` with `labs.egfr_equation`, and the salvage lineage in
+each with its provenance: `labs.egfr` with `labs.egfr_equation`, `labs.loinc` and `labs.ucum`
+(codes from `registry/codes/`), and the salvage lineage in
 `interventions.intent_derived` / `parent_intervention_id_derived` with `lineage_source`
 ("explicit" when the CSV gave an intent, "derived" otherwise). Derived columns are never
 exported, so an import → export → import round trip only ever carries source data.
@@ -192,6 +193,10 @@ class Lab(Base):
     # Derived: eGFR recomputed from a creatinine, with the equation that produced it.
     egfr: Mapped[float | None] = mapped_column(Float)
     egfr_equation: Mapped[str | None] = mapped_column(CODE)
+    # Derived: the LOINC term of the test (by unit kind and eGFR equation) and the UCUM code
+    # of the unit as reported (`registry/codes/loinc.csv`, `ucum.csv`); NULL when none fits.
+    loinc: Mapped[str | None] = mapped_column(CODE)
+    ucum: Mapped[str | None] = mapped_column(CODE)
 
 
 class Event(Base):
@@ -207,6 +212,89 @@ class Event(Base):
     date: Mapped[dt.date] = mapped_column(Date, index=True)
     type: Mapped[str] = mapped_column(CODE, index=True)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Staging(Base):
+    """A TNM staging as recorded (clinical, pathological, y- or r-prefixed)."""
+
+    __tablename__ = "staging"
+    __table_args__ = (UniqueConstraint("tumour_id", "date", "classification"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tumour_id: Mapped[str] = mapped_column(ForeignKey("tumours.tumour_id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    classification: Mapped[str] = mapped_column(CODE)
+    t_category: Mapped[str | None] = mapped_column(CODE)
+    n_category: Mapped[str | None] = mapped_column(CODE)
+    m_category: Mapped[str | None] = mapped_column(CODE)
+    stage_group: Mapped[str | None] = mapped_column(CODE)
+    ajcc_edition: Mapped[str] = mapped_column(CODE)
+    basis: Mapped[str | None] = mapped_column(CODE)
+
+
+class Performance(Base):
+    __tablename__ = "performance"
+    __table_args__ = (UniqueConstraint("patient_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.patient_id"))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    ecog: Mapped[int | None] = mapped_column(Integer)
+    karnofsky: Mapped[int | None] = mapped_column(Integer)
+
+
+class DiseaseStatus(Base):
+    __tablename__ = "disease_status"
+    __table_args__ = (UniqueConstraint("patient_id", "tumour_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.patient_id"))
+    tumour_id: Mapped[str | None] = mapped_column(ForeignKey("tumours.tumour_id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(CODE)
+    evidence: Mapped[str | None] = mapped_column(CODE)
+
+
+class Metastasis(Base):
+    __tablename__ = "metastases"
+    __table_args__ = (UniqueConstraint("patient_id", "date", "site"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.patient_id"))
+    tumour_id: Mapped[str | None] = mapped_column(ForeignKey("tumours.tumour_id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    site: Mapped[str] = mapped_column(CODE)
+    detection: Mapped[str | None] = mapped_column(CODE)
+
+
+class SystemicTherapy(Base):
+    __tablename__ = "systemic_therapy"
+    __table_args__ = (UniqueConstraint("patient_id", "agent", "start_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.patient_id"))
+    tumour_id: Mapped[str | None] = mapped_column(ForeignKey("tumours.tumour_id"), index=True)
+    agent: Mapped[str] = mapped_column(CODE)
+    regimen: Mapped[str | None] = mapped_column(String(200))
+    line: Mapped[int | None] = mapped_column(Integer)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    stop_reason: Mapped[str | None] = mapped_column(CODE)
+
+
+class Radiotherapy(Base):
+    __tablename__ = "radiotherapy"
+    __table_args__ = (UniqueConstraint("patient_id", "start_date", "site"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.patient_id"))
+    tumour_id: Mapped[str | None] = mapped_column(ForeignKey("tumours.tumour_id"), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    modality: Mapped[str | None] = mapped_column(CODE)
+    site: Mapped[str] = mapped_column(CODE)
+    dose_gy: Mapped[float | None] = mapped_column(Float)
+    fractions: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditLog(Base):
@@ -241,4 +329,10 @@ TABLES = {
     "complications": Complication.__table__,
     "labs": Lab.__table__,
     "events": Event.__table__,
+    "staging": Staging.__table__,
+    "performance": Performance.__table__,
+    "disease_status": DiseaseStatus.__table__,
+    "metastases": Metastasis.__table__,
+    "systemic_therapy": SystemicTherapy.__table__,
+    "radiotherapy": Radiotherapy.__table__,
 }

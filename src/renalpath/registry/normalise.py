@@ -80,6 +80,9 @@ def _enum(col: ColumnSpec, text: str, ctx: FileContext) -> Outcome:
     synonym = sp.ENUM_SYNONYMS.get(col.name, {}).get(key)
     if synonym is not None and synonym in col.enum:
         return synonym
+    ambiguous = sp.AMBIGUOUS_CODES.get(col.name, {}).get(key)
+    if ambiguous is not None:
+        return Refusal(ambiguous)
     return None
 
 
@@ -98,6 +101,13 @@ def _tnm(col: ColumnSpec, text: str) -> Outcome:
         return Refusal(sp.TNM_OLD_EDITION[stored])
     if stored not in col.enum:
         return None
+    if not own_prefix:  # a staging record: its classification column carries the prefix
+        if prefix:
+            return Refusal(
+                f"write the category without its prefix ({stored!r}); the prefix {prefix!r} "
+                "belongs in the classification column"
+            )
+        return stored
     if "y" in prefix or "r" in prefix or "a" in prefix:
         return Refusal(
             f"the prefix {prefix!r} (y: staged after neoadjuvant therapy, r: recurrence, "

@@ -68,8 +68,9 @@ from renalpath.registry.derived import (
     FAILURE_EVENTS,
     LINEAGE_COLUMNS,
     compute_egfr,
+    lab_codes,
 )
-from renalpath.registry.dictionary import FILES, FileSpec
+from renalpath.registry.dictionary import CODED_FILES, FILES, FileSpec
 from renalpath.registry.importer import _dates, _entity_ids, _record_json, store_lineage
 from renalpath.registry.models import TABLES
 from renalpath.registry.validate import (
@@ -85,7 +86,7 @@ from renalpath.registry.validate import (
 # Files with their own identifier column (the record is addressed by it) …
 ID_FILES = ("patients", "tumours", "interventions", "pathology")
 # … and files keyed by a natural key, addressed by the table's surrogate row id.
-ROW_FILES = ("imaging", "labs", "events")
+ROW_FILES = ("imaging", "labs", "events", *CODED_FILES)
 SUPPORTED = (*ID_FILES, *ROW_FILES)
 
 DEMOGRAPHICS = ("sex", "birth_date", "black_race")  # inputs of the stored eGFR
@@ -97,8 +98,12 @@ DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "patients": (
         ("tumours", "patient_id"), ("interventions", "patient_id"), ("labs", "patient_id"),
         ("events", "patient_id"),
+        *((f, "patient_id") for f in CODED_FILES if "patient_id" in FILES[f].column_names),
     ),
-    "tumours": (("imaging", "tumour_id"), ("interventions", "tumour_id"), ("events", "tumour_id")),
+    "tumours": (
+        ("imaging", "tumour_id"), ("interventions", "tumour_id"), ("events", "tumour_id"),
+        *((f, "tumour_id") for f in CODED_FILES if "tumour_id" in FILES[f].column_names),
+    ),
     "interventions": (
         ("pathology", "intervention_id"), ("complications", "intervention_id"),
         ("interventions", "parent_intervention_id"),
@@ -429,7 +434,7 @@ def require_record(engine: Engine, name: str, locator: Locator) -> None:
 
 def _derived_of(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
     if name == "labs":
-        return {"egfr": row.get("egfr"), "egfr_equation": row.get("egfr_equation")}
+        return {k: row.get(k) for k in ("egfr", "egfr_equation", "loinc", "ucum")}
     if name == "interventions":
         return {c: row.get(c) for c in LINEAGE_COLUMNS[1:]}
     return {}
@@ -542,6 +547,13 @@ def _lab_egfr(
     return float(egfr.iloc[0]), str(eq.iloc[0])
 
 
+def _lab_codes(values: Mapping[str, object]) -> dict[str, object]:
+    """The derived LOINC and UCUM codes of one lab (`derived.lab_codes`, as on import)."""
+    frame = pd.DataFrame([{k: values.get(k) for k in ("test", "unit", "equation")}])
+    loinc, ucum = lab_codes(frame)
+    return {"loinc": loinc.iloc[0], "ucum": ucum.iloc[0]}
+
+
 # ------------------------------------------------------------------------------ create
 
 
@@ -624,6 +636,7 @@ def _insert_one(
     extra: dict[str, object] = {}
     if spec.name == "labs":
         extra["egfr"], extra["egfr_equation"] = _lab_egfr(conn, values, equation)
+        extra.update(_lab_codes(values))
     try:
         with conn.begin_nested():
             result = conn.execute(insert(table).values(**values, **extra))
@@ -725,6 +738,7 @@ def update_record(
         if name == "labs":
             equation = row.get("egfr_equation") or DEFAULT_EQUATION
             sets["egfr"], sets["egfr_equation"] = _lab_egfr(conn, values, str(equation))
+            sets.update(_lab_codes(values))
         conn.execute(update(_table(name)).where(_locator_clause(name, locator)).values(**sets))
         result.audit_rows = audit.append(
             conn,

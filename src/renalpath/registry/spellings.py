@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from renalpath.registry import vocab
+
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
@@ -56,17 +58,58 @@ ENUM_SYNONYMS: dict[str, dict[str, str]] = {
         "renal oncocytoma": "oncocytoma", "aml": "angiomyolipoma",
     },
     "modality": {"computed tomography": "ct", "mr": "mri", "ultrasound": "us"},
+    "site": {"bones": "bone", "osseous": "bone", "vertebra": "spine", "vertebral": "spine",
+             "lungs": "lung", "pulmonary": "lung", "hepatic": "liver", "lymph nodes": "lymph_node",
+             "nodal": "lymph_node", "adrenal gland": "adrenal", "cerebral": "brain"},
     "approach": {"lap": "laparoscopic", "lps": "laparoscopic", "robot": "robotic",
                  "robot assisted": "robotic"},
 }  # fmt: skip
+
+# Histology: earlier names of the WHO 2022 subtypes, common abbreviations, the WHO 2022 names
+# and every ICD-O-3 code that names exactly one subtype (`registry/codes/histology.csv`).
+ENUM_SYNONYMS["histology"].update({
+    "clear cell papillary rcc": "clear_cell_papillary",
+    "clear cell papillary renal cell carcinoma": "clear_cell_papillary",
+    "ccprcc": "clear_cell_papillary", "ccprct": "clear_cell_papillary",
+    "cdc": "collecting_duct", "collecting duct rcc": "collecting_duct",
+    "carcinoma of the collecting ducts of bellini": "collecting_duct",
+    "fh deficient rcc": "fh_deficient", "hlrcc associated rcc": "fh_deficient",
+    "hereditary leiomyomatosis and renal cell carcinoma associated renal cell carcinoma":
+        "fh_deficient",
+    "sdh deficient rcc": "sdh_deficient",
+    "tfe3 rearranged rcc": "tfe3_rearranged", "xp11 translocation rcc": "tfe3_rearranged",
+    "xp11 translocation renal cell carcinoma": "tfe3_rearranged",
+    "renal medullary carcinoma": "medullary", "rmc": "medullary",
+    "mtscc": "mucinous_tubular_spindle", "tubulocystic rcc": "tubulocystic",
+    "acd rcc": "acquired_cystic_disease", "rcc nos": "unclassified",
+    "renal cell carcinoma nos": "unclassified", "unclassified rcc": "unclassified",
+    "renal cell carcinoma unclassified": "unclassified",
+})  # fmt: skip
+for _h in vocab.histologies().values():
+    if _h.who_name:
+        ENUM_SYNONYMS["histology"][spelling_key(_h.who_name)] = _h.name
+# ICD-O-3 codes naming several WHO 2022 subtypes: refused with the subtypes to choose from.
+AMBIGUOUS_CODES: dict[str, dict[str, str]] = {"histology": {}}
+for _code, _names in vocab.histology_by_icdo3().items():
+    for _spelling in (_code, f"m{_code}", f"m {_code}"):
+        if len(_names) == 1:
+            ENUM_SYNONYMS["histology"][spelling_key(_spelling)] = _names[0]
+        else:
+            AMBIGUOUS_CODES["histology"][spelling_key(_spelling)] = (
+                f"ICD-O-3 {_code} names several WHO 2022 subtypes: write one of {', '.join(_names)}"
+            )
+# Systemic agents: their ATC codes.
+ENUM_SYNONYMS["agent"] = {spelling_key(a.atc): a.agent for a in vocab.agents().values() if a.atc}
 
 # TNM columns: the letter each expects and the prefix that merely repeats the column's kind
 # (c in a clinical column, p in a pathological one) and is dropped. The y (after neoadjuvant
 # therapy) and r (recurrence) prefixes carry meaning the registry has no field for, so cells
 # with them are refused rather than stored without it.
+# The staging file's category columns have no own prefix: it is the row's classification.
 TNM_COLUMNS: dict[str, tuple[str, str]] = {
     "ct": ("T", "c"), "cn": ("N", "c"), "cm": ("M", "c"),
     "pt": ("T", "p"), "pn": ("N", "p"), "pm": ("M", "p"),
+    "t_category": ("T", ""), "n_category": ("N", ""), "m_category": ("M", ""),
 }  # fmt: skip
 TNM_PATTERN = re.compile(r"(?P<prefix>[cpyra]{0,3})\s*(?P<letter>[tnm])?\s*(?P<cat>[0-4x][abc]?)")
 # Categories of an older AJCC edition that the 8th edition (our staging) no longer has.

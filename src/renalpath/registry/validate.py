@@ -30,6 +30,7 @@ from renalpath.clinical.clavien_dindo import parse_grade
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.staging import t_category
 from renalpath.clinical.units import creatinine_to_mg_dl
+from renalpath.registry.coded_checks import check_coded
 from renalpath.registry.dictionary import ABLATION_TYPES, FILES, ColumnSpec, FileSpec
 from renalpath.registry.normalise import FileContext, ReadOptions, missing_set, normalise_frame
 from renalpath.registry.reader import LINE, iter_sources
@@ -590,6 +591,8 @@ def cross_checks(typed: dict[str, pd.DataFrame], ref: Reference, report: Report)
         no_death = is_death & ok & d.isna()
         report.add_rows("warning", spec, f, no_death, "type",
                         "death event but patients.death_date is blank")  # fmt: skip
+
+    check_coded(typed, ref, report)
 
 
 def _check_interventions(f: pd.DataFrame, ref: Reference, report: Report) -> None:

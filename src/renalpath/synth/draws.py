@@ -25,8 +25,11 @@ class Draws:
 
     __slots__ = ("_buf", "_gen", "_i", "_spare")
 
-    def __init__(self, seed: int) -> None:
-        self._gen = np.random.Generator(np.random.PCG64(seed))
+    def __init__(self, seed: int, stream: int = 0) -> None:
+        # stream 0 is the historical stream; another stream is an independent one of the same
+        # seed (NumPy SeedSequence of [seed, stream]).
+        bits = np.random.PCG64(seed) if stream == 0 else np.random.PCG64([seed, stream])
+        self._gen = np.random.Generator(bits)
         self._buf: list[float] = []
         self._i = 0
         self._spare: float | None = None

@@ -15,6 +15,7 @@ from renalpath.clinical.egfr import ckd_epi_2009_formula, ckd_epi_2021_formula
 from renalpath.clinical.units import CREATININE_UMOL_PER_MG_DL, MG_DL, UMOL_L
 from renalpath.registry.cells import format_number
 from renalpath.synth import distributions as D
+from renalpath.synth.coded import coded_rows
 from renalpath.synth.course import Course
 from renalpath.synth.draws import Draws
 from renalpath.synth.model import KIDNEY_ABLATION, KIDNEY_PN, KIDNEY_RN, Op
@@ -23,8 +24,10 @@ Rows = dict[str, list[dict[str, str]]]
 
 FILE_NAMES = (
     "patients", "tumours", "imaging", "interventions", "pathology", "complications", "labs",
-    "events",
+    "events", "staging", "performance", "disease_status", "metastases", "systemic_therapy",
+    "radiotherapy",
 )  # fmt: skip
+CODED_STREAM = 1  # the coded records draw from their own stream (`synth.coded`)
 
 _ISO_CACHE: dict[int, str] = {}
 # A laboratory that reports eGFR used CKD-EPI 2009 until the 2021 race-free equation was
@@ -73,11 +76,14 @@ def iter_patients(n: int, seed: int) -> Iterator[Rows]:
     if seed < 0:
         raise ValueError(f"seed: {seed} is not allowed (allowed: 0 or more)")
     draws = Draws(seed)
+    coded = Draws(seed, stream=CODED_STREAM)
     width = max(6, len(str(n)))
     for index in range(1, n + 1):
         course = Course(draws, f"SYN{index:0{width}d}")
         course.run()
-        yield _rows(course, draws)
+        rows = _rows(course, draws)
+        rows.update(coded_rows(course, coded))
+        yield rows
 
 
 def _rows(c: Course, d: Draws) -> Rows:

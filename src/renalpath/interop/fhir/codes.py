@@ -1,14 +1,16 @@
-"""Code systems and code maps of the FHIR mapping, read from the data files beside this module.
+"""Code systems and code maps of the FHIR mapping, read from data files with their sources.
 
-Every map is data with its source (`data/*.csv`), so a code is corrected where it is written and
-the mapping code holds no clinical vocabulary of its own:
+Every map is data with its source, so a code is corrected where it is written and the mapping
+code holds no clinical vocabulary of its own. The registry's own vocabularies are in
+`registry/codes/` (`registry.vocab`): histology → ICD-O-3, the SNOMED CT concepts of the AJCC
+kidney categories and stage groups, lab test → LOINC, unit → UCUM, agents → ATC / RxNorm,
+body sites → SNOMED CT. Beside this module (`data/*.csv`):
 
-* `histology.csv`: registry histology → ICD-O-3 morphology/behaviour, the ICD-10-CM kidney code
-  by side (malignant: C64.1 right / C64.2 left; benign: D30.01 / D30.02) and the WHO ICD-10
-  code (C64 / D30.0, no side); "other" and "unknown" map to nothing (no code is invented).
-* `labs.csv`: registry lab test (and creatinine unit kind, eGFR equation) → LOINC.
-* `ucum.csv`: unit as reported → UCUM code (and whether a creatinine is mass or molar).
-* `snomed.csv`: the SNOMED CT concepts used, by reference only (code + display, no content).
+* `icd10_kidney.csv`: the ICD-10-CM kidney code by behaviour and side (malignant: C64.1 right /
+  C64.2 left; benign: D30.01 / D30.02) and the WHO ICD-10 code (C64 / D30.0, no side); tumours
+  of uncertain behaviour, "other" and "unknown" get none (no code is invented).
+* `snomed.csv`: the other SNOMED CT concepts used, by reference only (code + display, no
+  content), each with the mCODE value set it was taken from.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from renalpath.registry import vocab
 
 # Code-system URIs (HL7 terminology registry names).
 SNOMED = "http://snomed.info/sct"
@@ -60,12 +64,29 @@ PROFILE = {
     "surgery": f"{MCODE}/mcode-cancer-related-surgical-procedure",
     "disease_status": f"{MCODE}/mcode-cancer-disease-status",
     "bundle": f"{MCODE}/mcode-patient-bundle",
+    "ecog": f"{MCODE}/mcode-ecog-performance-status",
+    "karnofsky": f"{MCODE}/mcode-karnofsky-performance-status",
+    "secondary": f"{MCODE}/mcode-secondary-cancer-condition",
+    "medication_request": f"{MCODE}/mcode-cancer-related-medication-request",
+    "medication_administration": f"{MCODE}/mcode-cancer-related-medication-administration",
+    "radiotherapy": f"{MCODE}/mcode-radiotherapy-course-summary",
+    "radiotherapy_volume": f"{MCODE}/mcode-radiotherapy-volume",
 }
 EXT_HISTOLOGY = f"{MCODE}/mcode-histology-morphology-behavior"
 EXT_LATERALITY = f"{MCODE}/mcode-laterality-qualifier"
 EXT_RELATED_CONDITION = f"{MCODE}/mcode-related-condition"
 EXT_PROCEDURE_INTENT = f"{MCODE}/mcode-procedure-intent"
 EXT_EVIDENCE_TYPE = f"{MCODE}/mcode-cancer-disease-status-evidence-type"
+EXT_RT_MODALITY_TECHNIQUE = f"{MCODE}/mcode-radiotherapy-modality-and-technique"
+EXT_RT_MODALITY = f"{MCODE}/mcode-radiotherapy-modality"
+EXT_RT_DOSE = f"{MCODE}/mcode-radiotherapy-dose-delivered-to-volume"
+EXT_CONDITION_RELATED = "http://hl7.org/fhir/StructureDefinition/condition-related"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+# LOINC codes of the mCODE performance-status profiles (their fixed Observation.code).
+LOINC_ECOG = "89247-1"
+LOINC_KARNOFSKY = "89243-0"
+LOINC_DISEASE_STATUS = "97509-4"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -76,9 +97,9 @@ def _rows(name: str) -> list[dict[str, str]]:
 @dataclass(frozen=True)
 class Histology:
     name: str
-    malignant: bool | None
+    malignant: bool | None  # None: uncertain behaviour, other, unknown (no ICD-10 code)
     icdo3: str
-    icdo3_display: str
+    icdo3_display: str  # the WHO 2022 name
     icd10cm: dict[str, str]  # side -> code
     icd10cm_display: str
     icd10_who: str  # WHO ICD-10 has no side: C64 / D30.0
@@ -86,68 +107,40 @@ class Histology:
 
 @cache
 def histologies() -> dict[str, Histology]:
+    icd10: dict[str, dict[str, dict[str, str]]] = {}
+    for r in _rows("icd10_kidney.csv"):
+        icd10.setdefault(r["behaviour"], {})[r["side"]] = r
     out: dict[str, Histology] = {}
-    for r in _rows("histology.csv"):
-        malignant = {"true": True, "false": False}.get(r["malignant"])
-        sides = {"left": r["icd10cm_left"], "right": r["icd10cm_right"]}
-        out[r["histology"]] = Histology(
-            r["histology"],
+    for h in vocab.histologies().values():
+        malignant = {"malignant": True, "benign": False}.get(h.behaviour)
+        by_side = icd10.get(h.behaviour, {})
+        any_side = next(iter(by_side.values()), {})
+        out[h.name] = Histology(
+            h.name,
             malignant,
-            r["icdo3_morphology"],
-            r["icdo3_display"],
-            {k: v for k, v in sides.items() if v},
-            r["icd10cm_display"],
-            r["icd10_who"],
+            h.icdo3,
+            h.who_name,
+            {side: r["icd10cm"] for side, r in by_side.items()},
+            any_side.get("icd10cm_display", ""),
+            any_side.get("icd10_who", ""),
         )
     return out
 
 
-@cache
-def histology_by_icdo3() -> dict[str, str]:
-    return {h.icdo3: h.name for h in histologies().values() if h.icdo3}
+def histology_by_icdo3() -> dict[str, tuple[str, ...]]:
+    """ICD-O-3 code → registry histologies (several where WHO 2022 subtypes share a code)."""
+    return vocab.histology_by_icdo3()
 
 
-@dataclass(frozen=True)
-class LabCode:
-    test: str
-    unit_kind: str
-    equation: str
-    loinc: str
-    display: str
-
-
-@cache
-def lab_codes() -> list[LabCode]:
-    return [
-        LabCode(r["test"], r["unit_kind"], r["equation"], r["loinc"], r["loinc_display"])
-        for r in _rows("labs.csv")
-    ]
+LabCode = vocab.LabCode
+lab_codes = vocab.lab_codes
+ucum_units = vocab.ucum_units
+lab_loinc = vocab.lab_loinc
 
 
 @cache
 def lab_by_loinc() -> dict[str, LabCode]:
     return {c.loinc: c for c in lab_codes()}
-
-
-@cache
-def ucum_units() -> dict[str, tuple[str, str]]:
-    """Reported unit → (UCUM code, kind: "mass" | "molar" | "")."""
-    return {r["reported"]: (r["ucum"], r["kind"]) for r in _rows("ucum.csv")}
-
-
-@cache
-def lab_loinc(test: str, unit: str, equation: str) -> LabCode | None:
-    """The LOINC term of a registry lab row, or None when no verified term fits."""
-    kind = ucum_units().get(unit, ("", ""))[1]
-    for c in lab_codes():
-        if c.test != test:
-            continue
-        if c.unit_kind and c.unit_kind != kind:
-            continue
-        if c.test == "egfr" and c.equation != equation:
-            continue
-        return c
-    return None
 
 
 @cache
@@ -159,3 +152,43 @@ def snomed() -> dict[str, tuple[str, str]]:
 def sct(key: str) -> dict[str, str]:
     code, display = snomed()[key]
     return {"system": SNOMED, "code": code, "display": display}
+
+
+def tnm_coding(key: str) -> dict[str, str] | None:
+    """SNOMED CT coding of an AJCC kidney category or stage group ("cT1a", "stage III"), or
+    None when none is held (y/r-prefixed categories, MX)."""
+    found = vocab.tnm_snomed().get(key)
+    if found is None:
+        return None
+    return {"system": SNOMED, "code": found[0], "display": found[1]}
+
+
+def body_site_coding(site: str) -> dict[str, str] | None:
+    code, display = vocab.body_sites().get(site, ("", ""))
+    return {"system": SNOMED, "code": code, "display": display} if code else None
+
+
+@cache
+def body_site_by_snomed() -> dict[str, str]:
+    return {code: site for site, (code, _) in vocab.body_sites().items() if code}
+
+
+@cache
+def agent_by_code() -> dict[tuple[str, str], str]:
+    """(system, code) → registry agent, for ATC and RxNorm."""
+    out: dict[tuple[str, str], str] = {}
+    for a in vocab.agents().values():
+        if a.atc:
+            out[(ATC, a.atc)] = a.agent
+        if a.rxnorm:
+            out[(RXNORM, a.rxnorm)] = a.agent
+    return out
+
+
+@cache
+def snomed_key(prefix: str) -> dict[str, str]:
+    """SNOMED CT code → the suffix of its `snomed.csv` key starting with `prefix`
+    ("status_" → {"271299001": "worsened", ...})."""
+    return {
+        code: key[len(prefix) :] for key, (code, _) in snomed().items() if key.startswith(prefix)
+    }

@@ -183,7 +183,11 @@ def patient_rows(engine: Engine, patient_id: str) -> PatientRows | None:
         "complications": TABLES["complications"].c.intervention_id.in_(ivs),
         "labs": TABLES["labs"].c.patient_id == patient_id,
         "events": TABLES["events"].c.patient_id == patient_id,
+        "staging": TABLES["staging"].c.tumour_id.in_(tumours),
     }
+    for name in FILES:  # the other coded records name their patient
+        if name not in where:
+            where[name] = TABLES[name].c.patient_id == patient_id
     frames: dict[str, list[dict[str, str]]] = {}
     with engine.connect() as conn:
         for name, spec in FILES.items():

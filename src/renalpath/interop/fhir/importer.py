@@ -19,7 +19,8 @@ Resources written by `renalpath export --format fhir` carry every registry colum
 Resources from other senders are read from their standard elements (Patient; kidney-cancer
 Conditions by ICD-10/ICD-10-CM C64 or SNOMED CT 93849006 with laterality; clinical TNM
 category Observations of an imported tumour; laboratory Observations with a LOINC code of
-`data/labs.csv`).
+`registry/codes/loinc.csv`; and, through `coded_import`, ECOG and Karnofsky performance
+status, CancerDiseaseStatus, SecondaryCancerCondition and cancer-related medications).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from renalpath.interop.fhir import coded_import
 from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir.mapping import resource_id
+from renalpath.registry import vocab
 from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_CATEGORIES
 
 Resource = dict[str, Any]
@@ -184,6 +187,12 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
     return list((concept or {}).get("coding") or []) if isinstance(concept, dict) else []
 
 
+def _same_code(a: str, b: str) -> bool:
+    """Two histologies the export codes alike (WHO 2022 subtypes sharing an ICD-O-3 code)."""
+    hist = c.histologies()
+    return a in hist and b in hist and hist[a].icdo3 == hist[b].icdo3 != ""
+
+
 def _date(value: Any) -> str:
     return value[:10] if isinstance(value, str) else ""
 
@@ -216,13 +225,22 @@ def _is_kidney_condition(res: Resource) -> bool:
     return False
 
 
-def _histology_of(res: Resource) -> str:
+def _histology_of(res: Resource) -> tuple[str, str]:
+    """(registry histology, problem): the ICD-O-3 code of the histology extension read as a
+    WHO 2022 subtype; a code several subtypes share is a problem, not a guess."""
     for ext in res.get("extension") or []:
         if ext.get("url") == c.EXT_HISTOLOGY:
             for cd in _codings(ext.get("valueCodeableConcept")):
-                if cd.get("system") == c.ICDO3 and cd.get("code") in c.histology_by_icdo3():
-                    return c.histology_by_icdo3()[cd["code"]]
-    return ""
+                names = c.histology_by_icdo3().get(str(cd.get("code")))
+                if cd.get("system") != c.ICDO3 or names is None:
+                    continue
+                if len(names) > 1:
+                    return "", (
+                        f"ICD-O-3 {cd['code']} names several WHO 2022 subtypes "
+                        f"({', '.join(names)}); the registry needs the subtype"
+                    )
+                return names[0], ""
+    return "", ""
 
 
 _AXIS = {
@@ -233,7 +251,15 @@ _AXIS = {
 
 
 def _category_text(res: Resource) -> str:
+    """The AJCC category of a TNM Observation: from its SNOMED CT code when it is one the
+    registry holds (`registry/codes/tnm_snomed.csv`), else from its text or display."""
     value = res.get("valueCodeableConcept") or {}
+    for cd in _codings(value):
+        key = (
+            vocab.tnm_by_snomed().get(str(cd.get("code"))) if cd.get("system") == c.SNOMED else None
+        )
+        if key is not None and not key.startswith("stage"):
+            return key[1:]
     texts = [value.get("text", "")] + [cd.get("display", "") for cd in _codings(value)]
     for text in texts:
         if not text:
@@ -257,6 +283,8 @@ class _Reader:
         # A TNM category without focus is linked to its condition through the stage group
         # that lists it in hasMember (as the mCODE examples do).
         self.focus_via_group: dict[str, list[str]] = {}
+        # Performance status rows by (patient, date): ECOG and Karnofsky arrive separately.
+        self.performance: dict[tuple[str, str], dict[str, str]] = {}
 
     def skip(self, where: Where, res: Resource, reason: str) -> None:
         self.out.skipped.append(Note(where, _label(res), reason))
@@ -278,6 +306,10 @@ class _Reader:
             own = registry_rows(res)
         except ValueError as err:
             self.error(where, res, str(err))
+            return
+        secondary = coded_import.is_secondary(res)
+        if kind == "Condition" and ((own and own[0][0] != "tumours") or (not own and secondary)):
+            self.deferred.append((where, res))  # a metastasis: read once patients are known
             return
         if kind == "Patient":
             self._patient(where, res, own)
@@ -342,7 +374,8 @@ class _Reader:
                     where, res, "registry-row disagrees with bodySite laterality or onsetDateTime"
                 )
                 return
-            if (_histology_of(res) or row["histology"]) != row["histology"]:
+            found, _ = _histology_of(res)
+            if found and found != row["histology"] and not _same_code(found, row["histology"]):
                 self.error(where, res, "registry-row disagrees with the histology extension")
                 return
             self.add("tumours", row)
@@ -374,6 +407,10 @@ class _Reader:
         if subject not in self.patient_of_ref:
             self.error(where, res, f"subject {subject!r} is not a Patient in this set")
             return
+        histology, problem = _histology_of(res)
+        if problem:
+            self.error(where, res, problem)
+            return
         ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
         row = {col: "" for col in FILES["tumours"].column_names}
         row.update(
@@ -381,7 +418,7 @@ class _Reader:
             patient_id=self.patient_of_ref[subject],
             side=side,
             diagnosis_date=date,
-            histology=_histology_of(res),
+            histology=histology,
         )
         self.add("tumours", row)
         self.tumour_of_ref[ref] = row["tumour_id"]
@@ -422,15 +459,18 @@ class _Reader:
             self.skip(
                 where,
                 res,
-                "derived by the renalpath export from rows carried by another "
-                "resource (stage group, pathological TNM or size); not stored twice",
+                "derived by the renalpath export from a row carried by another resource "
+                "(stage group, TNM category, pathological size, second performance score); "
+                "not stored twice",
             )
         elif c.PROFILE["stage"] in profiles:
             self.skip(where, res, "stage group: derived from T, N and M (not stored)")
         elif kind == "BodyStructure" and c.PROFILE["tumor"] in profiles:
             self.skip(where, res, "Tumor body structure: the tumour is the Condition (not stored)")
-        elif (kind == "Observation" and self._clinical_tnm(where, res)) or (
-            kind == "Observation" and self._lab(where, res)
+        elif (
+            (kind == "Observation" and self._clinical_tnm(where, res))
+            or (kind == "Observation" and self._lab(where, res))
+            or coded_import.read(self, where, res, profiles)
         ):
             return
         elif profiles & {c.PROFILE["t"], c.PROFILE["n"], c.PROFILE["m"]}:
@@ -565,6 +605,7 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
     out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
     for where, res in reader.deferred:
         accounted(reader.second, where, res)
+    coded_import.finish(reader)
     return out
 
 

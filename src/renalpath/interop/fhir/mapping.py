@@ -14,7 +14,9 @@ dates, blank free text) take the same path. What each registry file becomes:
   salvage lineage as `partOf` the earlier Procedure, `reasonReference` the tumour Condition);
   complications ride on their Procedure;
 * labs → laboratory Observations with LOINC and UCUM where a verified code exists;
-* events → Observations; recurrence and metastasis as CancerDiseaseStatus "worsened".
+* events → Observations; recurrence and metastasis as CancerDiseaseStatus "worsened";
+* the coded records (staging, performance status, disease status, metastases, systemic and
+  radiotherapy courses) → their mCODE profiles (`interop.fhir.coded`).
 
 Registry columns FHIR has no element for (nephrometry inputs, ischaemia times, margins, ...) are
 kept, with every other column of the row, in one `registry-row` extension per source row, so
@@ -92,6 +94,12 @@ class PatientRows:
     complications: list[dict[str, str]] = field(default_factory=list)
     labs: list[dict[str, str]] = field(default_factory=list)
     events: list[dict[str, str]] = field(default_factory=list)
+    staging: list[dict[str, str]] = field(default_factory=list)
+    performance: list[dict[str, str]] = field(default_factory=list)
+    disease_status: list[dict[str, str]] = field(default_factory=list)
+    metastases: list[dict[str, str]] = field(default_factory=list)
+    systemic_therapy: list[dict[str, str]] = field(default_factory=list)
+    radiotherapy: list[dict[str, str]] = field(default_factory=list)
 
 
 def group_by_patient(files: Mapping[str, list[dict[str, str]]]) -> Iterator[PatientRows]:
@@ -121,6 +129,12 @@ def group_by_patient(files: Mapping[str, list[dict[str, str]]]) -> Iterator[Pati
         by[r["patient_id"]].labs.append(r)
     for r in records("events"):
         by[r["patient_id"]].events.append(r)
+    for r in records("staging"):
+        by[tumour_owner[r["tumour_id"]]].staging.append(r)
+    for name in ("performance", "disease_status", "metastases", "systemic_therapy",
+                 "radiotherapy"):  # fmt: skip
+        for r in records(name):
+            getattr(by[r["patient_id"]], name).append(r)
     yield from by.values()
 
 
@@ -172,26 +186,25 @@ def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Res
     }
     if hist is not None and hist.icdo3:
         res["extension"].insert(
-            0,
-            {
-                "url": c.EXT_HISTOLOGY,
-                "valueCodeableConcept": {
-                    "coding": [
-                        {"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}
-                    ]
-                },
-            },
+            0, {"url": c.EXT_HISTOLOGY, "valueCodeableConcept": morphology(hist)}
         )
     if hist is not None and hist.malignant is not None and side in hist.icd10cm:
         res["meta"] = {"profile": [c.PROFILE["primary"]]} if hist.malignant else {}
         res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "confirmed"}]}
         code = hist.icd10cm[side]
+        coding = [
+            {"system": c.ICD10CM, "code": code, "display": hist.icd10cm_display},
+            {"system": c.ICD10, "code": hist.icd10_who},
+        ]
+        if hist.malignant:
+            coding.append(c.sct("kidney_cancer"))
+        res["code"] = {"coding": coding, "text": f"{hist.icd10cm_display}, {side}"}
+    elif hist is not None and hist.icdo3:
+        # Uncertain behaviour (WHO 2022 clear cell papillary renal cell tumour, /1): confirmed,
+        # but no ICD-10 code is held for it; the ICD-O-3 code is in the histology extension.
+        res["verificationStatus"] = {"coding": [{"system": c.CONDITION_VER, "code": "confirmed"}]}
         res["code"] = {
-            "coding": [
-                {"system": c.ICD10CM, "code": code, "display": hist.icd10cm_display},
-                {"system": c.ICD10, "code": hist.icd10_who},
-            ],
-            "text": f"{hist.icd10cm_display}, {side}",
+            "text": f"Renal tumour of uncertain behaviour ({hist.icdo3_display}), {side} kidney"
         }
     else:
         # No histology that names the disease: a renal tumour, not (yet) a coded diagnosis.
@@ -201,6 +214,11 @@ def condition_resource(t: Mapping[str, str], patient_ref: dict[str, str]) -> Res
     if not res.get("meta"):
         res.pop("meta", None)
     return res
+
+
+def morphology(hist: c.Histology) -> dict[str, Any]:
+    """The ICD-O-3 morphology/behaviour code, with the WHO 2022 name as text."""
+    return {"coding": [{"system": c.ICDO3, "code": hist.icdo3}], "text": hist.icdo3_display}
 
 
 def tumor_body_structure(t: Mapping[str, str], patient_ref: dict[str, str]) -> Resource:
@@ -232,13 +250,34 @@ def tumor_body_structure(t: Mapping[str, str], patient_ref: dict[str, str]) -> R
         "patient": patient_ref,
     }
     if hist is not None and hist.icdo3:
-        res["morphology"] = {
-            "coding": [{"system": c.ICDO3, "code": hist.icdo3, "display": hist.icdo3_display}]
-        }
+        res["morphology"] = morphology(hist)
     return res
 
 
 _TNM = {"t": ("t", "T"), "n": ("n", "N"), "m": ("m", "M")}
+
+
+def tnm_value(prefix: str, value: str) -> dict[str, Any]:
+    """A TNM category as mCODE's value sets code it: the SNOMED CT concept of the AJCC
+    category (`registry/codes/tnm_snomed.csv`) with the prefixed category as text. A
+    pathological M0 is coded cM0 (AJCC 8 has no pM0); y/r-prefixed categories and MX have no
+    concept held and stay text."""
+    key = f"{prefix}{value}"
+    if key == "pM0":
+        key = "cM0"
+    coding = c.tnm_coding(key)
+    concept: dict[str, Any] = {"text": f"{prefix}{value}"}
+    if coding is not None:
+        concept["coding"] = [coding]
+    return concept
+
+
+def stage_value(group: str) -> dict[str, Any]:
+    coding = c.tnm_coding(f"stage {group}")
+    concept: dict[str, Any] = {"text": f"Stage {group}"}
+    if coding is not None:
+        concept["coding"] = [coding]
+    return concept
 
 
 def tnm_observation(
@@ -250,10 +289,12 @@ def tnm_observation(
     date: str,
     patient_ref: dict[str, str],
     condition_ref: dict[str, str],
+    prefix: str | None = None,
+    method: str = "ajcc8",
 ) -> Resource:
-    """A TNM category Observation; the value is the AJCC 8 category as text with its c/p
-    prefix (no verified SNOMED CT code table for the kidney categories is held yet)."""
-    prefix = "c" if basis == "clinical" else "p"
+    """A TNM category Observation: `basis` clinical or pathological picks the observable
+    (cT / pT category ...); the value is coded by `tnm_value` with its c/p (or y/r) prefix."""
+    prefix = prefix or ("c" if basis == "clinical" else "p")
     return {
         "resourceType": "Observation",
         "id": oid,
@@ -273,8 +314,8 @@ def tnm_observation(
         "subject": patient_ref,
         "focus": [condition_ref],
         "effectiveDateTime": date,
-        "valueCodeableConcept": {"text": f"{prefix}{value}"},
-        "method": {"coding": [c.sct("ajcc8")]},
+        "valueCodeableConcept": tnm_value(prefix, value),
+        "method": {"coding": [c.sct(method)]},
     }
 
 
@@ -305,7 +346,7 @@ def stage_observation(
         "subject": patient_ref,
         "focus": [condition_ref],
         "effectiveDateTime": date,
-        "valueCodeableConcept": {"text": f"Stage {group}"},
+        "valueCodeableConcept": stage_value(group),
         "method": {"coding": [c.sct("ajcc8")]},
         "hasMember": [_ref("Observation", mid) for mid in members],
         "note": [{"text": "Derived by renalpath from the T, N and M categories (AJCC 8)."}],
@@ -363,6 +404,7 @@ def tumor_size(
     body_ref: dict[str, str] | None,
     method_text: str,
     row_ext: dict[str, Any] | None,
+    method_key: str | None = None,
 ) -> Resource:
     res: Resource = {
         "resourceType": "Observation",
@@ -372,7 +414,7 @@ def tumor_size(
         "code": {"coding": [{"system": c.LOINC, "code": "21889-1", "display": "Size Tumor"}]},
         "subject": patient_ref,
         "effectiveDateTime": date,
-        "method": {"text": method_text},
+        "method": {"text": method_text} | ({"coding": [c.sct(method_key)]} if method_key else {}),
         "component": [
             {
                 "code": {
@@ -555,6 +597,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
                 body_ref=body_ref,
                 method_text=f"imaging ({im.get('modality') or 'modality not recorded'})",
                 row_ext=registry_row("imaging", im),
+                method_key=f"method_{im['modality']}" if im.get("modality") else None,
             )
         )
     path_of = {r["intervention_id"]: r for r in rows.pathology}
@@ -590,6 +633,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
                     body_ref=size_focus,
                     method_text="pathology (gross examination)",
                     row_ext=None,
+                    method_key="method_gross",
                 )
             )
     for r in rows.labs:
@@ -600,4 +644,21 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
             "ev", f"{p['patient_id']}.{r.get('tumour_id', '')}.{r['date']}.{r['type']}"
         )
         out.append(event_observation(r, pref, oid))
+    out += _coded_resources(rows, pref)
+    return out
+
+
+def _coded_resources(rows: PatientRows, pref: dict[str, str]) -> list[Resource]:
+    from renalpath.interop.fhir import coded  # it builds on this module's helpers
+
+    out: list[Resource] = []
+    for r in rows.staging:
+        out += coded.staging_resources(r, pref)
+    for r in rows.performance:
+        out += coded.performance_observations(r, pref)
+    out += [coded.disease_status_observation(r, pref) for r in rows.disease_status]
+    out += [coded.metastasis_condition(r, pref) for r in rows.metastases]
+    out += [coded.medication_request(r, pref) for r in rows.systemic_therapy]
+    for r in rows.radiotherapy:
+        out += coded.radiotherapy_resources(r, pref)
     return out

@@ -451,7 +451,7 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
 
 ALL = ("GET", "PATCH", "DELETE")
 
-# Patients: GET /api/v1/patients/{id} (the whole record) lives in web.patients.
+# Patients: GET /api/v1/patients/{id} (the whole record) lives in web.api.patients.
 _add_create("patients", "/patients", None)
 _add_item_routes("patients", "/patients/{record_id}", ("PATCH", "DELETE"))
 _add_create("tumours", "/patients/{parent_id}/tumours", ("patients", "patient_id"))
@@ -464,7 +464,7 @@ _add_create("pathology", "/interventions/{parent_id}/pathology", ("interventions
                                                                   "intervention_id"))  # fmt: skip
 _add_item_routes("pathology", "/interventions/{record_id}/pathology", ALL)
 _add_create("labs", "/patients/{parent_id}/labs", ("patients", "patient_id"))
-# PATCH /api/v1/labs/{id} (value correction) lives in web.patients.
+# PATCH /api/v1/labs/{id} (value correction) lives in web.api.patients.
 _add_item_routes("labs", "/labs/{record_id}", ("GET", "DELETE"))
 _add_create("events", "/patients/{parent_id}/events", ("patients", "patient_id"))
 _add_item_routes("events", "/events/{record_id}", ALL)
