@@ -110,10 +110,10 @@ def test_unknown_tri_state_counts_as_missing() -> None:
 
 
 def test_model_checks_report_exactly_what_the_raw_checks_report() -> None:
-    # A valid model is checked on its typed attributes (fast path, case.py `_model_problems`);
+    # A valid model is checked on its typed attributes (fast path, case.py `model_problems`);
     # an invalid one on the raw mapping.  Both must name the same problems with the same
     # values, or a refusal would depend on which other field happened to be invalid.
-    from renalpath.pathway.case import Case, _cross_field_problems, _model_problems
+    from renalpath.pathway.case import Case, _cross_field_problems, model_problems
     from tests.pathway.test_batch_equivalence import corpus
 
     today = dt.date(2025, 6, 1)
@@ -137,7 +137,7 @@ def test_model_checks_report_exactly_what_the_raw_checks_report() -> None:
         except ValidationError:  # invalid models take the raw path only
             continue
         raw = [p.__dict__ for p in _cross_field_problems(data, today)]
-        assert [p.__dict__ for p in _model_problems(case, today)] == raw, data
+        assert [p.__dict__ for p in model_problems(case, today)] == raw, data
         compared += 1
         flagged += bool(raw)
     assert compared > 100 and flagged >= len(contradictions)

@@ -427,7 +427,7 @@ def _cross_field_problems(data: Mapping[str, Any], today: dt.date) -> list[Probl
     return problems
 
 
-def _model_problems(case: Case, today: dt.date) -> list[Problem]:
+def model_problems(case: Case, today: dt.date) -> list[Problem]:
     """`_cross_field_problems` for a case the model accepted, read from the model itself.
 
     Why a second form: every valid case of a registry audit goes through these checks, and
@@ -542,7 +542,7 @@ def parse_case(data: object, today: dt.date | None = None) -> Case:
         problems = [_problem_from_error(e) for e in err.errors()]
         problems.extend(_cross_field_problems(data, day))  # still report them all at once
         raise CaseValidationError(problems) from None
-    problems = _model_problems(case, day)
+    problems = model_problems(case, day)
     if problems:
         raise CaseValidationError(problems)
     return case

@@ -395,6 +395,30 @@ def compile_condition(spec: object, ctx: CompileContext) -> Condition:
     return _constant(None)
 
 
+def condition_reads(spec: object, paths: set[str], rules: set[str]) -> None:
+    """Every path a condition spec reads (case, `derived.*` and `met.*`) and every rule it
+    asks `fired` about, added to `paths` and `rules`.
+
+    Kept beside compile_condition, which it mirrors operator by operator: a condition's answer
+    (and the inputs it reports missing) depends on nothing else, so a rule whose paths did not
+    change gives what it gave before (plan.py `replay`).
+    """
+    if not isinstance(spec, Mapping) or len(spec) != 1:
+        return
+    ((op, args),) = spec.items()
+    if op in ("all", "any") and isinstance(args, Sequence) and not isinstance(args, str):
+        for part in args:
+            condition_reads(part, paths, rules)
+    elif op in ("not", "optional", "some", "every"):
+        condition_reads(args, paths, rules)
+    elif op == "fired":
+        rules.add(str(args))
+    elif op in ("present", "absent", "is_true", "is_false"):
+        paths.add(str(args))
+    elif isinstance(args, Sequence) and not isinstance(args, str) and args:
+        paths.add(str(args[0]))  # [path, value] of a comparison, in/not_in, contains
+
+
 def _case_leaves(parts: tuple[Condition, ...]) -> tuple[tuple[str, Any, Tri], ...] | None:
     """(path, answer, if_missing) of each part, if every part is a leaf on a case path."""
     leaves = [p.leaf for p in parts]

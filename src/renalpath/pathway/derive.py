@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +197,7 @@ class Derived:
     output: dict[str, Any]
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    work: _Work | None = None  # how derive() got there, to derive a changed case again
 
 
 # "derived.X" keys, built once and interned: the packs' condition paths are interned too, so
@@ -257,44 +258,77 @@ def _worse(a: str, b: str | None) -> str:
     return a if b is None or _RISK_ORDER[a] >= _RISK_ORDER[b] else b
 
 
-def derive(case: Case, today: dt.date | None = None) -> Derived:
-    """Compute every derived value once; never raises for a validated case."""
-    v: dict[str, Any] = {}
-    _flatten(case, "", v)
-    miss: dict[str, tuple[str, ...]] = {}
-    notes: list[str] = []
-    flags: list[str] = []
-    as_of = case.as_of or today or dt.date.today()
-    out: dict[str, Any] = {
-        "ct": None,
-        "cn": None,
-        "cm": None,
-        "stage_group": None,
-        "egfr": None,
-        "egfr_equation": None,
-        "ckd_stage": None,
-        "renal": None,
-        "padua": None,
-        "imdc": None,
-        "mskcc": None,
-        "mirels": None,
-        "leibovich": None,
-    }
+_OUTPUT: dict[str, Any] = {
+    "ct": None,
+    "cn": None,
+    "cm": None,
+    "stage_group": None,
+    "egfr": None,
+    "egfr_equation": None,
+    "ckd_stage": None,
+    "renal": None,
+    "padua": None,
+    "imdc": None,
+    "mskcc": None,
+    "mirels": None,
+    "leibovich": None,
+}
 
-    def put(name: str, value: Any, missing: tuple[str, ...] = ()) -> None:
+
+class _Work:
+    """One derivation in progress: the case, what has been derived so far, and the values
+    that one section of derive() hands to a later one (so a section can be run again alone)."""
+
+    def __init__(
+        self,
+        case: Case,
+        day: dt.date,
+        v: dict[str, Any],
+        miss: dict[str, tuple[str, ...]],
+        out: dict[str, Any],
+    ) -> None:
+        self.case, self.day = case, day  # `day`: the date when the case gives no as_of
+        self.as_of: dt.date = case.as_of or day
+        self.v, self.miss, self.out = v, miss, out
+        self.notes: list[str] = []
+        self.flags: list[str] = []
+        # Handed from one section to a later one.
+        self.cm: str | None = None
+        self.gfr_rounded: int | None = None
+        self.egfr_missing: tuple[str, ...] = ()
+        self.kps: int | None = None
+        self.ecog: int | None = None
+        self.histo: str | None = None
+        self.surgery_date: dt.date | None = None
+        self.items: list[dict[str, Any]] | None = None
+
+    def put(self, name: str, value: Any, missing: tuple[str, ...] = ()) -> None:
         if value is None:
-            miss[name] = missing
+            self.miss[name] = missing
         else:
-            v[_DERIVED_KEY[name]] = value
+            self.v[_DERIVED_KEY[name]] = value
 
-    tumour, patient, kidney = case.tumour, case.patient, case.kidney
+    def again(self, case: Case) -> _Work:
+        """A copy to derive `case` (the same case with some inputs set) section by section:
+        what the sections hand on, and the values so far, copied; calculator notes, flags
+        and the output block start empty (only the values are re-derived)."""
+        w = _Work(case, self.day, dict(self.v), dict(self.miss), dict(self.out))
+        w.cm, w.gfr_rounded, w.egfr_missing = self.cm, self.gfr_rounded, self.egfr_missing
+        w.kps, w.ecog, w.histo = self.kps, self.ecog, self.histo
+        w.surgery_date, w.items = self.surgery_date, self.items
+        return w
+
+
+def _symptoms(w: _Work) -> None:
+    tumour = w.case.tumour
     if tumour is not None and tumour.symptomatic is None and tumour.symptoms is not None:
         # The listed symptoms answer "symptomatic?": never ask for what the case already says.
-        v[_SYMPTOMATIC] = bool(tumour.symptoms)
-    systemic, prior, path = case.systemic, case.prior_treatment, case.pathology
-    mets = case.metastases
+        w.v[_SYMPTOMATIC] = bool(tumour.symptoms)
 
-    # --- staging (clinical T, N, M and the AJCC/UICC 8th-edition stage group) -------------
+
+def _staging(w: _Work) -> None:
+    """Clinical T, N and M and the AJCC/UICC 8th-edition stage group."""
+    tumour, mets, miss, out = w.case.tumour, w.case.metastases, w.miss, w.out
     ct: str | None = None
     if tumour is None:
         miss["ct"] = ("tumour.size_mm", "tumour.extension")
@@ -306,30 +340,35 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             ct = _t_category(tumour.size_mm, ext)
             if ct is None:
                 miss["ct"] = ("tumour.size_mm",)
-    put("ct", ct, miss.get("ct", ()))
+    w.put("ct", ct, miss.get("ct", ()))
     if ct is not None:
-        put("ct_group", _T_GROUP.get(ct, ct[:2]))
+        w.put("ct_group", _T_GROUP.get(ct, ct[:2]))
     else:
         miss["ct_group"] = miss["ct"]
     has_sync_met = bool(mets) and any(m.synchronous for m in mets or ())
     cm = tumour.cm if tumour is not None else None
     if cm is None and has_sync_met:
         cm = "M1"  # a synchronous metastasis is cM1 by definition, not a guess
-    put("cm", cm, ("tumour.cm",))
+    w.put("cm", cm, ("tumour.cm",))
     cn = tumour.cn if tumour is not None and tumour.cn is not None else None
     if tumour is not None and cn is None:
         cn = "NX"  # nodes not assessed: NX (the stage group may then stay undetermined)
-    put("cn", cn, ("tumour.cn",))
+    w.put("cn", cn, ("tumour.cn",))
     stage: str | None = None
     if ct is not None and cm is not None and cn is not None:
         try:
             stage = _stage_group(ct, cn, cm)
         except ClinicalInputError:
             stage = None
-    put("stage_group", stage, (*miss.get("ct", ()), "tumour.cn", "tumour.cm"))
+    w.put("stage_group", stage, (*miss.get("ct", ()), "tumour.cn", "tumour.cm"))
     out.update(ct=ct, cn=cn, cm=cm, stage_group=stage)
+    w.cm = cm
 
-    # --- kidney function (CKD-EPI 2021 by default; KDIGO category on the rounded value) ---
+
+def _kidney_function(w: _Work) -> None:
+    """eGFR: CKD-EPI 2021 by default; KDIGO category on the rounded value."""
+    case = w.case
+    patient, kidney = case.patient, case.kidney
     gfr: float | None = None
     gfr_rounded: int | None = None
     stage_g: str | None = None
@@ -345,7 +384,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                 res.equation,
             )
         except ClinicalInputError as err:
-            notes.append(f"eGFR not computed: {err}")
+            w.notes.append(f"eGFR not computed: {err}")
     if gfr is None and kidney is not None and kidney.egfr is not None:
         gfr = float(kidney.egfr)
         gfr_rounded = _round_half_up(gfr)
@@ -361,14 +400,18 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             )
             if val is None
         ) or ("kidney.egfr",)
-    put("egfr", gfr, egfr_missing)
-    put("egfr_rounded", gfr_rounded, egfr_missing)
-    put("ckd_stage", stage_g, egfr_missing)
-    out.update(
+    w.put("egfr", gfr, egfr_missing)
+    w.put("egfr_rounded", gfr_rounded, egfr_missing)
+    w.put("ckd_stage", stage_g, egfr_missing)
+    w.out.update(
         egfr=round(gfr, 1) if gfr is not None else None, egfr_equation=equation, ckd_stage=stage_g
     )
+    w.gfr_rounded, w.egfr_missing = gfr_rounded, egfr_missing
 
-    # --- nephrometry (RENAL, PADUA) ---------------------------------------------------------
+
+def _nephrometry(w: _Work) -> None:
+    """RENAL and PADUA."""
+    tumour, out, notes = w.case.tumour, w.out, w.notes
     renal_total: int | None = None
     padua_total: int | None = None
     if tumour is not None and tumour.size_mm is not None and tumour.renal is not None:
@@ -402,15 +445,19 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                 padua_total, out["padua"] = pr.total, pr.label
             except ClinicalInputError as err:
                 notes.append(f"PADUA not computed: {err}")
-    put("renal_total", renal_total, ("tumour.renal",))
-    put("padua_total", padua_total, ("tumour.padua",))
+    w.put("renal_total", renal_total, ("tumour.renal",))
+    w.put("padua_total", padua_total, ("tumour.padua",))
     # high_complexity = RENAL ≥ 10 or PADUA ≥ 10 [P]; one known score is enough.
     if renal_total is None and padua_total is None:
-        put("high_complexity", None, ("tumour.renal",))
+        w.put("high_complexity", None, ("tumour.renal",))
     else:
-        put("high_complexity", (renal_total or 0) >= 10 or (padua_total or 0) >= 10)
+        w.put("high_complexity", (renal_total or 0) >= 10 or (padua_total or 0) >= 10)
 
-    # --- nephron-sparing indications (conflict register C8) -----------------------------
+
+def _nephron_sparing(w: _Work) -> None:
+    """Nephron-sparing indications (conflict register C8)."""
+    kidney, tumour = w.case.kidney, w.case.tumour
+    gfr_rounded, egfr_missing = w.gfr_rounded, w.egfr_missing
     solitary = kidney.solitary_kidney if kidney else None
     bilateral = kidney.bilateral_tumours if kidney else None
     hered = kidney.hereditary_syndrome if kidney else None
@@ -422,11 +469,11 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         (severe_ckd, egfr_missing[0]),
     )
     if any(x is True for x, _ in parts):
-        put("imperative_nss", True)
+        w.put("imperative_nss", True)
     elif all(x is False for x, _ in parts):
-        put("imperative_nss", False)
+        w.put("imperative_nss", False)
     else:
-        put("imperative_nss", None, tuple(p for x, p in parts if x is None))
+        w.put("imperative_nss", None, tuple(p for x, p in parts if x is None))
     relative: bool | None = None
     if (
         (gfr_rounded is not None and 30 <= gfr_rounded < 60)
@@ -436,54 +483,68 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         relative = True
     elif gfr_rounded is not None:
         relative = False
-    put("relative_nss", relative, egfr_missing)
+    w.put("relative_nss", relative, egfr_missing)
     if gfr_rounded is not None:
-        put("ckd_drives_nss", gfr_rounded < 60)
+        w.put("ckd_drives_nss", gfr_rounded < 60)
     else:
-        put("ckd_drives_nss", None, egfr_missing)
+        w.put("ckd_drives_nss", None, egfr_missing)
 
-    # --- routing (order of the decision nodes) ----------------------------------------------
+
+def _routing(w: _Work) -> None:
+    """Routing (order of the decision nodes) and whether the disease is metastatic."""
+    case, cm = w.case, w.cm
+    tumour, prior, path, mets = case.tumour, case.prior_treatment, case.pathology, case.metastases
     prior_local = prior is not None and prior.type in _LOCAL_KIDNEY_TREATMENTS
     route_primary = tumour is not None and path is None and not prior_local
-    put("route_primary", route_primary)
+    w.put("route_primary", route_primary)
     if not route_primary:
-        put("route_localised", False)
-        put("route_synchronous_m1", False)
+        w.put("route_localised", False)
+        w.put("route_synchronous_m1", False)
     else:
-        put("route_localised", None if cm is None else cm == "M0", ("tumour.cm",))
-        put("route_synchronous_m1", None if cm is None else cm == "M1", ("tumour.cm",))
-    put("route_salvage", prior is not None and prior.failure in ("residual", "recurrence"))
-    put("route_postop", path is not None)
+        w.put("route_localised", None if cm is None else cm == "M0", ("tumour.cm",))
+        w.put("route_synchronous_m1", None if cm is None else cm == "M1", ("tumour.cm",))
+    w.put("route_salvage", prior is not None and prior.failure in ("residual", "recurrence"))
+    w.put("route_postop", path is not None)
     if mets or cm == "M1":
-        put("metastatic", True)
+        w.put("metastatic", True)
     elif mets is not None or cm == "M0":
-        put("metastatic", False)
+        w.put("metastatic", False)
     else:
-        put("metastatic", None, ("metastases",))
+        w.put("metastatic", None, ("metastases",))
 
-    # --- performance status ([P] CN-04: good = KPS ≥ 80 or ECOG 0–1) ----------------------
+
+def _performance(w: _Work) -> None:
+    """Performance status ([P] CN-04: good = KPS ≥ 80 or ECOG 0–1) and fitness."""
+    systemic, patient = w.case.systemic, w.case.patient
     kps = (systemic.kps if systemic else None) or (patient.kps if patient else None)
     if systemic is not None and systemic.kps == 0:
         kps = 0
     ecog = patient.ecog if patient else None
-    put("kps", kps, ("patient.kps",))
+    w.put("kps", kps, ("patient.kps",))
     if kps is not None:
-        put("good_ps", kps >= 80)
+        w.put("good_ps", kps >= 80)
     elif ecog is not None:
-        put("good_ps", ecog <= 1)
+        w.put("good_ps", ecog <= 1)
     else:
-        put("good_ps", None, ("patient.ecog",))
+        w.put("good_ps", None, ("patient.ecog",))
     fit = patient.fit_for_surgery if patient else None
-    put("fit", fit, ("patient.fit_for_surgery",))
+    w.put("fit", fit, ("patient.fit_for_surgery",))
+    w.kps, w.ecog = kps, ecog
 
-    # --- histology --------------------------------------------------------------------------
+
+def _histology(w: _Work) -> None:
+    path, tumour = w.case.pathology, w.case.tumour
     histo = (path.histology if path else None) or (tumour.histology if tumour else None)
     if histo == "unknown":
         histo = None
-    put("histology", histo, ("tumour.histology",))
-    put("histology_known", histo is not None)
+    w.put("histology", histo, ("tumour.histology",))
+    w.put("histology_known", histo is not None)
+    w.histo = histo
 
-    # --- metastatic risk (IMDC primary, MSKCC legacy; the worse group decides) ----------------
+
+def _risk(w: _Work) -> None:
+    """Metastatic risk: IMDC primary, MSKCC legacy; the worse group decides."""
+    systemic, v, miss, kps, ecog = w.case.systemic, w.v, w.miss, w.kps, w.ecog
     imdc_res = mskcc_res = None
     if v.get("derived.metastatic"):
         planned = None if systemic is None else systemic.needs_systemic_therapy
@@ -492,14 +553,14 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         no_plan = planned == "no" and days is None
         sysm = systemic
         imdc_out = _imdc(
-            kps=kps,
-            ecog=ecog,
-            dx_to_systemic_days=days,
-            hb_below_lln=sysm.hb_below_lln if sysm else None,
-            calcium_corrected_above_uln=sysm.calcium_corrected_above_uln if sysm else None,
-            neutrophils_above_uln=sysm.neutrophils_above_uln if sysm else None,
-            platelets_above_uln=sysm.platelets_above_uln if sysm else None,
-            systemic_planned=not no_plan,
+            kps,
+            ecog,
+            days,
+            sysm.hb_below_lln if sysm else None,
+            sysm.calcium_corrected_above_uln if sysm else None,
+            sysm.neutrophils_above_uln if sysm else None,
+            sysm.platelets_above_uln if sysm else None,
+            not no_plan,
         )
         if isinstance(imdc_out, tuple):
             miss["imdc_group"] = imdc_out
@@ -508,50 +569,51 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
         # Same [P] exception applied to MSKCC (project extension, reported): its time
         # factor is equally undefined when no therapy is planned.
         mskcc_out = _mskcc(
-            kps=kps,
-            ecog=ecog,
-            ldh_above_1_5_uln=sysm.ldh_above_1_5_uln if sysm else None,
-            hb_below_lln=sysm.hb_below_lln if sysm else None,
-            calcium_corrected_above_10_mg_dl=(
-                sysm.calcium_corrected_above_10_mg_dl if sysm else None
-            ),
-            dx_to_systemic_days=0 if no_plan else days,
+            kps,
+            ecog,
+            sysm.ldh_above_1_5_uln if sysm else None,
+            sysm.hb_below_lln if sysm else None,
+            sysm.calcium_corrected_above_10_mg_dl if sysm else None,
+            0 if no_plan else days,
         )
         if isinstance(mskcc_out, tuple):
             miss["mskcc_group"] = mskcc_out
         else:
             mskcc_res = mskcc_out
             if no_plan:
-                flags.append("mskcc_provisional")
+                w.flags.append("mskcc_provisional")
     else:
         miss["imdc_group"] = miss["mskcc_group"] = ("metastases",)
     imdc_group = _worse(imdc_res.group, imdc_res.group_alt) if imdc_res else None
     mskcc_group = _worse(mskcc_res.group, mskcc_res.group_alt) if mskcc_res else None
-    put("imdc_group", imdc_group, miss.get("imdc_group", ()))
-    put("imdc_score", imdc_res.score if imdc_res else None, miss.get("imdc_group", ()))
-    put("mskcc_group", mskcc_group, miss.get("mskcc_group", ()))
+    w.put("imdc_group", imdc_group, miss.get("imdc_group", ()))
+    w.put("imdc_score", imdc_res.score if imdc_res else None, miss.get("imdc_group", ()))
+    w.put("mskcc_group", mskcc_group, miss.get("mskcc_group", ()))
     if imdc_group == "poor" or mskcc_group == "poor":
-        put("risk_group", "poor")
+        w.put("risk_group", "poor")
     elif imdc_group is not None and mskcc_group is not None:
-        put("risk_group", _worse(imdc_group, mskcc_group))
+        w.put("risk_group", _worse(imdc_group, mskcc_group))
     else:
-        put(
+        w.put(
             "risk_group",
             None,
             miss.get("imdc_group", ()) + miss.get("mskcc_group", ()),
         )
     for score_res in (imdc_res, mskcc_res):
         if score_res is not None:
-            extend_unique(flags, score_res.flags)  # a loop: see merge.py
-    out["imdc"], out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
+            extend_unique(w.flags, score_res.flags)  # a loop: see merge.py
+    w.out["imdc"], w.out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
 
-    # --- dates --------------------------------------------------------------------------------
+
+def _dates(w: _Work) -> None:
+    """Days since surgery, the earlier treatment's modality, days to its failure."""
+    path, prior = w.case.pathology, w.case.prior_treatment
     surgery_date = path.date if path else None
     if surgery_date is None and prior is not None and prior.type in _LOCAL_KIDNEY_TREATMENTS:
         surgery_date = prior.date
-    put(
+    w.put(
         "days_since_surgery",
-        (as_of - surgery_date).days if surgery_date else None,
+        (w.as_of - surgery_date).days if surgery_date else None,
         ("pathology.date",),
     )
     if prior is not None and prior.type is not None:
@@ -560,17 +622,21 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
             mod = {"partial_nephrectomy": "pn", "radical_nephrectomy": "rn"}.get(
                 prior.type, "other"
             )
-        put("prior_modality", mod)
-        put("prior_is_ablation", prior.type in _ABLATION_MODALITY)
+        w.put("prior_modality", mod)
+        w.put("prior_is_ablation", prior.type in _ABLATION_MODALITY)
     else:
-        put("prior_modality", None, ("prior_treatment.type",))
-        put("prior_is_ablation", None, ("prior_treatment.type",))
+        w.put("prior_modality", None, ("prior_treatment.type",))
+        w.put("prior_is_ablation", None, ("prior_treatment.type",))
     if prior is not None and prior.date and prior.failure_date:
-        put("days_to_failure", (prior.failure_date - prior.date).days)
+        w.put("days_to_failure", (prior.failure_date - prior.date).days)
     else:
-        put("days_to_failure", None, ("prior_treatment.failure_date",))
+        w.put("days_to_failure", None, ("prior_treatment.failure_date",))
+    w.surgery_date = surgery_date
 
-    # --- metastases, one by one (Mirels score; disease-free interval MDL-01f) -------------------
+
+def _metastases(w: _Work) -> None:
+    """Metastases one by one (Mirels score; disease-free interval MDL-01f) and their counts."""
+    mets, surgery_date, as_of = w.case.metastases, w.surgery_date, w.as_of
     items: list[dict[str, Any]] | None = None
     best_mirels: ScoreResult | None = None
     if mets is not None:
@@ -592,7 +658,7 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                     if best_mirels is None or (mr.score or 0) > (best_mirels.score or 0):
                         best_mirels = mr
                 except ClinicalInputError as err:
-                    notes.append(f"Mirels not computed for metastases[{i}]: {err}")
+                    w.notes.append(f"Mirels not computed for metastases[{i}]: {err}")
             elif b is not None:
                 # Name the missing parts one by one, so each can be judged on its own.
                 item[_MET_MIRELS_MISSING] = tuple(
@@ -609,16 +675,20 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                 counts.append(met.count)
             if met.organ is not None:
                 organs.add(met.organ)
-        put("met_total_count", None if count_missing else sum(counts), tuple(count_missing))
-        put("met_organ_count", len(organs) if organs else None, ("metastases",))
+        w.put("met_total_count", None if count_missing else sum(counts), tuple(count_missing))
+        w.put("met_organ_count", len(organs) if organs else None, ("metastases",))
     else:
-        miss["met_total_count"] = miss["met_organ_count"] = ("metastases",)
-    out["mirels"] = _score_dict(best_mirels)
+        w.miss["met_total_count"] = w.miss["met_organ_count"] = ("metastases",)
+    w.out["mirels"] = _score_dict(best_mirels)
+    w.items = items
 
-    # --- pathology (FU-01) -------------------------------------------------------------
+
+def _pathology(w: _Work) -> None:
+    """pT group and the Leibovich score (FU-01)."""
+    path, histo, miss = w.case.pathology, w.histo, w.miss
     if path is not None:
         if path.pt is not None:
-            put("pt_group", path.pt[:3])
+            w.put("pt_group", path.pt[:3])
         else:
             miss["pt_group"] = ("pathology.pt",)
         lres: ScoreResult | None = None
@@ -632,18 +702,262 @@ def derive(case: Case, today: dt.date | None = None) -> Derived:
                 miss["leibovich_group"] = scored
             else:
                 lres = scored
-        put("leibovich_group", lres.group if lres else None, miss.get("leibovich_group", ()))
-        put(
+        w.put("leibovich_group", lres.group if lres else None, miss.get("leibovich_group", ()))
+        w.put(
             "leibovich_score",
             lres.score if lres else None,
             miss.get("leibovich_group", ("pathology.histology",)),
         )
-        out["leibovich"] = _score_dict(lres)
+        w.out["leibovich"] = _score_dict(lres)
     else:
         for name in ("pt_group", "leibovich_group", "leibovich_score"):
             miss[name] = ("pathology",)
 
-    return Derived(v, miss, items, out, flags, notes)
+
+class _Section:
+    """One step of derive(): what it reads of the case, what it derives, and the sections it
+    hands values to.  `reads` are case paths (`met.` for any metastasis field); an entry
+    ending with "." stands for every field under it."""
+
+    def __init__(
+        self,
+        run: Callable[[_Work], None],
+        reads: tuple[str, ...],
+        derives: tuple[str, ...],
+        feeds: tuple[int, ...] = (),
+    ) -> None:
+        self.run = run
+        self.reads = frozenset(r for r in reads if not r.endswith("."))
+        self.prefixes = tuple(r for r in reads if r.endswith("."))
+        self.keys = tuple(_DERIVED_KEY[name] for name in derives)
+        self.derives = derives
+        self.feeds = feeds
+
+    def reads_path(self, path: str) -> bool:
+        return path in self.reads or any(path.startswith(p) for p in self.prefixes)
+
+
+_MET_ITEMS = "met."
+# In the order derive() runs them; `feeds` are the indices of the later sections that read
+# a value this one hands on.  tests/pathway/test_derive_incremental.py checks, for every
+# input the engine may try (settle.py) on generated cases, that re-running the sections
+# this table names gives exactly what deriving the whole case again gives.
+_SECTIONS: tuple[_Section, ...] = (
+    _Section(_symptoms, ("tumour", "tumour.symptomatic", "tumour.symptoms"), ()),
+    _Section(
+        _staging,
+        (
+            *("tumour", "tumour.extension", "tumour.extension.", "tumour.size_mm"),
+            *("tumour.cm", "tumour.cn", "met.synchronous", "metastases"),
+        ),
+        ("ct", "ct_group", "cm", "cn", "stage_group"),
+        (5, 8),
+    ),
+    _Section(
+        _kidney_function,
+        (
+            *("kidney", "kidney.creatinine", "kidney.creatinine.", "kidney.egfr"),
+            *("patient", "patient.age", "patient.sex"),
+        ),
+        ("egfr", "egfr_rounded", "ckd_stage"),
+        (4,),
+    ),
+    _Section(
+        _nephrometry,
+        (
+            *("tumour", "tumour.size_mm", "tumour.renal", "tumour.renal."),
+            *("tumour.padua", "tumour.padua."),
+        ),
+        ("renal_total", "padua_total", "high_complexity"),
+    ),
+    _Section(
+        _nephron_sparing,
+        (
+            *("kidney", "kidney.solitary_kidney", "kidney.bilateral_tumours"),
+            *("kidney.hereditary_syndrome", "kidney.proteinuria", "tumour", "tumour.multifocal"),
+        ),
+        ("imperative_nss", "relative_nss", "ckd_drives_nss"),
+    ),
+    _Section(
+        _routing,
+        (
+            *("tumour", "pathology", "prior_treatment", "prior_treatment.type"),
+            *("prior_treatment.failure", "metastases"),
+        ),
+        (
+            *("route_primary", "route_localised", "route_synchronous_m1", "route_salvage"),
+            *("route_postop", "metastatic"),
+        ),
+        (8,),
+    ),
+    _Section(
+        _performance,
+        (
+            *("systemic", "systemic.kps", "patient", "patient.kps", "patient.ecog"),
+            "patient.fit_for_surgery",
+        ),
+        ("kps", "good_ps", "fit"),
+        (8,),
+    ),
+    _Section(
+        _histology,
+        ("pathology", "pathology.histology", "tumour", "tumour.histology"),
+        ("histology", "histology_known"),
+        (11,),
+    ),
+    _Section(
+        _risk,
+        ("systemic", "systemic."),
+        ("imdc_group", "imdc_score", "mskcc_group", "risk_group"),
+    ),
+    _Section(
+        _dates,
+        ("pathology", "pathology.date", "prior_treatment", "prior_treatment.", "as_of"),
+        ("days_since_surgery", "prior_modality", "prior_is_ablation", "days_to_failure"),
+        (10,),
+    ),
+    _Section(
+        _metastases,
+        ("metastases", _MET_ITEMS, "as_of"),
+        ("met_total_count", "met_organ_count"),
+    ),
+    _Section(
+        _pathology,
+        ("pathology", "pathology."),
+        ("pt_group", "leibovich_group", "leibovich_score"),
+    ),
+)
+
+
+_READERS: dict[str, tuple[int, ...]] = {}
+
+
+def _sections_reading(path: str) -> tuple[int, ...]:
+    """The indices of the sections that read a case path (worked out once per path)."""
+    found = _READERS.get(path)
+    if found is None:
+        found = _READERS[path] = tuple(
+            i for i, section in enumerate(_SECTIONS) if section.reads_path(path)
+        )
+    return found
+
+
+def derive(case: Case, today: dt.date | None = None) -> Derived:
+    """Compute every derived value once; never raises for a validated case."""
+    w = _Work(case, today or dt.date.today(), {}, {}, dict(_OUTPUT))
+    _flatten(case, "", w.v)
+    for section in _SECTIONS:
+        section.run(w)
+    return Derived(w.v, w.miss, w.items, w.out, w.flags, w.notes, w)
+
+
+def derive_again(base: Derived, case: Case, paths: Sequence[str]) -> Derived | None:
+    """The derived values of `case` — `base`'s case with the inputs at `paths` set (case
+    paths as settle.py names them, `metastases[1].bone.pain`) — re-deriving only the sections
+    of derive() that read one of them (or a value such a section hands on).
+
+    Only `values`, `missing` and `items` are re-derived: calculator notes, flags and the
+    output block are left as they were (settle.py reads only what the rules read).  None if
+    `base` was not made by derive().
+    """
+    found = derive_changes(base, case, paths)
+    return None if found is None else found[0]
+
+
+def derive_changes(
+    base: Derived, case: Case, paths: Sequence[str]
+) -> tuple[Derived, frozenset[str]] | None:
+    """derive_again(), and the paths whose value (or missing inputs, for `derived.*`) now
+    differs: all that a rule must read to be able to say anything different (plan.py)."""
+    work = base.work
+    if work is None:
+        return None
+    w = work.again(case)
+    v = w.v
+    changed: set[str] = set()  # case paths as the sections name them (`met.` for items)
+    touched: list[str] = []  # keys of the flattened case that may differ
+    for path in paths:
+        old_node: Any = work.case
+        new_node: Any = case
+        prefix = ""
+        in_item = False
+        for part in path.split("."):
+            name, _, index = part.partition("[")
+            old_child: Any = None if old_node is None else getattr(old_node, name, None)
+            new_child: Any = getattr(new_node, name, None)
+            if index:
+                # A metastasis: the rules read its fields from `items` (re-derived below).
+                v[_METASTASES] = new_child
+                touched.append(_METASTASES)
+                i = int(index[:-1])
+                old_node = None if old_child is None else old_child[i]
+                new_node = new_child[i]
+                prefix, in_item = ITEM_PREFIX, True
+                continue
+            key = sys.intern(prefix + name)
+            if not in_item:
+                # As _flatten() has it: no entry for a missing value or an "unknown".
+                if new_child is None or (new_child == "unknown" and key in TRI_STATE_PATHS):
+                    v.pop(key, None)
+                else:
+                    v[key] = new_child
+                touched.append(key)
+            if not isinstance(new_child, BaseModel):
+                changed.add(key)  # the input set
+            elif old_child is None:
+                # Created on the way, perhaps with defaults (an imaging extension).
+                changed.add(key)
+                created: dict[str, Any] = {}
+                _flatten(new_child, key + ".", created)
+                changed.update(created)
+                if not in_item:
+                    v.update(created)
+                    touched.extend(created)
+            old_node, new_node, prefix = old_child, new_child, key + "."
+    again: set[int] = set()
+    for c in changed:
+        again.update(_sections_reading(c))
+    names: list[str] = []
+    items_again = False
+    for i, section in enumerate(_SECTIONS):
+        if i not in again:
+            continue
+        miss = w.miss
+        for key, name in zip(section.keys, section.derives, strict=True):
+            v.pop(key, None)
+            miss.pop(name, None)
+        section.run(w)
+        again.update(section.feeds)
+        touched.extend(section.keys)
+        names.extend(section.derives)
+        if section.run is _metastases:
+            items_again = True
+    old_v, old_miss = base.values, base.missing
+    diff: set[str] = set()
+    for k in touched:
+        a, b = old_v.get(k), v.get(k)
+        # Objects (a case section, the list of metastases) by identity: a new one may
+        # hold the same values, and then reading it again costs a rule nothing.
+        if a is not b and (isinstance(a, BaseModel | list) or a != b):
+            diff.add(k)
+    for name in names:
+        if old_miss.get(name) != w.miss.get(name):
+            diff.add(_DERIVED_KEY[name])
+    if items_again and base.items != w.items:
+        old_items, new_items = base.items or [], w.items or []
+        if len(old_items) != len(new_items):
+            diff.update(k for item in (*old_items, *new_items) for k in item)
+        for old_item, new_item in zip(old_items, new_items, strict=False):
+            for key in old_item.keys() | new_item.keys():
+                if old_item.get(key) != new_item.get(key):
+                    diff.add(key)
+        if _MET_MIRELS_MISSING in diff:
+            diff.update((_MET_MIRELS_SCORE, _MET_MIRELS_GROUP))
+    new = Derived(w.v, w.miss, w.items, base.output, base.flags, base.notes)
+    return new, frozenset(diff)
+
+
+_METASTASES = sys.intern("metastases")
 
 
 _LEIB = {"grade": "isup_grade"}
@@ -663,23 +977,55 @@ def _systemic_paths(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _or_missing(score: Callable[..., ScoreResult]) -> Callable[..., ScoreResult | tuple[str, ...]]:
-    """Memoise a metastatic risk score, refusals included (as the case paths it still needs).
-
-    Registry batches repeat the same incomplete inputs (no labs → no IMDC) constantly, and
-    a refusal costs far more to rebuild than to look up; it is returned, never raised, so no
-    cached exception drags a stale traceback along.
-    """
-
-    @functools.lru_cache(maxsize=4096)
-    def call(**kwargs: Any) -> ScoreResult | tuple[str, ...]:
-        try:
-            return score(**kwargs)
-        except ClinicalInputError as err:
-            return _systemic_paths(err.fields)
-
-    return call
+# The metastatic risk scores, memoised with their refusals (as the case paths they still
+# need).  Registry batches repeat the same incomplete inputs (no labs → no IMDC) constantly,
+# and a refusal costs far more to rebuild than to look up; it is returned, never raised, so
+# no cached exception drags a stale traceback along.  Positional, for a cheap cache key.
 
 
-_imdc = _or_missing(imdc)
-_mskcc = _or_missing(mskcc)
+@functools.lru_cache(maxsize=4096)
+def _imdc(
+    kps: int | None,
+    ecog: int | None,
+    days: int | None,
+    hb: bool | None,
+    calcium: bool | None,
+    neutrophils: bool | None,
+    platelets: bool | None,
+    planned: bool,
+) -> ScoreResult | tuple[str, ...]:
+    try:
+        return imdc(
+            kps=kps,
+            ecog=ecog,
+            dx_to_systemic_days=days,
+            hb_below_lln=hb,
+            calcium_corrected_above_uln=calcium,
+            neutrophils_above_uln=neutrophils,
+            platelets_above_uln=platelets,
+            systemic_planned=planned,
+        )
+    except ClinicalInputError as err:
+        return _systemic_paths(err.fields)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mskcc(
+    kps: int | None,
+    ecog: int | None,
+    ldh: bool | None,
+    hb: bool | None,
+    calcium: bool | None,
+    days: int | None,
+) -> ScoreResult | tuple[str, ...]:
+    try:
+        return mskcc(
+            kps=kps,
+            ecog=ecog,
+            ldh_above_1_5_uln=ldh,
+            hb_below_lln=hb,
+            calcium_corrected_above_10_mg_dl=calcium,
+            dx_to_systemic_days=days,
+        )
+    except ClinicalInputError as err:
+        return _systemic_paths(err.fields)

@@ -18,12 +18,26 @@ from typing import Any
 
 from renalpath.pathway.case import ITEM_PREFIX, Case
 from renalpath.pathway.choice import apply_groups, fold_aliases
-from renalpath.pathway.conditions import Env
-from renalpath.pathway.derive import PLAIN_PATHS, Derived, derive
+from renalpath.pathway.conditions import Env, condition_reads
+from renalpath.pathway.derive import (
+    PLAIN_PATHS,
+    Derived,
+    derive,
+    derive_changes,
+)
 from renalpath.pathway.followup import followup_applies, followup_plan
 from renalpath.pathway.loader import Pack, PackSet
 from renalpath.pathway.merge import BLOCKED, merge_all
-from renalpath.pathway.plan import Block, Verdicts, pack_plan, run_plan
+from renalpath.pathway.plan import (
+    Block,
+    Log,
+    ReplayPlan,
+    Verdicts,
+    pack_plan,
+    replay,
+    run_logged,
+    run_plan,
+)
 from renalpath.pathway.result import Contribution, OptionRecord, RecommendResult
 from renalpath.pathway.safety import apply_any_modality_blocks, apply_gates, apply_site
 from renalpath.pathway.settle import complete, settle
@@ -74,10 +88,11 @@ def _needed_options(packset: PackSet, options: frozenset[str]) -> frozenset[str]
 @functools.lru_cache(maxsize=512)
 def _sub_plans(
     packset: PackSet, pack_ids: tuple[str, ...], options: frozenset[str]
-) -> tuple[tuple[Block, ...], ...]:
+) -> tuple[ReplayPlan, ...]:
     """Plans that fire only the rules that can speak about `options` (and the rules those
     refer to with `fired`): enough to know those options' final status, at a fraction of
-    the cost.  Used to try many values of a missing input (settle.py)."""
+    the cost.  Used to try many values of a missing input (settle.py), replayed: a rule
+    that reads none of the inputs tried says what it said on the case itself."""
     need = _needed_options(packset, options)
     watched = frozenset(rule_id for c in packset.conflicts for rule_id in c.spec.rules)
     plans = []
@@ -96,7 +111,7 @@ def _sub_plans(
                 keep.add(ref)
                 todo.append(ref)
         sub = Pack(pack.id, pack.version, pack.title, tuple(r for r in pack.rules if r.id in keep))
-        plans.append(pack_plan(sub, watched))
+        plans.append(ReplayPlan(sub, watched))
     return tuple(plans)
 
 
@@ -224,18 +239,22 @@ class _Outcome:
 
 
 def _decide(
-    case: Case,
-    packset: PackSet,
-    pack_ids: tuple[str, ...],
-    today: dt.date | None,
-    plans: tuple[tuple[Block, ...], ...] | None = None,
-    derived: Derived | None = None,
+    case: Case, packset: PackSet, pack_ids: tuple[str, ...], today: dt.date | None
 ) -> _Outcome:
-    d = derive(case, today) if derived is None else derived
+    d = derive(case, today)
     env = Env(d.values, d.missing, {}, d.items)
     out = Verdicts(d.flags, [{"rule_id": "derive", "text": n} for n in d.notes])
-    for plan in _plans(packset, pack_ids) if plans is None else plans:
+    for plan in _plans(packset, pack_ids):
         run_plan(plan, env, out)
+    conflicts, options = _finish(case, packset, pack_ids, env, out)
+    return _Outcome(options, out, conflicts, d)
+
+
+def _finish(
+    case: Case, packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: Verdicts
+) -> tuple[list[dict[str, Any]], list[OptionRecord]]:
+    """From the rules' verdicts to the options: the conflict register, the merge, the
+    safety gates, the site's modalities and the choice groups."""
     conflicts = _apply_conflicts(packset, pack_ids, env, out)
     fold_aliases(out.grouped, packset.groups)
     options = merge_all(out.grouped)
@@ -244,7 +263,120 @@ def _decide(
     site = case.site
     apply_site(options, packset.gates, None if site is None else site.ablation_modalities)
     conflicts.extend(apply_groups(options, packset.groups, packset.order))
-    return _Outcome(options, out, conflicts, d)
+    return conflicts, options
+
+
+class _Completions:
+    """Runs the engine on completions of one case (the case with some missing inputs set),
+    for settle.py: only the rules about the options asked (`_sub_plans`), and of those only
+    the ones that read an input that changed — the others say what they said on the case
+    itself, logged once (plan.py replay).  Derived values are re-derived only where a
+    changed input feeds them (derive.py derive_changes)."""
+
+    def __init__(
+        self,
+        case: Case,
+        packset: PackSet,
+        pack_ids: tuple[str, ...],
+        today: dt.date | None,
+        base: Derived,
+        asking: frozenset[str],
+    ) -> None:
+        self.case, self.packset, self.pack_ids, self.today = case, packset, pack_ids, today
+        self.base = base
+        self.plans = _sub_plans(packset, pack_ids, asking)
+        self.logs: list[Log] | None = None
+
+    def _logs(self) -> list[Log]:
+        logs = self.logs
+        if logs is None:
+            base = self.base
+            env = Env(base.values, base.missing, {}, base.items)
+            out = Verdicts([], [])
+            logs = self.logs = [run_logged(plan, env, out) for plan in self.plans]
+        return logs
+
+    def run(self, assignment: Sequence[tuple[str, Any]]) -> list[OptionRecord] | None:
+        case, base = self.case, self.base
+        plain = _with_plain(base, assignment)
+        if plain is not None:
+            d = plain
+            changed = frozenset(_plain_key(path) for path, _v in assignment)
+        else:
+            filled = complete(case, assignment, self.today)
+            if filled is None:
+                return None
+            paths = [path for path, _v in assignment]
+            found = derive_changes(base, filled, paths)
+            if found is None:
+                return None
+            d, changed = found
+        env = Env(d.values, d.missing, {}, d.items)
+        out = Verdicts([], [])
+        for plan, log in zip(self.plans, self._logs(), strict=True):
+            replay(plan, log, env, out, changed)
+        return _finish_cached(case, self.packset, self.pack_ids, env, out)
+
+
+# Options by everything _finish() reads, for settling: the verdicts of each option (shared
+# objects, compared by identity, held alive by the key), the values the conflict register
+# and the gates test, the rules they ask `fired` about, and the site's modalities.  Many
+# completions of a case, and many cases, come to the same verdicts.  The options are shared
+# between those runs, so they are read, never changed (settle.py copies what it keeps).
+_FINISHED: dict[tuple[Any, ...], list[OptionRecord]] = {}
+_FINISHED_LIMIT = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _finish_reads(
+    packset: PackSet, pack_ids: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """What the conflict register (for these packs) and the gates read: case paths,
+    metastasis paths, and rules asked about with `fired`."""
+    paths: set[str] = set()
+    refs: set[str] = set()
+    for c in packset.conflicts_for(pack_ids):
+        condition_reads(c.spec.when, paths, refs)
+    for g in packset.gates.gates:
+        condition_reads(g.spec.when, paths, refs)
+    case = tuple(sorted(sys.intern(p) for p in paths if not p.startswith(ITEM_PREFIX)))
+    items = tuple(sorted(sys.intern(p) for p in paths if p.startswith(ITEM_PREFIX)))
+    return case, items, tuple(sorted(refs))
+
+
+def _finish_cached(
+    case: Case, packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: Verdicts
+) -> list[OptionRecord]:
+    paths, item_paths, refs = _finish_reads(packset, pack_ids)
+    values = env.values
+    site = case.site
+    modalities = None if site is None else site.ablation_modalities
+    items = env.items
+    key = (
+        packset,
+        pack_ids,
+        tuple((k, tuple(cs)) for k, cs in out.grouped.items()),
+        tuple([values.get(p) for p in paths]),
+        None
+        if not item_paths or items is None
+        else tuple(tuple([item.get(p) for p in item_paths]) for item in items),
+        tuple([env.fired.get(r) for r in refs]),
+        None if modalities is None else tuple(modalities),
+    )
+    found = _FINISHED.get(key)
+    if found is None:
+        found = _finish(case, packset, pack_ids, env, out)[1]
+        if len(_FINISHED) >= _FINISHED_LIMIT:
+            _FINISHED.clear()
+        _FINISHED[key] = found
+    return found
+
+
+def _plain_key(path: str) -> str:
+    """The flattened key a plain input is read at (`metastases[2].size_mm` → `met.size_mm`)."""
+    if path.startswith("metastases["):
+        return sys.intern(ITEM_PREFIX + path.partition("].")[2])
+    return sys.intern(path)
 
 
 def evaluate(
@@ -255,19 +387,8 @@ def evaluate(
     options = outcome.options
     if any(o.status == BLOCKED for o in options):
         asking = frozenset(o.option for o in options if o.status == BLOCKED)
-        sub = _sub_plans(packset, pack_ids, asking)
-        base = outcome.derived
-
-        def run(assignment: Sequence[tuple[str, Any]]) -> list[OptionRecord] | None:
-            plain = _with_plain(base, assignment)
-            if plain is not None:
-                return _decide(case, packset, pack_ids, today, sub, plain).options
-            filled = complete(case, assignment, today)
-            if filled is None:
-                return None
-            return _decide(filled, packset, pack_ids, today, sub).options
-
-        options = settle(options, run, packset.input_values)
+        completions = _Completions(case, packset, pack_ids, today, outcome.derived, asking)
+        options = settle(options, completions.run, packset.input_values)
         # A settled option may now share its choice group with another `recommended`.
         outcome.conflicts.extend(apply_groups(options, packset.groups, packset.order))
     # An input asked for only by option verdicts is listed only while it is decisive for an

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from renalpath.pathway.case import ITEM_PREFIX
-from renalpath.pathway.conditions import Env, Leaf, Tri
+from renalpath.pathway.conditions import Env, Leaf, Tri, condition_reads
 from renalpath.pathway.loader import Emit, Pack, Rule
 from renalpath.pathway.merge import BLOCKED, Key, unique
 from renalpath.pathway.result import Contribution
@@ -38,10 +38,12 @@ _BLOCKED_CACHE_LIMIT = 256  # distinct missing-input sets kept per emit (bounded
 class Verdicts:
     """What the rules of one case say, gathered while they fire (one per evaluation)."""
 
-    __slots__ = ("by_rule", "fired", "flags", "grouped", "missing", "notes")
+    __slots__ = ("by_rule", "fired", "flags", "grouped", "log", "missing", "notes")
 
     def __init__(self, flags: list[str], notes: list[dict[str, str]]) -> None:
         self.grouped: dict[Key, list[Contribution]] = {}
+        # When not None, every verdict added is also appended here (run_logged).
+        self.log: list[tuple[Key, Contribution]] | None = None
         # Verdicts of the rules the conflict register names, with the option they are about.
         self.by_rule: dict[str, list[tuple[Key, Contribution]]] = {}
         self.missing: list[str] = []
@@ -169,6 +171,9 @@ def _fire(rule: Rule, watched: bool) -> tuple[_Fire, _Fire]:
             group.append(verdict)
         if watched:
             out.by_rule.setdefault(rule_id, []).append((key, verdict))
+        log = out.log
+        if log is not None:
+            log.append((key, verdict))
 
     def add_all(
         out: Verdicts,
@@ -176,6 +181,7 @@ def _fire(rule: Rule, watched: bool) -> tuple[_Fire, _Fire]:
         verdicts: _Said,
     ) -> None:
         grouped = out.grouped
+        log = out.log
         for option, mod, verdict in verdicts:
             key = (option, mod, target)
             group = grouped.get(key)
@@ -185,6 +191,8 @@ def _fire(rule: Rule, watched: bool) -> tuple[_Fire, _Fire]:
                 group.append(verdict)
             if watched:
                 out.by_rule.setdefault(rule_id, []).append((key, verdict))
+            if log is not None:
+                log.append((key, verdict))
 
     def fire_static(env: Env, out: Verdicts, target: str | None) -> State:
         if static_verdicts:
@@ -450,3 +458,160 @@ def run_plan(plan: tuple[Block, ...], env: Env, out: Verdicts) -> None:
                 steps = gated
         for step in steps:
             step(env, out)
+
+
+# ------------------------------------------------------------------------ logged runs, replay
+
+
+class RuleStep:
+    """One rule of a plan with what it reads, so a run on a slightly changed case can tell
+    whether the rule could say anything different (`replay`)."""
+
+    __slots__ = ("gate", "gated", "rule_id", "step", "watched")
+
+    def __init__(
+        self, rule_id: str, gate: str | None, step: Step, gated: Step, watched: bool
+    ) -> None:
+        self.rule_id, self.gate = rule_id, gate
+        self.step, self.gated, self.watched = step, gated, watched
+
+
+class ReplayPlan:
+    """A pack's rules in evaluation order, with, for each path, the rules that read it and,
+    for each rule, the later rules that ask whether it fired."""
+
+    __slots__ = ("by_path", "dependents", "steps")
+
+    def __init__(self, pack: Pack, watched: frozenset[str]) -> None:
+        steps: list[RuleStep] = []
+        by_path: dict[str, list[int]] = {}
+        dependents: dict[str, list[int]] = {}
+        for rule in pack.rules:
+            rs, reads, refs = _rule_step(rule, rule.spec.id in watched)
+            i = len(steps)
+            steps.append(rs)
+            for path in reads:
+                by_path.setdefault(path, []).append(i)
+            for ref in refs:
+                dependents.setdefault(ref, []).append(i)
+        self.steps = tuple(steps)
+        self.by_path = {k: tuple(v) for k, v in by_path.items()}
+        self.dependents = {k: tuple(v) for k, v in dependents.items()}
+
+
+# Each rule's steps and reads, built once per rule (plans for different sets of options
+# share them).  Keyed by identity: rules live as long as the loaded packs.
+_RULE_STEPS: dict[tuple[int, bool], tuple[Rule, RuleStep, frozenset[str], frozenset[str]]] = {}
+
+
+def _rule_step(rule: Rule, watched: bool) -> tuple[RuleStep, frozenset[str], frozenset[str]]:
+    found = _RULE_STEPS.get((id(rule), watched))
+    if found is not None and found[0] is rule:
+        return found[1], found[2], found[3]
+    fires = _fire(rule, watched)
+    plain = _step(rule, fires, False)
+    gate = rule.gate
+    gated = plain if gate is None else _step(rule, fires, True)
+    rs = RuleStep(rule.spec.id, None if gate is None else sys.intern(gate), plain, gated, watched)
+    reads, refs = rule_reads(rule)
+    _RULE_STEPS[(id(rule), watched)] = (rule, rs, reads, refs)
+    return rs, reads, refs
+
+
+# What the rules of a ReplayPlan did on one case, for the rules that did anything: their
+# index, verdicts and fired state (None: not recorded as fired or blocked).
+Log = list[tuple[int, tuple[tuple[Key, Contribution], ...], State | None]]
+
+
+def rule_reads(rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+    """Every path a rule's conditions read (interned, as the flattened case's keys are) and
+    every rule they ask `fired` about."""
+    refs: set[str] = set()
+    paths: set[str] = set()
+    for spec in (rule.spec.scope, rule.spec.when, *(e.spec.when for e in rule.emits)):
+        condition_reads(spec, paths, refs)
+    if rule.gate is not None:
+        paths.add(rule.gate)
+    return frozenset(sys.intern(p) for p in paths), frozenset(refs)
+
+
+def _run_step(rs: RuleStep, env: Env, out: Verdicts) -> None:
+    """One rule as run_plan() runs it within its run of rules sharing a gate."""
+    gate = rs.gate
+    if gate is None:
+        rs.step(env, out)
+        return
+    g = env.values.get(gate)
+    if g is True:
+        rs.gated(env, out)
+    elif g is not False:
+        rs.step(env, out)
+
+
+def run_logged(plan: ReplayPlan, env: Env, out: Verdicts) -> Log:
+    """run_plan(), noting what each rule did, for replay()."""
+    fired = env.fired
+    log: Log = []
+    for i, rs in enumerate(plan.steps):
+        said: list[tuple[Key, Contribution]] = []
+        out.log = said
+        _run_step(rs, env, out)
+        out.log = None
+        state = fired.get(rs.rule_id)
+        if said or state is not None:
+            log.append((i, tuple(said), state))
+    return log
+
+
+_END = 1 << 30
+
+
+def replay(plan: ReplayPlan, log: Log, env: Env, out: Verdicts, changed: frozenset[str]) -> None:
+    """What run_plan() would give on `env`, a case that differs from the logged one only in
+    the paths `changed` (values, or the inputs a derived value lacks): a rule that reads none
+    of them (nor asks `fired` about a rule that was run again) says what it said; the others
+    are run.  Verdicts come out in the same order as run_plan's.
+    """
+    by_path, dependents, steps = plan.by_path, plan.dependents, plan.steps
+    queued: set[int] = set()
+    for path in changed:
+        found = by_path.get(path)
+        if found is not None:
+            queued.update(found)
+    todo = sorted(queued)
+    grouped, by_rule, fired = out.grouped, out.by_rule, env.fired
+    t = 0
+    n_log = len(log)
+    k = 0
+    while t < len(todo) or k < n_log:
+        next_run = todo[t] if t < len(todo) else _END
+        entry = log[k] if k < n_log else None
+        next_logged = _END if entry is None else entry[0]
+        if next_run <= next_logged:
+            t += 1
+            if next_run == next_logged:
+                k += 1  # run again instead of replayed
+            rs = steps[next_run]
+            _run_step(rs, env, out)
+            later = dependents.get(rs.rule_id)
+            if later is not None:
+                new = [j for j in later if j not in queued]
+                if new:
+                    queued.update(new)
+                    todo = sorted({*todo[t:], *new})
+                    t = 0
+            continue
+        assert entry is not None
+        k += 1
+        _i, said, state = entry
+        rs = steps[next_logged]
+        for key, verdict in said:
+            group = grouped.get(key)
+            if group is None:
+                grouped[key] = [verdict]
+            else:
+                group.append(verdict)
+            if rs.watched:
+                by_rule.setdefault(rs.rule_id, []).append((key, verdict))
+        if state is not None:
+            fired[rs.rule_id] = state

@@ -24,8 +24,11 @@ import datetime as dt
 import itertools
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from renalpath.pathway.case import (
     ITEM_PREFIX,
@@ -33,6 +36,7 @@ from renalpath.pathway.case import (
     CaseValidationError,
     FieldKind,
     case_fields,
+    model_problems,
     parse_case,
 )
 from renalpath.pathway.merge import BLOCKED, Key
@@ -80,6 +84,17 @@ def domain(path: str, hints: Mapping[str, Sequence[Any]]) -> tuple[Any, ...] | N
     return None
 
 
+_TOKENS: dict[str, tuple[str | int, ...]] = {}
+
+
+def _path_tokens(path: str) -> tuple[str | int, ...]:
+    """`_tokens`, worked out once per path."""
+    found = _TOKENS.get(path)
+    if found is None:
+        found = _TOKENS[path] = tuple(_tokens(path))
+    return found
+
+
 def _tokens(path: str) -> list[str | int]:
     out: list[str | int] = []
     for part in path.split("."):
@@ -120,7 +135,34 @@ def complete(
     case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
 ) -> Case | None:
     """The case with the missing inputs set; None if that is not a valid case (validated
-    exactly as a case from a user is)."""
+    exactly as a case from a user is).
+
+    Why not simply dump, set and validate again: that is most of the cost of settling, and
+    the case is valid already.  The new values are checked one by one against their own
+    field (the same validator, remembered per value), the models on the way are copied with
+    the value set, and the checks between fields run on the result — what `parse_case`
+    would do with the dumped case, without re-validating every other field.  Anything this
+    does not cover (a model with required fields to create) takes the long road.
+    """
+    out: Case | None = case
+    for path, value in assignment:
+        if out is None:
+            return None
+        replaced = _replace(out, _path_tokens(path), 0, value)
+        if replaced is _LONG_ROAD:
+            return complete_by_validation(case, assignment, today)
+        out = replaced if isinstance(replaced, Case) or replaced is None else None
+    if out is None or out is case:
+        return out
+    if model_problems(out, today or dt.date.today()):
+        return None
+    return out
+
+
+def complete_by_validation(
+    case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
+) -> Case | None:
+    """`complete` the long way: dump the case, set the values, validate it all again."""
     data = case.model_dump(exclude_none=True)
     for path, value in assignment:
         if not _set(data, path, value):
@@ -129,6 +171,93 @@ def complete(
         return parse_case(data, today)
     except CaseValidationError:
         return None
+
+
+_LONG_ROAD: Any = object()  # `_replace` cannot build this completion; validate instead
+_INVALID: Any = object()  # the value is refused by its field's own validator
+_FIELD_VALUES: dict[tuple[type[BaseModel], str, type, Any], Any] = {}
+
+
+def _field_value(cls: type[BaseModel], name: str, value: Any) -> Any:
+    """`value` as the model stores it in field `name` (coerced as validation would), or
+    _INVALID when the field refuses it, or _LONG_ROAD when the model cannot be validated
+    from that field alone (a required field)."""
+    key = (cls, name, type(value), value)
+    found = _FIELD_VALUES.get(key)
+    if found is None:
+        try:
+            found = getattr(cls.model_validate({name: value}), name)
+        except ValidationError as err:
+            on_field = all(tuple(e["loc"][:1]) == (name,) for e in err.errors())
+            found = _INVALID if on_field else _LONG_ROAD
+        _FIELD_VALUES[key] = found
+    return found
+
+
+def _submodel(cls: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model class a field holds (directly or as list items), if any."""
+    annotation = cls.model_fields[name].annotation
+    for arg in (annotation, *typing.get_args(annotation)):
+        for inner in (arg, *typing.get_args(arg)):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+def _copy_with(model: BaseModel, fields: dict[str, Any], name: str, value: Any) -> BaseModel:
+    """`model.model_copy(update={name: value})` for the case's models (`fields` is the
+    model's `__dict__`), without its generic handling: the case's models have no extra
+    fields, private attributes or anything else in their `__dict__`."""
+    new = object.__new__(type(model))
+    _setattr(new, "__dict__", {**fields, name: value})
+    _setattr(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | {name})
+    _setattr(new, "__pydantic_extra__", None)
+    _setattr(new, "__pydantic_private__", None)
+    return new
+
+
+_setattr = object.__setattr__
+
+
+def _replace(model: BaseModel, tokens: tuple[str | int, ...], i: int, value: Any) -> Any:
+    """A copy of `model` with the value at tokens[i:] set; None if the path does not exist
+    in a valid way (as `_set` refuses it) or the value is refused; _LONG_ROAD if unsure."""
+    tok = tokens[i]
+    fields: dict[str, Any] = model.__dict__
+    if not isinstance(tok, str) or tok not in fields:
+        return _LONG_ROAD
+    if i == len(tokens) - 1:
+        stored = _field_value(type(model), tok, value)
+        if stored is _INVALID:
+            return None
+        if stored is _LONG_ROAD:
+            return _LONG_ROAD
+        return _copy_with(model, fields, tok, stored)
+    nxt = tokens[i + 1]
+    child = fields[tok]
+    if isinstance(nxt, int):
+        if not isinstance(child, list) or nxt >= len(child) or i + 2 >= len(tokens):
+            return None if child is None or isinstance(child, list) else _LONG_ROAD
+        item = child[nxt]
+        if not isinstance(item, BaseModel):
+            return _LONG_ROAD
+        new_item = _replace(item, tokens, i + 2, value)
+        if new_item is None or new_item is _LONG_ROAD:
+            return new_item
+        items = list(child)
+        items[nxt] = new_item
+        return _copy_with(model, fields, tok, items)
+    if child is None:
+        sub = _submodel(type(model), tok)
+        if sub is None or any(f.is_required() for f in sub.model_fields.values()):
+            return _LONG_ROAD
+        child = sub()
+    elif not isinstance(child, BaseModel):
+        return None
+    new_child = _replace(child, tokens, i + 1, value)
+    if new_child is None or new_child is _LONG_ROAD:
+        return new_child
+    return _copy_with(model, fields, tok, new_child)
 
 
 def _status(outcome: dict[Key, OptionRecord], key: Key) -> str:
@@ -288,6 +417,7 @@ def _decided(
         return None  # not offered whatever the inputs are
     model = shown[0]
     flags = [f for f in model.flags if all(f in r.flags for r in shown)]
+    # The completions' records may be shared with other runs (evaluate.py): copied, not kept.
     return OptionRecord(
         record.option,
         model.modality,
@@ -299,8 +429,8 @@ def _decided(
         f"{model.why} (holds whatever the value of {', '.join(missing)})",
         flags,
         model.verification,
-        model.sources,
-        model.counselling,
+        list(model.sources),
+        list(model.counselling),
         (),
         record.contributions,
     )
