@@ -2,7 +2,8 @@
 
 The web layer talks to accounts only through `AccountStore`, so the routes, the role checks
 and the throttle are the same whether accounts live in the registry database (production,
-demo) or in memory (unit tests of the web layer alone).
+demo) or in memory (unit tests of the web layer alone). The role checks routes depend on
+(`any_user`, `clinical_user`, `admin_user`) are in `deps.py`, built on `current_principal`.
 """
 
 from __future__ import annotations

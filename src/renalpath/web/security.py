@@ -3,7 +3,8 @@
 CSRF: each session holds one random token; every state-changing request authenticated by the
 session cookie must echo it, as the `csrf_token` form field or the `X-CSRF-Token` header
 (htmx sends the header from the `hx-headers` attribute on <body>).  Requests authenticated
-by a bearer token carry no ambient credential and need no CSRF token.
+by a bearer token carry no ambient credential and need no CSRF token. The token is made here
+(`csrf_token`, for the templates); routes check it with `deps.require_csrf`.
 """
 
 from __future__ import annotations
