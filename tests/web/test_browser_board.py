@@ -1,9 +1,11 @@
 """Chromium end-to-end for the tumour-board workflow and the pages it touches.
 
-A registry patient → "Evaluate this patient" → save → next-board list → presented → decision;
-the one-page board sheet printed to PDF (exactly one A4 page for each vignette case); no page
-scrolls sideways at 390 px (phone) or 1440 px; refusals are marked on their fields and in view
-after submit.  Same pattern as test_browser_registry.py (uvicorn on a free port, Debian's
+A registry patient → "Evaluate this patient" (performance status as one field) → save →
+next-board list → presented → decision → the decision in the concordance audit; the one-page
+board sheet printed to PDF (exactly one A4 page for each of the 14 vignette cases); the case
+form completed with the keyboard alone, a focus ring at every stop; refusals marked on their
+fields and in view after submit.  Every page and every form, for every role:
+test_browser_pages.py.  Same pattern as test_browser_registry.py (uvicorn on a free port, Debian's
 Chromium, skipped without it unless RENALPATH_REQUIRE_BROWSER=1).
 """
 
