@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-from renalpath.web.calculators import CALCULATORS
 
+from renalpath.calculators import OWNERS as CALCULATORS
 from renalpath.web.app import create_app
 from renalpath.web.auth import MemoryAccountStore
 from renalpath.web.settings import WebSettings

@@ -261,7 +261,7 @@ def _complete(engine: Engine, scope: Select[Any] | None) -> dict[str, pd.DataFra
         if scope is not None:
             if "patient_id" in t.c:
                 where = t.c.patient_id.in_(scope)
-            elif name == "imaging":
+            elif "tumour_id" in t.c:  # imaging, staging hang off tumours
                 where = t.c.tumour_id.in_(
                     select(tum.c.tumour_id).where(tum.c.patient_id.in_(scope))
                 )
@@ -278,13 +278,18 @@ def _complete_for(engine: Engine, patient_ids: Sequence[str]) -> dict[str, pd.Da
     chunks = _chunks(patient_ids) or [[]]
     parts = [_patients(engine, pat.c.patient_id.in_(chunk)) for chunk in chunks]
     tables = {"patients": pd.concat(parts, ignore_index=True)}
-    for name in ("tumours", "interventions", "labs", "events"):
+    by_patient = [n for n in COLUMNS if n != "patients" and "patient_id" in TABLES[n].c]
+    for name in by_patient:
         tables[name] = _read_in(engine, name, "patient_id", patient_ids)
     tumour_ids = tables["tumours"]["tumour_id"].dropna().unique().tolist()
-    tables["imaging"] = _read_in(engine, "imaging", "tumour_id", tumour_ids)
     op_ids = tables["interventions"]["intervention_id"].dropna().unique().tolist()
-    for name in ("pathology", "complications"):
-        tables[name] = _read_in(engine, name, "intervention_id", op_ids)
+    for name in COLUMNS:
+        if name == "patients" or name in by_patient:
+            continue
+        if "tumour_id" in TABLES[name].c:  # imaging, staging
+            tables[name] = _read_in(engine, name, "tumour_id", tumour_ids)
+        else:  # pathology, complications
+            tables[name] = _read_in(engine, name, "intervention_id", op_ids)
     return tables
 
 
