@@ -31,6 +31,7 @@ def test_every_problem_is_listed_at_once_by_path() -> None:
         {
             "patient": {"ecog": 7, "kps": 85},
             "tumour": {"size_mm": 0, "cm": "M1"},
+            "metastases": [],  # M1 and "none listed" at once (left out it would be incomplete)
             "pathology": {"date": "2999-01-01"},
         }
     )

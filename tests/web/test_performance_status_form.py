@@ -106,3 +106,16 @@ def test_an_engine_refusal_of_karnofsky_is_marked_on_the_one_field(client: TestC
     select = re.search(r'<select id="f-patient-performance_status"[^>]*>', resp.text)
     assert select is not None and 'aria-invalid="true"' in select.group(0)
     assert 'value="kps:85" selected' in resp.text  # what was sent is kept, not lost
+
+
+def test_a_partial_risk_score_is_shown_as_its_range(client: TestClient) -> None:
+    token = login(client, "cleo")
+    # Karnofsky 60 and no laboratory factors: IMDC 1 known factor (KPS < 80) of six → 1–6
+    # (Heng 2009: intermediate 1–2, poor 3–6).
+    form = {**CASE_FORM, PS: "kps:60", "tumour.cm": "M1", "metastases[0].organ": "lung",
+            "csrf_token": token}  # fmt: skip
+    html = client.post("/case", data=form).text
+    found = re.search(r'<dd class="score-range">([^<]+)</dd>', html)
+    assert found is not None, html
+    assert "intermediate or poor" in found.group(1)
+    assert "points; depends on" in found.group(1)

@@ -322,6 +322,12 @@ def _as_date(value: object) -> dt.date | None:
     return None
 
 
+# cM1 with `metastases: []` says "metastatic" and "no metastases" at once: refused.  cM1 with
+# the metastases left out is incomplete, not contradictory (a registry knows the M category
+# before the sites are entered): accepted, and the options that depend on the sites are
+# blocked on `metastases`.
+_M1_RULE = "M1 with the metastases listed, or with metastases left out while not yet known"
+
 _DATE_PATHS = ("as_of", "prior_treatment.date", "prior_treatment.failure_date", "pathology.date")
 
 
@@ -354,9 +360,9 @@ def _cross_field_problems(data: Mapping[str, Any], today: dt.date) -> list[Probl
     synchronous = [
         i for i, m in enumerate(met_list) if isinstance(m, Mapping) and m.get("synchronous") is True
     ]
-    if cm == "M1" and not met_list:
+    if cm == "M1" and isinstance(mets, list) and not mets:
         problems.append(
-            Problem("tumour.cm", cm, "M1 only with at least one entry in metastases", "none listed")
+            Problem("tumour.cm", cm, _M1_RULE, "metastases is given as an empty list (none)")
         )
     if cm == "M0":
         for i in synchronous:
@@ -460,9 +466,9 @@ def model_problems(case: Case, today: dt.date) -> list[Problem]:
             )
 
     cm = tumour.cm if tumour else None
-    if cm == "M1" and not mets:
+    if cm == "M1" and case.metastases is not None and not case.metastases:
         problems.append(
-            Problem("tumour.cm", cm, "M1 only with at least one entry in metastases", "none listed")
+            Problem("tumour.cm", cm, _M1_RULE, "metastases is given as an empty list (none)")
         )
     if cm == "M0":
         problems.extend(

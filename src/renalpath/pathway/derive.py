@@ -26,9 +26,16 @@ from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.egfr import DEFAULT_EQUATION, egfr
 from renalpath.clinical.imdc import imdc
 from renalpath.clinical.leibovich import leibovich
-from renalpath.clinical.mirels import mirels
+from renalpath.clinical.mirels import (
+    CORTICAL_POINTS,
+    LESION_POINTS,
+    PAIN_POINTS,
+    SITE_POINTS,
+    mirels,
+)
 from renalpath.clinical.mskcc import mskcc
 from renalpath.clinical.nephrometry import padua_score, renal_score
+from renalpath.clinical.score_range import ScoreRange, score_range
 from renalpath.clinical.scores import ScoreResult
 from renalpath.clinical.staging import stage_group, t_category
 from renalpath.pathway.case import (
@@ -78,6 +85,7 @@ def _leibovich(*args: Any) -> ScoreResult | tuple[str, ...]:
 _mirels = functools.lru_cache(maxsize=1024)(mirels)
 
 _RISK_ORDER = {"favourable": 0, "intermediate": 1, "poor": 2}
+_RISK_GROUPS = tuple(_RISK_ORDER)
 _LOCAL_KIDNEY_TREATMENTS = frozenset(
     {
         "partial_nephrectomy",
@@ -272,6 +280,10 @@ _OUTPUT: dict[str, Any] = {
     "mskcc": None,
     "mirels": None,
     "leibovich": None,
+    # What a score with missing inputs can still be (shown in the summary; not read by rules).
+    "imdc_range": None,
+    "mskcc_range": None,
+    "mirels_range": None,
 }
 
 
@@ -603,6 +615,37 @@ def _risk(w: _Work) -> None:
         if score_res is not None:
             extend_unique(w.flags, score_res.flags)  # a loop: see merge.py
     w.out["imdc"], w.out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
+    w.out["imdc_range"] = w.out["mskcc_range"] = None  # this section may run again
+    if v.get("derived.metastatic") and (imdc_res is None or mskcc_res is None):
+        # Shown, not used by the rules: a settled range is decided by settling the options.
+        sysm = systemic
+        hb = sysm.hb_below_lln if sysm else None
+        if imdc_res is None:
+            w.out["imdc_range"] = _range_dict(
+                _imdc_range(
+                    kps,
+                    ecog,
+                    days,
+                    hb,
+                    sysm.calcium_corrected_above_uln if sysm else None,
+                    sysm.neutrophils_above_uln if sysm else None,
+                    sysm.platelets_above_uln if sysm else None,
+                    not no_plan,
+                    miss.get("imdc_group", ()),
+                )
+            )
+        if mskcc_res is None:
+            w.out["mskcc_range"] = _range_dict(
+                _mskcc_range(
+                    kps,
+                    ecog,
+                    sysm.ldh_above_1_5_uln if sysm else None,
+                    hb,
+                    sysm.calcium_corrected_above_10_mg_dl if sysm else None,
+                    0 if no_plan else days,
+                    miss.get("mskcc_group", ()),
+                )
+            )
 
 
 def _dates(w: _Work) -> None:
@@ -680,6 +723,9 @@ def _metastases(w: _Work) -> None:
     else:
         w.miss["met_total_count"] = w.miss["met_organ_count"] = ("metastases",)
     w.out["mirels"] = _score_dict(best_mirels)
+    w.out["mirels_range"] = (
+        _range_dict(_widest_mirels_range(mets)) if best_mirels is None and mets else None
+    )
     w.items = items
 
 
@@ -1007,6 +1053,134 @@ def _imdc(
         )
     except ClinicalInputError as err:
         return _systemic_paths(err.fields)
+
+
+def _range_dict(rng: ScoreRange | None) -> dict[str, Any] | None:
+    return None if rng is None else rng.as_dict()
+
+
+def _bool_completions(**values: bool | None) -> dict[str, tuple[Any, ...]]:
+    return {name: (False, True) for name, value in values.items() if value is None}
+
+
+# Representative values on either side of the models' own thresholds ("KPS < 80",
+# "< 1 year from diagnosis to systemic therapy"); the models decide, nothing is restated.
+_KPS_SIDES = (90, 70)
+_DAYS_SIDES = (0, 3650)
+
+
+@functools.lru_cache(maxsize=4096)
+def _imdc_range(
+    kps: int | None,
+    ecog: int | None,
+    days: int | None,
+    hb: bool | None,
+    calcium: bool | None,
+    neutrophils: bool | None,
+    platelets: bool | None,
+    planned: bool,
+    missing: tuple[str, ...],
+) -> ScoreRange | None:
+    """The IMDC counts still possible (Heng 2009 groups), for the derived block."""
+    known: dict[str, Any] = {"ecog": ecog, "systemic_planned": planned}
+    todo = _bool_completions(
+        hb_below_lln=hb,
+        calcium_corrected_above_uln=calcium,
+        neutrophils_above_uln=neutrophils,
+        platelets_above_uln=platelets,
+    )
+    known.update(
+        {
+            k: v
+            for k, v in (
+                ("hb_below_lln", hb),
+                ("calcium_corrected_above_uln", calcium),
+                ("neutrophils_above_uln", neutrophils),
+                ("platelets_above_uln", platelets),
+            )
+            if k not in todo
+        }
+    )
+    if kps is None and ecog is None:
+        todo["kps"] = _KPS_SIDES
+    else:
+        known["kps"] = kps
+    if days is None and planned:
+        todo["dx_to_systemic_days"] = _DAYS_SIDES
+    else:
+        known["dx_to_systemic_days"] = days
+    return score_range(imdc, known, todo, _RISK_GROUPS, missing)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mskcc_range(
+    kps: int | None,
+    ecog: int | None,
+    ldh: bool | None,
+    hb: bool | None,
+    calcium: bool | None,
+    days: int | None,
+    missing: tuple[str, ...],
+) -> ScoreRange | None:
+    """The MSKCC 2002 counts still possible (Motzer 2002 groups), for the derived block."""
+    known: dict[str, Any] = {"ecog": ecog}
+    todo = _bool_completions(
+        ldh_above_1_5_uln=ldh, hb_below_lln=hb, calcium_corrected_above_10_mg_dl=calcium
+    )
+    known.update(
+        {
+            k: v
+            for k, v in (
+                ("ldh_above_1_5_uln", ldh),
+                ("hb_below_lln", hb),
+                ("calcium_corrected_above_10_mg_dl", calcium),
+            )
+            if k not in todo
+        }
+    )
+    if kps is None and ecog is None:
+        todo["kps"] = _KPS_SIDES
+    else:
+        known["kps"] = kps
+    if days is None:
+        todo["dx_to_systemic_days"] = _DAYS_SIDES
+    else:
+        known["dx_to_systemic_days"] = days
+    return score_range(mskcc, known, todo, _RISK_GROUPS, missing)
+
+
+_MIRELS_CHOICES: dict[str, tuple[str, ...]] = {
+    "site": tuple(SITE_POINTS),
+    "pain": tuple(PAIN_POINTS),
+    "lesion": tuple(LESION_POINTS),
+    "cortical_fraction": tuple(CORTICAL_POINTS),
+}
+_MIRELS_GROUPS = ("radiotherapy_or_observation", "clinical_judgement", "prophylactic_fixation")
+
+
+@functools.lru_cache(maxsize=1024)
+def _mirels_range(
+    site: str | None, pain: str | None, lesion: str | None, fraction: str | None, where: str
+) -> ScoreRange | None:
+    """The Mirels totals still possible (Mirels 1989 groups) for one bone lesion."""
+    given = {"site": site, "pain": pain, "lesion": lesion, "cortical_fraction": fraction}
+    known = {k: v for k, v in given.items() if v is not None}
+    todo = {k: _MIRELS_CHOICES[k] for k, v in given.items() if v is None}
+    missing = tuple(f"{where}.bone.{k}" for k in todo)
+    return score_range(mirels, known, todo, _MIRELS_GROUPS, missing)
+
+
+def _widest_mirels_range(mets: Sequence[Any]) -> ScoreRange | None:
+    """Of the bone lesions with a partial Mirels score, the one that can score highest."""
+    best: ScoreRange | None = None
+    for i, met in enumerate(mets):
+        b = met.bone
+        if b is None:
+            continue
+        rng = _mirels_range(b.site, b.pain, b.lesion, b.cortical_fraction, f"metastases[{i}]")
+        if rng is not None and (best is None or rng.high > best.high):
+            best = rng
+    return best
 
 
 @functools.lru_cache(maxsize=4096)

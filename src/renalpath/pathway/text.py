@@ -41,13 +41,25 @@ def _uncovered(result: RecommendResult) -> str:
     )
 
 
-def _score(value: Any) -> str:
+def _score(value: Any, rng: Any = None) -> str:
     if not isinstance(value, dict):
+        if isinstance(rng, dict):
+            return _range(rng)
         return "—" if value is None else str(value)
     text = f"{value.get('score')} ({value.get('group')})"
     if value.get("group_alt"):
         text += f", or {value.get('score_alt')} ({value['group_alt']}) if KPS < 80"
     return text
+
+
+def _range(rng: dict[str, Any]) -> str:
+    """A score with missing inputs: the values it can still take and the groups they reach."""
+    groups = [g.replace("_", " ") for g in rng["groups"]]
+    span = f"{rng['low']}–{rng['high']}" if rng["low"] != rng["high"] else str(rng["low"])
+    unknown = ", ".join(rng["missing"]) or "inputs not given"
+    if rng["settled"]:
+        return f"{span} ({groups[0]} whatever {unknown})"
+    return f"{span} ({' or '.join(groups)}; depends on {unknown})"
 
 
 def summary(result: RecommendResult) -> str:
@@ -62,8 +74,10 @@ def summary(result: RecommendResult) -> str:
         )
     lines.append(f"Nephrometry: RENAL {d.get('renal') or '—'}; PADUA {d.get('padua') or '—'}")
     lines.append(
-        f"Risk: IMDC {_score(d.get('imdc'))}; MSKCC {_score(d.get('mskcc'))}; "
-        f"Mirels {_score(d.get('mirels'))}; Leibovich {_score(d.get('leibovich'))}"
+        f"Risk: IMDC {_score(d.get('imdc'), d.get('imdc_range'))}; "
+        f"MSKCC {_score(d.get('mskcc'), d.get('mskcc_range'))}; "
+        f"Mirels {_score(d.get('mirels'), d.get('mirels_range'))}; "
+        f"Leibovich {_score(d.get('leibovich'))}"
     )
     lines.append("")
     if not result.options:
