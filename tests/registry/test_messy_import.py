@@ -220,7 +220,7 @@ def test_extra_column_is_one_error_without_knock_on(
 def test_ambiguous_and_wrong_cells_are_refused_with_the_fix(tmp_path: Path) -> None:
     rows = copy.deepcopy(base_rows())
     rows["pathology"][0]["pn"] = "N2"
-    rows["pathology"][0]["pt"] = "ypT1a"
+    rows["pathology"][0]["pt"] = "ycT1a"
     rows["labs"].append({"patient_id": "P1", "date": "2020-02-01", "test": "egfr",
                          "value": "55", "unit": "ml/min"})  # fmt: skip
     rows["labs"][2]["unit"] = "bananas"
@@ -231,7 +231,7 @@ def test_ambiguous_and_wrong_cells_are_refused_with_the_fix(tmp_path: Path) -> N
     found = _errors(report)
     errors = {(f, c): r for f, c, r, _ in found}
     assert "AJCC 7" in errors[("pathology.csv", "pn")]
-    assert "neoadjuvant" in errors[("pathology.csv", "pt")]
+    assert "pathological column pt" in errors[("pathology.csv", "pt")]
     unit_reasons = [r for f, c, r, _ in found if (f, c) == ("labs.csv", "unit")]
     assert any("creatinine clearance" in r for r in unit_reasons)
     assert any("not an allowed unit for hemoglobin" in r for r in unit_reasons)
