@@ -339,6 +339,28 @@ def test_tnm_spellings_come_back_canonical(column: str, data: st.DataObject) -> 
     assert _tnm(col, written) == canonical
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    column=st.sampled_from(["ct", "cn", "cm", "pt", "pn", "pm"]),
+    data=st.data(),
+)
+def test_meaningful_tnm_prefixes_are_split_off(column: str, data: st.DataObject) -> None:
+    from renalpath.registry.dictionary import TNM_PREFIXES
+    from renalpath.registry.dictionary import column as dictionary_column
+    from renalpath.registry.normalise import Refusal, _tnm, tnm_parts
+
+    col = dictionary_column("pathology" if column.startswith("p") else "tumours", column)
+    assert col.enum is not None
+    canonical = data.draw(st.sampled_from(col.enum))
+    meaning = data.draw(st.sampled_from(TNM_PREFIXES))
+    letters = data.draw(st.permutations(meaning))
+    kind = "" if meaning == "a" else data.draw(st.sampled_from(["", column[0]]))
+    written = "".join(letters) + kind + canonical
+    written = data.draw(st.sampled_from([written, written.lower(), written.upper()]))
+    assert tnm_parts(col, written) == (canonical, meaning)
+    assert isinstance(_tnm(col, written), Refusal)  # never stored without its prefix
+
+
 @settings(max_examples=100, deadline=None)
 @given(value=st.decimals(min_value=0, max_value=1000, places=2), op=st.sampled_from(
     [">", ">=", "<", "<=", "≥", "≤"]))  # fmt: skip

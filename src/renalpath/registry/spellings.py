@@ -127,6 +127,8 @@ def tnm_meaning(prefix: str) -> str | None:
         return None
     stored = "".join(ch for ch in TNM_MEANINGFUL if ch in letters)
     return stored if stored == "" or stored in TNM_PREFIXES else None
+
+
 # Categories of an older AJCC edition that the 8th edition (our staging) no longer has.
 TNM_OLD_EDITION: dict[str, str] = {
     "N2": "N2 is an AJCC 7 category (metastasis in more than one regional lymph node); the "
