@@ -262,9 +262,10 @@ _TUMOURS = FileSpec(
         _c(
             "tnm_prefix",
             "enum",
-            "Prefix of ct/cn/cm that carries meaning: y during or after initial multimodality "
-            "(e.g. neoadjuvant) therapy, r recurrence after a disease-free interval, a at "
-            "autopsy, yr both; blank = none (the c itself is not kept).",
+            "TNM prefix of ct/cn/cm that carries meaning. Values: y classified during or after "
+            "initial multimodality (e.g. neoadjuvant) therapy; r recurrent tumour after a "
+            "disease-free interval; a at autopsy; yr both y and r; blank none, the primary "
+            "clinical classification (the c itself is not kept).",
             enum=TNM_PREFIXES,
         ),
     ),
@@ -411,9 +412,10 @@ _PATHOLOGY = FileSpec(
         _c(
             "tnm_prefix",
             "enum",
-            "Prefix of pt/pn/pm that carries meaning: y during or after initial multimodality "
-            "(e.g. neoadjuvant) therapy (ypT), r recurrence after a disease-free interval (rpT), "
-            "a at autopsy, yr both; blank = none (the p itself is not kept).",
+            "TNM prefix of pt/pn/pm that carries meaning. Values: y classified during or after "
+            "initial multimodality (e.g. neoadjuvant) therapy (ypT); r recurrent tumour after a "
+            "disease-free interval (rpT); a at autopsy; yr both y and r; blank none, the "
+            "primary pathological classification (the p itself is not kept).",
             enum=TNM_PREFIXES,
         ),
         _c(
