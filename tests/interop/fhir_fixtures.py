@@ -71,6 +71,8 @@ def every_field_rows() -> Rows:
                 "ct": t,
                 "cn": ["NX", "N0", "N1"][n % 3],
                 "cm": ["M0", "M1", "MX"][n % 3],
+                # every meaningful TNM prefix (y, r, a, yr) on some clinical rows
+                "tnm_prefix": {3: "y", 5: "r", 7: "a", 9: "yr"}.get(n, ""),
             }
         )
     rows["tumours"].append(
@@ -201,6 +203,7 @@ def every_field_rows() -> Rows:
             "pt": "T2b",
             "pn": "N0",
             "pm": "M0",
+            "tnm_prefix": "y",
             "margin": "not_applicable",
         },
         {"intervention_id": "I3", "histology": "oncocytoma"},

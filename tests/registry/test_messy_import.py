@@ -220,7 +220,7 @@ def test_extra_column_is_one_error_without_knock_on(
 def test_ambiguous_and_wrong_cells_are_refused_with_the_fix(tmp_path: Path) -> None:
     rows = copy.deepcopy(base_rows())
     rows["pathology"][0]["pn"] = "N2"
-    rows["pathology"][0]["pt"] = "ypT1a"
+    rows["pathology"][0]["pt"] = "ycT1a"
     rows["labs"].append({"patient_id": "P1", "date": "2020-02-01", "test": "egfr",
                          "value": "55", "unit": "ml/min"})  # fmt: skip
     rows["labs"][2]["unit"] = "bananas"
@@ -231,7 +231,7 @@ def test_ambiguous_and_wrong_cells_are_refused_with_the_fix(tmp_path: Path) -> N
     found = _errors(report)
     errors = {(f, c): r for f, c, r, _ in found}
     assert "AJCC 7" in errors[("pathology.csv", "pn")]
-    assert "neoadjuvant" in errors[("pathology.csv", "pt")]
+    assert "pathological column pt" in errors[("pathology.csv", "pt")]
     unit_reasons = [r for f, c, r, _ in found if (f, c) == ("labs.csv", "unit")]
     assert any("creatinine clearance" in r for r in unit_reasons)
     assert any("not an allowed unit for hemoglobin" in r for r in unit_reasons)
@@ -337,6 +337,28 @@ def test_tnm_spellings_come_back_canonical(column: str, data: st.DataObject) -> 
     written = prefix + canonical
     written = data.draw(st.sampled_from([written, written.lower(), written.upper()]))
     assert _tnm(col, written) == canonical
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    column=st.sampled_from(["ct", "cn", "cm", "pt", "pn", "pm"]),
+    data=st.data(),
+)
+def test_meaningful_tnm_prefixes_are_split_off(column: str, data: st.DataObject) -> None:
+    from renalpath.registry.dictionary import TNM_PREFIXES
+    from renalpath.registry.dictionary import column as dictionary_column
+    from renalpath.registry.normalise import Refusal, _tnm, tnm_parts
+
+    col = dictionary_column("pathology" if column.startswith("p") else "tumours", column)
+    assert col.enum is not None
+    canonical = data.draw(st.sampled_from(col.enum))
+    meaning = data.draw(st.sampled_from(TNM_PREFIXES))
+    letters = data.draw(st.permutations(meaning))
+    kind = "" if meaning == "a" else data.draw(st.sampled_from(["", column[0]]))
+    written = "".join(letters) + kind + canonical
+    written = data.draw(st.sampled_from([written, written.lower(), written.upper()]))
+    assert tnm_parts(col, written) == (canonical, meaning)
+    assert isinstance(_tnm(col, written), Refusal)  # never stored without its prefix
 
 
 @settings(max_examples=100, deadline=None)

@@ -165,13 +165,20 @@ def _tumour(built: BuiltCase, tumour: Any, imaging: Any) -> None:
     dx = tumour["diagnosis_date"]
     _put(built, "tumour.side", tumour["side"], src, dx)
     _histology(built, "tumour.histology", tumour["histology"], src, dx)
-    if tumour["cn"] in ("N0", "N1", "NX"):
+    if tumour["tnm_prefix"]:
+        written = _prefixed((tumour["ct"], tumour["cn"], tumour["cm"]), tumour["tnm_prefix"], "c")
+        built.notes.append(
+            f"Recorded TNM of {src} is {written} — "
+            f"{_PREFIX_WORDS.get(tumour['tnm_prefix'], 'prefixed')}, not the staging at "
+            "diagnosis the pathway's cN/cM mean: they are left blank for you to state."
+        )
+    elif tumour["cn"] in ("N0", "N1", "NX"):
         _put(built, "tumour.cn", tumour["cn"], src, dx)
-    if tumour["cm"] in ("M0", "M1"):
+    if not tumour["tnm_prefix"] and tumour["cm"] in ("M0", "M1"):
         _put(built, "tumour.cm", tumour["cm"], src, dx)
         if tumour["cm"] == "M1":
             built.notes.append("cM1 is recorded: list the metastases (organ, number, symptoms).")
-    if tumour["ct"]:
+    if tumour["ct"] and not tumour["tnm_prefix"]:
         built.notes.append(
             f"Recorded clinical T: {tumour['ct']} (the case recomputes cT from size and extension)."
         )
@@ -194,6 +201,21 @@ def _tumour(built: BuiltCase, tumour: Any, imaging: Any) -> None:
         ("padua_face", "tumour.padua.face"),
     ):
         _put(built, path, imaging[col], img_src, when)
+
+
+# What a meaningful TNM prefix says (AJCC Cancer Staging Manual, 8th ed., 2017, ch. 1).
+_PREFIX_WORDS = {
+    "y": "staged during or after initial multimodality (e.g. neoadjuvant) therapy",
+    "r": "staged at recurrence after a disease-free interval",
+    "a": "staged at autopsy",
+    "yr": "staged at recurrence, after multimodality therapy",
+}
+
+
+def _prefixed(categories: tuple[str | None, ...], tnm_prefix: str, kind: str) -> str:
+    """Categories as written with their prefix ("ypT2 ypN0"; autopsy: "aT2")."""
+    written = tnm_prefix if "a" in tnm_prefix else tnm_prefix + kind
+    return " ".join(written + c for c in categories if c) or f"{written} (no category)"
 
 
 def _histology(built: BuiltCase, path: str, value: Any, source: str, date: dt.date) -> None:
@@ -247,14 +269,25 @@ def _pathology(built: BuiltCase, iv: Any) -> None:
     _put(built, "pathology.treatment", iv["type"], src, when)
     _put(built, "pathology.date", when.isoformat(), src, when)
     _histology(built, "pathology.histology", iv["path_histology"], src, when)
-    pt = iv["path_pt"]
-    if pt in PT_CODES:
-        _put(built, "pathology.pt", "p" + pt, src, when)
-    pn = iv["path_pn"]
-    if pn in ("NX", "N0", "N1"):
-        _put(built, "pathology.pn", "p" + pn, src, when)
-    if iv["path_pm"] in ("M0", "M1"):
-        _put(built, "pathology.pm", iv["path_pm"], src, when)
+    if iv["path_tnm_prefix"]:
+        # ypT/rpT/aT are not the primary pT the pathway's rules (adjuvant eligibility,
+        # Leibovich, SSIGN) were derived on: never passed on as if they were.
+        categories = (iv["path_pt"], iv["path_pn"], iv["path_pm"])
+        written = _prefixed(categories, iv["path_tnm_prefix"], "p")
+        built.notes.append(
+            f"Pathology of {iv['intervention_id']} is staged {written} — "
+            f"{_PREFIX_WORDS.get(iv['path_tnm_prefix'], 'prefixed')}; the pathway's pT/pN/pM "
+            "mean the primary pathological staging, so they are left blank for you to state."
+        )
+    else:
+        pt = iv["path_pt"]
+        if pt in PT_CODES:
+            _put(built, "pathology.pt", "p" + pt, src, when)
+        pn = iv["path_pn"]
+        if pn in ("NX", "N0", "N1"):
+            _put(built, "pathology.pn", "p" + pn, src, when)
+        if iv["path_pm"] in ("M0", "M1"):
+            _put(built, "pathology.pm", iv["path_pm"], src, when)
     if iv["path_size_mm"] is not None:
         _put(built, "pathology.size_mm", max(1, round(iv["path_size_mm"])), src, when)
     _put(built, "pathology.isup_grade", iv["path_isup_grade"], src, when)

@@ -97,6 +97,14 @@ COMPARATORS = ("<", "<=", ">", ">=")
 # AJCC classification prefixes of a staging record: c clinical, p pathological, y after
 # neoadjuvant therapy, r at recurrence (AJCC Cancer Staging Manual, 8th edition, ch. 1).
 STAGING_CLASSIFICATIONS = ("c", "p", "yc", "yp", "rc", "rp")
+# The TNM prefix that carries meaning beside ct/cn/cm (tumours) and pt/pn/pm (pathology): y
+# classified during or after initial multimodality (e.g. neoadjuvant) therapy, r recurrent
+# tumour classified after a disease-free interval, a classified at autopsy, yr both y and r.
+# The c/p that merely repeats the column's kind is not kept. Blank = none of them: a primary
+# classification. (Amin MB et al., AJCC Cancer Staging Manual, 8th ed., Springer 2017, ch. 1;
+# Brierley JD et al., UICC TNM Classification of Malignant Tumours, 8th ed., Wiley 2017.)
+# A tumours row with "y" is what a staging record calls "yc", a pathology row with "y" "yp".
+TNM_PREFIXES = ("y", "r", "a", "yr")
 STAGE_GROUPS = ("I", "II", "III", "IV")  # AJCC 7/8 kidney stage groups
 AJCC_EDITIONS = ("7", "8")
 STAGING_BASES = ("imaging", "pathology", "clinical")
@@ -251,6 +259,15 @@ _TUMOURS = FileSpec(
         _c("ct", "enum", "Clinical T category (AJCC 8).", enum=T_CATEGORIES),
         _c("cn", "enum", "Clinical N category (AJCC 8).", enum=N_CATEGORIES),
         _c("cm", "enum", "Clinical M category (AJCC 8).", enum=M_CATEGORIES),
+        _c(
+            "tnm_prefix",
+            "enum",
+            "TNM prefix of ct/cn/cm that carries meaning. Values: y classified during or after "
+            "initial multimodality (e.g. neoadjuvant) therapy; r recurrent tumour after a "
+            "disease-free interval; a at autopsy; yr both y and r; blank none, the primary "
+            "clinical classification (the c itself is not kept).",
+            enum=TNM_PREFIXES,
+        ),
     ),
 )
 
@@ -392,6 +409,15 @@ _PATHOLOGY = FileSpec(
         _c("pt", "enum", "Pathological T category (AJCC 8).", enum=T_CATEGORIES),
         _c("pn", "enum", "Pathological N category (AJCC 8).", enum=N_CATEGORIES),
         _c("pm", "enum", "M category at pathology (AJCC 8).", enum=M_CATEGORIES),
+        _c(
+            "tnm_prefix",
+            "enum",
+            "TNM prefix of pt/pn/pm that carries meaning. Values: y classified during or after "
+            "initial multimodality (e.g. neoadjuvant) therapy (ypT); r recurrent tumour after a "
+            "disease-free interval (rpT); a at autopsy; yr both y and r; blank none, the "
+            "primary pathological classification (the p itself is not kept).",
+            enum=TNM_PREFIXES,
+        ),
         _c(
             "size_mm", "float", "Pathological maximum tumour diameter.", unit="mm", min_=1, max_=400
         ),

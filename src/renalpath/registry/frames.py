@@ -47,7 +47,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "hereditary_syndrome", "death_date", "death_cause", "last_contact_date",
         "followup_end_date",
     ),
-    "tumours": ("tumour_id", "patient_id", "side", "diagnosis_date", "histology", "ct", "cn", "cm"),
+    "tumours": (
+        "tumour_id", "patient_id", "side", "diagnosis_date", "histology", "ct", "cn", "cm",
+        "tnm_prefix",
+    ),
     "imaging": (
         "tumour_id", "date", "modality", "size_mm", "renal_exophytic_pct", "renal_nearness_mm",
         "renal_ap", "renal_polar", "renal_hilar", "padua_polar", "padua_exophytic_pct",
@@ -61,8 +64,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "parent_intervention_id_derived",
     ),
     "pathology": (
-        "intervention_id", "histology", "isup_grade", "pt", "pn", "pm", "size_mm", "margin",
-        "necrosis", "sarcomatoid",
+        "intervention_id", "histology", "isup_grade", "pt", "pn", "pm", "tnm_prefix", "size_mm",
+        "margin", "necrosis", "sarcomatoid",
     ),
     "complications": ("intervention_id", "date", "clavien_dindo", "description"),
     "labs": (

@@ -74,6 +74,7 @@ class Tumour(Base):
     ct: Mapped[str | None] = mapped_column(CODE)
     cn: Mapped[str | None] = mapped_column(CODE)
     cm: Mapped[str | None] = mapped_column(CODE)
+    tnm_prefix: Mapped[str | None] = mapped_column(CODE)  # y / r / a / yr of ct, cn, cm
 
 
 class Imaging(Base):
@@ -151,6 +152,7 @@ class Pathology(Base):
     pt: Mapped[str | None] = mapped_column(CODE)
     pn: Mapped[str | None] = mapped_column(CODE)
     pm: Mapped[str | None] = mapped_column(CODE)
+    tnm_prefix: Mapped[str | None] = mapped_column(CODE)  # y / r / a / yr of pt, pn, pm
     size_mm: Mapped[float | None] = mapped_column(Float)
     margin: Mapped[str | None] = mapped_column(CODE)
     necrosis: Mapped[bool | None] = mapped_column(Boolean)

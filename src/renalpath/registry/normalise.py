@@ -23,7 +23,7 @@ import pandas as pd
 from renalpath.clinical.clavien_dindo import parse_grade
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.registry import spellings as sp
-from renalpath.registry.dictionary import ColumnSpec, FileSpec
+from renalpath.registry.dictionary import TNM_PREFIXES, ColumnSpec, FileSpec
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INT = re.compile(r"[+-]?\d+")
@@ -87,37 +87,56 @@ def _enum(col: ColumnSpec, text: str, ctx: FileContext) -> Outcome:
 
 
 def _tnm(col: ColumnSpec, text: str) -> Outcome:
+    """The canonical category of a TNM cell whose prefix carries no meaning (pT1a → T1a).
+
+    A cell with a meaningful prefix (ypT2) is split by `_split_tnm_prefixes` before the
+    column rules run; one that reaches this rule with it is refused, never stored without."""
+    outcome, meaning = tnm_parts(col, text)
+    if meaning and isinstance(outcome, str):
+        return Refusal(
+            f"the prefix {meaning!r} of {text.strip()!r} belongs in the tnm_prefix column"
+        )
+    return outcome
+
+
+def tnm_parts(col: ColumnSpec, text: str) -> tuple[Outcome, str]:
+    """(canonical category or refusal or None, the prefix letters that carry meaning).
+
+    "ypT2" in pt → ("T2", "y"); "pT1a" → ("T1a", ""); "ycT2" in pt → a refusal (a clinical
+    prefix in a pathological column). The meaning is "" unless the category is accepted."""
     assert col.enum is not None
     letter, own_prefix = sp.TNM_COLUMNS[col.name]
     match = sp.TNM_PATTERN.fullmatch(text.strip().lower())
     if match is None:
-        return None
+        return None, ""
     if match["letter"] is not None and match["letter"].upper() != letter:
-        return Refusal(f"a {match['letter'].upper()} category in the {letter} column")
+        return Refusal(f"a {match['letter'].upper()} category in the {letter} column"), ""
     prefix = match["prefix"]
     cat = match["cat"]
     stored = letter + (cat[0].upper() if cat[0] == "x" else cat[0]) + cat[1:]
     if stored in sp.TNM_OLD_EDITION:
-        return Refusal(sp.TNM_OLD_EDITION[stored])
+        return Refusal(sp.TNM_OLD_EDITION[stored]), ""
     if stored not in col.enum:
-        return None
+        return None, ""
     if not own_prefix:  # a staging record: its classification column carries the prefix
         if prefix:
             return Refusal(
                 f"write the category without its prefix ({stored!r}); the prefix {prefix!r} "
                 "belongs in the classification column"
-            )
-        return stored
-    if "y" in prefix or "r" in prefix or "a" in prefix:
+            ), ""
+        return stored, ""
+    meaning = sp.tnm_meaning(prefix)
+    if meaning is None:
         return Refusal(
-            f"the prefix {prefix!r} (y: staged after neoadjuvant therapy, r: recurrence, "
-            "a: at autopsy) has no field in the registry; it is not dropped silently — record "
-            f"the category as {stored!r} only if the prefix can be left out of this analysis"
-        )
-    if prefix and prefix != own_prefix:
-        kind = "clinical" if own_prefix == "c" else "pathological"
-        return Refusal(f"a {prefix}-prefixed category in the {kind} column {col.name}")
-    return stored
+            f"the prefix {prefix!r} is not a TNM prefix: y (during or after initial "
+            "multimodality therapy), r (recurrence), a (autopsy) or y and r together, each "
+            f"with or without {own_prefix!r}"
+        ), ""
+    kind = "".join(ch for ch in prefix if ch not in sp.TNM_MEANINGFUL)
+    if kind and kind != own_prefix:
+        word = "clinical" if own_prefix == "c" else "pathological"
+        return Refusal(f"a {prefix}-prefixed category in the {word} column {col.name}"), ""
+    return stored, meaning
 
 
 def _clavien(text: str) -> Outcome:
@@ -275,6 +294,7 @@ def normalise_frame(
     refused: dict[str, np.ndarray] = {}
     if spec.name == "labs":
         _split_comparators(frame, ctx, warn, refuse, refused)
+    prefixes = _split_tnm_prefixes(spec, frame, warn)
     for col in spec.columns:
         rule = _RULES.get(col.type)
         if rule is None:
@@ -313,7 +333,78 @@ def normalise_frame(
     if spec.name == "labs" and _lab_units(frame, warn, refuse, refused) and distinct:
         for name in ("value", "lln", "uln", "unit"):
             distinct.pop(name, None)  # rewritten after they were factorised
+    if prefixes:
+        _merge_tnm_prefixes(frame, prefixes, refuse, refused)
+        if distinct is not None:
+            distinct.pop("tnm_prefix", None)  # rewritten after it was factorised
     return refused
+
+
+# The written cells a meaningful prefix came from: column → (prefix per row, text per row).
+Prefixes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _split_tnm_prefixes(spec: FileSpec, frame: pd.DataFrame, warn: Warn) -> Prefixes:
+    """ypT2 → T2, with the y kept per row for the file's `tnm_prefix` column (one warning
+    per distinct spelling, as for every rewrite). Cells the TNM rule would refuse are left
+    as written, for the column rule to refuse with its reason."""
+    found: Prefixes = {}
+    if "tnm_prefix" not in spec.column_names:
+        return found
+    for col in spec.columns:
+        if col.name not in sp.TNM_COLUMNS:
+            continue
+        assert col.enum is not None
+        raw = frame[col.name].to_numpy(object)
+        codes, uniq = pd.factorize(raw)
+        table = np.asarray(uniq, dtype=object).copy()
+        meaning_of = np.full(len(table), "", dtype=object)
+        for i, text in enumerate(table.tolist()):
+            if text == "" or text in col.enum:
+                continue
+            outcome, meaning = tnm_parts(col, str(text))
+            if not meaning or not isinstance(outcome, str):
+                continue
+            warn(col.name, text, f"{outcome} (tnm_prefix {meaning})", codes == i)
+            table[i] = outcome
+            meaning_of[i] = meaning
+        if (meaning_of != "").any():
+            found[col.name] = (meaning_of[codes], raw)
+            frame[col.name] = table[codes]
+    return found
+
+
+def _merge_tnm_prefixes(
+    frame: pd.DataFrame, found: Prefixes, refuse: Refuse, refused: dict[str, np.ndarray]
+) -> None:
+    """One prefix per row: the one its categories carry (a category without one takes the
+    row's), agreeing with a `tnm_prefix` cell written beside them. A row whose categories
+    carry different prefixes (ypT2 with rpN1) is refused: one classification, one prefix."""
+    given = frame["tnm_prefix"].to_numpy(object)
+    result = given.copy()
+    known = np.isin(given, ("", *TNM_PREFIXES))  # other cells: the parser reports them
+    clash = np.zeros(len(given), dtype=bool)
+    for meaning, _ in found.values():
+        carries = (meaning != "") & known
+        clash |= carries & (result != "") & (result != meaning)
+        result = np.where(carries & (result == ""), meaning, result)
+    if not clash.any():
+        frame["tnm_prefix"] = result
+        return
+    reasons: dict[str, np.ndarray] = {}
+    for row in np.flatnonzero(clash).tolist():
+        written = [f"tnm_prefix {given[row]!r}"] if given[row] != "" else []
+        written += [f"{c} {raw[row]!r}" for c, (m, raw) in found.items() if m[row] != ""]
+        reason = (
+            f"different TNM prefixes in one row ({', '.join(written)}): the T, N and M of "
+            "one classification share its prefix (y, r, a or yr); correct the prefix, or "
+            "record the other classification as a staging record"
+        )
+        reasons.setdefault(reason, np.zeros(len(given), dtype=bool))[row] = True
+    for reason, rows in reasons.items():
+        refuse("tnm_prefix", rows, reason)
+    frame["tnm_prefix"] = np.where(clash, "", result)
+    refused["tnm_prefix"] = clash | refused.get("tnm_prefix", False)
 
 
 def _split_comparators(

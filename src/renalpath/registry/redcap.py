@@ -110,6 +110,12 @@ _LABELS_BY_COLUMN: dict[str, dict[str, str]] = {
         "rc": "Clinical, at recurrence (rc)",
         "rp": "Pathological, at recurrence (rp)",
     },
+    "tnm_prefix": {
+        "y": "During or after initial multimodality therapy (y)",
+        "r": "Recurrence after a disease-free interval (r)",
+        "a": "At autopsy (a)",
+        "yr": "Recurrence, after multimodality therapy (yr)",
+    },
     "conversion": {
         "none": "None",
         "open": "Converted to open surgery",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from renalpath.registry import vocab
+from renalpath.registry.dictionary import TNM_PREFIXES
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
@@ -102,9 +103,10 @@ for _code, _names in vocab.histology_by_icdo3().items():
 ENUM_SYNONYMS["agent"] = {spelling_key(a.atc): a.agent for a in vocab.agents().values() if a.atc}
 
 # TNM columns: the letter each expects and the prefix that merely repeats the column's kind
-# (c in a clinical column, p in a pathological one) and is dropped. The y (after neoadjuvant
-# therapy) and r (recurrence) prefixes carry meaning the registry has no field for, so cells
-# with them are refused rather than stored without it.
+# (c in a clinical column, p in a pathological one) and is dropped. The y (during or after
+# initial multimodality therapy), r (recurrence after a disease-free interval) and a (at
+# autopsy) prefixes carry meaning: they are moved to the row's `tnm_prefix` column (ypT2 → pt
+# T2, tnm_prefix y), never dropped.
 # The staging file's category columns have no own prefix: it is the row's classification.
 TNM_COLUMNS: dict[str, tuple[str, str]] = {
     "ct": ("T", "c"), "cn": ("N", "c"), "cm": ("M", "c"),
@@ -112,6 +114,21 @@ TNM_COLUMNS: dict[str, tuple[str, str]] = {
     "t_category": ("T", ""), "n_category": ("N", ""), "m_category": ("M", ""),
 }  # fmt: skip
 TNM_PATTERN = re.compile(r"(?P<prefix>[cpyra]{0,3})\s*(?P<letter>[tnm])?\s*(?P<cat>[0-4x][abc]?)")
+# The prefix letters that carry meaning, in the order the stored `tnm_prefix` writes them.
+TNM_MEANINGFUL = "yra"
+ENUM_SYNONYMS["tnm_prefix"] = {"ry": "yr"}
+
+
+def tnm_meaning(prefix: str) -> str | None:
+    """The meaningful letters of a written prefix in stored order ("rp" → "r", "ryp" → "yr",
+    "c" → ""), or None when they do not form one of `dictionary.TNM_PREFIXES` ("ya", "yy")."""
+    letters = [ch for ch in prefix if ch in TNM_MEANINGFUL]
+    if len(set(letters)) != len(letters):
+        return None
+    stored = "".join(ch for ch in TNM_MEANINGFUL if ch in letters)
+    return stored if stored == "" or stored in TNM_PREFIXES else None
+
+
 # Categories of an older AJCC edition that the 8th edition (our staging) no longer has.
 TNM_OLD_EDITION: dict[str, str] = {
     "N2": "N2 is an AJCC 7 category (metastasis in more than one regional lymph node); the "

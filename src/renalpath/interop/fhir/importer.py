@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir.mapping import resource_id
 from renalpath.registry import vocab
 from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_CATEGORIES
+from renalpath.registry.spellings import tnm_meaning
 
 Resource = dict[str, Any]
 KIDNEY_SNOMED = "93849006"  # Primary malignant neoplasm of kidney (disorder)
@@ -250,25 +252,33 @@ _AXIS = {
 }
 
 
-def _category_text(res: Resource) -> str:
-    """The AJCC category of a TNM Observation: from its SNOMED CT code when it is one the
-    registry holds (`registry/codes/tnm_snomed.csv`), else from its text or display."""
+def _category_text(res: Resource) -> tuple[str, str]:
+    """The AJCC category of a TNM Observation and its meaningful prefix (y, r, a, yr; "" for
+    none): from its SNOMED CT code when it is one the registry holds
+    (`registry/codes/tnm_snomed.csv`), else from its text or display ("ycT2" → T2, y)."""
     value = res.get("valueCodeableConcept") or {}
     for cd in _codings(value):
         key = (
             vocab.tnm_by_snomed().get(str(cd.get("code"))) if cd.get("system") == c.SNOMED else None
         )
         if key is not None and not key.startswith("stage"):
-            return key[1:]
+            return key[1:], ""
     texts = [value.get("text", "")] + [cd.get("display", "") for cd in _codings(value)]
     for text in texts:
         if not text:
             continue
         word = str(text).replace("American Joint Committee on Cancer", "").split("(")[0].strip()
-        if word[:1] in ("c", "p") and word[1:2] in ("T", "N", "M"):
-            word = word[1:]
-        return word
-    return ""
+        prefixed = _PREFIXED_CATEGORY.fullmatch(word)
+        if prefixed is not None:
+            meaning = tnm_meaning(prefixed["prefix"])
+            if meaning is not None:
+                return prefixed["category"], meaning
+        return word, ""
+    return "", ""
+
+
+# A category written with its prefix letters: cT2, ycT2, rcN1, aT2.
+_PREFIXED_CATEGORY = re.compile(r"(?P<prefix>[cpyra]{1,3})(?P<category>[TNM].*)")
 
 
 class _Reader:
@@ -513,7 +523,7 @@ class _Reader:
                 f"clinical TNM category of a condition not imported (focus {focus or 'none'})",
             )
             return True
-        value = _category_text(res)
+        value, meaning = _category_text(res)
         if value not in allowed:
             self.error(
                 where,
@@ -528,7 +538,17 @@ class _Reader:
                 where, res, f"{column}: {value!r} conflicts with {row[column]!r} already read"
             )
             return True
+        if meaning and row["tnm_prefix"] not in ("", meaning):
+            self.error(
+                where,
+                res,
+                f"{column}: prefix {meaning!r} conflicts with {row['tnm_prefix']!r} already "
+                "read (one classification, one prefix)",
+            )
+            return True
         row[column] = value
+        if meaning:
+            row["tnm_prefix"] = meaning
         self.touched = True
         return True
 

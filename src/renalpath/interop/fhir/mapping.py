@@ -280,6 +280,14 @@ def stage_value(group: str) -> dict[str, Any]:
     return concept
 
 
+def tnm_text_prefix(tnm_prefix: str, kind: str) -> str:
+    """How a category of a row is prefixed in writing: y/r/yr before the row's c or p
+    (ypT2, rcN1, yrpT3a); the autopsy classification is written aT2 (it has no c/p)."""
+    if "a" in tnm_prefix:
+        return tnm_prefix
+    return tnm_prefix + kind
+
+
 def tnm_observation(
     axis: str,
     basis: str,
@@ -362,8 +370,14 @@ def _tnm_set(
     date: str,
     patient_ref: dict[str, str],
     condition_ref: dict[str, str],
+    tnm_prefix: str = "",
 ) -> list[Resource]:
+    """The T, N and M Observations of one registry row, and the stage group derived from
+    them. A row with a meaningful prefix (`tnm_prefix` y, r, a, yr) writes its categories
+    with it (ypT2, rcN1, aT2: text only, no SNOMED CT concept is held for them) and gets no
+    derived stage group: a clinical or pathological stage observable would misname it."""
     out: list[Resource] = []
+    written = tnm_text_prefix(tnm_prefix, prefix)
     for axis in ("t", "n", "m"):
         if values.get(axis):
             oid = resource_id(f"{prefix}{axis}", registry_id)
@@ -376,9 +390,10 @@ def _tnm_set(
                     date=date,
                     patient_ref=patient_ref,
                     condition_ref=condition_ref,
+                    prefix=written,
                 )
             )
-    if all(values.get(a) for a in ("t", "n", "m")):
+    if not tnm_prefix and all(values.get(a) for a in ("t", "n", "m")):
         stage = stage_observation(
             basis,
             values["t"],
@@ -579,6 +594,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
             "clinical",
             {"t": t.get("ct", ""), "n": t.get("cn", ""), "m": t.get("cm", "")},
             prefix="c",
+            tnm_prefix=t.get("tnm_prefix", ""),
             registry_id=t["tumour_id"],
             date=t["diagnosis_date"],
             patient_ref=pref,
@@ -617,6 +633,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
                 "pathological",
                 {"t": path.get("pt", ""), "n": path.get("pn", ""), "m": path.get("pm", "")},
                 prefix="p",
+                tnm_prefix=path.get("tnm_prefix", ""),
                 registry_id=iid,
                 date=i["date"],
                 patient_ref=pref,
