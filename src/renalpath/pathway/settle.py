@@ -276,6 +276,21 @@ def _words(status: str) -> str:
     return status.replace("_", " ")
 
 
+# `domain` of each path, per hints mapping (the pack set's, by identity, checked): the same
+# few inputs are asked for across a batch, and working a domain out costs a regex and
+# two look-ups.
+_DOMAINS: dict[int, tuple[Mapping[str, Sequence[Any]], dict[str, tuple[Any, ...] | None]]] = {}
+
+
+def _domains_for(hints: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...] | None]:
+    found = _DOMAINS.get(id(hints))
+    if found is None or found[0] is not hints:
+        if len(_DOMAINS) >= 16:
+            _DOMAINS.clear()  # hints made per call (tests): keep only the recent ones
+        found = _DOMAINS[id(hints)] = (hints, {})
+    return found[1]
+
+
 class _Grid:
     """Completed cases of one case, run once each and shared by every option asking."""
 
@@ -283,11 +298,16 @@ class _Grid:
         self.run, self.hints = run, hints
         self.cache: dict[tuple[tuple[str, str], ...], Outcome] = {}
         self.budget = CASE_BUDGET
+        self.known = _domains_for(hints)
 
     def domains(self, paths: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        known = self.known
         out = []
         for p in paths:
-            d = domain(p, self.hints)
+            if p in known:
+                d = known[p]
+            else:
+                d = known[p] = domain(p, self.hints)
             if not d:
                 return None
             out.append(d)
