@@ -313,6 +313,18 @@ class _Grid:
             out.append(d)
         return out
 
+    def unrun(self, paths: Sequence[str], values: list[tuple[Any, ...]]) -> int:
+        """How many completions of `paths` have not been run for this case yet."""
+        cache = self.cache
+        n = 0
+        for combo in itertools.product(*(range(len(d)) for d in values)):
+            pairs = [
+                (p, repr(values[j][k])) for j, (p, k) in enumerate(zip(paths, combo, strict=True))
+            ]
+            if tuple(sorted(pairs)) not in cache:
+                n += 1
+        return n
+
     def outcomes(
         self, paths: Sequence[str], values: list[tuple[Any, ...]]
     ) -> list[tuple[tuple[int, ...], dict[Key, OptionRecord]]]:
@@ -415,7 +427,9 @@ def _settle_one(
     else:
         paths = list(dict.fromkeys(record.missing))
         found = grid.domains(paths)
-        if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
+        # The budget is for completions still to run: those another option of the case
+        # already ran cost nothing, and an answer they already give is never withheld.
+        if found is None or _size(found) > GRID_LIMIT or grid.unrun(paths, found) > grid.budget:
             return record
         values, outcomes = found, grid.outcomes(paths, found)
     key: Key = (record.option, record.modality, record.target)
