@@ -420,3 +420,54 @@ def test_unfit_patient_solitary_kidney_no_last_resort_nephrectomy() -> None:
     }
     r = recommend(case, today=TODAY)
     assert status(r, "radical_nephrectomy") in (None, "not_recommended")
+
+
+def test_answer_the_completions_already_give_is_not_withheld_for_the_budget() -> None:
+    """Two metastasectomy options (one per metastasis) blocked on the same two counts: the
+    completions tried for the first settle the second too.  The engine once refused to look
+    at them for the second because the case's budget of runs was nearly spent, although
+    they cost nothing more, and so asked the board for counts that change nothing.  With
+    a performance status of 50 and two metastases (neither solitary), metastasectomy is not
+    offered whatever the counts."""
+    case: dict[str, Any] = {
+        "as_of": "2025-06-01",
+        "patient": {
+            "age": 46,
+            "sex": "male",
+            "kps": 50,
+            "frail": True,
+            "declines_surgery": False,
+            "prefers_active_treatment": True,
+            "competing_mortality_outweighs_benefit": False,
+            "family_history_rcc": True,
+        },
+        "kidney": {
+            "solitary_kidney": "functional",
+            "hereditary_syndrome": "none",
+            "proteinuria": False,
+        },
+        "tumour": {
+            "central": True,
+            "cm": "M1",
+            "biopsy": "done",
+            "symptoms": ["gross_haematuria"],
+            "extension": {"ivc_above_diaphragm": True},
+        },
+        "metastases": [
+            {"organ": "bone", "resectable": True, "symptoms": ["pain"], "synchronous": True},
+            {"organ": "brain", "resectable": False, "symptoms": [], "synchronous": True},
+        ],
+        "systemic": {
+            "needs_systemic_therapy": "unknown",
+            "dx_to_systemic_days": 10,
+            "hb_below_lln": True,
+            "platelets_above_uln": False,
+            "calcium_corrected_above_10_mg_dl": False,
+            "responding": False,
+        },
+        "site": {"ablation_modalities": []},
+    }
+    r = recommend(case, today=TODAY)
+    for target in ("metastases[0]", "metastases[1]"):
+        assert status(r, "metastasectomy", target) in (None, "not_recommended"), target
+    assert not any(m.endswith("].count") for m in r.missing_inputs), r.missing_inputs

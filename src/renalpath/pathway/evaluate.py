@@ -85,6 +85,27 @@ def _needed_options(packset: PackSet, options: frozenset[str]) -> frozenset[str]
     return frozenset(need)
 
 
+# Per pack (by identity, checked): each rule's emitted options and the rules it asks
+# `fired` about.  Walking every rule's condition specs again for each set of options asked
+# was most of the cost of a batch's first cases.
+_RULE_LINKS: dict[int, tuple[Pack, dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
+
+
+def _rule_links(pack: Pack) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    found = _RULE_LINKS.get(id(pack))
+    if found is not None and found[0] is pack:
+        return found[1], found[2]
+    emitted: dict[str, frozenset[str]] = {}
+    refs_of: dict[str, frozenset[str]] = {}
+    for rule in pack.rules:
+        emitted[rule.id] = frozenset(e.option for e in rule.emits)
+        refs: set[str] = set()
+        _fired_refs([rule.spec.scope, rule.spec.when, [e.spec.when for e in rule.emits]], refs)
+        refs_of[rule.id] = frozenset(refs)
+    _RULE_LINKS[id(pack)] = (pack, emitted, refs_of)
+    return emitted, refs_of
+
+
 @functools.lru_cache(maxsize=512)
 def _sub_plans(
     packset: PackSet, pack_ids: tuple[str, ...], options: frozenset[str]
@@ -100,14 +121,11 @@ def _sub_plans(
         if pid not in pack_ids:
             continue
         pack = packset.packs[pid]
-        keep = {r.id for r in pack.rules if any(e.option in need for e in r.emits)}
-        by_id = {r.id: r for r in pack.rules}
+        emitted, refs_of = _rule_links(pack)
+        keep = {r.id for r in pack.rules if not need.isdisjoint(emitted[r.id])}
         todo = list(keep)
         while todo:
-            refs: set[str] = set()
-            rule = by_id[todo.pop()]
-            _fired_refs([rule.spec.scope, rule.spec.when, [e.spec.when for e in rule.emits]], refs)
-            for ref in refs - keep:
+            for ref in refs_of[todo.pop()] - keep:
                 keep.add(ref)
                 todo.append(ref)
         sub = Pack(pack.id, pack.version, pack.title, tuple(r for r in pack.rules if r.id in keep))

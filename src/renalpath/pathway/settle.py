@@ -276,6 +276,21 @@ def _words(status: str) -> str:
     return status.replace("_", " ")
 
 
+# `domain` of each path, per hints mapping (the pack set's, by identity, checked): the same
+# few inputs are asked for across a batch, and working a domain out costs a regex and
+# two look-ups.
+_DOMAINS: dict[int, tuple[Mapping[str, Sequence[Any]], dict[str, tuple[Any, ...] | None]]] = {}
+
+
+def _domains_for(hints: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...] | None]:
+    found = _DOMAINS.get(id(hints))
+    if found is None or found[0] is not hints:
+        if len(_DOMAINS) >= 16:
+            _DOMAINS.clear()  # hints made per call (tests): keep only the recent ones
+        found = _DOMAINS[id(hints)] = (hints, {})
+    return found[1]
+
+
 class _Grid:
     """Completed cases of one case, run once each and shared by every option asking."""
 
@@ -283,15 +298,32 @@ class _Grid:
         self.run, self.hints = run, hints
         self.cache: dict[tuple[tuple[str, str], ...], Outcome] = {}
         self.budget = CASE_BUDGET
+        self.known = _domains_for(hints)
 
     def domains(self, paths: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        known = self.known
         out = []
         for p in paths:
-            d = domain(p, self.hints)
+            if p in known:
+                d = known[p]
+            else:
+                d = known[p] = domain(p, self.hints)
             if not d:
                 return None
             out.append(d)
         return out
+
+    def unrun(self, paths: Sequence[str], values: list[tuple[Any, ...]]) -> int:
+        """How many completions of `paths` have not been run for this case yet."""
+        cache = self.cache
+        n = 0
+        for combo in itertools.product(*(range(len(d)) for d in values)):
+            pairs = [
+                (p, repr(values[j][k])) for j, (p, k) in enumerate(zip(paths, combo, strict=True))
+            ]
+            if tuple(sorted(pairs)) not in cache:
+                n += 1
+        return n
 
     def outcomes(
         self, paths: Sequence[str], values: list[tuple[Any, ...]]
@@ -395,7 +427,9 @@ def _settle_one(
     else:
         paths = list(dict.fromkeys(record.missing))
         found = grid.domains(paths)
-        if found is None or _size(found) > min(GRID_LIMIT, grid.budget):
+        # The budget is for completions still to run: those another option of the case
+        # already ran cost nothing, and an answer they already give is never withheld.
+        if found is None or _size(found) > GRID_LIMIT or grid.unrun(paths, found) > grid.budget:
             return record
         values, outcomes = found, grid.outcomes(paths, found)
     key: Key = (record.option, record.modality, record.target)
