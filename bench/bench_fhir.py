@@ -54,6 +54,7 @@ read_seconds = time.perf_counter() - start
 peak_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 with tempfile.TemporaryDirectory() as tmp:
     write_folder(read, Path(tmp))
+    read.release_rows()
     result = import_folder(engine, Path(tmp))
 assert result.written, result.report.render()
 seconds = time.perf_counter() - start

@@ -73,12 +73,24 @@ class FhirReadResult:
     errors: list[Note] = field(default_factory=list)
     resources: int = 0
     mapped: int = 0
+    # Rows per file once `release_rows` has handed the rows over (see there).
+    row_counts: dict[str, int] | None = None
+
+    def release_rows(self) -> None:
+        """Drop the rows once written to the registry folder, keeping their counts: the
+        registry import then reads the folder, and both copies at once would double the
+        peak memory of a large import."""
+        self.row_counts = {k: len(v) for k, v in self.rows.items()}
+        self.rows = {name: [] for name in FILES}
 
     def to_dict(self) -> dict[str, Any]:
+        rows = self.row_counts
+        if rows is None:
+            rows = {k: len(v) for k, v in self.rows.items()}
         return {
             "resources": self.resources,
             "mapped": self.mapped,
-            "rows": {k: len(v) for k, v in self.rows.items()},
+            "rows": rows,
             "skipped": [n.render() for n in self.skipped],
             "errors": [n.render() for n in self.errors],
         }
