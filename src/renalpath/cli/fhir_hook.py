@@ -73,6 +73,7 @@ def import_fhir(
         _fail(f"{len(read.errors)} FHIR resource(s) cannot be read; nothing was imported")
     with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
         write_folder(read, Path(tmp))
+        read.release_rows()
         try:
             result = import_folder(
                 make_engine(db),

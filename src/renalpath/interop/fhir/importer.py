@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,12 +75,24 @@ class FhirReadResult:
     errors: list[Note] = field(default_factory=list)
     resources: int = 0
     mapped: int = 0
+    # Rows per file once `release_rows` has handed the rows over (see there).
+    row_counts: dict[str, int] | None = None
+
+    def release_rows(self) -> None:
+        """Drop the rows once written to the registry folder, keeping their counts: the
+        registry import then reads the folder, and both copies at once would double the
+        peak memory of a large import."""
+        self.row_counts = {k: len(v) for k, v in self.rows.items()}
+        self.rows = {name: [] for name in FILES}
 
     def to_dict(self) -> dict[str, Any]:
+        rows = self.row_counts
+        if rows is None:
+            rows = {k: len(v) for k, v in self.rows.items()}
         return {
             "resources": self.resources,
             "mapped": self.mapped,
-            "rows": {k: len(v) for k, v in self.rows.items()},
+            "rows": rows,
             "skipped": [n.render() for n in self.skipped],
             "errors": [n.render() for n in self.errors],
         }
@@ -287,7 +300,10 @@ class _Reader:
         self.patient_of_ref: dict[str, str] = {}  # "Patient/x" -> registry patient id
         self.tumour_of_ref: dict[str, str] = {}  # "Condition/x" -> registry tumour id
         self.kidney_patients: set[str] = set()
-        self.deferred: list[tuple[Where, Resource]] = []
+        # Pass 2 resources, by their place in the input (`ordinal`): they are read again from
+        # the files in pass 2 rather than held, so memory does not grow with the input.
+        self.deferred = array("Q")
+        self.ordinal = 0
         self.pending: list[tuple[str, Where, Resource, dict[str, str]]] = []
         self.touched = False
         # A TNM category without focus is linked to its condition through the stage group
@@ -306,11 +322,18 @@ class _Reader:
         self.out.rows[file].append(row)
         self.touched = True
 
+    def defer(self, res: Resource) -> None:
+        """Leave `res` for pass 2, noting the stage-group membership pass 2 needs."""
+        self.deferred.append(self.ordinal)
+        focus = [f.get("reference", "") for f in res.get("focus") or []]
+        for member in res.get("hasMember") or []:
+            self.focus_via_group.setdefault(member.get("reference", ""), []).extend(focus)
+
     # Pass 1: Patients and Conditions (they give the ids everything else refers to).
     def first(self, where: Where, res: Resource) -> None:
         kind = res["resourceType"]
         if kind not in ("Patient", "Condition"):
-            self.deferred.append((where, res))
+            self.defer(res)
             return
         try:
             own = registry_rows(res)
@@ -319,7 +342,7 @@ class _Reader:
             return
         secondary = coded_import.is_secondary(res)
         if kind == "Condition" and ((own and own[0][0] != "tumours") or (not own and secondary)):
-            self.deferred.append((where, res))  # a metastasis: read once patients are known
+            self.defer(res)  # a metastasis: read once patients are known
             return
         if kind == "Patient":
             self._patient(where, res, own)
@@ -607,8 +630,9 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
         ):
             reader.error(where, res, "internal: resource neither mapped nor reported")
 
-    for where, res, problem in iter_resources(path):
+    for ordinal, (where, res, problem) in enumerate(iter_resources(path)):
         out.resources += 1
+        reader.ordinal = ordinal
         if res is None:
             reader.error(where, None, problem)
             continue
@@ -618,12 +642,17 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
             continue
         accounted(reader.first, where, res)
     reader.finish_patients()
-    for _, res in reader.deferred:
-        focus = [f.get("reference", "") for f in res.get("focus") or []]
-        for member in res.get("hasMember") or []:
-            reader.focus_via_group.setdefault(member.get("reference", ""), []).extend(focus)
     out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
-    for where, res in reader.deferred:
+    # Pass 2 reads the files again, one resource at a time, taking the deferred ones (already
+    # parsed and validated in pass 1) in the same order.
+    wanted = iter(reader.deferred)
+    next_wanted = next(wanted, None)
+    for ordinal, (where, res, _) in enumerate(iter_resources(path)):
+        if next_wanted is None:
+            break
+        if ordinal != next_wanted or res is None:
+            continue
+        next_wanted = next(wanted, None)
         accounted(reader.second, where, res)
     coded_import.finish(reader)
     return out

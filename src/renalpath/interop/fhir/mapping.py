@@ -60,13 +60,15 @@ def resource_id(prefix: str, registry_id: str) -> str:
     return f"{prefix}-h{hashlib.sha256(registry_id.encode('utf-8')).hexdigest()[:40]}"
 
 
+# Column names per file, computed once: `registry_row` runs for most exported resources.
+_COLUMNS: dict[str, tuple[str, ...]] = {name: spec.column_names for name, spec in FILES.items()}
+
+
 def registry_row(file: str, row: Mapping[str, str]) -> dict[str, Any]:
     """The `registry-row` extension: the file name and every non-blank column, as text."""
     subs: list[dict[str, Any]] = [{"url": "file", "valueCode": file}]
-    for col in FILES[file].column_names:
-        value = row.get(col, "")
-        if value != "":
-            subs.append({"url": col, "valueString": value})
+    get = row.get
+    subs += [{"url": col, "valueString": v} for col in _COLUMNS[file] if (v := get(col, "")) != ""]
     return {"url": c.REGISTRY_ROW, "extension": subs}
 
 
