@@ -48,6 +48,56 @@
     };
   }
 
+  // Form controls: the request body's <textarea> has no label ("label").
+  function labelledControls() {
+    return {
+      wrapComponents: {
+        TextArea: function (Original, system) {
+          return function (props) {
+            var named = props["aria-label"] || props.title || props.id;
+            if (named || String(props.className || "").indexOf("body-param__text") < 0) {
+              return system.React.createElement(Original, props);
+            }
+            return system.React.createElement(
+              Original, Object.assign({ "aria-label": "Request body" }, props)
+            );
+          };
+        }
+      }
+    };
+  }
+
+  // Code blocks (examples, responses, curl) scroll inside a fixed height; the keyboard must
+  // reach them to scroll them ("scrollable-region-focusable").  Their <pre> is drawn by a
+  // highlighter that takes no extra attributes, so they are made focusable once rendered.
+  var SCROLLING_CODE = ".highlight-code > pre, pre.microlight, .curl-command pre";
+
+  // Each opened operation's response table is a live region; several open at once need
+  // distinct names ("landmark-unique"): the operation's method and path.
+  function nameResponseRegions(root) {
+    root.querySelectorAll("table.responses-table[role=region]:not([aria-label])")
+      .forEach(function (table) {
+        var op = table.closest(".opblock");
+        var method = op && op.querySelector(".opblock-summary-method");
+        var path = op && op.querySelector(".opblock-summary-path");
+        var name = [method, path].map(function (e) {
+          return e ? e.textContent.replace(/\u200b/g, "").trim() : "";
+        }).join(" ").trim();
+        table.setAttribute("aria-label", "Responses of " + (name || "this operation"));
+      });
+  }
+
+  function focusableCode(root) {
+    var update = function () {
+      root.querySelectorAll(SCROLLING_CODE).forEach(function (pre) {
+        if (!pre.hasAttribute("tabindex")) pre.setAttribute("tabindex", "0");
+      });
+      nameResponseRegions(root);
+    };
+    new MutationObserver(update).observe(root, { childList: true, subtree: true });
+    update();
+  }
+
   window.addEventListener("load", function () {
     var meta = document.querySelector('meta[name="csrf-token"]');
     var token = meta ? meta.getAttribute("content") : "";
@@ -56,9 +106,10 @@
       dom_id: "#swagger-ui",
       deepLinking: true,
       presets: [SwaggerUIBundle.presets.apis],
-      plugins: [plainSummaryPath, landmarksAndHeadings],
+      plugins: [plainSummaryPath, landmarksAndHeadings, labelledControls],
       layout: "BaseLayout",
-      syntaxHighlight: { activated: true, theme: "agate" },
+      // Plain code: every bundled highlighting theme has colours under 4.5:1 on its background.
+      syntaxHighlight: { activated: false },
       requestInterceptor: function (req) {
         if (token && req.method && req.method.toUpperCase() !== "GET") {
           req.headers["X-CSRF-Token"] = token;
@@ -66,5 +117,6 @@
         return req;
       }
     });
+    focusableCode(document.getElementById("swagger-ui"));  // and names the response regions
   });
 })();
