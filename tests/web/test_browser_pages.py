@@ -258,6 +258,33 @@ def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     assert checked >= sum(len(a) for a in visits["addresses"].values())
 
 
+def test_docs_with_operations_open_passes_axe(visits: dict[str, Any], server: str) -> None:
+    """The API reference as used, not only as loaded: an operation opened with "Try it out"
+    (its request body editor), another one run (its curl, request URL and live response)."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core not installed ({AXE}); run `make axe`")
+    _, pg = visits["contexts"]["cleo"]
+    pg.set_viewport_size({"width": 1280, "height": 900})
+    try:
+        pg.goto(f"{server}/docs")
+        post = pg.locator("#operations-pathway-recommend_route_api_v1_recommend_post")
+        get = pg.locator("#operations-calculators-list_calculators_api_v1_calc_get")
+        post.locator(".opblock-summary-control").click(timeout=30000)
+        post.locator(".try-out__btn").click()
+        post.locator("textarea.body-param__text").wait_for()
+        get.locator(".opblock-summary-control").click()
+        get.locator(".try-out__btn").click()
+        get.locator(".execute").click()
+        get.locator(".live-responses-table .response-col_status").first.wait_for()
+        pg.evaluate(AXE.read_text(encoding="utf-8") + "\n;void 0")
+        assert pg.evaluate(RUN_AXE) == []
+        pg.set_viewport_size({"width": 390, "height": 844})
+        scroll, inner = pg.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert scroll <= inner, pg.evaluate(WIDEST)
+    finally:
+        pg.set_viewport_size({"width": 390, "height": 844})
+
+
 def test_logged_out_pages(browser, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
     pg = ctx.new_page()
