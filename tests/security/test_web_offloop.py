@@ -1,7 +1,8 @@
 """Heavy work off the event loop: a cheap route answers while an import or a login runs.
 
 The slow part is replaced by one that waits for the test's signal, so the assertion is about
-order (the cheap route answered while the slow one was still busy), not about timing.
+order (the cheap route answered while the slow one was still busy), not about timing.  The
+import runs in a child process: its stand-in (`tests/web/import_gates.py`) waits on a file.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.web.api import imports
+from renalpath.web import import_child
 from renalpath.web.auth import MemoryAccountStore
+from tests.web import import_gates
 from tests.web.conftest import PASSWORD, bearer, csrf_from
 from tests.web.registry_support import registry_db, rw_client  # noqa: F401  (fixtures)
 
@@ -54,21 +56,29 @@ def test_healthz_answers_while_an_import_runs(
     rw_client: TestClient,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The import runs in another process: the test and the stand-in meet through files.
+    monkeypatch.setattr(import_child, "run_import", import_gates.gated_refusal)
+    gates: Path = rw_client.db_path.parent  # type: ignore[attr-defined]
     entered, release = threading.Event(), threading.Event()
-
-    def slow_import(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        release.wait(30)
-        raise imports.UploadRefused("stopped by the test")
-
-    monkeypatch.setattr(imports, "import_folder", slow_import)
+    statuses: dict[str, int] = {}
 
     def upload() -> None:
-        rw_client.post(
+        resp = rw_client.post(
             "/api/v1/import", files={"file": ("x.zip", _one_csv_zip())}, headers=bearer("cleo")
         )
+        statuses["import"] = resp.status_code
 
+    def watch_gates() -> None:
+        if import_gates.wait_for_file(gates / "entered"):
+            entered.set()
+        release.wait(30)
+        (gates / "release").touch()
+
+    watcher = threading.Thread(target=watch_gates, daemon=True)
+    watcher.start()
     assert _answers_while(rw_client, upload, entered, release)
+    watcher.join(30)
+    assert statuses.get("import") == 422  # the stand-in's refusal reached the API
 
 
 def test_healthz_answers_while_a_password_is_checked(
@@ -98,18 +108,11 @@ def test_healthz_answers_while_a_password_is_checked(
 def test_web_import_page_polls_a_long_job(
     rw_client: TestClient,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
     from tests.web.conftest import login
 
-    release = threading.Event()
-    real = imports.import_folder
-
-    def slow_import(*args: Any, **kwargs: Any) -> Any:
-        release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(imports, "import_folder", slow_import)
+    monkeypatch.setattr(import_child, "run_import", import_gates.gated_import)
+    gates: Path = rw_client.db_path.parent  # type: ignore[attr-defined]
     rw_client.app.state.settings = type(rw_client.app.state.settings)(
         **{**rw_client.app.state.settings.__dict__, "import_wait_s": 0.05}
     )
@@ -128,8 +131,8 @@ def test_web_import_page_polls_a_long_job(
     state = rw_client.get("/api/v1" + job_url, headers=bearer("cleo")).json()
     assert "stage" in state and "result" not in state
     assert rw_client.get("/api/v1" + job_url, headers=bearer("ada")).status_code == 200
-    release.set()
-    for _ in range(100):
+    (gates / "release").touch()
+    for _ in range(300):
         state = rw_client.get("/api/v1" + job_url, headers=bearer("cleo")).json()
         if state["stage"] == "done":
             break
