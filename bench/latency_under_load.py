@@ -242,9 +242,8 @@ def main(n: int, hash_threads: int | None, hash_where: str | None) -> None:
 
     upgrade(make_engine(f"sqlite:///{db}"))
     body = json.dumps(json.loads(CASE.read_text())).encode()
-    server = ctx.Process(
-        target=serve, args=(f"sqlite:///{db}", hash_threads, hash_where), daemon=True
-    )
+    # not daemonic: the server starts its own children (the import and hash processes)
+    server = ctx.Process(target=serve, args=(f"sqlite:///{db}", hash_threads, hash_where))
     server.start()
     results: mp.Queue[tuple[str, float, int]] = ctx.Queue()
     try:
@@ -287,6 +286,9 @@ def main(n: int, hash_threads: int | None, hash_where: str | None) -> None:
     finally:
         server.terminate()
         server.join(timeout=10)
+        if server.is_alive():  # not daemonic: the interpreter would wait for it at exit
+            server.kill()
+            server.join(timeout=5)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Heavy work in child processes at a lower CPU priority: imports (and, optionally, Argon2).
+"""Heavy work in child processes at a lower CPU priority: imports, exports, password hashes.
 
 A worker thread keeps heavy work off the event loop but not off the interpreter lock: a
 pure-Python import holding it made every other request of the server wait (bench/RESULTS.md,
@@ -41,7 +41,9 @@ ENV_PREFIX = "RENALPATH_"
 
 # Imports write one registry: one after another, as the database would order them anyway.
 # Password hashes: half the cores, at least one (the same rule as the hash threads).
+# Exports only read: half the cores, as the hashes.
 SIZES = {"import": 1, "hash": max(1, (os.cpu_count() or 2) // 2)}
+SIZES["export"] = SIZES["hash"]
 
 Listener = Callable[[str, int], None]  # (stage, pid of the child)
 
@@ -114,6 +116,20 @@ def _with_env(env: dict[str, str], fn: Callable[..., T], args: tuple[Any, ...]) 
 
 
 # ------------------------------------------------------------------------ in the parent
+
+
+def available() -> bool:
+    """Whether this process may start children: a daemonic one (as some process managers and
+    test harnesses run servers) may not, and then the work stays in a worker thread."""
+    return not mp.current_process().daemon
+
+
+def in_memory(url: str) -> bool:
+    """A database only this process can see (SQLite in memory): a child could not reach it."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _pool(kind: str) -> _Pool:

@@ -36,12 +36,12 @@ class Passwords:
     """`hash` and `verify` of pwdlib's recommended hasher; blocking, so call from a thread."""
 
     def hash(self, password: str) -> str:
-        if _in_child_process:
+        if _in_child_process and offload.available():
             return offload.call("hash", _hash, password)
         return _hash(password)
 
     def verify(self, password: str, pw_hash: str) -> bool:
-        if _in_child_process:
+        if _in_child_process and offload.available():
             return offload.call("hash", _verify, password, pw_hash)
         return _verify(password, pw_hash)
 

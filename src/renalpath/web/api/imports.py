@@ -38,7 +38,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
@@ -193,12 +193,6 @@ async def read_upload(request: Request) -> Upload:
     return Upload(data, reason, dry_run, update)
 
 
-def _in_memory(url: str) -> bool:
-    """A database only this process can see (SQLite in memory): the child could not reach it."""
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
 def import_status(result: ImportResult) -> int:
     if not result.report.ok:
         return 422
@@ -222,7 +216,8 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
     """Start the import job: unpack (worker thread), then import in the import process.
 
     The job ends with its result or its refusal; the import process reports its stages.
-    A registry in this process's memory only (tests) is imported in the worker thread.
+    A registry in this process's memory only (tests), or a server process that may not start
+    children (a daemonic one), imports in the worker thread.
     """
     url = settings_of(request).database_url
     engine = engine_of(request)  # 503 here when no registry is configured
@@ -243,7 +238,7 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
                 dry_run=upload.dry_run, update=upload.update, max_issues=REPORT_MAX_ISSUES,
                 token=job.id,
             )  # fmt: skip
-            if url is None or _in_memory(url):
+            if url is None or offload.in_memory(url) or not offload.available():
                 outcome = await in_import_pool(lambda: _import_here(engine, req))
             else:
                 outcome = await offload.run(
