@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 from renalpath.web import offload
 from renalpath.web.import_child import ImportOutcome, ImportRequest, run_import
 
-WAIT_S = 30.0
+WAIT_S = 120.0  # a child process starts slowly on a busy machine
 
 
 def gate_dir(req_or_url: ImportRequest | str) -> Path:

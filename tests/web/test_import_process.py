@@ -153,7 +153,7 @@ def test_stages_come_from_the_child(
     job_url = "/api/v1" + started.headers["location"]
     try:
         seen = ""
-        for _ in range(300):
+        for _ in range(1200):  # up to 2 min: the import process may be slow to start
             seen = rw_client.get(job_url, headers=bearer("cleo")).json()["stage"]
             if seen == import_gates.HELD:
                 break
@@ -162,7 +162,7 @@ def test_stages_come_from_the_child(
         assert _only_job(rw_client).pid not in (None, os.getpid())
     finally:
         (gates / "release").touch()
-    for _ in range(300):
+    for _ in range(1200):  # up to 2 min: the import process may be slow to start
         doc = rw_client.get(job_url, headers=bearer("cleo")).json()
         if doc["stage"] == "done":
             break
