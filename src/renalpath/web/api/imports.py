@@ -30,6 +30,7 @@ import logging
 import os
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -224,8 +225,12 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
     job = import_jobs.create(request.app, principal.user_id)
     actor = actor_of(principal.name)
 
-    def on_stage(stage: str, pid: int) -> None:
-        job.stage, job.pid = stage, pid
+    stage_lock = threading.Lock()  # a late stage from the child must not follow "done"
+
+    def on_stage(stage: str, pid: int) -> None:  # in the thread reading the child's stages
+        with stage_lock:
+            if job.stage != "done":
+                job.stage, job.pid = stage, pid
 
     async def run() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="renalpath-upload-")
@@ -254,7 +259,8 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
             job.refusal, job.status = "internal error; the server log has the details", 500
         finally:
             await asyncio.to_thread(tmp.cleanup)
-            job.stage = "done"
+            with stage_lock:
+                job.stage = "done"
             job.done.set()
 
     job.task = asyncio.create_task(run())
