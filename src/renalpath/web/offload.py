@@ -25,6 +25,7 @@ import logging
 import multiprocessing as mp
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,7 @@ from renalpath.errors import RenalpathError
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+PARENT_CHECK_S = 1.0  # how often a child checks that its server is still there
 NICE = 10  # added to the child's niceness: the server's event loop wins the CPU when it wants it
 ENV_PREFIX = "RENALPATH_"
 
@@ -94,11 +96,25 @@ _child_stages: SimpleQueue[tuple[str, str, int] | None] | None = None
 
 
 def _start_child(stages: SimpleQueue[tuple[str, str, int] | None]) -> None:
-    """Pool initializer: lower this process's priority, keep the stage queue."""
+    """Pool initializer: lower this process's priority, keep the stage queue, and end with
+    the server."""
     global _child_stages
     with contextlib.suppress(OSError):  # best effort: a platform may refuse it
         os.nice(NICE)
     _child_stages = stages
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), name="offload-parent", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once the server that started it is gone.
+
+    A server killed outright (SIGKILL, out of memory) cannot stop its pool, and the pool's
+    workers hold both ends of their own task queue, so they would wait for work forever.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 def report(token: str | None, stage: str) -> None:
