@@ -252,7 +252,7 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
             _finish(job, outcome)
         except UploadRefused as err:
             job.refusal, job.status = str(err), err.status
-        except offload.OffloadError as err:  # the import process died (before its commit, or all)
+        except offload.OffloadError as err:  # the import process died (its commit is all or none)
             job.refusal, job.status = f"{err}; the server log has the details", err.http_status
         except Exception:  # a bug: logged with its trace, the job says so
             log.exception("import job %s failed", job.id)
