@@ -12,6 +12,7 @@ builds its own engine from the database URL.  The product's configuration lives 
 `RENALPATH_*` environment variables, which the child takes from the parent with every task
 (they may change after the child started, as tests do).  A child that dies (killed, out of
 memory) breaks its pool: the caller gets `OffloadError` and the next call starts a new pool.
+A child ends by itself once its server is gone, even a server killed outright.
 
 Stages: a task may call `report(token, stage)`; the parent's listener for that token (a job
 of `import_jobs`) receives the stage and the child's pid.
