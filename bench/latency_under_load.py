@@ -20,7 +20,9 @@ password hash -- the worst case, an attacker spread over many addresses.
 Each phase stops by itself (time cap and a request cap).  Not part of `make bench` (it needs
 a free port and takes about two minutes):
 `.venv/bin/python bench/latency_under_load.py 3000`; a second argument runs the server with
-that many password-hash threads instead of the shipped number (a what-if for the storm).
+that many password-hash threads instead of the shipped number ("-": as shipped), a third
+hashes passwords in the hash process ("process") or in the server's threads ("thread")
+instead of as the settings ship (what-ifs for the storm).
 """
 
 from __future__ import annotations
@@ -59,11 +61,12 @@ CASE = Path(__file__).resolve().parent.parent / "tests/pathway/cases/v03_fit_ct1
 # ------------------------------------------------------------------------------- server
 
 
-def serve(db_url: str, hash_threads: int | None) -> None:
+def serve(db_url: str, hash_threads: int | None, hash_where: str | None) -> None:
     """Child process: one uvicorn worker, packs warmed up as `app_from_env` does."""
     import uvicorn
 
-    from renalpath.web import api, workers
+    from renalpath.web import workers
+    from renalpath.web.api.pathway import warm_up
 
     if hash_threads is not None:  # what-if: fewer concurrent password hashes than shipped
         workers._SIZES["hash"] = hash_threads
@@ -73,13 +76,15 @@ def serve(db_url: str, hash_threads: int | None) -> None:
 
     store = MemoryAccountStore()
     store.add_token(store.add("bench", "x" * 12, "clinician"), TOKEN)
+    where = {} if hash_where is None else {"hash_in_process": hash_where == "process"}
     settings = WebSettings(
         secret_key=secrets.token_urlsafe(40),
         database_url=db_url,
         login_max_failures=10**9,  # every storm attempt reaches the password hash (see above)
+        **where,  # type: ignore[arg-type]
     )
     app = create_app(settings, store)
-    api.warm_up()
+    warm_up()
     uvicorn.Server(
         uvicorn.Config(app, host=HOST, port=PORT, log_level="warning", access_log=False)
     ).run()
@@ -227,7 +232,7 @@ def phase(
     return p99(lat)
 
 
-def main(n: int, hash_threads: int | None) -> None:
+def main(n: int, hash_threads: int | None, hash_where: str | None) -> None:
     ctx = mp.get_context("spawn")
     tmp = Path(tempfile.mkdtemp())
     zip_path = tmp / "registry.zip"
@@ -237,7 +242,8 @@ def main(n: int, hash_threads: int | None) -> None:
 
     upgrade(make_engine(f"sqlite:///{db}"))
     body = json.dumps(json.loads(CASE.read_text())).encode()
-    server = ctx.Process(target=serve, args=(f"sqlite:///{db}", hash_threads), daemon=True)
+    # not daemonic: the server starts its own children (the import and hash processes)
+    server = ctx.Process(target=serve, args=(f"sqlite:///{db}", hash_threads, hash_where))
     server.start()
     results: mp.Queue[tuple[str, float, int]] = ctx.Queue()
     try:
@@ -280,11 +286,16 @@ def main(n: int, hash_threads: int | None) -> None:
     finally:
         server.terminate()
         server.join(timeout=10)
+        if server.is_alive():  # not daemonic: the interpreter would wait for it at exit
+            server.kill()
+            server.join(timeout=5)
 
 
 if __name__ == "__main__":
-    # usage: latency_under_load.py [patients=3000] [password-hash threads, default as shipped]
+    # usage: latency_under_load.py [patients=3000] [password-hash threads or "-" for as
+    # shipped] [where passwords are hashed: "process" or "thread", default as shipped]
     main(
         int(sys.argv[1]) if len(sys.argv) > 1 else 3000,
-        int(sys.argv[2]) if len(sys.argv) > 2 else None,
+        int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "-" else None,
+        sys.argv[3] if len(sys.argv) > 3 else None,
     )

@@ -39,10 +39,11 @@ def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def registry_app(db: Path, accounts: MemoryAccountStore) -> FastAPI:
-    # A generous wait: on a busy machine a small import can outlast the default 2 s and the
-    # page would hand it to a background job; the job path has its own tests.
+    # A generous wait: on a busy machine a small import can outlast the default 2 s (the
+    # import process runs at a lower priority: on a host at load 20, 30 s was not always
+    # enough) and the page would hand it to a background job; the job path has its own tests.
     settings = WebSettings(
-        secret_key="k", database_url=f"sqlite:///{db}", open_docs=True, import_wait_s=30.0
+        secret_key="k", database_url=f"sqlite:///{db}", open_docs=True, import_wait_s=120.0
     )
     return create_app(settings, accounts)
 

@@ -21,7 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 import renalpath
-from renalpath.web import access_log, api, pages
+from renalpath.web import access_log, api, pages, passwords
 from renalpath.web.api import imports, pathway
 from renalpath.web.auth import (
     AccountStore,
@@ -61,6 +61,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
         openapi_url=None,  # our own /openapi.json: behind login unless the settings open it
     )
     app.state.settings = settings
+    passwords.use_hash_process(settings.hash_in_process)  # process-wide: one hash pool
     app.state.accounts = accounts if accounts is not None else _default_accounts(settings)
     app.state.throttle = login_throttle(settings, app.state.accounts)  # shared via the DB
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from fastapi import HTTPException, Request
-from pwdlib import PasswordHash
 
 from renalpath.registry.accounts import (
     TOKEN_PREFIX,
@@ -32,13 +31,11 @@ from renalpath.registry.accounts import (
     login_wait,
     name_skeleton,
 )
+from renalpath.web.passwords import PASSWORDS as PASSWORDS  # the name the callers import
 from renalpath.web.settings import WebSettings
 
 Role = Literal["admin", "clinician", "researcher"]
 ROLES: tuple[Role, ...] = ("admin", "clinician", "researcher")
-
-# pwdlib's recommended profile = Argon2id with its current defaults.
-PASSWORDS = PasswordHash.recommended()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Import jobs of one server process: what the import page polls while an import runs.
 
-A job lives in the process that runs it (kept for the last `KEEP` jobs) and is visible to the
-user who started it and to admins.  With several worker processes a job's page may reach
+A job lives in the server process that started it (kept for the last `KEEP` jobs; the import
+itself runs in a child process, which reports its stages back: `offload`) and is visible to
+the user who started it and to admins.  With several worker processes a job's page may reach
 another worker, which answers 404; the import itself is unaffected and its result is in the
 registry and the audit trail.
 """
@@ -31,10 +32,11 @@ class ImportJob:
     stage: str = "waiting for the import slot"
     done: asyncio.Event = field(default_factory=asyncio.Event)
     result: ImportResult | None = None
-    report: dict[str, Any] | None = None  # the capped report of `result` (imports.capped_report)
+    report: dict[str, Any] | None = None  # the capped report (import_child.capped_report)
     groups: list[Any] = field(default_factory=list)  # the report's issues grouped by cause
     refusal: str | None = None
     status: int = 200
+    pid: int | None = None  # the process that imports (a child of the server's, `offload`)
     task: asyncio.Task[None] | None = None
 
     def elapsed_s(self) -> float:

@@ -1,10 +1,13 @@
-"""Heavy work off the event loop: bounded thread pools for password hashing and imports.
+"""Heavy work off the event loop: bounded thread pools for password hashing and unpacking uploads.
 
 The server runs one event loop per worker process; anything CPU-heavy or long on it (Argon2
 takes tens of milliseconds on purpose, an import seconds to minutes) stalls every other
 request of that process.  Such work goes to a worker thread, through a limiter per kind so a
 login storm or several uploads cannot take every thread: other sync routes (exports,
 studies, pages) keep AnyIO's default pool to themselves.
+
+A thread still shares the interpreter lock with the event loop: the import itself runs in a
+child process (`offload`), only the upload's unpacking and checks here.
 
 Limiters belong to the running event loop (AnyIO binds them to it), so one is made per loop.
 """
@@ -27,7 +30,7 @@ T = TypeVar("T")
 # 9-39x its idle value, 1 thread 3.7x). Half the cores, at least one, keeps the rest for
 # every other request.
 HASH_THREADS = max(1, (os.cpu_count() or 2) // 2)
-IMPORT_THREADS = 1  # imports write one registry: one after another, as the database would
+IMPORT_THREADS = 1  # uploads are unpacked one at a time (the import process takes one too)
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]
 _limiters = weakref.WeakKeyDictionary()
@@ -48,5 +51,5 @@ async def in_hash_pool(fn: Callable[[], T]) -> T:
 
 
 async def in_import_pool(fn: Callable[[], T]) -> T:
-    """Run an import in a worker thread, one at a time per process."""
+    """Unpack an upload (or import a registry only this process sees) in a worker thread."""
     return await anyio.to_thread.run_sync(fn, limiter=_limiter("import"))

@@ -14,9 +14,9 @@ when, full or de-identified, rows per file), as REDCap logs its exports.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,19 +24,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from renalpath.registry.db import SchemaError
-from renalpath.registry.deidentify import (
-    DeidentifyError,
-    configured_key,
-    derive_key,
-    export_deidentified,
-    record_export,
-)
-from renalpath.registry.dictionary import FILES
-from renalpath.registry.exporter import export_folder
+from renalpath.registry.deidentify import DeidentifyError, configured_key, derive_key
+from renalpath.web import export_child, offload
 from renalpath.web.auth import Principal
 from renalpath.web.deps import actor_of, any_user, clinical_user, engine_of, settings_of
 from renalpath.web.errors import ERRORS, NO_REGISTRY
+from renalpath.web.export_child import ExportRequest
 
 ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
@@ -46,15 +39,7 @@ ZIP_CONTENT: dict[int | str, dict[str, Any]] = {
 }
 API_ERRORS = {**ERRORS, **NO_REGISTRY}
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=API_ERRORS)
-
-
-def _zip_folder(folder: Path, archive: Path) -> None:
-    """The CSV files at the zip's root, in import order (what `/import` expects)."""
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for spec in FILES.values():
-            path = folder / spec.filename
-            if path.exists():
-                zf.write(path, arcname=spec.filename)
+log = logging.getLogger(__name__)
 
 
 def build_export(request: Request, principal: Principal, deidentified: bool) -> Path:
@@ -62,29 +47,35 @@ def build_export(request: Request, principal: Principal, deidentified: bool) -> 
 
     The zip is written to disk, not memory, and streamed from there: a registry of a million
     patients makes a zip of hundreds of megabytes, which a worker should not hold. The caller
-    owns the returned file's folder and removes it once the download is sent.
+    owns the returned file's folder and removes it once the download is sent.  The work runs
+    in the export process (`export_child`); this worker thread only waits for it.
     """
     engine = engine_of(request)
+    url = settings_of(request).database_url
     tmp = Path(tempfile.mkdtemp(prefix="renalpath-download-"))
     try:
-        folder = tmp / "registry"
+        key = None
         if deidentified:
             key = configured_key() or derive_key(settings_of(request).secret_key)
-            rows = dict(export_deidentified(engine, folder, key).rows)
+        req = ExportRequest(url or "", str(tmp), actor_of(principal.name), key)
+        if url is None or offload.in_memory(url) or not offload.available():  # as imports
+            outcome = export_child.build(engine, req)
         else:
-            rows = export_folder(engine, folder)
-        archive = tmp / "registry.zip"
-        _zip_folder(folder, archive)
-        shutil.rmtree(folder)
-        record_export(engine, actor_of(principal.name), deidentified=deidentified, rows=rows)
+            outcome = offload.call("export", export_child.run_export, req)
+        if outcome.schema_error is not None:
+            raise HTTPException(503, outcome.schema_error)
+        if outcome.deidentify_error is not None:
+            refused = outcome.deidentify_error
+            raise HTTPException(503, f"de-identified export unavailable: {refused}")
+        if outcome.failure is not None or outcome.archive is None:
+            log.error("export failed in process %s:\n%s", outcome.pid, outcome.failure)
+            raise RuntimeError("the export failed; the server log has the details")
+        return Path(outcome.archive)
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, SchemaError):
-            raise HTTPException(503, str(err)) from err
-        if isinstance(err, DeidentifyError):
+        if isinstance(err, DeidentifyError):  # a weak configured key
             raise HTTPException(503, f"de-identified export unavailable: {err}") from err
         raise
-    return archive
 
 
 def _download(archive: Path, deidentified: bool) -> Response:

@@ -16,8 +16,10 @@ Changes to records already in the registry are never applied silently: the page 
 diff and applies it only when the upload is sent again with "apply changes to existing
 records" ticked and a reason, which goes to the audit trail.
 
-Imports run in a worker thread (never on the event loop), one at a time per process, as jobs
-(`import_jobs`): the API waits for its job, the page shows a running job's stage.
+Imports run as jobs (`import_jobs`): the API waits for its job, the page shows a running job's
+stage.  The upload is unpacked and checked in a worker thread, then imported in a separate
+process at a lower CPU priority (`offload`, `import_child`), one import at a time per server
+process: in a thread the import held the interpreter lock and every other request waited.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -42,10 +46,11 @@ from starlette.responses import Response
 from renalpath.errors import Refusal
 from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
-from renalpath.web import import_jobs
+from renalpath.web import import_child, import_jobs, offload
 from renalpath.web.auth import Principal
 from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf, settings_of
 from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body, documented
+from renalpath.web.import_child import ImportOutcome, ImportRequest
 from renalpath.web.import_jobs import ImportJob
 from renalpath.web.workers import in_import_pool
 
@@ -189,21 +194,6 @@ async def read_upload(request: Request) -> Upload:
     return Upload(data, reason, dry_run, update)
 
 
-def run_import(engine: Engine, upload: Upload, actor: str, job: ImportJob) -> ImportResult:
-    """Unpack and import (in a worker thread); the job records the stage it is at."""
-    with tempfile.TemporaryDirectory(prefix="renalpath-upload-") as tmp:
-        job.stage = "unpacking"
-        folder = unpack(upload.data, Path(tmp))
-        job.stage = "checking and writing"
-        try:
-            return import_folder(
-                engine, folder, actor=actor, reason=upload.reason,
-                dry_run=upload.dry_run, update=upload.update,
-            )  # fmt: skip
-        except RevertConflict as err:  # the folder would undo a correction: nothing written
-            raise UploadRefused(str(err), 409) from err
-
-
 def import_status(result: ImportResult) -> int:
     if not result.report.ok:
         return 422
@@ -212,55 +202,81 @@ def import_status(result: ImportResult) -> int:
     return 200
 
 
-def capped_report(result: ImportResult) -> dict[str, Any]:
-    """The import's answer with at most REPORT_MAX_ISSUES issues, plus counts of all of them.
-
-    `issues_total` and `issue_counts` (file → reason → count) say what was left out.
-    """
-    doc = result.to_dict()
-    issues = result.report.issues
-    shown = 0
-    for key in ("errors", "warnings"):
-        listed = doc.get(key)
-        if isinstance(listed, list):
-            kept = listed[: max(0, REPORT_MAX_ISSUES - shown)]
-            doc[key] = kept
-            shown += len(kept)
-    counts: dict[str, dict[str, int]] = {}
-    for issue in issues:
-        per_file = counts.setdefault(issue.file, {})
-        per_file[issue.reason] = per_file.get(issue.reason, 0) + 1
-    doc["issues_total"] = len(issues)
-    doc["issues_shown"] = shown
-    doc["issue_counts"] = counts
-    return doc
+def _finish(job: ImportJob, outcome: ImportOutcome) -> None:
+    job.pid = outcome.pid
+    if outcome.failure is not None:  # a bug in the child: logged with its trace
+        log.error("import job %s failed in process %s:\n%s", job.id, outcome.pid, outcome.failure)
+        job.refusal, job.status = "internal error; the server log has the details", 500
+    elif outcome.refusal is not None:
+        job.refusal, job.status = outcome.refusal, outcome.status
+    else:
+        job.report, job.groups, job.result = outcome.report, outcome.groups, outcome.result
 
 
 async def start_import(request: Request, principal: Principal, upload: Upload) -> ImportJob:
-    """Queue the import in the import pool; the job ends with its result or its refusal."""
-    engine = engine_of(request)
+    """Start the import job: unpack (worker thread), then import in the import process.
+
+    The job ends with its result or its refusal; the import process reports its stages.
+    A registry in this process's memory only (tests), or a server process that may not start
+    children (a daemonic one), imports in the worker thread.
+    """
+    url = settings_of(request).database_url
+    engine = engine_of(request)  # 503 here when no registry is configured
     job = import_jobs.create(request.app, principal.user_id)
     actor = actor_of(principal.name)
 
+    stage_lock = threading.Lock()  # a late stage from the child must not follow "done"
+
+    def on_stage(stage: str, pid: int) -> None:  # in the thread reading the child's stages
+        with stage_lock:
+            if job.stage != "done":
+                job.stage, job.pid = stage, pid
+
     async def run() -> None:
+        tmp = tempfile.TemporaryDirectory(prefix="renalpath-upload-")
         try:
-            result = await in_import_pool(lambda: run_import(engine, upload, actor, job))
-            # keep only the capped report: finished jobs stay in memory for a while
-            job.report = capped_report(result)
-            job.groups = result.report.groups()[:REPORT_MAX_ISSUES]
-            result.report.issues = result.report.issues[:REPORT_MAX_ISSUES]
-            job.result = result
+            job.stage = "unpacking"
+            folder = await in_import_pool(lambda: unpack(upload.data, Path(tmp.name)))
+            job.stage = "waiting for the import process"
+            req = ImportRequest(
+                db_url=url or "", folder=str(folder), actor=actor, reason=upload.reason,
+                dry_run=upload.dry_run, update=upload.update, max_issues=REPORT_MAX_ISSUES,
+                token=job.id,
+            )  # fmt: skip
+            if url is None or offload.in_memory(url) or not offload.available():
+                outcome = await in_import_pool(lambda: _import_here(engine, req))
+            else:
+                outcome = await offload.run(
+                    "import", import_child.run_import, req, token=job.id, listener=on_stage
+                )
+            _finish(job, outcome)
         except UploadRefused as err:
             job.refusal, job.status = str(err), err.status
+        except offload.OffloadError as err:  # the import process died (its commit is all or none)
+            job.refusal, job.status = f"{err}; the server log has the details", err.http_status
         except Exception:  # a bug: logged with its trace, the job says so
             log.exception("import job %s failed", job.id)
             job.refusal, job.status = "internal error; the server log has the details", 500
         finally:
-            job.stage = "done"
+            await asyncio.to_thread(tmp.cleanup)
+            with stage_lock:
+                job.stage = "done"
             job.done.set()
 
     job.task = asyncio.create_task(run())
     return job
+
+
+def _import_here(engine: Engine, req: ImportRequest) -> ImportOutcome:
+    """The import in this process (a worker thread), for a registry only it can see."""
+    try:
+        result = import_folder(
+            engine, Path(req.folder), actor=req.actor, reason=req.reason,
+            dry_run=req.dry_run, update=req.update,
+        )  # fmt: skip
+    except RevertConflict as err:
+        return ImportOutcome(os.getpid(), refusal=str(err), status=409)
+    return import_child.outcome_of(result, req.max_issues)
 
 
 @router.get(
