@@ -1,4 +1,4 @@
-"""`renalpath import DIR`: validate the whole folder, then upsert it in one transaction.
+"""`renalpath import DIR`: read, check and upsert a folder in one transaction.
 
 - Nothing is written unless the folder has no errors (warnings are reported, not blocking).
 - One database transaction for validation-against-the-database, writes, derived values and
@@ -16,9 +16,13 @@
   whose canonical cells (`registry.cells`) equal the stored ones is left alone, so importing
   the same folder twice changes nothing and writes no audit rows. Import never deletes.
 - Bulk writes (`registry.bulk`): SQLite executemany, PostgreSQL COPY; audit rows likewise.
-- Memory stays bounded on large folders: new rows are written (data, then their audit rows)
-  in chunks of `CHUNK_ROWS`, so the per-row tuples, COPY text and audit JSON of a whole folder
-  never exist at once. Only the validated (typed) frames are held for the whole import.
+- Memory stays bounded on large folders (`_import`, `registry.import_stream`): files are read
+  in chunks of `READ_ROWS` rows, each chunk normalised, checked and — while no error has been
+  found — written (data, then its audit rows, in chunks of `CHUNK_ROWS`) before the next is
+  read. Only the reference files (patients, tumours, interventions), complications and tables
+  that already hold rows (diffed whole) are held whole, plus 16 bytes per row of each other
+  file for its duplicate keys. The single transaction keeps this all-or-nothing: an error in
+  the last chunk rolls back the rows of the first.
 - A first import into empty tables skips the read-back and diff, and derives the salvage
   lineage from the folder itself (it is then the whole history) before the interventions are
   written, instead of reading everything back and updating it.
@@ -256,7 +260,11 @@ def _upsert(
     lineage: pd.DataFrame | None = None,
     demographics: set[str] | None = None,
     collected: list[audit.Change] | None = None,
+    empty: bool = False,
 ) -> dict[str, int]:
+    """Insert the new rows of `typed`, diff the others against the stored ones. `empty`: the
+    table held no row when the import began (its later chunks need no diff: the whole file's
+    keys are unique, `import_stream.DuplicateKeys`)."""
     table = TABLES[spec.name]
     columns = spec.column_names
     key = spec.key
@@ -275,7 +283,8 @@ def _upsert(
         for name in LINEAGE_COLUMNS[1:]:
             extra[name] = lineage[name]
 
-    existing_count = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    existing_count = 0 if empty else conn.execute(select(func.count()).select_from(table)).scalar()
+    existing_count = existing_count or 0
     if existing_count:
         is_new, old = _diff_stored(conn, spec, canonical)
     else:
@@ -587,6 +596,7 @@ def _import(
             got = _upsert(
                 conn, FILES[name], typed.drop(columns=[LINE]), ref, equation, writer, progress,
                 lineage, demographics if name == "patients" else None, result.changes,
+                name in empty,
             )  # fmt: skip
         except audit.RevertConflict as err:
             conflict = err  # raised at the end, unless an error refuses the folder anyway
@@ -650,6 +660,7 @@ def _import(
             collided |= dups.collided
 
     if not report.ok:
+        result.changes.clear()  # the diff of files written before the error: rolled back
         return  # the transaction is rolled back: nothing was written
     if collided or held:
         raise _HashCollision  # writes were held back for duplicates that were not there
