@@ -129,3 +129,32 @@ def test_hash_collision_is_run_again(clean: Path, tmp_path: Path,
     assert result.written and result.report.ok
     assert importer._HASH_KEYS[1] in calls
     assert len(tables["labs"]) == result.counts["labs"]["inserted"] > 0
+
+
+def test_update_of_stored_rows_same_diff(clean: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A second import that changes stored rows: same diff, refusal and update either way."""
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for path in clean.iterdir():
+        rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+        if path.name == "labs.csv":
+            col = rows[0].index("value")
+            rows[50][col] = str(float(rows[50][col]) + 1)
+        with (changed / path.name).open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(rows)
+
+    def twice(db: Path) -> tuple[list[dict[str, str | None]], bool, dict[str, object]]:
+        engine = make_engine(f"sqlite:///{db}")
+        upgrade(engine)
+        assert importer.import_folder(engine, clean, actor="t").written
+        refused = importer.import_folder(engine, changed, actor="t")
+        done = importer.import_folder(engine, changed, actor="t", update=True, reason="fix")
+        engine.dispose()
+        return refused.diff(), refused.updates_refused and done.written, done.counts
+
+    whole = twice(tmp_path / "w.db")
+    monkeypatch.setattr(reader, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(importer, "READ_ROWS", 37)
+    assert twice(tmp_path / "c.db") == whole
+    assert whole[0] and whole[1]
