@@ -641,7 +641,13 @@ def _import(
                         "events": events,
                     }
                 )
-            write(name, typed, lineage)
+            if name in empty and name != "complications":
+                # Written in slices: the canonical text of a whole million-row file is not
+                # held at once (complications' order within an intervention needs them whole).
+                for start in range(0, len(typed), READ_ROWS):
+                    write(name, typed.iloc[start : start + READ_ROWS], lineage)
+            else:
+                write(name, typed, lineage)
             del typed
             continue
         dups = DuplicateKeys(spec, hash_key)
