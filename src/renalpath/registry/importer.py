@@ -644,7 +644,7 @@ def _import(
             if name in empty and name != "complications":
                 # Written in slices: the canonical text of a whole million-row file is not
                 # held at once (complications' order within an intervention needs them whole).
-                for start in range(0, len(typed), READ_ROWS):
+                for start in range(0, max(len(typed), 1), READ_ROWS):  # an empty file counts too
                     write(name, typed.iloc[start : start + READ_ROWS], lineage)
             else:
                 write(name, typed, lineage)
