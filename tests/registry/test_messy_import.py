@@ -20,7 +20,7 @@ from renalpath.registry.models import TABLES
 from renalpath.registry.normalise import ReadOptions
 from renalpath.registry.validate import Report
 from renalpath.synth.generator import iter_patients
-from tests.registry.messy import CELL_VARIANTS, FILE_VARIANTS, day_month, render
+from renalpath.synth.messy import CELL_VARIANTS, FILE_VARIANTS, day_month, render
 from tests.registry.registry_fixtures import Rows, base_rows, write_folder
 
 PATIENTS = 40

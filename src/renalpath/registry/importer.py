@@ -1,4 +1,4 @@
-"""`renalpath import DIR`: validate the whole folder, then upsert it in one transaction.
+"""`renalpath import DIR`: read, check and upsert a folder in one transaction.
 
 - Nothing is written unless the folder has no errors (warnings are reported, not blocking).
 - One database transaction for validation-against-the-database, writes, derived values and
@@ -16,9 +16,13 @@
   whose canonical cells (`registry.cells`) equal the stored ones is left alone, so importing
   the same folder twice changes nothing and writes no audit rows. Import never deletes.
 - Bulk writes (`registry.bulk`): SQLite executemany, PostgreSQL COPY; audit rows likewise.
-- Memory stays bounded on large folders: new rows are written (data, then their audit rows)
-  in chunks of `CHUNK_ROWS`, so the per-row tuples, COPY text and audit JSON of a whole folder
-  never exist at once. Only the validated (typed) frames are held for the whole import.
+- Memory stays bounded on large folders (`_import`, `registry.import_stream`): files are read
+  in chunks of `READ_ROWS` rows, each chunk normalised, checked and — while no error has been
+  found — written (data, then its audit rows, in chunks of `CHUNK_ROWS`) before the next is
+  read. Only the reference files (patients, tumours, interventions), complications and tables
+  that already hold rows (diffed whole) are held whole, plus 16 bytes per row of each other
+  file for its duplicate keys. The single transaction keeps this all-or-nothing: an error in
+  the last chunk rolls back the rows of the first.
 - A first import into empty tables skips the read-back and diff, and derives the salvage
   lineage from the folder itself (it is then the whole history) before the interventions are
   written, instead of reading everything back and updating it.
@@ -57,8 +61,10 @@ from renalpath.registry.derived import (
     lab_codes,
 )
 from renalpath.registry.dictionary import FILES, FileSpec
+from renalpath.registry.import_stream import ChunkMerger, DuplicateKeys, failure_events
 from renalpath.registry.models import TABLES, AuditLog
 from renalpath.registry.normalise import ReadOptions
+from renalpath.registry.reader import Source, discover, read_source_chunks
 from renalpath.registry.validate import (
     LINE,
     Issue,
@@ -67,7 +73,6 @@ from renalpath.registry.validate import (
     cross_checks,
     merged_reference,
     parse_frames,
-    validate_folder,
 )
 
 Progress = Callable[[int], None]
@@ -255,7 +260,11 @@ def _upsert(
     lineage: pd.DataFrame | None = None,
     demographics: set[str] | None = None,
     collected: list[audit.Change] | None = None,
+    empty: bool = False,
 ) -> dict[str, int]:
+    """Insert the new rows of `typed`, diff the others against the stored ones. `empty`: the
+    table held no row when the import began (its later chunks need no diff: the whole file's
+    keys are unique, `import_stream.DuplicateKeys`)."""
     table = TABLES[spec.name]
     columns = spec.column_names
     key = spec.key
@@ -274,7 +283,8 @@ def _upsert(
         for name in LINEAGE_COLUMNS[1:]:
             extra[name] = lineage[name]
 
-    existing_count = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    existing_count = 0 if empty else conn.execute(select(func.count()).select_from(table)).scalar()
+    existing_count = existing_count or 0
     if existing_count:
         is_new, old = _diff_stored(conn, spec, canonical)
     else:
@@ -504,17 +514,30 @@ def import_folder(
     ensure_schema(engine)  # a brand-new empty database gets its schema; older ones must upgrade
     actor = actor or audit.cli_actor()
     reason = reason or f"import {folder}"
-    result = ImportResult(Report(), written=False, dry_run=dry_run)
-    try:
-        with engine.begin() as conn:
-            _import(conn, folder, result, actor, reason, equation, on_start, progress,
-                    options, update)  # fmt: skip
-            if not result.report.ok or dry_run or result.updates_refused:
-                raise _RollBack
-            result.written = True
-    except _RollBack:
-        result.written = False
-    return result
+    for hash_key in _HASH_KEYS:
+        result = ImportResult(Report(), written=False, dry_run=dry_run)
+        try:
+            with engine.begin() as conn:
+                _import(conn, folder, result, actor, reason, equation, on_start, progress,
+                        options, update, hash_key)  # fmt: skip
+                if not result.report.ok or dry_run or result.updates_refused:
+                    raise _RollBack
+                result.written = True
+        except _RollBack:
+            result.written = False
+        except _HashCollision:
+            continue  # rolled back; once in ~10¹² folders: again with another hash key
+        return result
+    raise RuntimeError("duplicate-key hashes collided under every hash key")
+
+
+class _HashCollision(Exception):
+    """Two different keys of one file had the same 64-bit hash: writes were held back, so the
+    import is rolled back and run again with another hash key (see `DuplicateKeys`)."""
+
+
+# 16-byte keys of pandas' key-column hash; the first is pandas' own default.
+_HASH_KEYS = ("0123456789123456", "renalpath-import", "rcc-registry-key")
 
 
 def _import(
@@ -528,42 +551,129 @@ def _import(
     progress: Progress | None,
     options: ReadOptions | None,
     update: bool,
+    hash_key: str = _HASH_KEYS[0],
 ) -> None:
+    """Read, check and write file by file, each large file in chunks of `READ_ROWS` rows.
+
+    Every check a whole-folder read made still holds (see `registry.import_stream`): files are
+    taken in the dictionary's order, in which every file refers only to earlier ones, and the
+    reference files (patients, tumours, interventions: what the others point to, with their
+    dates) are held whole, so each chunk is checked against the folder and database rows it
+    may name. Rows are written as soon as their chunk is checked, in the import's single
+    transaction: once any error is found nothing more is written, the rest is still checked
+    (every problem reported at once), and the transaction is rolled back."""
     # Write lock before reading what the diff compares against: no correction can slip in
     # between the read and the upsert (and be silently overwritten).
     lock_for_write(conn)
-    ref_db = load_reference(conn)
-    report, typed, ref = validate_folder(folder, ref_db, options)
-    result.report = report
-    if not report.ok:
-        return  # nothing was written; the transaction ends empty
-    total = sum(len(f) for f in typed.values())
-    result.rows_total = total
+    options = options or ReadOptions()
+    report = result.report
+    ref = merged_reference(load_reference(conn), {})
+    sources = discover(folder, report)
+    present = {src.table for src in sources}
     if on_start:
-        on_start(total)
-    touched: set[str] = set()
-    for name in ("tumours", "interventions", "events"):
-        if name in typed:
-            touched |= set(typed[name]["patient_id"].dropna())
+        on_start(_estimate_rows(sources))
     writer = audit.ChainWriter(conn, actor, reason)
     empty = _empty_tables(conn)
     fresh = {"interventions", "tumours", "events"} <= empty
-    lineage = _folder_lineage(typed) if fresh else None
     deferred = DeferredIndexes(conn)
     deferred.drop(
-        [t for t in (*FILES, "audit_log") if t in empty and (t in typed or t == "audit_log")]
+        [t for t in (*FILES, "audit_log") if t in empty and (t in present or t == "audit_log")]
     )
+    merger = ChunkMerger(report)
+    touched: set[str] = set()
     demographics: set[str] = set()
-    for name in FILES:
-        if name in typed:
-            frame = typed.pop(name).drop(columns=[LINE])
-            result.counts[name] = _upsert(
-                conn, FILES[name], frame, ref, equation, writer, progress,
-                lineage if name == "interventions" else None,
-                demographics if name == "patients" else None,
-                result.changes,
+    conflict: audit.RevertConflict | None = None
+    counts: dict[str, dict[str, int]] = {}
+    total = 0
+    held = False  # a key hash repeated: probably a duplicate, so nothing more is written
+    collided = False
+
+    def write(name: str, typed: pd.DataFrame, lineage: pd.DataFrame | None = None) -> None:
+        nonlocal conflict
+        if not report.ok or conflict is not None or held:
+            return  # refused already: check the rest, write nothing more
+        try:
+            got = _upsert(
+                conn, FILES[name], typed.drop(columns=[LINE]), ref, equation, writer, progress,
+                lineage, demographics if name == "patients" else None, result.changes,
+                name in empty,
             )  # fmt: skip
-            del frame
+        except audit.RevertConflict as err:
+            conflict = err  # raised at the end, unless an error refuses the folder anyway
+            return
+        mine = counts.setdefault(name, {"inserted": 0, "updated": 0, "unchanged": 0})
+        for k, v in got.items():
+            mine[k] += v
+
+    for src in sources:
+        name = src.table
+        got = read_source_chunks(src, report, options, READ_ROWS)
+        if got is None:
+            report.failed.add(name)
+            continue
+        chunks, ctx = got
+        report.labels[name] = src.label
+        spec = FILES[name]
+        if name in _WHOLE or name not in empty:
+            # Held whole: a reference file, complications (their order within an
+            # intervention is their key), or a table with stored rows (diffed whole).
+            parts = [merger.parse(name, raw, ctx) for raw in chunks]
+            if name in report.failed:
+                continue
+            typed = pd.concat(parts) if len(parts) > 1 else parts[0]
+            del parts
+            if name in _REFERENCE:
+                ref = _with_rows(ref, name, typed)
+            cross_checks({name: typed}, ref, report)
+            total += len(typed)
+            if name in _OWNED and not fresh:
+                touched |= set(typed["patient_id"].dropna())
+            lineage = None
+            if name == "interventions" and fresh:
+                events = None
+                if "events" in present:
+                    events_src = next(s for s in sources if s.table == "events")
+                    events = failure_events(events_src, options, READ_ROWS)
+                lineage = _folder_lineage(
+                    {
+                        "interventions": typed,
+                        "tumours": ref.tumours.reset_index(drop=True),
+                        "events": events,
+                    }
+                )
+            if name in empty and name != "complications":
+                # Written in slices: the canonical text of a whole million-row file is not
+                # held at once (complications' order within an intervention needs them whole).
+                for start in range(0, max(len(typed), 1), READ_ROWS):  # an empty file counts too
+                    write(name, typed.iloc[start : start + READ_ROWS], lineage)
+            else:
+                write(name, typed, lineage)
+            del typed
+            continue
+        dups = DuplicateKeys(spec, hash_key)
+        for raw in chunks:
+            typed = merger.parse(name, raw, ctx)
+            del raw
+            cross_checks({name: typed}, ref, report, duplicates=False)
+            held |= dups.add(typed)
+            total += len(typed)
+            if name in _OWNED and not fresh:
+                touched |= set(typed["patient_id"].dropna())
+            write(name, typed)
+            del typed
+        if name not in report.failed:
+            dups.check(src, ctx, options, READ_ROWS, report)
+            collided |= dups.collided
+
+    if not report.ok:
+        result.changes.clear()  # the diff of files written before the error: rolled back
+        return  # the transaction is rolled back: nothing was written
+    if collided or held:
+        raise _HashCollision  # writes were held back for duplicates that were not there
+    if conflict is not None:
+        raise conflict
+    result.counts = counts
+    result.rows_total = total
     deferred.restore()
     if not fresh:
         _refresh_lineage(conn, touched)
@@ -573,6 +683,33 @@ def _import(
         result.updates_refused = True
     if result.changes:
         _check_merged(conn, _patients_changed(conn, result.changes), report)
+
+
+READ_ROWS = 200_000  # rows read, normalised, checked and written per chunk of a large file
+_REFERENCE = ("patients", "tumours", "interventions")  # what other files point to
+_WHOLE = (*_REFERENCE, "complications")
+_OWNED = ("tumours", "interventions", "events")  # files whose patients' lineage is refreshed
+
+
+def _with_rows(ref: Reference, name: str, typed: pd.DataFrame) -> Reference:
+    """The reference with one file's rows laid over the database's (folder wins)."""
+    return merged_reference(ref, {name: typed})
+
+
+def _estimate_rows(sources: list[Source]) -> int:
+    """Rows of the folder for a progress bar, counted as CSV line ends (a quoted cell over
+    several lines counts more; a workbook counts 0): reading every file twice to know the
+    exact figure up front would cost more than the bar is worth."""
+    total = 0
+    for src in sources:
+        if src.path.suffix.lower() != ".csv":
+            continue
+        with src.path.open("rb") as fh:
+            lines = 0
+            while block := fh.read(1 << 24):
+                lines += block.count(b"\n")
+        total += max(lines - 1, 0)
+    return total
 
 
 def _patients_changed(conn: Connection, changes: list[audit.Change]) -> set[str]:
@@ -658,15 +795,18 @@ def _empty_tables(conn: Connection) -> set[str]:
     }
 
 
-def _folder_lineage(typed: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-    if "interventions" not in typed:
+def _folder_lineage(typed: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
+    frame = typed.get("interventions")
+    if frame is None:
         return None
-    ivs = typed["interventions"][
+    ivs = frame[
         ["intervention_id", "patient_id", "tumour_id", "date", "type", "side", "intent",
          "parent_intervention_id"]
     ]  # fmt: skip
-    tums = typed["tumours"][["tumour_id", "side"]] if "tumours" in typed else None
-    if tums is None:
+    tums = typed.get("tumours")
+    if tums is not None:
+        tums = tums[["tumour_id", "side"]]
+    else:
         tums = pd.DataFrame({"tumour_id": pd.Series(dtype=object), "side": pd.Series(dtype=object)})
     evs = typed.get("events")
     if evs is None:

@@ -215,6 +215,21 @@ def _separator(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _set_separator(src: Source, ctx: FileContext, sep: str, report: Any) -> None:
+    ctx.separator = sep
+    ctx.decimal_comma = sep == ";"
+    if sep != ",":
+        report.add(
+            "warning",
+            src.label,
+            None,
+            None,
+            None,
+            f"{'semicolon' if sep == ';' else 'tab'}-separated file"
+            + ("; decimal commas read as decimal points" if sep == ";" else ""),
+        )
+
+
 def _read_csv(
     src: Source, data: bytes, report: Any, options: ReadOptions, ctx: FileContext
 ) -> pd.DataFrame | None:
@@ -241,18 +256,7 @@ def _read_csv(
         sep = _separator(text[:65536])
         source = io.StringIO(text)
         encoding = None
-    ctx.separator = sep
-    ctx.decimal_comma = sep == ";"
-    if sep != ",":
-        report.add(
-            "warning",
-            src.label,
-            None,
-            None,
-            None,
-            f"{'semicolon' if sep == ';' else 'tab'}-separated file"
-            + ("; decimal commas read as decimal points" if sep == ";" else ""),
-        )
+    _set_separator(src, ctx, sep, report)
     try:
         return pd.read_csv(
             source, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
@@ -421,3 +425,121 @@ def iter_sources(
         if frame.attrs.get("refused_header"):
             report.failed_header.add(src.table)
         yield src.table, frame, ctx, src.label
+
+
+# --- reading large files in chunks ---------------------------------------------------------
+
+STREAM_MIN_BYTES = 8 << 20  # smaller files (and workbooks, and other encodings) are read whole
+
+
+class _Scratch:
+    """A report that forgets: header matching of the chunks after the first (already reported)."""
+
+    def add(self, *args: object) -> None:
+        pass
+
+
+def read_source_chunks(
+    src: Source, report: Any, options: ReadOptions, rows: int
+) -> tuple[Iterator[pd.DataFrame], FileContext] | None:
+    """`read_source` as a stream of all-string frames of at most `rows` rows each, so a
+    file's strings never sit in memory whole; None when unreadable (as `read_source`).
+
+    Only large plain UTF-8 CSV files (no BOM, no --encoding) are streamed; anything else is
+    read whole by `read_source` and given as one chunk, so small folders read exactly as
+    before. A problem found part-way (a bad byte, a broken quote) is reported when reached and
+    the table marked failed (`report.failed`); the chunks before it were already given out,
+    which the importer's single transaction makes harmless (an error refuses everything).
+    Line numbers (`LINE`) run on across chunks; the empty-row warning counts the whole file.
+    """
+    streamed = _stream_csv(src, report, options, rows)
+    if streamed is not None:
+        return streamed
+    got = read_source(src, report, options)
+    if got is None:
+        return None
+    frame, ctx = got
+    if frame.attrs.get("refused_header"):
+        report.failed_header.add(src.table)
+    return iter([frame]), ctx
+
+
+def _stream_csv(
+    src: Source, report: Any, options: ReadOptions, rows: int
+) -> tuple[Iterator[pd.DataFrame], FileContext] | None:
+    if src.path.suffix.lower() != ".csv" or options.encoding is not None:
+        return None
+    if src.path.stat().st_size < STREAM_MIN_BYTES:
+        return None
+    with src.path.open("rb") as fh:
+        head = fh.read(65536)
+    if head.startswith(b"\xef\xbb\xbf") or not head.strip(b" \r\n\t"):
+        return None
+    try:
+        head_text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:
+            return None  # read whole: `read_source` reports where
+        head_text = head[: err.start].decode("utf-8")
+    ctx = FileContext(options, missing=missing_set(options))
+    sep = _separator(head_text)
+    _set_separator(src, ctx, sep, report)
+    padded = _padded_file(src.path, sep)
+    return _chunks(src, report, options, rows, sep, padded), ctx
+
+
+def _chunks(
+    src: Source, report: Any, options: ReadOptions, rows: int, sep: str, padded: bool
+) -> Iterator[pd.DataFrame]:
+    spec = FILES[src.table]
+    line = 2
+    empty_first: int | None = None
+    empty_count = 0
+    first = True
+    try:
+        reader = pd.read_csv(
+            src.path, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
+            encoding="utf-8", skip_blank_lines=False, index_col=False, chunksize=rows,
+        )  # fmt: skip
+        with reader:
+            for raw in reader:
+                frame = _match_header(spec, src, raw, report if first else _Scratch(), options)
+                if frame is None:
+                    report.failed.add(src.table)
+                    return
+                if first and frame.attrs.get("refused_header"):
+                    report.failed_header.add(src.table)
+                first = False
+                if padded:
+                    frame = frame.apply(lambda s: s.str.strip())
+                frame[LINE] = np.arange(line, line + len(frame))
+                line += len(frame)
+                cells = frame[spec.column_names[0]] == ""
+                if cells.any():
+                    blank = (frame.loc[cells, list(spec.column_names)] == "").all(axis=1)
+                    if blank.any():
+                        if empty_first is None:
+                            empty_first = int(frame.loc[blank.index[blank], LINE].iloc[0])
+                        empty_count += int(blank.sum())
+                        frame = frame.drop(index=blank.index[blank])
+                yield frame
+    except UnicodeDecodeError:
+        _decode(src, src.path.read_bytes(), report, options)
+        report.failed.add(src.table)
+    except pd.errors.ParserError as err:
+        report.add("error", src.label, None, None, None, f"not a valid CSV: {err}")
+        report.failed.add(src.table)
+    if empty_first is not None:
+        report.add("warning", src.label, empty_first, None, None,
+                   f"{empty_count} empty row(s) ignored (every cell blank)")  # fmt: skip
+
+
+def _padded_file(path: Path, sep: str) -> bool:
+    """`_padded` over a file read in blocks (each block with the byte before it)."""
+    last = b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            if _padded(last + block, sep):
+                return True
+            last = block[-1:]
+    return False

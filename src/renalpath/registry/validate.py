@@ -490,12 +490,18 @@ def _date_rule(
     report.add_rows(severity, spec, frame, mask, col, reasons)
 
 
-def cross_checks(typed: dict[str, pd.DataFrame], ref: Reference, report: Report) -> None:
-    """References, uniqueness, date order, units and kidney-specific consistency."""
+def cross_checks(
+    typed: dict[str, pd.DataFrame], ref: Reference, report: Report, *, duplicates: bool = True
+) -> None:
+    """References, uniqueness, date order, units and kidney-specific consistency.
+
+    `duplicates=False` is for a chunk of a file: its duplicate keys are checked over the whole
+    file by the caller (`registry.import_stream.DuplicateKeys`)."""
     today = pd.Timestamp(dt.date.today())
     for name, frame in typed.items():
         spec = FILES[name]
-        _duplicates(spec, frame, report)
+        if duplicates:
+            _duplicates(spec, frame, report)
         for col in spec.columns:
             if col.type == "date":
                 future = frame[col.name] > today

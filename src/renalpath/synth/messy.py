@@ -2,7 +2,10 @@
 
 Each cell variant rewrites the clean rows into a spelling the importer must normalise back to
 exactly the clean cell; each file variant changes how the files are written (separator,
-encoding, header case, workbooks …). `render` applies any combination.
+encoding, header case, workbooks …). `render` applies any combination to rows held in memory
+(the tests' small registries); `render_folder` streams a clean folder of any size (a
+`renalpath synth` folder) into a messy one chunk by chunk, so the import benchmark can time the
+normalising path at 100,000 patients and more. Entirely synthetic: it only respells cells.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from renalpath.registry.dictionary import FILES
-from tests.registry.registry_fixtures import Rows
 
+Rows = dict[str, list[dict[str, str]]]  # table → its rows, each a column → cell dict
 CellVariant = Callable[[Rows, random.Random], None]
 
 _ROMAN_TO_ARABIC = {"I": "1", "II": "2", "III": "3", "IV": "4", "V": "5"}
@@ -271,3 +274,64 @@ def _write_workbooks(folder: Path, tables: dict[str, list[list[str]]], per_table
             wb.save(folder / f"{name}.xlsx")
     if book is not None:
         book.save(folder / "registry.xlsx")
+
+
+STREAMED_FILE_VARIANTS = tuple(v for v in FILE_VARIANTS if not v.startswith("workbook"))
+
+
+def render_folder(
+    clean: Path,
+    folder: Path,
+    cells: list[str],
+    files: list[str],
+    seed: int = 0,
+    chunk_rows: int = 50_000,
+) -> Path:
+    """Stream the CSV files of the clean folder `clean` into `folder`, messily.
+
+    Same cell and file variants as `render` (workbooks excepted: a workbook is written whole),
+    applied `chunk_rows` rows at a time so a million-patient folder never sits in memory.
+    """
+    unknown = [f for f in files if f not in STREAMED_FILE_VARIANTS]
+    if unknown:
+        raise ValueError(f"file variants not streamed: {', '.join(unknown)}")
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    sep = ";" if "semicolon_decimal_comma" in files else "\t" if "tab" in files else ","
+    encoding = "cp1252" if "cp1252" in files else "utf-8-sig" if "bom" in files else "utf-8"
+    for name in FILES:
+        path = clean / f"{name}.csv"
+        if not path.exists():
+            continue
+        filename = name.upper() + ".CSV" if "upper_file_names" in files else f"{name}.csv"
+        with (
+            path.open(newline="", encoding="utf-8") as src,
+            (folder / filename).open("w", newline="", encoding=encoding) as out,
+        ):
+            reader = csv.DictReader(src)
+            header = list(reader.fieldnames or FILES[name].column_names)
+            if "shuffled_columns" in files:
+                rng.shuffle(header)
+            shown = [h.upper() for h in header] if "upper_headers" in files else header
+            if "extra_column" in files:
+                shown = [*shown, "mrn"]
+            writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
+            writer.writerow(shown)
+            count = 0
+            while chunk := [dict(r) for _, r in zip(range(chunk_rows), reader, strict=False)]:
+                rows: Rows = {name: chunk}
+                for variant in CELL_VARIANTS:  # the same fixed order as `render`
+                    if variant in cells:
+                        CELL_VARIANTS[variant](rows, rng)
+                for r in chunk:
+                    body = [r.get(c, "") for c in header]
+                    if sep == ";":
+                        pairs = zip(header, body, strict=True)
+                        body = [_decimal_comma(name, c, v) for c, v in pairs]
+                    if "extra_column" in files:
+                        body.append(f"H{count:07d}")
+                    count += 1
+                    writer.writerow(body)
+            if "trailing_empty_row" in files:
+                writer.writerow([""] * len(shown))
+    return folder
