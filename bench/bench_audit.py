@@ -49,8 +49,14 @@ def main() -> None:
                 targets.append(("postgresql", pg))
             for backend, url in targets:
                 elapsed, n = _appends_per_second(url)
-                figures.append(Figure(f"audit append, 1 row/txn, {backend}, {label}",
-                                      elapsed / n, "appends/s", n / elapsed))  # fmt: skip
+                figures.append(
+                    Figure(
+                        f"audit append, 1 row/txn, {backend}, {label}",
+                        elapsed / n,
+                        "appends/s",
+                        n / elapsed,
+                    )
+                )
         os.environ.pop(KEY_FILE_ENV, None)
     report(figures)
 

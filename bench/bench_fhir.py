@@ -69,8 +69,9 @@ print(json.dumps({"seconds": seconds, "read": read_seconds, "cpu": cpu, "read_cp
 
 
 def _child(code: str, *args: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", code, *args],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -134,20 +135,28 @@ def main() -> None:
         ),
     ]
     report(figures)
-    print(f"  baseline after the run {after * 1000:.3f} ms; load average before "
-          f"{load_before[0]:.1f}, after {load_after[0]:.1f} (1 min)")  # fmt: skip
+    print(
+        f"  baseline after the run {after * 1000:.3f} ms; load average before "
+        f"{load_before[0]:.1f}, after {load_after[0]:.1f} (1 min)"
+    )
     base_cpu = (before_cpu + after_cpu) / 2
     cpus = (("export", exp["cpu"]), ("import", imp["cpu"]), ("  read", imp["read_cpu"]))
     for name, seconds in cpus:
-        print(f"  {name} CPU {seconds:,.1f} s = {seconds / base_cpu:,.0f}× the baseline's CPU "
-              f"({before_cpu * 1000:.1f} / {after_cpu * 1000:.1f} ms before / after)")  # fmt: skip
-    print(f"  export: {exp['resources']:,.0f} resources, {exp['bytes'] / 2**20:,.0f} MiB NDJSON, "
-          f"peak RSS {exp['peak_mib']:,.0f} MiB; ≈ {exp['seconds'] * 100_000 / n:,.0f} s per "
-          f"100,000 patients at this load (target < 60 s)")  # fmt: skip
-    print(f"  import: {imp['mapped']:,.0f} mapped, {imp['skipped']:,.0f} not imported (derived), "
-          f"{imp['rows']:,.0f} registry rows; peak RSS {imp['peak_read_mib']:,.0f} MiB after "
-          f"reading, {imp['peak_mib']:,.0f} MiB in all; ≈ {imp['seconds'] * 100_000 / n:,.0f} s "
-          f"per 100,000 patients at this load (target < 120 s)")  # fmt: skip
+        print(
+            f"  {name} CPU {seconds:,.1f} s = {seconds / base_cpu:,.0f}× the baseline's CPU "
+            f"({before_cpu * 1000:.1f} / {after_cpu * 1000:.1f} ms before / after)"
+        )
+    print(
+        f"  export: {exp['resources']:,.0f} resources, {exp['bytes'] / 2**20:,.0f} MiB NDJSON, "
+        f"peak RSS {exp['peak_mib']:,.0f} MiB; ≈ {exp['seconds'] * 100_000 / n:,.0f} s per "
+        f"100,000 patients at this load (target < 60 s)"
+    )
+    print(
+        f"  import: {imp['mapped']:,.0f} mapped, {imp['skipped']:,.0f} not imported (derived), "
+        f"{imp['rows']:,.0f} registry rows; peak RSS {imp['peak_read_mib']:,.0f} MiB after "
+        f"reading, {imp['peak_mib']:,.0f} MiB in all; ≈ {imp['seconds'] * 100_000 / n:,.0f} s "
+        f"per 100,000 patients at this load (target < 120 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ N = int(os.environ.get("RENALPATH_BENCH_REGISTRY_N", "20000"))
 FOLDER = os.environ.get("RENALPATH_BENCH_REGISTRY_DIR")
 MESSY = os.environ.get("RENALPATH_BENCH_REGISTRY_MESSY", "1") != "0"
 REIMPORT = os.environ.get("RENALPATH_BENCH_REGISTRY_REIMPORT", "1") != "0"
-MESSY_FILES = ["semicolon_decimal_comma", "upper_headers", "shuffled_columns",
-               "trailing_empty_row"]  # fmt: skip
+MESSY_FILES = ["semicolon_decimal_comma", "upper_headers", "shuffled_columns", "trailing_empty_row"]
 
 _CHILD = """
 import json, resource, sys, time
@@ -61,8 +60,12 @@ print(json.dumps({"seconds": seconds, "reimport": reimport, "rows": first.rows_t
 
 
 def _import(url: str, folder: Path, reimport: bool = REIMPORT) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, url, str(folder), str(int(reimport))],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, str(folder), str(int(reimport))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -91,8 +94,9 @@ def main() -> None:
         if MESSY:
             from renalpath.synth.messy import CELL_VARIANTS, render_folder
 
-            messy = render_folder(folder, Path(tmp) / "messy", list(CELL_VARIANTS), MESSY_FILES,
-                                  seed=1)  # fmt: skip
+            messy = render_folder(
+                folder, Path(tmp) / "messy", list(CELL_VARIANTS), MESSY_FILES, seed=1
+            )
             runs["sqlite, messy"] = _import(f"sqlite:///{Path(tmp) / 'messy.db'}", messy, False)
             shutil.rmtree(messy)
         pg = os.environ.get("RENALPATH_TEST_PG_URL")
@@ -104,18 +108,29 @@ def main() -> None:
                 _pg_schema(pg, create=False)
     figures = []
     for name, r in runs.items():
-        figures.append(Figure(f"import {N:,} patients ({name})", r["seconds"], "rows/s",
-                              r["rows"] / r["seconds"]))  # fmt: skip
+        figures.append(
+            Figure(
+                f"import {N:,} patients ({name})", r["seconds"], "rows/s", r["rows"] / r["seconds"]
+            )
+        )
         if r["reimport"]:
-            figures.append(Figure(f"re-import, no changes ({name})", r["reimport"], "rows/s",
-                                  r["rows"] / r["reimport"]))  # fmt: skip
+            figures.append(
+                Figure(
+                    f"re-import, no changes ({name})",
+                    r["reimport"],
+                    "rows/s",
+                    r["rows"] / r["reimport"],
+                )
+            )
     report(figures)
     for name, r in runs.items():
         per_100k = r["seconds"] * 100_000 / N
-        print(f"  {name}: {r['rows']:,.0f} CSV rows + {r['audit']:,.0f} audit rows; "
-              f"peak RSS {r['peak_mib']:,.0f} MiB (after re-import {r['peak_reimport_mib']:,.0f});"
-              f" ≈ {per_100k:,.0f} s per 100,000 patients "
-              f"(target < 60 s)")  # fmt: skip
+        print(
+            f"  {name}: {r['rows']:,.0f} CSV rows + {r['audit']:,.0f} audit rows; "
+            f"peak RSS {r['peak_mib']:,.0f} MiB (after re-import {r['peak_reimport_mib']:,.0f});"
+            f" ≈ {per_100k:,.0f} s per 100,000 patients "
+            f"(target < 60 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -84,8 +84,9 @@ def registry(n: int) -> str:
 
 
 def run(url: str, which: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, url, which],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, which], capture_output=True, text=True, check=True
+    )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 

@@ -48,14 +48,23 @@ def main() -> None:
     results = {n: _run(n) for n in SIZES}
     figures = []
     for n, r in results.items():
-        figures.append(Figure(f"synth {n:,} patients", r["seconds"], "patients/s",
-                              n / r["seconds"]))  # fmt: skip
-        figures.append(Figure(f"synth {n:,} patients (rows written)", r["seconds"], "rows/s",
-                              r["rows"] / r["seconds"]))  # fmt: skip
+        figures.append(
+            Figure(f"synth {n:,} patients", r["seconds"], "patients/s", n / r["seconds"])
+        )
+        figures.append(
+            Figure(
+                f"synth {n:,} patients (rows written)",
+                r["seconds"],
+                "rows/s",
+                r["rows"] / r["seconds"],
+            )
+        )
     report(figures)
     for n, r in results.items():
-        print(f"  peak RSS at {n:>7,} patients: {r['peak_mib']:7.1f} MiB "
-              f"({r['rows']:,.0f} rows, {r['bytes'] / 1e6:,.1f} MB on disk)")  # fmt: skip
+        print(
+            f"  peak RSS at {n:>7,} patients: {r['peak_mib']:7.1f} MiB "
+            f"({r['rows']:,.0f} rows, {r['bytes'] / 1e6:,.1f} MB on disk)"
+        )
     big = results[SIZES[-1]]
     scale = EXTRAPOLATE_TO / SIZES[-1]
     print(

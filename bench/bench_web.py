@@ -191,10 +191,22 @@ def _wrk(port: int, token: str, seconds: int) -> Result:
         fh.write(script)
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s", "-s", fh.name,
-             f"http://127.0.0.1:{port}/api/v1/recommend"],
-            capture_output=True, text=True, check=True, timeout=seconds + 60,
-        ).stdout  # fmt: skip
+            [
+                "wrk",
+                "-t1",
+                f"-c{CLIENTS}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                fh.name,
+                f"http://127.0.0.1:{port}/api/v1/recommend",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
     finally:
         os.unlink(fh.name)
     match = re.search(r"^RESULT (.*)$", out, re.M)

@@ -52,12 +52,14 @@ def registry(n: int = N) -> str:
         print(f"building the {n:,}-patient bench registry once (~1.5 min per 100,000) …")
         subprocess.run(
             [*cli, "synth", "--patients", str(n), "--seed", "1", "--out", str(folder / "csv")],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         subprocess.run(
             [*cli, "import", str(folder / "csv"), "--db", url],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         (folder / "complete").touch()
     engine = make_engine(url)
     upgrade(engine)  # a registry cached by an older checkout gets the newer indexes

@@ -69,9 +69,13 @@ def run_cli(
         os.chdir(cwd)
     try:
         result = CliRunner().invoke(
-            app, list(args), input=input_text, env=env, catch_exceptions=False,
+            app,
+            list(args),
+            input=input_text,
+            env=env,
+            catch_exceptions=False,
             prog_name="renalpath",
-        )  # fmt: skip
+        )
     finally:
         os.chdir(previous)
     return subprocess.CompletedProcess(

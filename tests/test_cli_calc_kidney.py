@@ -9,8 +9,17 @@ import pytest
 from tests.conftest import run_cli
 
 EGFR_ACCEPTANCE = (
-    "calc", "egfr", "--creatinine", "1.35", "--unit", "mg/dL", "--age", "64", "--sex", "male",
-)  # fmt: skip
+    "calc",
+    "egfr",
+    "--creatinine",
+    "1.35",
+    "--unit",
+    "mg/dL",
+    "--age",
+    "64",
+    "--sex",
+    "male",
+)
 
 
 def test_egfr_mdrd_acceptance_json() -> None:
@@ -36,9 +45,21 @@ def test_egfr_default_equation_text_output() -> None:
 
 def test_egfr_umol_input_and_black_2009() -> None:
     proc = run_cli(
-        "calc", "egfr", "--creatinine", "79.56", "--unit", "umol/L", "--age", "55",
-        "--sex", "female", "--equation", "ckd-epi-2009", "--black", "--json",
-    )  # fmt: skip
+        "calc",
+        "egfr",
+        "--creatinine",
+        "79.56",
+        "--unit",
+        "umol/L",
+        "--age",
+        "55",
+        "--sex",
+        "female",
+        "--equation",
+        "ckd-epi-2009",
+        "--black",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     # 79.56 µmol/L ÷ 88.4 = 0.90 mg/dL → B3 ex. 2 with Black coefficient: 83.43.
@@ -47,8 +68,9 @@ def test_egfr_umol_input_and_black_2009() -> None:
 
 
 def test_egfr_120_mg_dl_refused_with_unit_hint() -> None:
-    proc = run_cli("calc", "egfr", "--creatinine", "120", "--unit", "mg/dL", "--age", "64",
-                   "--sex", "male")  # fmt: skip
+    proc = run_cli(
+        "calc", "egfr", "--creatinine", "120", "--unit", "mg/dL", "--age", "64", "--sex", "male"
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "creatinine" in proc.stderr
@@ -58,8 +80,19 @@ def test_egfr_120_mg_dl_refused_with_unit_hint() -> None:
 
 
 def test_egfr_age_16_refused() -> None:
-    proc = run_cli("calc", "egfr", "--creatinine", "1.0", "--unit", "mg/dL", "--age", "16",
-                   "--sex", "male", "--json")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "egfr",
+        "--creatinine",
+        "1.0",
+        "--unit",
+        "mg/dL",
+        "--age",
+        "16",
+        "--sex",
+        "male",
+        "--json",
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "age" in proc.stderr and "16" in proc.stderr
@@ -130,24 +163,62 @@ def test_explain_other_commands(command: str, formula_text: str, source_text: st
 
 
 def test_renal_json_b6_example_3() -> None:
-    proc = run_cli("calc", "renal", "--size-mm", "60", "--exophytic-pct", "0",
-                   "--nearness-mm", "2", "--ap", "p", "--polar", "central", "--hilar",
-                   "--json")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "renal",
+        "--size-mm",
+        "60",
+        "--exophytic-pct",
+        "0",
+        "--nearness-mm",
+        "2",
+        "--ap",
+        "p",
+        "--polar",
+        "central",
+        "--hilar",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert (payload["total"], payload["label"], payload["complexity"]) == (11, "11ph", "high")
 
 
 def test_renal_bad_ap_refused() -> None:
-    proc = run_cli("calc", "renal", "--size-mm", "60", "--exophytic-pct", "0",
-                   "--nearness-mm", "2", "--ap", "q", "--polar", "central")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "renal",
+        "--size-mm",
+        "60",
+        "--exophytic-pct",
+        "0",
+        "--nearness-mm",
+        "2",
+        "--ap",
+        "q",
+        "--polar",
+        "central",
+    )
     assert proc.returncode == 1
     assert "ap" in proc.stderr and "'q'" in proc.stderr
 
 
 def test_padua_text_b7_example_2() -> None:
-    proc = run_cli("calc", "padua", "--size-mm", "35", "--exophytic-pct", "60",
-                   "--polar", "middle", "--rim", "lateral", "--sinus", "--face", "a")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "padua",
+        "--size-mm",
+        "35",
+        "--exophytic-pct",
+        "60",
+        "--polar",
+        "middle",
+        "--rim",
+        "lateral",
+        "--sinus",
+        "--face",
+        "a",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "8a" in proc.stdout and "intermediate" in proc.stdout
 
@@ -177,8 +248,17 @@ def test_tnm_oversize_refused() -> None:
 
 
 def test_growth_b15() -> None:
-    proc = run_cli("calc", "growth", "--size1-mm", "18", "--size2-mm", "24",
-                   "--interval-days", "304.375", "--json")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "growth",
+        "--size1-mm",
+        "18",
+        "--size2-mm",
+        "24",
+        "--interval-days",
+        "304.375",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert abs(payload["mm_per_year"] - 7.2) <= 1e-9
@@ -186,7 +266,8 @@ def test_growth_b15() -> None:
 
 
 def test_growth_short_interval_refused() -> None:
-    proc = run_cli("calc", "growth", "--size1-mm", "18", "--size2-mm", "24",
-                   "--interval-days", "30")  # fmt: skip
+    proc = run_cli(
+        "calc", "growth", "--size1-mm", "18", "--size2-mm", "24", "--interval-days", "30"
+    )
     assert proc.returncode == 1
     assert "interval_days" in proc.stderr and "180" in proc.stderr

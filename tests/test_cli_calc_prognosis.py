@@ -28,16 +28,26 @@ def test_leibovich_json_example_2() -> None:
 
 def test_leibovich_text_output() -> None:
     proc = run_cli(
-        "calc", "leibovich", "--pt", "pT3a", "--pn", "pN1", "--size-mm", "110", "--grade", "4",
+        "calc",
+        "leibovich",
+        "--pt",
+        "pT3a",
+        "--pn",
+        "pN1",
+        "--size-mm",
+        "110",
+        "--grade",
+        "4",
         "--necrosis",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0
     assert "11 (high)" in proc.stdout
 
 
 def test_leibovich_missing_necrosis_refused_by_name() -> None:
-    proc = run_cli("calc", "leibovich", "--pt", "pT1a", "--pn", "pN0", "--size-mm", "30",
-                   "--grade", "2")  # fmt: skip
+    proc = run_cli(
+        "calc", "leibovich", "--pt", "pT1a", "--pn", "pN0", "--size-mm", "30", "--grade", "2"
+    )
     assert proc.returncode == 1
     assert "necrosis" in proc.stderr
     assert proc.stdout == ""
@@ -68,8 +78,20 @@ def test_leibovich_explain_has_caveats() -> None:
 
 
 def test_ssign_t4_flag_and_explain() -> None:
-    out = ok_json("ssign", "--pt", "pT4", "--pn", "pN0", "--m", "M0", "--size-mm", "50",
-                  "--grade", "2", "--no-necrosis")  # fmt: skip
+    out = ok_json(
+        "ssign",
+        "--pt",
+        "pT4",
+        "--pn",
+        "pN0",
+        "--m",
+        "M0",
+        "--size-mm",
+        "50",
+        "--grade",
+        "2",
+        "--no-necrosis",
+    )
     assert out["score"] == 6
     assert "tnm_version_mismatch" in out["flags"]
     proc = run_cli("calc", "ssign", "--explain")
@@ -82,28 +104,67 @@ def test_ssign_papillary_not_applicable() -> None:
 
 
 def test_imdc_example_2() -> None:
-    out = ok_json("imdc", "--kps", "80", "--days", "60", "--hb-low", "--calcium-normal",
-                  "--neutrophils-normal", "--platelets-normal")  # fmt: skip
+    out = ok_json(
+        "imdc",
+        "--kps",
+        "80",
+        "--days",
+        "60",
+        "--hb-low",
+        "--calcium-normal",
+        "--neutrophils-normal",
+        "--platelets-normal",
+    )
     assert (out["score"], out["group"]) == (2, "intermediate")
 
 
 def test_imdc_ecog_1_both_readings() -> None:
-    out = ok_json("imdc", "--ecog", "1", "--days", "30", "--hb-low", "--calcium-normal",
-                  "--neutrophils-normal", "--platelets-normal")  # fmt: skip
+    out = ok_json(
+        "imdc",
+        "--ecog",
+        "1",
+        "--days",
+        "30",
+        "--hb-low",
+        "--calcium-normal",
+        "--neutrophils-normal",
+        "--platelets-normal",
+    )
     assert out["group"] == "intermediate" and out["group_alt"] == "poor"
     assert "kps_indeterminate" in out["flags"]
 
 
 def test_imdc_provisional() -> None:
-    out = ok_json("imdc", "--kps", "90", "--no-systemic-planned", "--hb-normal",
-                  "--calcium-normal", "--neutrophils-normal", "--platelets-normal")  # fmt: skip
+    out = ok_json(
+        "imdc",
+        "--kps",
+        "90",
+        "--no-systemic-planned",
+        "--hb-normal",
+        "--calcium-normal",
+        "--neutrophils-normal",
+        "--platelets-normal",
+    )
     assert out["score"] == 1 and "imdc_provisional" in out["flags"]
 
 
 def test_imdc_calcium_from_values() -> None:
-    out = ok_json("imdc", "--kps", "90", "--days", "400", "--hb-normal", "--calcium", "10.3",
-                  "--albumin", "2.9", "--calcium-uln", "10.5", "--neutrophils-normal",
-                  "--platelets-normal")  # fmt: skip
+    out = ok_json(
+        "imdc",
+        "--kps",
+        "90",
+        "--days",
+        "400",
+        "--hb-normal",
+        "--calcium",
+        "10.3",
+        "--albumin",
+        "2.9",
+        "--calcium-uln",
+        "10.5",
+        "--neutrophils-normal",
+        "--platelets-normal",
+    )
     assert out["components"]["hypercalcaemia"] == 1
     assert out["calcium"]["corrected"] == pytest.approx(11.18)
 
@@ -124,15 +185,39 @@ def test_imdc_ecog_7_refused() -> None:
 
 
 def test_mskcc_example_3_with_calcium_values() -> None:
-    out = ok_json("mskcc", "--kps", "80", "--ldh-normal", "--hb-low", "--calcium", "9.8",
-                  "--albumin", "3.0", "--days", "1825")  # fmt: skip
+    out = ok_json(
+        "mskcc",
+        "--kps",
+        "80",
+        "--ldh-normal",
+        "--hb-low",
+        "--calcium",
+        "9.8",
+        "--albumin",
+        "3.0",
+        "--days",
+        "1825",
+    )
     assert (out["score"], out["group"]) == (2, "intermediate")
     assert out["calculator_id"] == "mskcc-2002"
 
 
 def test_mskcc_flag_contradicting_values_refused() -> None:
-    proc = run_cli("calc", "mskcc", "--kps", "80", "--ldh-normal", "--hb-low", "--calcium-normal",
-                   "--calcium", "9.8", "--albumin", "3.0", "--days", "1825")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "mskcc",
+        "--kps",
+        "80",
+        "--ldh-normal",
+        "--hb-low",
+        "--calcium-normal",
+        "--calcium",
+        "9.8",
+        "--albumin",
+        "3.0",
+        "--days",
+        "1825",
+    )
     assert proc.returncode == 1
     assert "calcium_corrected_above_10_mg_dl" in proc.stderr
 
@@ -181,11 +266,30 @@ def test_clavien_help_documents_enumeration() -> None:
 
 
 def test_mirels_json_and_bad_site() -> None:
-    out = ok_json("mirels", "--site", "lower_limb", "--pain", "moderate", "--lesion", "lytic",
-                  "--cortical-fraction", "lt_1_3")  # fmt: skip
+    out = ok_json(
+        "mirels",
+        "--site",
+        "lower_limb",
+        "--pain",
+        "moderate",
+        "--lesion",
+        "lytic",
+        "--cortical-fraction",
+        "lt_1_3",
+    )
     assert (out["score"], out["group"]) == (8, "clinical_judgement")
-    proc = run_cli("calc", "mirels", "--site", "spine", "--pain", "mild", "--lesion", "lytic",
-                   "--cortical-fraction", "lt_1_3")  # fmt: skip
+    proc = run_cli(
+        "calc",
+        "mirels",
+        "--site",
+        "spine",
+        "--pain",
+        "mild",
+        "--lesion",
+        "lytic",
+        "--cortical-fraction",
+        "lt_1_3",
+    )
     assert proc.returncode == 1 and "site: 'spine'" in proc.stderr
 
 

@@ -45,9 +45,18 @@ def _heavy(modules: set[str]) -> list[str]:
 
 def test_calc_imports_no_pandas_sqlalchemy_scipy() -> None:
     loaded = _modules_after(
-        "calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60", "--sex",
-        "male", "--json",
-    )  # fmt: skip
+        "calc",
+        "egfr",
+        "--creatinine",
+        "1.2",
+        "--unit",
+        "mg/dL",
+        "--age",
+        "60",
+        "--sex",
+        "male",
+        "--json",
+    )
     assert "renalpath.clinical.egfr" in loaded  # the probe really ran the calculator
     assert _heavy(loaded) == []
 
@@ -61,9 +70,18 @@ def test_explain_and_prognosis_calculators_stay_light() -> None:
 def test_a_calculator_loads_only_its_own_area() -> None:
     """`calc egfr` builds one command: the prognostic scores' catalogue area stays unimported."""
     loaded = _modules_after(
-        "calc", "egfr", "--creatinine", "1.2", "--unit", "mg/dL", "--age", "60", "--sex",
-        "male", "--json",
-    )  # fmt: skip
+        "calc",
+        "egfr",
+        "--creatinine",
+        "1.2",
+        "--unit",
+        "mg/dL",
+        "--age",
+        "60",
+        "--sex",
+        "male",
+        "--json",
+    )
     assert "renalpath.calculators.egfr" in loaded
     assert "renalpath.calculators.pathology" not in loaded
     assert "renalpath.clinical.leibovich" not in loaded

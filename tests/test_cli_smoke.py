@@ -20,17 +20,27 @@ def test_help_lists_every_command() -> None:
 
 def test_calc_egfr_json_on_stdout() -> None:
     res = run_script(
-        "calc", "egfr", "--creatinine", "1.0", "--unit", "mg/dL", "--age", "50", "--sex",
-        "female", "--json",
-    )  # fmt: skip
+        "calc",
+        "egfr",
+        "--creatinine",
+        "1.0",
+        "--unit",
+        "mg/dL",
+        "--age",
+        "50",
+        "--sex",
+        "female",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["ckd_stage"] in {"G1", "G2"}
     assert res.stderr == ""
 
 
 def test_refusal_exits_1_on_stderr() -> None:
-    res = run_script("calc", "egfr", "--creatinine", "1.0", "--unit", "g/L", "--age", "50",
-                     "--sex", "female")  # fmt: skip
+    res = run_script(
+        "calc", "egfr", "--creatinine", "1.0", "--unit", "g/L", "--age", "50", "--sex", "female"
+    )
     assert res.returncode == 1
     assert res.stdout == ""
     assert res.stderr.startswith("refused: unit:")

@@ -58,9 +58,15 @@ def test_every_expected_failure_has_its_kind(cls: type, kind: type) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "status"),
-    [(E.Refusal, 422), (E.InvalidInput, 422), (E.UnknownPack, 422), (E.NotFound, 404),
-     (E.Conflict, 409), (E.SchemaMissing, 503)],
-)  # fmt: skip
+    [
+        (E.Refusal, 422),
+        (E.InvalidInput, 422),
+        (E.UnknownPack, 422),
+        (E.NotFound, 404),
+        (E.Conflict, 409),
+        (E.SchemaMissing, 503),
+    ],
+)
 def test_statuses_and_exit_codes(kind: type[E.RenalpathError], status: int) -> None:
     assert kind.http_status == status
     assert kind.exit_code == 1
@@ -89,10 +95,14 @@ def _egfr_raising(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
 
 @pytest.mark.parametrize(
     "exc",
-    [E.NotFound("no such record"), E.Conflict("duplicate"), SchemaError("no schema: run db init"),
-     E.Refusal("cannot do that")],
+    [
+        E.NotFound("no such record"),
+        E.Conflict("duplicate"),
+        SchemaError("no schema: run db init"),
+        E.Refusal("cannot do that"),
+    ],
     ids=lambda e: type(e).__name__,
-)  # fmt: skip
+)
 def test_cli_maps_every_kind_to_a_refusal(
     monkeypatch: pytest.MonkeyPatch, exc: E.RenalpathError
 ) -> None:
@@ -142,9 +152,15 @@ def _web_app() -> FastAPI:
 
 @pytest.mark.parametrize(
     ("kind", "status", "field"),
-    [("refusal", 422, None), ("notfound", 404, None), ("conflict", 409, None),
-     ("schema", 503, None), ("pack", 422, None), ("clinical", 422, "age")],
-)  # fmt: skip
+    [
+        ("refusal", 422, None),
+        ("notfound", 404, None),
+        ("conflict", 409, None),
+        ("schema", 503, None),
+        ("pack", 422, None),
+        ("clinical", 422, "age"),
+    ],
+)
 def test_web_maps_kind_to_status(kind: str, status: int, field: str | None) -> None:
     res = TestClient(_web_app()).get(f"/api/v1/fail/{kind}")
     assert res.status_code == status

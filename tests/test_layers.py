@@ -29,14 +29,31 @@ ALLOWED: dict[str, set[str]] = {
     "interop": {"clinical", "pathway", "registry", "errors"},
     "reports": {"clinical", "pathway", "registry", "outcomes", "errors"},
     "web": {
-        "clinical", "calculators", "pathway", "registry", "synth", "outcomes", "interop",
-        "reports", "errors", "settings",
+        "clinical",
+        "calculators",
+        "pathway",
+        "registry",
+        "synth",
+        "outcomes",
+        "interop",
+        "reports",
+        "errors",
+        "settings",
     },
     "cli": {
-        "clinical", "calculators", "pathway", "registry", "synth", "outcomes", "interop",
-        "reports", "errors", "settings", "web",
+        "clinical",
+        "calculators",
+        "pathway",
+        "registry",
+        "synth",
+        "outcomes",
+        "interop",
+        "reports",
+        "errors",
+        "settings",
+        "web",
     },
-}  # fmt: skip
+}
 
 
 def _imports(path: Path) -> set[str]:

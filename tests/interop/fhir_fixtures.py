@@ -279,9 +279,14 @@ def _coded_rows(rows: Rows) -> None:
     used = {r.get("histology") for name in ("tumours", "pathology") for r in rows[name]}
     for n, hist in enumerate(h for h in HISTOLOGIES if h not in used):
         rows["tumours"].append(
-            {"tumour_id": f"T{40 + n}", "patient_id": "P5_with/odd id", "side": "left",
-             "diagnosis_date": f"2021-0{1 + n % 9}-1{n // 9}", "histology": hist}
-        )  # fmt: skip
+            {
+                "tumour_id": f"T{40 + n}",
+                "patient_id": "P5_with/odd id",
+                "side": "left",
+                "diagnosis_date": f"2021-0{1 + n % 9}-1{n // 9}",
+                "histology": hist,
+            }
+        )
     staging = [  # tumour, date, classification, T, N, M, stage, edition, basis
         ("T1", "2018-01-10", "c", "T1a", "N0", "M0", "I", "8", "imaging"),
         ("T1", "2019-06-01", "p", "T1a", "NX", "", "", "8", "pathology"),
@@ -301,53 +306,92 @@ def _coded_rows(rows: Rows) -> None:
     ]
     for t, d, cls, tc, nc, mc, sg, ed, basis in staging:
         rows["staging"].append(
-            {"tumour_id": t, "date": d, "classification": cls, "t_category": tc,
-             "n_category": nc, "m_category": mc, "stage_group": sg, "ajcc_edition": ed,
-             "basis": basis}
-        )  # fmt: skip
-    for n, (ecog, kps) in enumerate([("0", "100"), ("1", ""), ("2", "60"), ("3", "40"),
-                                     ("4", "20"), ("5", "0"), ("", "90")]):  # fmt: skip
+            {
+                "tumour_id": t,
+                "date": d,
+                "classification": cls,
+                "t_category": tc,
+                "n_category": nc,
+                "m_category": mc,
+                "stage_group": sg,
+                "ajcc_edition": ed,
+                "basis": basis,
+            }
+        )
+    for n, (ecog, kps) in enumerate(
+        [("0", "100"), ("1", ""), ("2", "60"), ("3", "40"), ("4", "20"), ("5", "0"), ("", "90")]
+    ):
         rows["performance"].append(
-            {"patient_id": "P4" if n < 6 else "P3", "date": f"2018-0{1 + n}-02", "ecog": ecog,
-             "karnofsky": kps}
-        )  # fmt: skip
-    evidence = ["imaging", "histology", "cytology", "pathology", "laboratory", "physical_exam",
-                "tumour_marker"]  # fmt: skip
+            {
+                "patient_id": "P4" if n < 6 else "P3",
+                "date": f"2018-0{1 + n}-02",
+                "ecog": ecog,
+                "karnofsky": kps,
+            }
+        )
+    evidence = [
+        "imaging",
+        "histology",
+        "cytology",
+        "pathology",
+        "laboratory",
+        "physical_exam",
+        "tumour_marker",
+    ]
     statuses = ["improved", "stable", "worsened", "undetermined"]
     for n, ev in enumerate(evidence):
         rows["disease_status"].append(
-            {"patient_id": "P4", "tumour_id": "T10" if n % 2 else "", "date": f"2019-0{1 + n}-03",
-             "status": statuses[n % 4], "evidence": ev}
-        )  # fmt: skip
+            {
+                "patient_id": "P4",
+                "tumour_id": "T10" if n % 2 else "",
+                "date": f"2019-0{1 + n}-03",
+                "status": statuses[n % 4],
+                "evidence": ev,
+            }
+        )
     rows["disease_status"].append(
         {"patient_id": "P3", "tumour_id": "T11", "date": "2017-02-01", "status": "worsened"}
     )
     detection = ["imaging", "biopsy", "surgery", "clinical"]
     for n, site in enumerate(BODY_SITES):
         rows["metastases"].append(
-            {"patient_id": "P3" if n % 2 else "P4", "tumour_id": "T11" if n % 2 else "",
-             "date": f"2017-{1 + n % 12:02d}-0{1 + n // 12}", "site": site,
-             "detection": detection[n % 4] if n != 3 else ""}
-        )  # fmt: skip
+            {
+                "patient_id": "P3" if n % 2 else "P4",
+                "tumour_id": "T11" if n % 2 else "",
+                "date": f"2017-{1 + n % 12:02d}-0{1 + n // 12}",
+                "site": site,
+                "detection": detection[n % 4] if n != 3 else "",
+            }
+        )
     reasons = ["completed", "progression", "toxicity", "patient_choice", "death", "other", ""]
     for n, agent in enumerate(AGENTS):
         pair = n in (10, 13)  # nivolumab+ipilimumab, same start, one regimen
         start = "2019-01-07" if pair else f"20{17 + n % 3}-{1 + n % 12:02d}-1{n % 10}"
         rows["systemic_therapy"].append(
-            {"patient_id": "P4", "tumour_id": "T10" if n % 3 == 0 else "", "agent": agent,
-             "regimen": "nivolumab+ipilimumab" if pair else (agent if n % 4 == 0 else ""),
-             "line": str(1 + n % 3) if n != 5 else "", "start_date": start,
-             "end_date": "" if n % 5 == 4 else "2020-06-30",
-             "stop_reason": reasons[n % len(reasons)] if n % 5 != 4 else ""}
-        )  # fmt: skip
+            {
+                "patient_id": "P4",
+                "tumour_id": "T10" if n % 3 == 0 else "",
+                "agent": agent,
+                "regimen": "nivolumab+ipilimumab" if pair else (agent if n % 4 == 0 else ""),
+                "line": str(1 + n % 3) if n != 5 else "",
+                "start_date": start,
+                "end_date": "" if n % 5 == 4 else "2020-06-30",
+                "stop_reason": reasons[n % len(reasons)] if n % 5 != 4 else "",
+            }
+        )
     for n, modality in enumerate(RT_MODALITIES):
         rows["radiotherapy"].append(
-            {"patient_id": "P3" if n % 2 else "P4", "tumour_id": "T11" if n == 1 else "",
-             "start_date": f"2018-0{1 + n}-05", "end_date": f"2018-0{1 + n}-20" if n else "",
-             "modality": modality, "site": BODY_SITES[n % len(BODY_SITES)],
-             "dose_gy": ["30", "8", "20", "45.5", "", "60", "35"][n],
-             "fractions": ["10", "1", "5", "", "", "8", "5"][n]}
-        )  # fmt: skip
+            {
+                "patient_id": "P3" if n % 2 else "P4",
+                "tumour_id": "T11" if n == 1 else "",
+                "start_date": f"2018-0{1 + n}-05",
+                "end_date": f"2018-0{1 + n}-20" if n else "",
+                "modality": modality,
+                "site": BODY_SITES[n % len(BODY_SITES)],
+                "dose_gy": ["30", "8", "20", "45.5", "", "60", "35"][n],
+                "fractions": ["10", "1", "5", "", "", "8", "5"][n],
+            }
+        )
 
 
 def validator_ready() -> bool:

@@ -157,14 +157,27 @@ def _example(examples: Path, name: str) -> dict[str, Any]:
 def _kidney_patient(pid: str) -> list[dict[str, Any]]:
     """A patient with a left clear-cell kidney cancer, for the examples that refer to `pid`."""
     return [
-        {"resourceType": "Patient", "id": pid, "gender": "male", "birthDate": "1950-01-01",
-         "identifier": [{"value": pid}]},
-        {"resourceType": "Condition", "id": f"{pid}-rcc",
-         "subject": {"reference": f"Patient/{pid}"},
-         "code": {"coding": [{"system": ICD10CM, "code": "C64.2"}]}, "onsetDateTime": "2019-01-02",
-         "extension": [{"url": HISTOLOGY, "valueCodeableConcept": {
-             "coding": [{"system": ICDO3, "code": "8310/3"}]}}]},
-    ]  # fmt: skip
+        {
+            "resourceType": "Patient",
+            "id": pid,
+            "gender": "male",
+            "birthDate": "1950-01-01",
+            "identifier": [{"value": pid}],
+        },
+        {
+            "resourceType": "Condition",
+            "id": f"{pid}-rcc",
+            "subject": {"reference": f"Patient/{pid}"},
+            "code": {"coding": [{"system": ICD10CM, "code": "C64.2"}]},
+            "onsetDateTime": "2019-01-02",
+            "extension": [
+                {
+                    "url": HISTOLOGY,
+                    "valueCodeableConcept": {"coding": [{"system": ICDO3, "code": "8310/3"}]},
+                }
+            ],
+        },
+    ]
 
 
 def _read(folder: Path, resources: list[dict[str, Any]]) -> Any:
@@ -220,39 +233,89 @@ def test_medications_secondary_conditions_and_disease_status_of_other_senders(
     pid = "x1"
     subject = {"reference": f"Patient/{pid}"}
     foreign = [
-        {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "intent": "order",
-         "subject": subject, "authoredOn": "2020-02-01", "medicationCodeableConcept": {
-             "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                         "code": "1597876"}]},
-         "reasonReference": [{"reference": f"Condition/{pid}-rcc"}]},
-        {"resourceType": "MedicationRequest", "id": "m2", "status": "active", "intent": "order",
-         "subject": subject, "authoredOn": "2020-02-01", "medicationCodeableConcept": {
-             "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                         "code": "3002"}]}},
-        {"resourceType": "MedicationAdministration", "id": "a1", "status": "completed",
-         "subject": subject, "effectiveDateTime": "2020-02-01", "medicationCodeableConcept": {
-             "coding": [{"system": "http://www.whocc.no/atc", "code": "L01FF01"}]}},
-        {"resourceType": "Condition", "id": "s1", "subject": subject,
-         "meta": {"profile": ["http://hl7.org/fhir/us/mcode/StructureDefinition/"
-                              "mcode-secondary-cancer-condition"]},
-         "code": {"coding": [{"system": SCT, "code": "128462008"}]},
-         "bodySite": [{"coding": [{"system": SCT, "code": "39607008"}]}],
-         "onsetDateTime": "2020-01-20",
-         "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/condition-related",
-                        "valueReference": {"reference": f"Condition/{pid}-rcc"}}]},
-        {"resourceType": "Condition", "id": "s2", "subject": subject,
-         "code": {"coding": [{"system": SCT, "code": "128462008"}]}, "onsetDateTime": "2020-01-20"},
-        {"resourceType": "Observation", "id": "d1", "status": "final", "subject": subject,
-         "code": {"coding": [{"system": "http://loinc.org", "code": "97509-4"}]},
-         "focus": [{"reference": f"Condition/{pid}-rcc"}], "effectiveDateTime": "2020-03-01",
-         "valueCodeableConcept": {"coding": [{"system": SCT, "code": "271299001"}]}},
-    ]  # fmt: skip
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m1",
+            "status": "active",
+            "intent": "order",
+            "subject": subject,
+            "authoredOn": "2020-02-01",
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1597876"}
+                ]
+            },
+            "reasonReference": [{"reference": f"Condition/{pid}-rcc"}],
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m2",
+            "status": "active",
+            "intent": "order",
+            "subject": subject,
+            "authoredOn": "2020-02-01",
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "3002"}
+                ]
+            },
+        },
+        {
+            "resourceType": "MedicationAdministration",
+            "id": "a1",
+            "status": "completed",
+            "subject": subject,
+            "effectiveDateTime": "2020-02-01",
+            "medicationCodeableConcept": {
+                "coding": [{"system": "http://www.whocc.no/atc", "code": "L01FF01"}]
+            },
+        },
+        {
+            "resourceType": "Condition",
+            "id": "s1",
+            "subject": subject,
+            "meta": {
+                "profile": [
+                    "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                    "mcode-secondary-cancer-condition"
+                ]
+            },
+            "code": {"coding": [{"system": SCT, "code": "128462008"}]},
+            "bodySite": [{"coding": [{"system": SCT, "code": "39607008"}]}],
+            "onsetDateTime": "2020-01-20",
+            "extension": [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/condition-related",
+                    "valueReference": {"reference": f"Condition/{pid}-rcc"},
+                }
+            ],
+        },
+        {
+            "resourceType": "Condition",
+            "id": "s2",
+            "subject": subject,
+            "code": {"coding": [{"system": SCT, "code": "128462008"}]},
+            "onsetDateTime": "2020-01-20",
+        },
+        {
+            "resourceType": "Observation",
+            "id": "d1",
+            "status": "final",
+            "subject": subject,
+            "code": {"coding": [{"system": "http://loinc.org", "code": "97509-4"}]},
+            "focus": [{"reference": f"Condition/{pid}-rcc"}],
+            "effectiveDateTime": "2020-03-01",
+            "valueCodeableConcept": {"coding": [{"system": SCT, "code": "271299001"}]},
+        },
+    ]
     read = _read(tmp_path / "in", [*_kidney_patient(pid), *foreign])
     assert read.errors == [], [n.render() for n in read.errors]
     [course] = read.rows["systemic_therapy"]
     assert (course["agent"], course["start_date"], course["tumour_id"]) == (
-        "nivolumab", "2020-02-01", f"{pid}-rcc",
-    )  # fmt: skip
+        "nivolumab",
+        "2020-02-01",
+        f"{pid}-rcc",
+    )
     [met] = read.rows["metastases"]
     assert (met["site"], met["date"], met["tumour_id"]) == ("lung", "2020-01-20", f"{pid}-rcc")
     [status] = read.rows["disease_status"]
@@ -288,6 +351,8 @@ def test_the_kidney_bundle_brings_its_ecog_and_disease_status(
     [status] = read.rows["disease_status"]
     assert (status["status"], status["evidence"]) == ("improved", "imaging")
     skipped = {n.resource: n.reason for n in read.skipped}
-    assert "not an agent" in skipped["MedicationRequest/cancer-related-medication-request-"
-                                     "paclitaxel-jenny-m"]  # fmt: skip
+    assert (
+        "not an agent"
+        in skipped["MedicationRequest/cancer-related-medication-request-paclitaxel-jenny-m"]
+    )
     assert "radiotherapy" in skipped["Procedure/radiotherapy-treatment-summary-chest-wall-jenny-m"]

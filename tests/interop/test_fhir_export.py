@@ -293,8 +293,13 @@ def test_a_broken_resource_is_an_error_naming_file_and_line(
     shutil.copytree(exported["ndjson"], tmp_path / "nd")
     with (tmp_path / "nd" / "Observation.ndjson").open("a", encoding="utf-8") as fh:
         fh.write('{"resourceType": "Observation", "status": "bogus"\n')
-        bad_date = {"resourceType": "Observation", "id": "o1", "status": "final",
-                    "code": {"text": "x"}, "effectiveDateTime": "2020-13-01"}  # fmt: skip
+        bad_date = {
+            "resourceType": "Observation",
+            "id": "o1",
+            "status": "final",
+            "code": {"text": "x"},
+            "effectiveDateTime": "2020-13-01",
+        }
         fh.write(json.dumps(bad_date) + "\n")
     read = read_fhir(tmp_path / "nd")
     lines = len((exported["ndjson"] / "Observation.ndjson").read_text("utf-8").splitlines())

@@ -20,10 +20,20 @@ V03 = Path(__file__).resolve().parents[1] / "pathway" / "cases" / "v03_fit_ct1a.
 
 def _case(case_id: int, option: str | None, case: dict[str, Any], status: str = "decided") -> Any:
     return SavedCase(
-        id=case_id, patient_id=f"P{case_id}", status=status, board_date=None, question=None,
-        case=case, provenance={}, decision="as discussed", decision_option=option,
-        decision_date=dt.date(2025, 3, 1), created_by="t", created_at="", updated_at="",
-    )  # fmt: skip
+        id=case_id,
+        patient_id=f"P{case_id}",
+        status=status,
+        board_date=None,
+        question=None,
+        case=case,
+        provenance={},
+        decision="as discussed",
+        decision_option=option,
+        decision_date=dt.date(2025, 3, 1),
+        created_by="t",
+        created_at="",
+        updated_at="",
+    )
 
 
 def test_each_decision_is_counted_by_the_status_of_its_option() -> None:

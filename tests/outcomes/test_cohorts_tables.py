@@ -39,10 +39,15 @@ def test_frames_refuse_unreadable_date_naming_table_and_column() -> None:
 def test_frames_parse_booleans_and_integer_ids() -> None:
     f = RegistryFrames.build(
         interventions=pd.DataFrame(
-            {"intervention_id": [1, 2], "patient_id": [10.0, 11.0], "date": ["2010-01-01"] * 2,
-             "type": ["partial_nephrectomy"] * 2, "dialysis_expected_preop": ["true", ""]}
+            {
+                "intervention_id": [1, 2],
+                "patient_id": [10.0, 11.0],
+                "date": ["2010-01-01"] * 2,
+                "type": ["partial_nephrectomy"] * 2,
+                "dialysis_expected_preop": ["true", ""],
+            }
         )
-    )  # fmt: skip
+    )
     iv = f.interventions
     assert iv["intervention_id"].tolist() == ["1", "2"]
     assert iv["patient_id"].tolist() == ["10", "11"]
@@ -57,9 +62,16 @@ def test_frames_refuse_unknown_table() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "norm", "group"),
-    [("pT1a", "T1a", "T1-T2"), ("1a", "T1a", "T1-T2"), ("cT3A", "T3a", "T3-T4"),
-     ("0", "T0", "T0"), ("TX", "TX", None), ("", None, None), ("pT4", "T4", "T3-T4")],
-)  # fmt: skip
+    [
+        ("pT1a", "T1a", "T1-T2"),
+        ("1a", "T1a", "T1-T2"),
+        ("cT3A", "T3a", "T3-T4"),
+        ("0", "T0", "T0"),
+        ("TX", "TX", None),
+        ("", None, None),
+        ("pT4", "T4", "T3-T4"),
+    ],
+)
 def test_normalise_t(raw: str, norm: str | None, group: str | None) -> None:
     assert normalise_t(raw) == norm
     assert t_group(norm) == group
@@ -73,8 +85,13 @@ def test_followup_end_rule() -> None:
 
 
 def test_cohort_filters_and_attrition() -> None:
-    spec = CohortSpec(name="salvage cT1", window_from=WINDOW[0], window_to=WINDOW[1],
-                      intents=("salvage",), ct=("T1",))  # fmt: skip
+    spec = CohortSpec(
+        name="salvage cT1",
+        window_from=WINDOW[0],
+        window_to=WINDOW[1],
+        intents=("salvage",),
+        ct=("T1",),
+    )
     cohort = build_cohort(registry(), spec)
     # Salvage PN/RN in window: I1b, I1c (P1), I2b, I3b, I10b, I11c = 6 ops / 5 patients;
     # all cT1a/cT1b; first per patient → 5.
@@ -86,8 +103,12 @@ def test_cohort_filters_and_attrition() -> None:
 
 
 def test_cohort_by_histology_and_type() -> None:
-    spec = CohortSpec(window_from=WINDOW[0], window_to=WINDOW[1], types=("radical_nephrectomy",),
-                      histology=("chromophobe",))  # fmt: skip
+    spec = CohortSpec(
+        window_from=WINDOW[0],
+        window_to=WINDOW[1],
+        types=("radical_nephrectomy",),
+        histology=("chromophobe",),
+    )
     rows = build_cohort(registry(), spec).rows
     assert rows["patient_id"].tolist() == ["P5"]
 
@@ -104,8 +125,15 @@ def test_explicit_intent_wins_and_contralateral_is_not_salvage() -> None:
 def test_describe_empty_and_single() -> None:
     assert peri.describe(pd.Series([], dtype=float))["mean"] is None
     one = peri.describe(pd.Series([5.0, None]))
-    assert one == {"n": 1, "mean": 5.0, "sd": None, "median": 5.0, "min": 5.0, "max": 5.0,
-                   "missing_n": 1}  # fmt: skip
+    assert one == {
+        "n": 1,
+        "mean": 5.0,
+        "sd": None,
+        "median": 5.0,
+        "min": 5.0,
+        "max": 5.0,
+        "missing_n": 1,
+    }
 
 
 @settings(max_examples=50, deadline=None)
@@ -123,18 +151,39 @@ def test_renal_window_boundaries() -> None:
     # Op 2020-06-01; creatinine 90 days before (2020-03-03) counts, 91 days (2020-03-02) not;
     # post at 29 days does not count, 366 days does not, 30 days does.
     f = RegistryFrames.build(
-        patients=pd.DataFrame({"patient_id": ["A", "B"], "sex": ["male", "male"],
-                               "birth_date": ["1950-01-01", "1950-01-01"],
-                               "black_race": ["false", "false"]}),
-        labs=pd.DataFrame({"patient_id": ["A", "A", "A", "B", "B", "B"],
-                           "date": ["2020-03-03", "2020-06-30", "2021-06-02",
-                                    "2020-03-02", "2020-07-01", "2020-06-01"],
-                           "test": "creatinine", "value": [1.0, 1.1, 1.2, 1.0, 1.3, 1.4],
-                           "unit": "mg/dL"}),
-    )  # fmt: skip
-    ops = pd.DataFrame({"intervention_id": ["a", "b"], "patient_id": ["A", "B"],
-                        "date": pd.to_datetime(["2020-06-01", "2020-06-01"]),
-                        "dialysis_expected_preop": [False, False]})  # fmt: skip
+        patients=pd.DataFrame(
+            {
+                "patient_id": ["A", "B"],
+                "sex": ["male", "male"],
+                "birth_date": ["1950-01-01", "1950-01-01"],
+                "black_race": ["false", "false"],
+            }
+        ),
+        labs=pd.DataFrame(
+            {
+                "patient_id": ["A", "A", "A", "B", "B", "B"],
+                "date": [
+                    "2020-03-03",
+                    "2020-06-30",
+                    "2021-06-02",
+                    "2020-03-02",
+                    "2020-07-01",
+                    "2020-06-01",
+                ],
+                "test": "creatinine",
+                "value": [1.0, 1.1, 1.2, 1.0, 1.3, 1.4],
+                "unit": "mg/dL",
+            }
+        ),
+    )
+    ops = pd.DataFrame(
+        {
+            "intervention_id": ["a", "b"],
+            "patient_id": ["A", "B"],
+            "date": pd.to_datetime(["2020-06-01", "2020-06-01"]),
+            "dialysis_expected_preop": [False, False],
+        }
+    )
     pairs, _ = kidney_function_pairs(f, ops)
     a, b = pairs.set_index("patient_id").loc["A"], pairs.set_index("patient_id").loc["B"]
     assert a["creatinine_pre"] == 1.0  # day −90 included
@@ -146,9 +195,16 @@ def test_renal_window_boundaries() -> None:
 def test_implausible_creatinine_is_refused_naming_the_patient() -> None:
     f = RegistryFrames.build(
         patients=pd.DataFrame({"patient_id": ["A"], "sex": ["male"], "birth_date": ["1950-01-01"]}),
-        labs=pd.DataFrame({"patient_id": ["A"], "date": ["2020-05-01"], "test": ["creatinine"],
-                           "value": [120.0], "unit": ["mg/dL"]}),
-    )  # fmt: skip
+        labs=pd.DataFrame(
+            {
+                "patient_id": ["A"],
+                "date": ["2020-05-01"],
+                "test": ["creatinine"],
+                "value": [120.0],
+                "unit": ["mg/dL"],
+            }
+        ),
+    )
     ops = pd.DataFrame(
         {
             "intervention_id": ["a"],
@@ -165,8 +221,14 @@ def test_table_one_pvalues_opt_in_and_named() -> None:
     rows = build_cohort(registry(), CohortSpec(window_from=WINDOW[0], window_to=WINDOW[1])).rows
     plain = table_one(rows, ["age_years", "sex"], categorical=["sex"])
     assert "p_value" not in plain.columns and all("test" not in r for r in plain.rows)
-    t = table_one(rows, ["age_years", "sex", "blood_loss_ml"], categorical=["sex"],
-                  nonnormal=["blood_loss_ml"], groupby="type", pval=True)  # fmt: skip
+    t = table_one(
+        rows,
+        ["age_years", "sex", "blood_loss_ml"],
+        categorical=["sex"],
+        nonnormal=["blood_loss_ml"],
+        groupby="type",
+        pval=True,
+    )
     tests = {r["variable"].split(",")[0]: r["test"] for r in t.rows if r["variable"] != "n"}
     assert tests["age_years"] == "Welch’s T-test"
     assert tests["blood_loss_ml"] == "Kruskal-Wallis"
@@ -181,9 +243,14 @@ def test_table_one_pvalues_opt_in_and_named() -> None:
 def test_paired_table() -> None:
     # Differences +1, +2, +3, +4: mean change 2.5; Wilcoxon exact p = 2/16 = 0.125;
     # McNemar: 2 discordant (False→True), 0 the other way: exact p = 2 × 0.5² = 0.5.
-    d = pd.DataFrame({"pre": [10.0, 20, 30, 40], "post": [11.0, 22, 33, 44],
-                      "ckd_pre": [False, False, True, False],
-                      "ckd_post": [True, True, True, False]})  # fmt: skip
+    d = pd.DataFrame(
+        {
+            "pre": [10.0, 20, 30, 40],
+            "post": [11.0, 22, 33, 44],
+            "ckd_pre": [False, False, True, False],
+            "ckd_post": [True, True, True, False],
+        }
+    )
     rows = paired_table(d, [("eGFR", "pre", "post")], [("eGFR < 60", "ckd_pre", "ckd_post")])
     assert rows[0]["n"] == 4 and rows[0]["change_mean"] == pytest.approx(2.5)
     assert rows[0]["tests"][1] == {"test": "Wilcoxon signed-rank", "p_value": pytest.approx(0.125)}

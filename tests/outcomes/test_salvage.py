@@ -136,8 +136,13 @@ def test_perioperative(study: dict[str, object]) -> None:
     cx = study["complications"]
     # Highest per episode: P1 II, P2 IIIa (I and IIIa), P3 none, P10 I, P11 IVa(-d)
     assert {k: v for k, v in cx.items() if v} == {
-        "none": 1, "I": 1, "II": 1, "IIIa": 1, "IVa": 1, "major_n": 2
-    }  # fmt: skip
+        "none": 1,
+        "I": 1,
+        "II": 1,
+        "IIIa": 1,
+        "IVa": 1,
+        "major_n": 2,
+    }
 
 
 def test_followup_recurrence_death(study: dict[str, object]) -> None:
@@ -193,23 +198,52 @@ def test_methods_and_results_text(study: dict[str, object]) -> None:
         "SciPy",
         "renalpath",
     ):
-        assert phrase in methods  # fmt: skip
+        assert phrase in methods
     assert "Of 10 patients" in results and "5 (50.0%)" in results
 
 
 def test_json_contract_keys_and_no_nan(study: dict[str, object]) -> None:
     keys = {
-        "n_surgical_patients", "n_salvage", "salvage_rate_pct", "male_n", "male_pct",
-        "age_mean", "age_sd", "age_min", "age_max", "primary_modality",
-        "primary_open_surgery_n", "salvage_procedure", "approach", "dialysis_expected_preop_n",
-        "renal_function", "warm_ischemia", "blood_loss", "pt_stage", "margins",
-        "complications", "followup_months", "recurrence_after_salvage_n", "deaths_n", "rfs",
-        "methods", "results",
-    }  # fmt: skip
+        "n_surgical_patients",
+        "n_salvage",
+        "salvage_rate_pct",
+        "male_n",
+        "male_pct",
+        "age_mean",
+        "age_sd",
+        "age_min",
+        "age_max",
+        "primary_modality",
+        "primary_open_surgery_n",
+        "salvage_procedure",
+        "approach",
+        "dialysis_expected_preop_n",
+        "renal_function",
+        "warm_ischemia",
+        "blood_loss",
+        "pt_stage",
+        "margins",
+        "complications",
+        "followup_months",
+        "recurrence_after_salvage_n",
+        "deaths_n",
+        "rfs",
+        "methods",
+        "results",
+    }
     assert keys <= set(study)
-    rf_keys = {"n", "equation", "creatinine_pre_mean", "creatinine_post_mean", "egfr_pre_mean",
-               "egfr_post_mean", "egfr_change_mean", "paired_t_p", "wilcoxon_p",
-               "ckd_upstaged_n"}  # fmt: skip
+    rf_keys = {
+        "n",
+        "equation",
+        "creatinine_pre_mean",
+        "creatinine_post_mean",
+        "egfr_pre_mean",
+        "egfr_post_mean",
+        "egfr_change_mean",
+        "paired_t_p",
+        "wilcoxon_p",
+        "ckd_upstaged_n",
+    }
     assert rf_keys <= set(study["renal_function"])
     assert {"n", "mean", "sd", "median", "min", "max"} <= set(study["warm_ischemia"])
     json.dumps(study, allow_nan=False)
@@ -224,8 +258,13 @@ def test_other_equation_changes_only_egfr() -> None:
     # 142 × 1.333^−1.200 × 0.9938^age; checked on the mean of the three pairs.
     def ckd21(scr: float, age: float, female: bool) -> float:
         k, a = (0.7, -0.241) if female else (0.9, -0.302)
-        return (142 * min(scr / k, 1) ** a * max(scr / k, 1) ** -1.2 * 0.9938**age
-                * (1.012 if female else 1))  # fmt: skip
+        return (
+            142
+            * min(scr / k, 1) ** a
+            * max(scr / k, 1) ** -1.2
+            * 0.9938**age
+            * (1.012 if female else 1)
+        )
 
     pre = [
         ckd21(1.2, years(date(1946, 6, 15), date(2010, 1, 15)), False),

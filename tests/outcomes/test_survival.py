@@ -176,9 +176,12 @@ def test_curve_to_zero_has_null_ci_in_json() -> None:
 
 @pytest.mark.parametrize(
     ("durations", "events", "match"),
-    [([1.0, -2.0], [1, 0], "negative"), ([1.0, math.nan], [1, 0], "missing"),
-     ([1.0, 2.0], [1, 2], "events")],
-)  # fmt: skip
+    [
+        ([1.0, -2.0], [1, 0], "negative"),
+        ([1.0, math.nan], [1, 0], "missing"),
+        ([1.0, 2.0], [1, 2], "events"),
+    ],
+)
 def test_bad_survival_input_is_refused_with_a_reason(
     durations: list[float], events: list[int], match: str
 ) -> None:

@@ -45,9 +45,12 @@ def _kits19_frames(kits19_dir: Path) -> RegistryFrames:
 
 @pytest.mark.parametrize(
     ("by", "model", "var"),
-    [(None, "~1", None), ("type", "~surgical_procedure", "surgical_procedure"),
-     ("pt_group", "~pT_group", "pT_group")],
-)  # fmt: skip
+    [
+        (None, "~1", None),
+        ("type", "~surgical_procedure", "surgical_procedure"),
+        ("pt_group", "~pT_group", "pT_group"),
+    ],
+)
 def test_kits19_overall_survival_matches_r(
     kits19_dir: Path, by: str | None, model: str, var: str | None
 ) -> None:

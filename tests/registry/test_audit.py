@@ -38,8 +38,11 @@ def test_chain_verifies_and_records_who_what_why(engine: Engine, tmp_path: Path)
     latest = next(audit.log_rows(engine))
     assert latest["actor"] == audit.cli_actor() and latest["actor"].startswith("cli:")
     assert (latest["entity"], latest["entity_id"], latest["field"]) == ("pathology", "I2", "margin")
-    assert (latest["old"], latest["new"], latest["reason"]) == ("negative", "positive",
-                                                                "path review")  # fmt: skip
+    assert (latest["old"], latest["new"], latest["reason"]) == (
+        "negative",
+        "positive",
+        "path review",
+    )
     first = list(audit.log_rows(engine, limit=None))[-1]
     assert first["actor"] == "user:alice" and first["action"] == "insert"
 
@@ -61,8 +64,9 @@ def test_database_refuses_to_change_audit_rows(engine: Engine, tmp_path: Path) -
     ],
     ids=["altered-first", "altered-last", "deleted"],
 )
-def test_tampering_is_detected(engine: Engine, tmp_path: Path, statement: str, bad_seq: int,
-                               why: str) -> None:  # fmt: skip
+def test_tampering_is_detected(
+    engine: Engine, tmp_path: Path, statement: str, bad_seq: int, why: str
+) -> None:
     _two_imports(engine, tmp_path)
     _drop_protection(engine)
     with engine.begin() as conn:

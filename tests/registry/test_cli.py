@@ -99,12 +99,20 @@ def test_operational_errors_are_messages(cli: Run, tmp_path: Path) -> None:
         ("export", str(tmp_path / "o1"), "--db", typo): "no database",
         ("audit", "verify", "--db", typo): "no database",
         ("export", str(tmp_path / "o2"), "--db", "not-a-url"): "not a database URL",
-        ("export", str(tmp_path / "o3"), "--db",
-         "postgresql+psycopg://nobody@127.0.0.1:1/none"): "database postgresql",
+        (
+            "export",
+            str(tmp_path / "o3"),
+            "--db",
+            "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        ): "database postgresql",
         ("export", str(tmp_path / "reg"), "--db", db): "already exists and is not empty",
-        ("import", str(tmp_path / "reg"), "--db",
-         f"sqlite:///{tmp_path / 'reg' / 'labs.csv' / 'x.db'}"): "unable to open",
-    }  # fmt: skip
+        (
+            "import",
+            str(tmp_path / "reg"),
+            "--db",
+            f"sqlite:///{tmp_path / 'reg' / 'labs.csv' / 'x.db'}",
+        ): "unable to open",
+    }
     for args, words in cases.items():
         done = cli(*args)
         assert done.returncode == 1, (args, done.stderr)
@@ -122,8 +130,9 @@ def test_dry_run_and_update(cli: Run, tmp_path: Path) -> None:
     dry = cli("import", v2, "--db", db, "--dry-run", "--json")
     payload = json.loads(dry.stdout)
     assert dry.returncode == 0 and payload["written"] is False
-    assert payload["changes"] == [{"file": "patients", "id": "P1", "column": "sex",
-                                   "old": "male", "new": "female"}]  # fmt: skip
+    assert payload["changes"] == [
+        {"file": "patients", "id": "P1", "column": "sex", "old": "male", "new": "female"}
+    ]
     assert payload["warnings"][0]["reason"] == "stored as 'female'"
     refused = cli("import", v2, "--db", db)
     assert refused.returncode == 1 and "--update" in refused.stderr
@@ -139,8 +148,13 @@ def test_grouped_json_report(cli: Run, tmp_path: Path) -> None:
     rows = copy.deepcopy(base_rows())
     for lab in rows["labs"]:
         lab["unit"] = "bananas"
-    done = cli("import", str(write_folder(tmp_path / "bad", rows)), "--db",
-               f"sqlite:///{tmp_path / 'cli.db'}", "--json")  # fmt: skip
+    done = cli(
+        "import",
+        str(write_folder(tmp_path / "bad", rows)),
+        "--db",
+        f"sqlite:///{tmp_path / 'cli.db'}",
+        "--json",
+    )
     assert done.returncode == 1
     errors = json.loads(done.stdout)["errors"]
     assert [(e["column"], e["rows"], e["lines"]) for e in errors] == [

@@ -35,16 +35,27 @@ from tests.registry.registry_fixtures import Rows, base_rows, write_folder
 # Verhoeff check digit, which every SNOMED CT identifier carries (SNOMED CT Technical
 # Implementation Guide, "Check-digit"); tables from Verhoeff 1969 as usually published.
 _D = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
     [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-]  # fmt: skip
+]
 _P = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-]  # fmt: skip
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
 
 
 def verhoeff_ok(code: str) -> bool:
@@ -125,18 +136,30 @@ def test_tnm_codes_cover_every_kidney_category_and_stage_group() -> None:
 
 
 def test_histology_keeps_the_old_names_and_adds_who_2022_subtypes() -> None:
-    old = ("clear_cell", "papillary", "chromophobe", "oncocytoma", "angiomyolipoma", "other",
-           "unknown")  # fmt: skip
+    old = (
+        "clear_cell",
+        "papillary",
+        "chromophobe",
+        "oncocytoma",
+        "angiomyolipoma",
+        "other",
+        "unknown",
+    )
     assert set(old) <= set(HISTOLOGIES)
     h = vocab.histologies()
     assert (h["clear_cell"].icdo3, h["papillary"].icdo3, h["chromophobe"].icdo3) == (
-        "8310/3", "8260/3", "8317/3",
-    )  # fmt: skip
+        "8310/3",
+        "8260/3",
+        "8317/3",
+    )
     assert h["clear_cell_papillary"].behaviour == "uncertain"  # WHO 2022: a tumour, /1
     for name in ("collecting_duct", "fh_deficient", "unclassified"):
         assert h[name].behaviour == "malignant" and h[name].pathway_group == "other"
-    assert vocab.histology_by_icdo3()["8311/3"] == ("fh_deficient", "sdh_deficient",
-                                                    "tfe3_rearranged")  # fmt: skip
+    assert vocab.histology_by_icdo3()["8311/3"] == (
+        "fh_deficient",
+        "sdh_deficient",
+        "tfe3_rearranged",
+    )
 
 
 # ------------------------------------------------------------------------------ imports
@@ -186,24 +209,66 @@ def test_an_icd_o_3_code_of_several_subtypes_is_refused(tmp_path: Path, engine: 
 
 def _coded(rows: Rows) -> Rows:
     rows["staging"] = [
-        {"tumour_id": "T1", "date": "2018-01-10", "classification": "c", "t_category": "T1a",
-         "n_category": "N0", "m_category": "M0", "stage_group": "I", "ajcc_edition": "8"},
-    ]  # fmt: skip
+        {
+            "tumour_id": "T1",
+            "date": "2018-01-10",
+            "classification": "c",
+            "t_category": "T1a",
+            "n_category": "N0",
+            "m_category": "M0",
+            "stage_group": "I",
+            "ajcc_edition": "8",
+        },
+    ]
     rows["performance"] = [{"patient_id": "P1", "date": "2018-01-10", "ecog": "1"}]
     rows["systemic_therapy"] = [
-        {"patient_id": "P2", "agent": "nivolumab", "regimen": "nivolumab+ipilimumab",
-         "line": "1", "start_date": "2020-01-01", "end_date": "2020-06-01",
-         "stop_reason": "toxicity"},
-        {"patient_id": "P2", "agent": "ipilimumab", "regimen": "nivolumab+ipilimumab",
-         "line": "1", "start_date": "2020-01-01", "end_date": "2020-03-01"},
-    ]  # fmt: skip
-    rows["metastases"] = [{"patient_id": "P2", "tumour_id": "T3", "date": "2020-01-01",
-                           "site": "lung", "detection": "imaging"}]  # fmt: skip
-    rows["radiotherapy"] = [{"patient_id": "P2", "start_date": "2021-01-04", "site": "spine",
-                             "modality": "photons", "dose_gy": "20", "fractions": "5",
-                             "end_date": "2021-01-08"}]  # fmt: skip
-    rows["disease_status"] = [{"patient_id": "P1", "tumour_id": "T1", "date": "2019-01-15",
-                               "status": "worsened", "evidence": "imaging"}]  # fmt: skip
+        {
+            "patient_id": "P2",
+            "agent": "nivolumab",
+            "regimen": "nivolumab+ipilimumab",
+            "line": "1",
+            "start_date": "2020-01-01",
+            "end_date": "2020-06-01",
+            "stop_reason": "toxicity",
+        },
+        {
+            "patient_id": "P2",
+            "agent": "ipilimumab",
+            "regimen": "nivolumab+ipilimumab",
+            "line": "1",
+            "start_date": "2020-01-01",
+            "end_date": "2020-03-01",
+        },
+    ]
+    rows["metastases"] = [
+        {
+            "patient_id": "P2",
+            "tumour_id": "T3",
+            "date": "2020-01-01",
+            "site": "lung",
+            "detection": "imaging",
+        }
+    ]
+    rows["radiotherapy"] = [
+        {
+            "patient_id": "P2",
+            "start_date": "2021-01-04",
+            "site": "spine",
+            "modality": "photons",
+            "dose_gy": "20",
+            "fractions": "5",
+            "end_date": "2021-01-08",
+        }
+    ]
+    rows["disease_status"] = [
+        {
+            "patient_id": "P1",
+            "tumour_id": "T1",
+            "date": "2019-01-15",
+            "status": "worsened",
+            "evidence": "imaging",
+        }
+    ]
     return rows
 
 
@@ -279,8 +344,14 @@ def _lab_codes(engine: Engine) -> dict[tuple[str, str], tuple[str | None, str | 
 
 def test_labs_get_their_loinc_and_ucum_codes(tmp_path: Path, engine: Engine) -> None:
     rows = _rows()
-    egfr = {"patient_id": "P1", "date": "2019-08-01", "test": "egfr", "value": "61",
-            "unit": "mL/min/1.73m2", "equation": "ckd-epi-2021"}  # fmt: skip
+    egfr = {
+        "patient_id": "P1",
+        "date": "2019-08-01",
+        "test": "egfr",
+        "value": "61",
+        "unit": "mL/min/1.73m2",
+        "equation": "ckd-epi-2021",
+    }
     rows["labs"].append(egfr)
     assert import_folder(engine, write_folder(tmp_path / "f", rows)).written
     codes = _lab_codes(engine)
@@ -300,14 +371,20 @@ def test_the_migration_derives_the_codes_of_stored_labs(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine, "accounts_0003")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO patients (patient_id, sex, birth_date) "
-                          "VALUES ('P1', 'male', '1950-01-01')"))  # fmt: skip
-        conn.execute(text(
-            "INSERT INTO labs (patient_id, date, test, value, unit, equation) VALUES "
-            "('P1', '2020-01-01', 'creatinine', 100, 'µmol/L', NULL), "
-            "('P1', '2020-01-02', 'egfr', 70, 'mL/min/1.73m2', 'mdrd'), "
-            "('P1', '2020-01-03', 'egfr', 70, 'mL/min/1.73m2', 'as reported')"
-        ))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO patients (patient_id, sex, birth_date) "
+                "VALUES ('P1', 'male', '1950-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO labs (patient_id, date, test, value, unit, equation) VALUES "
+                "('P1', '2020-01-01', 'creatinine', 100, 'µmol/L', NULL), "
+                "('P1', '2020-01-02', 'egfr', 70, 'mL/min/1.73m2', 'mdrd'), "
+                "('P1', '2020-01-03', 'egfr', 70, 'mL/min/1.73m2', 'as reported')"
+            )
+        )
     upgrade(engine)
     codes = _lab_codes(engine)
     assert codes[("2020-01-01", "creatinine")] == ("14682-9", "umol/L")
@@ -323,11 +400,11 @@ def test_coded_records_are_edited_one_by_one_and_block_deletes(
     tmp_path: Path, engine: Engine
 ) -> None:
     assert import_folder(engine, write_folder(tmp_path / "f", _rows())).written
-    perf = create_record(engine, "performance", {"patient_id": "P1", "date": "2020-02-02",
-                                                 "ecog": "2"}, actor="t")  # fmt: skip
+    perf = create_record(
+        engine, "performance", {"patient_id": "P1", "date": "2020-02-02", "ecog": "2"}, actor="t"
+    )
     assert perf.cells["ecog"] == "2"
-    changed = update_record(engine, "performance", perf.locator, {"karnofsky": "70"},
-                            "added", "t")  # fmt: skip
+    changed = update_record(engine, "performance", perf.locator, {"karnofsky": "70"}, "added", "t")
     assert changed.changed == ["karnofsky"]
     with pytest.raises(RecordConflict, match="performance"):
         delete_record(engine, "patients", "P1", "test", "t")

@@ -84,11 +84,17 @@ def test_dictionary_tags_every_id_date_and_free_text_column() -> None:
                 assert c.phi == "date", (spec.name, c.name)
             if c.references or c.name in ("patient_id", "tumour_id", "intervention_id"):
                 assert c.phi == "record_id", (spec.name, c.name)
-    untagged_text = {(f, c.name) for f, s in FILES.items() for c in s.columns
-                     if c.type == "str" and c.phi is None}  # fmt: skip
+    untagged_text = {
+        (f, c.name)
+        for f, s in FILES.items()
+        for c in s.columns
+        if c.type == "str" and c.phi is None
+    }
     assert untagged_text == {
-        ("labs", "unit"), ("labs", "equation"), ("systemic_therapy", "regimen")
-    }  # fmt: skip
+        ("labs", "unit"),
+        ("labs", "equation"),
+        ("systemic_therapy", "regimen"),
+    }
     assert set(cols_tagged("free_text")) == {("complications", "description"), ("events", "detail")}
 
 
@@ -110,8 +116,9 @@ def test_no_identifier_or_free_text_value_survives(synth_pair: tuple[Path, Path]
     for f, c in cols_tagged("free_text"):
         assert all(r[c] == "" for r in out[f]), (f, c)
     # Free text may coincide with a code ("other"); it must not survive in any text cell.
-    text_cells = {r[c.name] for f, s in FILES.items() for c in s.columns if c.type == "str"
-                  for r in out[f]}  # fmt: skip
+    text_cells = {
+        r[c.name] for f, s in FILES.items() for c in s.columns if c.type == "str" for r in out[f]
+    }
     assert prose.isdisjoint(text_cells)
     for f, c in cols_tagged("record_id"):
         assert all(re.fullmatch(r"[PTI]-[0-9a-f]{16}", r[c]) for r in out[f] if r[c]), (f, c)
@@ -332,8 +339,9 @@ def test_cli_export_deidentify(cli: Run, tmp_path: Path) -> None:
     assert cli("import", str(src), "--db", db).returncode == 0
     key = tmp_path / "key"
     key.write_bytes(KEY + b"\n")
-    done = cli("export", str(tmp_path / "d1"), "--deidentify", "--key-file", str(key),
-               "--db", db, "--json")  # fmt: skip
+    done = cli(
+        "export", str(tmp_path / "d1"), "--deidentify", "--key-file", str(key), "--db", db, "--json"
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["deidentified"] is True and doc["rows"]["patients"] == 2
@@ -350,8 +358,14 @@ def test_cli_export_deidentify(cli: Run, tmp_path: Path) -> None:
     once = cli("export", str(tmp_path / "d2"), "--deidentify", "--db", db)
     assert once.returncode == 1 and "persistent key is required" in once.stderr
     assert not (tmp_path / "d2").exists()
-    env = cli("export", str(tmp_path / "d5"), "--deidentify", "--db", db,
-              env={"RENALPATH_DEID_KEY_FILE": str(key)})  # fmt: skip
+    env = cli(
+        "export",
+        str(tmp_path / "d5"),
+        "--deidentify",
+        "--db",
+        db,
+        env={"RENALPATH_DEID_KEY_FILE": str(key)},
+    )
     assert env.returncode == 0, env.stderr
     assert (tmp_path / "d5" / "labs.csv").read_bytes() == (
         tmp_path / "d1" / "labs.csv"

@@ -30,23 +30,38 @@ def registries(draw: Any) -> dict[str, list[dict[str, Any]]]:
     """Rows of the four tables the rule reads, valid for the registry's constraints."""
     n = draw(st.integers(1, 6))
     rows: dict[str, list[dict[str, Any]]] = {
-        "patients": [], "events": [], "labs": [], "interventions": [],
-    }  # fmt: skip
+        "patients": [],
+        "events": [],
+        "labs": [],
+        "interventions": [],
+    }
     for i in range(n):
         pid = f"P{i}"
-        rows["patients"].append({
-            "patient_id": pid, "sex": "female", "birth_date": dt.date(1940, 1, 1),
-            "death_date": draw(MAYBE), "last_contact_date": draw(MAYBE),
-        })  # fmt: skip
+        rows["patients"].append(
+            {
+                "patient_id": pid,
+                "sex": "female",
+                "birth_date": dt.date(1940, 1, 1),
+                "death_date": draw(MAYBE),
+                "last_contact_date": draw(MAYBE),
+            }
+        )
         # events and labs are unique by (patient, type or test, date): distinct dates each
         for d in draw(st.lists(DATES, max_size=3, unique=True)):
             rows["events"].append({"patient_id": pid, "date": d, "type": "last_followup"})
         for d in draw(st.lists(DATES, max_size=3, unique=True)):
-            rows["labs"].append({"patient_id": pid, "date": d, "test": "creatinine",
-                                 "value": 1.0, "unit": "mg/dL"})  # fmt: skip
+            rows["labs"].append(
+                {"patient_id": pid, "date": d, "test": "creatinine", "value": 1.0, "unit": "mg/dL"}
+            )
         for j, d in enumerate(draw(st.lists(DATES, max_size=3))):
-            rows["interventions"].append({"intervention_id": f"{pid}-I{j}", "patient_id": pid,
-                                          "date": d, "type": "cryoablation"})  # fmt: skip
+            rows["interventions"].append(
+                {
+                    "intervention_id": f"{pid}-I{j}",
+                    "patient_id": pid,
+                    "date": d,
+                    "type": "cryoablation",
+                }
+            )
     return rows
 
 

@@ -20,14 +20,24 @@ from renalpath.registry.exporter import export_folder
 from renalpath.registry.importer import import_folder
 from tests.registry.registry_fixtures import base_rows, write_folder
 
-TABLES = ("patients", "tumours", "imaging", "interventions", "pathology", "complications",
-          "labs", "events", "audit_log")  # fmt: skip
+TABLES = (
+    "patients",
+    "tumours",
+    "imaging",
+    "interventions",
+    "pathology",
+    "complications",
+    "labs",
+    "events",
+    "audit_log",
+)
 
 
 def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0)
-                for t in TABLES}  # fmt: skip
+        return {
+            t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0) for t in TABLES
+        }
 
 
 def test_import_loads_every_row(engine: Engine, folder: Path) -> None:
@@ -46,8 +56,15 @@ def test_any_error_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     before = counts(engine)
     rows = copy.deepcopy(base_rows())
     rows["patients"].append({"patient_id": "P5", "sex": "female", "birth_date": "1970-01-01"})
-    rows["labs"].append({"patient_id": "P5", "date": "2020-01-01", "test": "creatinine",
-                         "value": "95", "unit": "mg/dL"})  # fmt: skip
+    rows["labs"].append(
+        {
+            "patient_id": "P5",
+            "date": "2020-01-01",
+            "test": "creatinine",
+            "value": "95",
+            "unit": "mg/dL",
+        }
+    )
     result = import_folder(engine, write_folder(tmp_path / "bad", rows))
     assert not result.written
     assert [(e.file, e.line, e.column) for e in result.report.errors] == [("labs.csv", 5, "value")]
@@ -78,8 +95,12 @@ def test_update_is_audited_and_recomputes_egfr(engine: Engine, tmp_path: Path) -
     assert result.counts["patients"] == {"inserted": 0, "updated": 1, "unchanged": 1}
     entry = next(audit.log_rows(engine, entity="patients", entity_id="P1"))
     assert (entry["action"], entry["field"], entry["old"], entry["new"], entry["reason"]) == (
-        "update", "sex", "male", "female", "sex corrected",
-    )  # fmt: skip
+        "update",
+        "sex",
+        "male",
+        "female",
+        "sex corrected",
+    )
     with engine.connect() as conn:
         egfr_female = conn.execute(text("SELECT egfr FROM labs WHERE date = '2018-01-20'")).scalar()
     # CKD-EPI 2021 (Inker et al., NEJM 2021;385:1737-49), creatinine 1.1 mg/dL, age 68:
@@ -138,8 +159,12 @@ def test_killed_import_leaves_database_unchanged(db: tuple[Engine, str], tmp_pat
     folder = write_folder(tmp_path / "second", rows)
     script = tmp_path / "kill_me.py"
     script.write_text(_KILL_SCRIPT, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), url, str(folder)],
-                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script), url, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "WRITING"  # rows are being written now
     proc.send_signal(signal.SIGKILL)
@@ -166,13 +191,21 @@ def test_changes_to_stored_rows_need_update(engine: Engine, tmp_path: Path) -> N
     refused = import_folder(engine, folder)
     assert not refused.written and refused.updates_refused and refused.report.ok
     assert refused.diff() == [
-        {"file": "patients", "id": "P1", "column": "birth_date", "old": "1950-01-01",
-         "new": "1951-01-01"}
-    ]  # fmt: skip
+        {
+            "file": "patients",
+            "id": "P1",
+            "column": "birth_date",
+            "old": "1950-01-01",
+            "new": "1951-01-01",
+        }
+    ]
     assert counts(engine) == before  # not even the new patient P3
     dry = import_folder(engine, folder, update=True, dry_run=True)
-    assert not dry.written and dry.counts["patients"] == {"inserted": 1, "updated": 1,
-                                                          "unchanged": 1}  # fmt: skip
+    assert not dry.written and dry.counts["patients"] == {
+        "inserted": 1,
+        "updated": 1,
+        "unchanged": 1,
+    }
     assert counts(engine) == before
     done = import_folder(engine, folder, update=True, reason="birth date corrected")
     assert done.written and counts(engine)["patients"] == 3
@@ -186,6 +219,8 @@ def test_update_is_checked_against_the_stored_rows(engine: Engine, tmp_path: Pat
     result = import_folder(engine, write_folder(tmp_path / "v2", rows), update=True, reason="x")
     assert not result.written
     reasons = [(e.file, e.reason) for e in result.report.errors]
-    assert ("labs (stored)", "row P1|2019-07-01|creatinine after this import: lab after death "
-            "(2018-06-01)") in reasons  # fmt: skip
+    assert (
+        "labs (stored)",
+        "row P1|2019-07-01|creatinine after this import: lab after death (2018-06-01)",
+    ) in reasons
     assert counts(engine) == before

@@ -39,10 +39,12 @@ def _run(
     return result, tables
 
 
-def _both(folder: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[
+def _both(
+    folder: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[
     tuple[importer.ImportResult, dict[str, list[tuple[object, ...]]]],
     tuple[importer.ImportResult, dict[str, list[tuple[object, ...]]]],
-]:  # fmt: skip
+]:
     whole = _run(folder, tmp / "whole.db")
     monkeypatch.setattr(reader, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(importer, "READ_ROWS", 37)
@@ -57,8 +59,9 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_clean_folder_same_rows_and_audit(clean: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_clean_folder_same_rows_and_audit(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (w, wt), (c, ct) = _both(clean, tmp_path, monkeypatch)
     assert w.written and c.written
     assert c.counts == w.counts and c.rows_total == w.rows_total
@@ -71,11 +74,17 @@ def test_clean_folder_same_rows_and_audit(clean: Path, tmp_path: Path,
     assert ct["audit"] == wt["audit"]
 
 
-def test_messy_folder_same_report_and_rows(clean: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    messy = render_folder(clean, tmp_path / "messy", list(CELL_VARIANTS),
-                          ["semicolon_decimal_comma", "upper_headers", "trailing_empty_row"],
-                          seed=2, chunk_rows=23)  # fmt: skip
+def test_messy_folder_same_report_and_rows(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messy = render_folder(
+        clean,
+        tmp_path / "messy",
+        list(CELL_VARIANTS),
+        ["semicolon_decimal_comma", "upper_headers", "trailing_empty_row"],
+        seed=2,
+        chunk_rows=23,
+    )
     (w, wt), (c, ct) = _both(messy, tmp_path, monkeypatch)
     assert w.written and c.written
     assert c.report.render() == w.report.render()
@@ -83,8 +92,9 @@ def test_messy_folder_same_report_and_rows(clean: Path, tmp_path: Path,
     assert ct["audit"] == wt["audit"]
 
 
-def test_errors_and_cross_chunk_duplicates(clean: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_errors_and_cross_chunk_duplicates(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     for path in clean.iterdir():
@@ -107,8 +117,9 @@ def test_errors_and_cross_chunk_duplicates(clean: Path, tmp_path: Path,
     assert all(not rows for rows in ct.values())
 
 
-def test_hash_collision_is_run_again(clean: Path, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_hash_collision_is_run_again(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A repeated key hash that is no duplicate holds the writes back; the import is rolled
     back and run again with another hash key, and then writes everything."""
     calls: list[str] = []
@@ -131,8 +142,9 @@ def test_hash_collision_is_run_again(clean: Path, tmp_path: Path,
     assert len(tables["labs"]) == result.counts["labs"]["inserted"] > 0
 
 
-def test_update_of_stored_rows_same_diff(clean: Path, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_update_of_stored_rows_same_diff(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second import that changes stored rows: same diff, refusal and update either way."""
     changed = tmp_path / "changed"
     changed.mkdir()

@@ -50,8 +50,21 @@ def test_kits19_imports(kits19_dir: Path, tmp_path: Path, engine: Engine) -> Non
         censored = conn.execute(
             text("SELECT count(*) FROM labs WHERE comparator = '>=' AND value = 90")
         ).scalar()
-    assert set(stages) <= {"T0", "T1a", "T1b", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
-                           "TX", "T1", "T2"}  # fmt: skip
+    assert set(stages) <= {
+        "T0",
+        "T1a",
+        "T1b",
+        "T2a",
+        "T2b",
+        "T3",
+        "T3a",
+        "T3b",
+        "T3c",
+        "T4",
+        "TX",
+        "T1",
+        "T2",
+    }
     assert stages["T1a"] > 50
     assert censored and censored > 50  # KiTS19 writes eGFR above 90 as ">=90"
 

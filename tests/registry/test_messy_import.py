@@ -33,8 +33,9 @@ def synthetic_rows(n: int = PATIENTS, seed: int = 7) -> Rows:
             rows[name].extend(records)
     # Complications with every kind of grade spelling (the synthetic cohort has few).
     for iv, grade in zip(rows["interventions"], ("IIIa", "IVb-d", "IIIb", "II-d"), strict=False):
-        rows["complications"].append({"intervention_id": iv["intervention_id"],
-                                      "clavien_dindo": grade})  # fmt: skip
+        rows["complications"].append(
+            {"intervention_id": iv["intervention_id"], "clavien_dindo": grade}
+        )
     return rows
 
 
@@ -98,8 +99,9 @@ def test_each_cell_variant_imports_like_the_clean_folder(
     result, engine = _import(tmp_path, folder)
     _assert_same(result, engine, expected)
     if variant != "blanks":  # surrounding blanks are dropped without a word, as before
-        assert any("stored as" in w.reason or "read as blank" in w.reason
-                   for w in result.report.warnings), variant  # fmt: skip
+        assert any(
+            "stored as" in w.reason or "read as blank" in w.reason for w in result.report.warnings
+        ), variant
 
 
 @pytest.mark.parametrize("variant", FILE_VARIANTS)
@@ -122,8 +124,15 @@ def test_everything_mixed(
 ) -> None:
     rows, expected = clean
     cells = sorted(CELL_VARIANTS)
-    files = ["semicolon_decimal_comma", "bom", "upper_headers", "shuffled_columns",
-             "upper_file_names", "trailing_empty_row", "extra_column"]  # fmt: skip
+    files = [
+        "semicolon_decimal_comma",
+        "bom",
+        "upper_headers",
+        "shuffled_columns",
+        "upper_file_names",
+        "trailing_empty_row",
+        "extra_column",
+    ]
     folder = render(rows, tmp_path / "messy", cells, files, seed=3)
     result, engine = _import(tmp_path, folder, ignore_columns=("mrn",))
     _assert_same(result, engine, expected)
@@ -163,9 +172,16 @@ def test_day_month_dates_with_date_format(
 
 def test_censored_egfr_is_stored_with_its_comparator(tmp_path: Path) -> None:
     clean_rows = copy.deepcopy(base_rows())
-    clean_rows["labs"].append({"patient_id": "P1", "date": "2020-01-01", "test": "egfr",
-                               "value": "90", "comparator": ">",
-                               "unit": "mL/min/1.73m2"})  # fmt: skip
+    clean_rows["labs"].append(
+        {
+            "patient_id": "P1",
+            "date": "2020-01-01",
+            "test": "egfr",
+            "value": "90",
+            "comparator": ">",
+            "unit": "mL/min/1.73m2",
+        }
+    )
     messy_rows = copy.deepcopy(clean_rows)
     messy_rows["labs"][-1].update(value=">90", comparator="")
     a = _engine(tmp_path / "a.db")
@@ -173,8 +189,11 @@ def test_censored_egfr_is_stored_with_its_comparator(tmp_path: Path) -> None:
     result, b = _import(tmp_path, write_folder(tmp_path / "messy", messy_rows))
     _assert_same(result, b, dump(a))
     with b.connect() as conn:
-        got = conn.execute(select(TABLES["labs"].c.value, TABLES["labs"].c.comparator).where(
-            TABLES["labs"].c.test == "egfr")).all()  # fmt: skip
+        got = conn.execute(
+            select(TABLES["labs"].c.value, TABLES["labs"].c.comparator).where(
+                TABLES["labs"].c.test == "egfr"
+            )
+        ).all()
     assert [tuple(r) for r in got] == [(90.0, ">")]
 
 
@@ -184,8 +203,11 @@ def test_haemoglobin_in_mmol_per_litre_is_converted(tmp_path: Path) -> None:
     result, engine = _import(tmp_path, write_folder(tmp_path / "reg", rows))
     assert result.written, result.report.render()
     with engine.connect() as conn:
-        value, unit = conn.execute(select(TABLES["labs"].c.value, TABLES["labs"].c.unit).where(
-            TABLES["labs"].c.test == "hemoglobin")).one()  # fmt: skip
+        value, unit = conn.execute(
+            select(TABLES["labs"].c.value, TABLES["labs"].c.unit).where(
+                TABLES["labs"].c.test == "hemoglobin"
+            )
+        ).one()
     # 1 mmol/L haemoglobin (monomer, 16 114.5 g/mol) = 1.61145 g/dL: 8 mmol/L = 12.8916 g/dL.
     assert (value, unit) == (pytest.approx(12.8916), "g/dL")
 
@@ -221,8 +243,9 @@ def test_ambiguous_and_wrong_cells_are_refused_with_the_fix(tmp_path: Path) -> N
     rows = copy.deepcopy(base_rows())
     rows["pathology"][0]["pn"] = "N2"
     rows["pathology"][0]["pt"] = "ycT1a"
-    rows["labs"].append({"patient_id": "P1", "date": "2020-02-01", "test": "egfr",
-                         "value": "55", "unit": "ml/min"})  # fmt: skip
+    rows["labs"].append(
+        {"patient_id": "P1", "date": "2020-02-01", "test": "egfr", "value": "55", "unit": "ml/min"}
+    )
     rows["labs"][2]["unit"] = "bananas"
     rows["patients"][0]["birth_date"] = "18264"
     rows["patients"][1]["death_date"] = "44562"
@@ -271,8 +294,9 @@ def test_lower_case_extension_is_a_warning(tmp_path: Path) -> None:
     (folder / "labs.csv").rename(folder / "labs.CSV")
     result, _ = _import(tmp_path, folder)
     assert result.written and result.counts["labs"]["inserted"] == 3
-    assert any(w.file == "labs.CSV" and "read as labs.csv" in w.reason
-               for w in result.report.warnings)  # fmt: skip
+    assert any(
+        w.file == "labs.CSV" and "read as labs.csv" in w.reason for w in result.report.warnings
+    )
 
 
 def test_empty_folder_is_refused(tmp_path: Path) -> None:
@@ -295,8 +319,12 @@ _EXAMPLES = int(os.environ.get("RENALPATH_MESSY_EXAMPLES", "4"))
 _SAFE_FILES = [v for v in FILE_VARIANTS if v not in ("cp1252", "extra_column")]
 
 
-@settings(max_examples=_EXAMPLES, deadline=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=_EXAMPLES,
+    deadline=None,
+    phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(1, 12),
@@ -304,9 +332,12 @@ _SAFE_FILES = [v for v in FILE_VARIANTS if v not in ("cp1252", "extra_column")]
     files=st.lists(st.sampled_from(_SAFE_FILES), unique=True, max_size=3),
 )
 def test_random_registries_render_messily_to_the_same_database(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, n: int, cells: list[str],
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    n: int,
+    cells: list[str],
     files: list[str],
-) -> None:  # fmt: skip
+) -> None:
     if "workbook" in files and "workbook_per_table" in files:
         files.remove("workbook_per_table")
     tmp = tmp_path_factory.mktemp("prop")
@@ -362,8 +393,10 @@ def test_meaningful_tnm_prefixes_are_split_off(column: str, data: st.DataObject)
 
 
 @settings(max_examples=100, deadline=None)
-@given(value=st.decimals(min_value=0, max_value=1000, places=2), op=st.sampled_from(
-    [">", ">=", "<", "<=", "≥", "≤"]))  # fmt: skip
+@given(
+    value=st.decimals(min_value=0, max_value=1000, places=2),
+    op=st.sampled_from([">", ">=", "<", "<=", "≥", "≤"]),
+)
 def test_censored_values_keep_their_number(value: object, op: str) -> None:
     import pandas as pd
 
@@ -373,11 +406,16 @@ def test_censored_values_keep_their_number(value: object, op: str) -> None:
     text = f"{op}{value}"
     frame = pd.DataFrame({c: [""] for c in FILES["labs"].column_names})
     frame.loc[0, ["patient_id", "date", "test", "value", "unit"]] = [
-        "P1", "2020-01-01", "egfr", text, "mL/min/1.73m2"
-    ]  # fmt: skip
+        "P1",
+        "2020-01-01",
+        "egfr",
+        text,
+        "mL/min/1.73m2",
+    ]
     frame["_line"] = [2]
-    refused = normalise_frame(FILES["labs"], frame, FileContext(ReadOptions()),
-                              lambda *a: None, lambda *a: None)  # fmt: skip
+    refused = normalise_frame(
+        FILES["labs"], frame, FileContext(ReadOptions()), lambda *a: None, lambda *a: None
+    )
     assert not refused
     assert float(frame.loc[0, "value"]) == float(str(value))
     assert frame.loc[0, "comparator"] == {"≥": ">=", "≤": "<="}.get(op, op)

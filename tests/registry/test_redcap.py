@@ -123,8 +123,10 @@ def test_field_types_and_choices() -> None:
             assert all(CODE.fullmatch(c) for c in codes), codes
             assert len(set(codes)) == len(codes) and len(set(labels)) == len(labels)
             assert not any("_" in label for label in labels), labels  # words, not codes
-            assert all(label[:1].isupper() or label[:1].isdigit() or label.startswith("eGFR")
-                       for label in labels), labels  # fmt: skip
+            assert all(
+                label[:1].isupper() or label[:1].isdigit() or label.startswith("eGFR")
+                for label in labels
+            ), labels
         elif col.type == "date":
             assert row["Text Validation Type OR Show Slider Number"] == "date_ymd"
         elif col.type == "int":
@@ -222,8 +224,12 @@ def _to_labels(src: Path, dst: Path, *, headers: bool, values: bool) -> Path:
 def test_labelled_export_imports_the_same(tmp_path: Path, headers: bool, values: bool) -> None:
     source = _loaded(tmp_path, _rows_with_every_grade())
     export_records(source, tmp_path / "redcap")
-    labelled = _to_labels(tmp_path / "redcap" / rc.RECORDS_FILE, tmp_path / "labels.csv",
-                          headers=headers, values=values)  # fmt: skip
+    labelled = _to_labels(
+        tmp_path / "redcap" / rc.RECORDS_FILE,
+        tmp_path / "labels.csv",
+        headers=headers,
+        values=values,
+    )
     target = _engine(tmp_path / "target.db")
     result = import_records(target, labelled)
     assert result.written, result.report.render()
@@ -233,8 +239,12 @@ def test_labelled_export_imports_the_same(tmp_path: Path, headers: bool, values:
 _EXAMPLES = 6
 
 
-@settings(max_examples=_EXAMPLES, deadline=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=_EXAMPLES,
+    deadline=None,
+    phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 10), labels=st.booleans())
 def test_random_registries_round_trip(
     tmp_path_factory: pytest.TempPathFactory, seed: int, n: int, labels: bool
@@ -298,8 +308,15 @@ def test_records_file_is_consistent_with_the_dictionary(tmp_path: Path) -> None:
 
 def test_numbers_without_exponent_and_formula_guard(tmp_path: Path) -> None:
     rows = copy.deepcopy(base_rows())
-    rows["labs"].append({"patient_id": "P1", "date": "2020-03-01", "test": "calcium",
-                         "value": "0.00001", "unit": "mg/dL"})  # fmt: skip
+    rows["labs"].append(
+        {
+            "patient_id": "P1",
+            "date": "2020-03-01",
+            "test": "calcium",
+            "value": "0.00001",
+            "unit": "mg/dL",
+        }
+    )
     rows["complications"][0]["description"] = "=HYPERLINK(x)"
     source = _loaded(tmp_path, rows)
     export_records(source, tmp_path / "redcap")
@@ -315,8 +332,9 @@ def test_empty_registry_writes_the_header(tmp_path: Path) -> None:
 
 
 def test_row_without_patient_is_refused(tmp_path: Path) -> None:
-    tables = {"imaging": _frame("imaging", [{"tumour_id": "T9", "date": "2020-01-01",
-                                             "size_mm": "20"}])}  # fmt: skip
+    tables = {
+        "imaging": _frame("imaging", [{"tumour_id": "T9", "date": "2020-01-01", "size_mm": "20"}])
+    }
     with pytest.raises(RedcapError, match="imaging: no column leads to a patient"):
         write_records(tables, tmp_path / "r.csv")
 
@@ -395,8 +413,10 @@ def test_layout_errors_name_their_line(tmp_path: Path) -> None:
     result = import_records(_engine(tmp_path / "t.db"), _write(tmp_path / "bad.csv", table))
     reasons = {(line, column): reason for _f, line, column, reason in _errors(result)}
     assert "given twice" in reasons[(n - 2, "patient_id")]
-    assert "not a form of the renalpath REDCap dictionary" in reasons[
-        (n - 1, "redcap_repeat_instrument")]  # fmt: skip
+    assert (
+        "not a form of the renalpath REDCap dictionary"
+        in reasons[(n - 1, "redcap_repeat_instrument")]
+    )
     assert "instance number" in reasons[(n, "redcap_repeat_instance")]
     assert "a field of form tumours on a row of form patients" in reasons[(2, "tum_side")]
     assert (
@@ -482,15 +502,23 @@ def test_cli_deidentified_redcap_export_reimports(cli: Run, tmp_path: Path) -> N
     cli("import", str(write_folder(tmp_path / "reg", base_rows())), "--db", db)
     key = tmp_path / "key"
     key.write_text("0123456789abcdef0123456789abcdef\n")
-    out = cli("export", str(tmp_path / "rc"), "--format", "redcap", "--deidentify",
-              "--key-file", str(key), "--db", db)  # fmt: skip
+    out = cli(
+        "export",
+        str(tmp_path / "rc"),
+        "--format",
+        "redcap",
+        "--deidentify",
+        "--key-file",
+        str(key),
+        "--db",
+        db,
+    )
     assert out.returncode == 0, out.stderr
     records = _records(tmp_path / "rc" / rc.RECORDS_FILE)
     assert {r["patient_id"] for r in records}.isdisjoint({"P1", "P2"})
     assert all(r["comp_description"] == "" for r in records)
     db2 = f"sqlite:///{tmp_path / 'b.db'}"
-    done = cli("import", str(tmp_path / "rc" / rc.RECORDS_FILE), "--format", "redcap",
-               "--db", db2)  # fmt: skip
+    done = cli("import", str(tmp_path / "rc" / rc.RECORDS_FILE), "--format", "redcap", "--db", db2)
     assert done.returncode == 0, done.stderr
 
 
@@ -516,9 +544,8 @@ def test_semicolon_file_multiline_notes_and_bom(tmp_path: Path) -> None:
     table[described][head.index("comp_description")] = "bleeding;\nsecond line"
     buf = io.StringIO()
     csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(
-        [[v.replace(".", ",") if re.fullmatch(r"\d+\.\d+", v) else v for v in row]
-         for row in table]
-    )  # fmt: skip
+        [[v.replace(".", ",") if re.fullmatch(r"\d+\.\d+", v) else v for v in row] for row in table]
+    )
     path = tmp_path / "semicolon.csv"
     path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
     target = _engine(tmp_path / "t.db")

@@ -125,8 +125,15 @@ def test_prefixes_that_do_not_fit_are_refused(tmp_path: Path, written: str, beca
 
 def test_the_staging_file_keeps_its_prefix_in_the_classification(tmp_path: Path) -> None:
     rows = _rows()
-    rows["staging"] = [{"tumour_id": "T1", "date": "2019-06-01", "classification": "yp",
-                        "t_category": "ypT2", "ajcc_edition": "8"}]  # fmt: skip
+    rows["staging"] = [
+        {
+            "tumour_id": "T1",
+            "date": "2019-06-01",
+            "classification": "yp",
+            "t_category": "ypT2",
+            "ajcc_edition": "8",
+        }
+    ]
     result, _ = _import(tmp_path, write_folder(tmp_path / "reg", rows))
     errors = {(f, c): r for f, c, r, _ in _errors(result.report)}
     assert "classification column" in errors[("staging.csv", "t_category")]

@@ -173,26 +173,54 @@ def empty_study() -> dict[str, Any]:
     """An empty window: counts 0, every statistic null (the outcomes contract: no NaN)."""
     s = copy.deepcopy(founding_study())
     s.update(
-        n_surgical_patients=0, n_salvage=0, salvage_rate_pct=None, male_n=0, male_pct=None,
-        age_mean=None, age_sd=None, age_min=None, age_max=None, primary_modality={},
-        primary_open_surgery_n=0, salvage_procedure={}, approach={},
-        dialysis_expected_preop_n=0, pt_stage={}, recurrence_after_salvage_n=0, deaths_n=0,
-        methods="", results="none had salvage surgery",
+        n_surgical_patients=0,
+        n_salvage=0,
+        salvage_rate_pct=None,
+        male_n=0,
+        male_pct=None,
+        age_mean=None,
+        age_sd=None,
+        age_min=None,
+        age_max=None,
+        primary_modality={},
+        primary_open_surgery_n=0,
+        salvage_procedure={},
+        approach={},
+        dialysis_expected_preop_n=0,
+        pt_stage={},
+        recurrence_after_salvage_n=0,
+        deaths_n=0,
+        methods="",
+        results="none had salvage surgery",
         notes=["no salvage nephrectomy in the window: study statistics are null"],
-    )  # fmt: skip
+    )
     s["renal_function"] = {
-        "n": 0, "equation": "mdrd", "creatinine_pre_mean": None, "creatinine_post_mean": None,
-        "egfr_pre_mean": None, "egfr_post_mean": None, "egfr_change_mean": None,
-        "paired_t_p": None, "wilcoxon_p": None, "ckd_upstaged_n": 0, "excluded_dialysis_n": 0,
-    }  # fmt: skip
+        "n": 0,
+        "equation": "mdrd",
+        "creatinine_pre_mean": None,
+        "creatinine_post_mean": None,
+        "egfr_pre_mean": None,
+        "egfr_post_mean": None,
+        "egfr_change_mean": None,
+        "paired_t_p": None,
+        "wilcoxon_p": None,
+        "ckd_upstaged_n": 0,
+        "excluded_dialysis_n": 0,
+    }
     none_block = {"n": 0, "mean": None, "sd": None, "median": None, "min": None, "max": None}
     s["warm_ischemia"] = dict(none_block)
     s["blood_loss"] = dict(none_block)
     s["margins"] = {"n": 0, "negative_n": 0, "positive_n": 0}
     s["complications"] = {"none": 0, "major_n": 0}
     s["followup_months"] = {"mean": None, "median": None, "min": None, "max": None}
-    s["rfs"] = {"n": 0, "events": 0, "estimates": [], "median": {"months": None},
-                "at_risk": [], "table": []}  # fmt: skip
+    s["rfs"] = {
+        "n": 0,
+        "events": 0,
+        "estimates": [],
+        "median": {"months": None},
+        "at_risk": [],
+        "table": [],
+    }
     return s
 
 
@@ -218,33 +246,70 @@ def survival_doc() -> dict[str, Any]:
         "events": 7,
         "groups": [
             {
-                "group": "partial_nephrectomy", "n": 20, "events": 4,
-                "median": 730.5, "median_ci_low": 365.25, "median_ci_high": None,
+                "group": "partial_nephrectomy",
+                "n": 20,
+                "events": 4,
+                "median": 730.5,
+                "median_ci_low": 365.25,
+                "median_ci_high": None,
                 "table": [
-                    {"time_days": 100.0, "n_risk": 20, "n_event": 2, "survival": 0.9,
-                     "ci_low": 0.75, "ci_high": 1.0},
-                    {"time_days": 500.0, "n_risk": 10, "n_event": 1, "survival": 0.8,
-                     "ci_low": 0.62, "ci_high": 1.0},
+                    {
+                        "time_days": 100.0,
+                        "n_risk": 20,
+                        "n_event": 2,
+                        "survival": 0.9,
+                        "ci_low": 0.75,
+                        "ci_high": 1.0,
+                    },
+                    {
+                        "time_days": 500.0,
+                        "n_risk": 10,
+                        "n_event": 1,
+                        "survival": 0.8,
+                        "ci_low": 0.62,
+                        "ci_high": 1.0,
+                    },
                 ],
-                "at_risk": [{"months": 0, "n_risk": 20}, {"months": 12, "n_risk": 14},
-                            {"months": 24, "n_risk": 6}],
+                "at_risk": [
+                    {"months": 0, "n_risk": 20},
+                    {"months": 12, "n_risk": 14},
+                    {"months": 24, "n_risk": 6},
+                ],
             },
             {
-                "group": "radical_nephrectomy", "n": 10, "events": 3,
-                "median": None, "median_ci_low": None, "median_ci_high": None,
+                "group": "radical_nephrectomy",
+                "n": 10,
+                "events": 3,
+                "median": None,
+                "median_ci_low": None,
+                "median_ci_high": None,
                 "table": [
-                    {"time_days": 50.0, "n_risk": 10, "n_event": 3, "survival": 0.7,
-                     "ci_low": 0.47, "ci_high": 1.0},
+                    {
+                        "time_days": 50.0,
+                        "n_risk": 10,
+                        "n_event": 3,
+                        "survival": 0.7,
+                        "ci_low": 0.47,
+                        "ci_high": 1.0,
+                    },
                 ],
-                "at_risk": [{"months": 0, "n_risk": 10}, {"months": 12, "n_risk": 2},
-                            {"months": 24, "n_risk": 0}],
+                "at_risk": [
+                    {"months": 0, "n_risk": 10},
+                    {"months": 12, "n_risk": 2},
+                    {"months": 24, "n_risk": 0},
+                ],
             },
         ],
         "logrank_p": 0.0123,
         "logrank": {
-            "test": "log-rank", "chisq": 6.25, "df": 1, "p_value": 0.0123,
-            "groups": [{"group": "partial_nephrectomy", "n": 20, "observed": 4, "expected": 6.1},
-                       {"group": "radical_nephrectomy", "n": 10, "observed": 3, "expected": 0.9}],
+            "test": "log-rank",
+            "chisq": 6.25,
+            "df": 1,
+            "p_value": 0.0123,
+            "groups": [
+                {"group": "partial_nephrectomy", "n": 20, "observed": 4, "expected": 6.1},
+                {"group": "radical_nephrectomy", "n": 10, "observed": 3, "expected": 0.9},
+            ],
         },
         "notes": [],
-    }  # fmt: skip
+    }

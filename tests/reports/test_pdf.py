@@ -49,8 +49,14 @@ def test_salvage_pdf_opens_with_sections_and_numbers(study: dict[str, Any], tmp_
     assert pdf.startswith(b"%PDF-")
     pages, text = _pdf_text(pdf)
     assert 2 <= pages <= 8  # a results section with tables and two figures, not a book
-    for title in ("Methods", "Results", "Kidney function", "Recurrence-free survival",
-                  "Software versions", "Not a medical device"):  # fmt: skip
+    for title in (
+        "Methods",
+        "Results",
+        "Kidney function",
+        "Recurrence-free survival",
+        "Software versions",
+        "Not a medical device",
+    ):
         assert title in text, title
     assert "839" in text
     assert "53.8" in text and "46.6" in text

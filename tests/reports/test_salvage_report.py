@@ -71,8 +71,15 @@ def test_key_numbers_are_shown_formatted(study: dict[str, Any]) -> None:
     assert not missing, f"not in report: {missing}"
     # 60-month RFS is null in the input: a dash, with the reason given.
     assert "beyond the last follow-up" in text
-    for section in ("Methods", "Results", "Table 1.", "Table 2.", "Kidney function",
-                    "Recurrence-free survival", "Software versions"):  # fmt: skip
+    for section in (
+        "Methods",
+        "Results",
+        "Table 1.",
+        "Table 2.",
+        "Kidney function",
+        "Recurrence-free survival",
+        "Software versions",
+    ):
         assert section in text
 
 
@@ -124,8 +131,13 @@ def test_missing_contract_key_is_named(study: dict[str, Any]) -> None:
 
 def test_templates_are_package_data() -> None:
     base = resources.files("renalpath.reports") / "templates"
-    for name in ("base.html.j2", "salvage.html.j2", "survival.html.j2", "macros.html.j2",
-                 "report.css"):  # fmt: skip
+    for name in (
+        "base.html.j2",
+        "salvage.html.j2",
+        "survival.html.j2",
+        "macros.html.j2",
+        "report.css",
+    ):
         assert (base / name).is_file(), name
 
 

@@ -35,8 +35,15 @@ def test_groups_estimates_and_logrank(survival_doc: dict[str, Any]) -> None:
 
 
 def test_empty_survival_study_renders() -> None:
-    doc = {"endpoint": "overall", "n": 0, "events": 0, "groups": [], "by": None,
-           "window": {"from": None, "to": None}, "notes": ["no patients"]}  # fmt: skip
+    doc = {
+        "endpoint": "overall",
+        "n": 0,
+        "events": 0,
+        "groups": [],
+        "by": None,
+        "window": {"from": None, "to": None},
+        "notes": ["no patients"],
+    }
     text = _text(render_survival_html(SurvivalReportInput(doc)))
     assert "no patients" in text
     assert "all operation dates in the registry" in text

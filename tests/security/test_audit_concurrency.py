@@ -66,9 +66,13 @@ def test_readers_and_writers_never_fork_the_chain(
             value = f"{1 + step % 9 / 10:.1f}" if n == 0 else f"{12 + step % 7 / 10:.1f}"
             try:
                 res = update_record(
-                    engine, "labs", lab, {"value": value}, f"correction {n}.{step}",
+                    engine,
+                    "labs",
+                    lab,
+                    {"value": value},
+                    f"correction {n}.{step}",
                     f"user:writer{n}",
-                )  # fmt: skip
+                )
             except BaseException as err:
                 errors.append(err)
                 return

@@ -58,8 +58,9 @@ def _fill(engine: Engine, tmp_path: Path) -> int:
 
 def _seqs(engine: Engine) -> list[int]:
     with engine.connect() as conn:
-        return [int(s) for s in conn.execute(text("SELECT seq FROM audit_log ORDER BY seq"))
-                .scalars()]  # fmt: skip
+        return [
+            int(s) for s in conn.execute(text("SELECT seq FROM audit_log ORDER BY seq")).scalars()
+        ]
 
 
 def _rechain_from(engine: Engine, seq: int) -> None:
@@ -138,8 +139,9 @@ def test_rewriting_with_recomputed_hashes_is_detected(
     _drop_protection(engine)
     seqs = _seqs(engine)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET actor = 'user:mallory' WHERE seq = :s"),
-                     {"s": seqs[4]})  # fmt: skip
+        conn.execute(
+            text("UPDATE audit_log SET actor = 'user:mallory' WHERE seq = :s"), {"s": seqs[4]}
+        )
     _rechain_from(engine, seqs[4])
     result = audit.verify(engine)
     assert not result.ok and result.kind == audit.REWRITTEN, result
@@ -151,8 +153,7 @@ def test_an_edited_row_is_detected(engine: Engine, tmp_path: Path, keyed: Path) 
     _drop_protection(engine)
     seqs = _seqs(engine)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET reason = 'nothing' WHERE seq = :s"),
-                     {"s": seqs[2]})  # fmt: skip
+        conn.execute(text("UPDATE audit_log SET reason = 'nothing' WHERE seq = :s"), {"s": seqs[2]})
     result = audit.verify(engine)
     assert not result.ok and result.kind == audit.ALTERED and result.first_bad_seq == seqs[2]
 
@@ -177,8 +178,12 @@ def test_a_transaction_killed_after_signing_still_verifies(
     total = _fill(engine, tmp_path)
     with engine.connect() as conn:
         trans = conn.begin()
-        audit.append(conn, [audit.Change("read", "patients", "P1", None, None, None)],
-                     "user:bob", "record viewed")  # fmt: skip
+        audit.append(
+            conn,
+            [audit.Change("read", "patients", "P1", None, None, None)],
+            "user:bob",
+            "record viewed",
+        )
         assert PENDING in conn.info
         publish_pending(conn)  # the head is on disk …
         trans.rollback()  # … and the commit never happens
@@ -208,8 +213,9 @@ def test_an_existing_unkeyed_trail_is_sealed(
     _drop_protection(engine)
     seqs = _seqs(engine)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET actor = 'user:mallory' WHERE seq = :s"),
-                     {"s": seqs[1]})  # fmt: skip
+        conn.execute(
+            text("UPDATE audit_log SET actor = 'user:mallory' WHERE seq = :s"), {"s": seqs[1]}
+        )
     _rechain_from(engine, seqs[1])  # every plain hash recomputed, up to the seal row
     result = audit.verify(engine)
     assert not result.ok and result.first_bad_seq is not None, result

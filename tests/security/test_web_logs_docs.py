@@ -16,11 +16,14 @@ from tests.web.registry_support import registry_db, rw_client  # noqa: F401  (fi
 
 def test_access_log_line_names_no_patient() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("10.0.0.1:5000", "GET", "/patients/SYN000123/labs/7?next=/patients/SYN000999",
-         "1.1", 200),
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1:5000", "GET", "/patients/SYN000123/labs/7?next=/patients/SYN000999", "1.1", 200),
         None,
-    )  # fmt: skip
+    )
     assert PathMaskingFilter("secret").filter(record)
     line = record.getMessage()
     assert "SYN000123" not in line and "SYN000999" not in line and "/7" not in line

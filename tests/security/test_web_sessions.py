@@ -104,21 +104,33 @@ def test_password_change_ends_other_sessions_and_tokens(engine: Engine) -> None:
         _login(other)
         weak = browser.post(
             "/account/password",
-            data={"csrf_token": csrf, "current": PASSWORD, "new": "aaaaaaaaaa",
-                  "confirm": "aaaaaaaaaa"},
-        )  # fmt: skip
+            data={
+                "csrf_token": csrf,
+                "current": PASSWORD,
+                "new": "aaaaaaaaaa",
+                "confirm": "aaaaaaaaaa",
+            },
+        )
         assert weak.status_code == 422 and "too easy to guess" in weak.text
         wrong = browser.post(
             "/account/password",
-            data={"csrf_token": csrf, "current": "nope", "new": NEW_PASSWORD,
-                  "confirm": NEW_PASSWORD},
-        )  # fmt: skip
+            data={
+                "csrf_token": csrf,
+                "current": "nope",
+                "new": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+            },
+        )
         assert wrong.status_code == 422
         done = browser.post(
             "/account/password",
-            data={"csrf_token": csrf, "current": PASSWORD, "new": NEW_PASSWORD,
-                  "confirm": NEW_PASSWORD},
-        )  # fmt: skip
+            data={
+                "csrf_token": csrf,
+                "current": PASSWORD,
+                "new": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+            },
+        )
         assert done.status_code == 200 and 'id="password-changed"' in done.text
         assert browser.get("/api/v1/me").status_code == 200  # this browser stays in
         assert other.get("/api/v1/me").status_code == 401

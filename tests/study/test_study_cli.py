@@ -19,20 +19,55 @@ from tests.conftest import run_cli
 from .handbuilt import CONCORDANCE, SALVAGE, write
 
 SALVAGE_KEYS = (
-    "n_surgical_patients", "n_salvage", "salvage_rate_pct", "male_n", "male_pct", "age_mean",
-    "age_sd", "age_min", "age_max", "primary_modality", "primary_open_surgery_n",
-    "salvage_procedure", "approach", "dialysis_expected_preop_n", "renal_function",
-    "warm_ischemia", "blood_loss", "pt_stage", "margins", "complications", "followup_months",
-    "recurrence_after_salvage_n", "deaths_n", "rfs", "methods", "results",
-)  # fmt: skip
+    "n_surgical_patients",
+    "n_salvage",
+    "salvage_rate_pct",
+    "male_n",
+    "male_pct",
+    "age_mean",
+    "age_sd",
+    "age_min",
+    "age_max",
+    "primary_modality",
+    "primary_open_surgery_n",
+    "salvage_procedure",
+    "approach",
+    "dialysis_expected_preop_n",
+    "renal_function",
+    "warm_ischemia",
+    "blood_loss",
+    "pt_stage",
+    "margins",
+    "complications",
+    "followup_months",
+    "recurrence_after_salvage_n",
+    "deaths_n",
+    "rfs",
+    "methods",
+    "results",
+)
 RENAL_KEYS = (
-    "n", "equation", "creatinine_pre_mean", "creatinine_post_mean", "egfr_pre_mean",
-    "egfr_post_mean", "egfr_change_mean", "paired_t_p", "wilcoxon_p", "ckd_upstaged_n",
-)  # fmt: skip
+    "n",
+    "equation",
+    "creatinine_pre_mean",
+    "creatinine_post_mean",
+    "egfr_pre_mean",
+    "egfr_post_mean",
+    "egfr_change_mean",
+    "paired_t_p",
+    "wilcoxon_p",
+    "ckd_upstaged_n",
+)
 ASSUME = (
-    "--assume", "patient.fit_for_surgery=true", "--assume", "patient.frail=false",
-    "--assume", "surgeon.pn_feasible=yes", "--assume", "tumour.central=false",
-)  # fmt: skip
+    "--assume",
+    "patient.fit_for_surgery=true",
+    "--assume",
+    "patient.frail=false",
+    "--assume",
+    "surgeon.pn_feasible=yes",
+    "--assume",
+    "tumour.central=false",
+)
 
 
 def _strict_json(text: str) -> Any:
@@ -113,8 +148,7 @@ def test_survival_by_procedure_shape(synth_db: str) -> None:
     for g in groups.values():
         assert {"n", "events", "median", "table"} <= set(g)
         for row in g["table"]:
-            assert set(row) >= {"time_days", "n_risk", "n_event", "survival", "ci_low",
-                                "ci_high"}  # fmt: skip
+            assert set(row) >= {"time_days", "n_risk", "n_event", "survival", "ci_low", "ci_high"}
     assert doc["logrank_p"] is None or 0.0 <= doc["logrank_p"] <= 1.0
 
 

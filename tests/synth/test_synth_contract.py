@@ -81,8 +81,13 @@ def test_enumerations_are_exercised(folder: Path) -> None:
     """The cohort uses the breadth of the vocabulary, not one default value."""
     _, interventions = _read(folder, "interventions.csv")
     types = {r["type"] for r in interventions}
-    for expected in ("partial_nephrectomy", "radical_nephrectomy", "cryoablation",
-                     "active_surveillance", "systemic_therapy"):  # fmt: skip
+    for expected in (
+        "partial_nephrectomy",
+        "radical_nephrectomy",
+        "cryoablation",
+        "active_surveillance",
+        "systemic_therapy",
+    ):
         assert expected in types
     intents = {r["intent"] for r in interventions}
     assert {"primary", "cytoreductive", "palliative", ""} <= intents

@@ -23,8 +23,16 @@ def reg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     out = tmp_path_factory.mktemp("synth_invariants")
     write_registry(out, N, seed=77)
     frames = {}
-    for name in ("patients", "tumours", "imaging", "interventions", "pathology",
-                 "complications", "labs", "events"):  # fmt: skip
+    for name in (
+        "patients",
+        "tumours",
+        "imaging",
+        "interventions",
+        "pathology",
+        "complications",
+        "labs",
+        "events",
+    ):
         frame = pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
         for col in frame.columns:
             if col == "date" or col.endswith("_date"):
@@ -103,8 +111,9 @@ def test_dates_are_in_order(reg: dict[str, pd.DataFrame]) -> None:
         assert not (d.notna() & (f["date"] > d)).any(), f"{name} after death"
         end = d.fillna(f["patient_id"].map(last))
         assert not (f["date"] > end).any(), f"{name} after the end of follow-up"
-    c = reg["complications"].merge(iv[["intervention_id", "date", "patient_id"]],
-                                   on="intervention_id", suffixes=("", "_op"))  # fmt: skip
+    c = reg["complications"].merge(
+        iv[["intervention_id", "date", "patient_id"]], on="intervention_id", suffixes=("", "_op")
+    )
     assert (c["date"] >= c["date_op"]).all()
     assert not (c["patient_id"].map(death).notna() & (c["date"] > c["patient_id"].map(death))).any()
     p = reg["patients"]
@@ -144,8 +153,9 @@ def test_creatinine_rises_after_nephrectomy_more_after_radical(
     last value before it, larger after radical than after partial nephrectomy."""
     labs = reg["labs"]
     cr = labs[labs["test"] == "creatinine"].copy()
-    cr["mg_dl"] = [creatinine_to_mg_dl(float(v), u) for v, u in zip(cr["value"], cr["unit"],
-                                                                      strict=True)]  # fmt: skip
+    cr["mg_dl"] = [
+        creatinine_to_mg_dl(float(v), u) for v, u in zip(cr["value"], cr["unit"], strict=True)
+    ]
     by_patient = {pid: g for pid, g in cr.groupby("patient_id")}
     iv = reg["interventions"]
     first_ops = iv.sort_values("date").groupby("patient_id").first()
@@ -178,8 +188,9 @@ def test_some_labs_in_micromol_with_plausible_values(reg: dict[str, pd.DataFrame
     assert len(umol) > 0.05 * (len(umol) + len(mg))
     # Within the units' valid ranges (creatinine unit conversion: 0.1–25 mg/dL), checked by the
     # calculator
-    for value, unit in zip(pd.concat([umol, mg])["value"], pd.concat([umol, mg])["unit"],
-                           strict=True):  # fmt: skip
+    for value, unit in zip(
+        pd.concat([umol, mg])["value"], pd.concat([umol, mg])["unit"], strict=True
+    ):
         creatinine_to_mg_dl(float(value), unit)
     assert pd.to_numeric(umol["value"]).median() > 40  # µmol/L, not mg/dL mislabelled
 

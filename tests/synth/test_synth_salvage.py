@@ -35,12 +35,15 @@ def _derivable_salvage(rows: pd.DataFrame, iv: pd.DataFrame, ev: pd.DataFrame) -
     for _, row in rows.iterrows():
         hit = False
         if row["intent"] == "" and row["type"] in (*KIDNEY_SURGERY, *ABLATION) and row["tumour_id"]:
-            earlier = curative[(curative["tumour_id"] == row["tumour_id"])
-                               & (curative["date"] < row["date"])]  # fmt: skip
+            earlier = curative[
+                (curative["tumour_id"] == row["tumour_id"]) & (curative["date"] < row["date"])
+            ]
             for _, prev in earlier.iterrows():
-                between = fails[(fails["tumour_id"] == row["tumour_id"])
-                                & (fails["date"] > prev["date"])
-                                & (fails["date"] <= row["date"])]  # fmt: skip
+                between = fails[
+                    (fails["tumour_id"] == row["tumour_id"])
+                    & (fails["date"] > prev["date"])
+                    & (fails["date"] <= row["date"])
+                ]
                 hit = hit or len(between) > 0
         result.append(hit)
     return pd.Series(result, index=rows.index)

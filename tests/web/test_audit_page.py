@@ -31,8 +31,9 @@ def _lab_ids(db: Path, n: int) -> tuple[str, list[int]]:
     with sqlite3.connect(db) as conn:
         pid = conn.execute(
             f"select patient_id from labs where {_MGDL} group by patient_id "
-            "having count(*) >= ? order by patient_id limit 1", (n,)
-        ).fetchone()[0]  # fmt: skip
+            "having count(*) >= ? order by patient_id limit 1",
+            (n,),
+        ).fetchone()[0]
         sql = f"select id from labs where patient_id=? and {_MGDL} order by id limit ?"
         ids = [r[0] for r in conn.execute(sql, (pid, n))]
     return pid, ids
@@ -56,10 +57,15 @@ def test_patient_trail_includes_lab_corrections_and_deletions(rw_client: TestCli
     assert "re-run by the lab" in page.text and "entered for the wrong patient" in page.text
     # every row shown belongs to this patient (own id, or a record of the patient)
     with sqlite3.connect(db) as conn:
-        tumours = {r[0] for r in conn.execute("select tumour_id from tumours where patient_id=?",
-                                              (pid,))}  # fmt: skip
-        ops = {r[0] for r in conn.execute(
-            "select intervention_id from interventions where patient_id=?", (pid,))}  # fmt: skip
+        tumours = {
+            r[0] for r in conn.execute("select tumour_id from tumours where patient_id=?", (pid,))
+        }
+        ops = {
+            r[0]
+            for r in conn.execute(
+                "select intervention_id from interventions where patient_id=?", (pid,)
+            )
+        }
         shown = conn.execute(
             f"select entity, entity_id from audit_log where seq in "
             f"({','.join(r['seq'] for r in rows)})"
@@ -98,8 +104,11 @@ def test_times_are_readable_and_values_are_a_diff(rw_client: TestClient) -> None
     html = rw_client.get("/audit", params={"actor": "erin"}).text
     assert re.search(r"<time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", html)
     assert not re.search(r">\d{4}-\d\d-\d\dT[^<]*\.\d{6}", html)  # no microseconds shown
-    assert re.search(r'<del class="old">[^<]+</del> <span aria-hidden="true">→</span> '
-                     r'<ins class="new">3.33</ins>', html)  # fmt: skip
+    assert re.search(
+        r'<del class="old">[^<]+</del> <span aria-hidden="true">→</span> '
+        r'<ins class="new">3.33</ins>',
+        html,
+    )
 
 
 def test_readable_time() -> None:

@@ -75,8 +75,12 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
     form.update(dict(re.findall(selected, built.text, re.S)))
     prov = re.search(r"name=\"provenance\" value='([^']*)'", built.text).group(1)  # type: ignore[union-attr]
     board = (dt.date.today() + dt.timedelta(days=7)).isoformat()
-    form.update(csrf_token=token, question="Surgery or surveillance?", board_date=board,
-                provenance=json.loads(json.dumps(prov)))  # fmt: skip
+    form.update(
+        csrf_token=token,
+        question="Surgery or surveillance?",
+        board_date=board,
+        provenance=json.loads(json.dumps(prov)),
+    )
     saved = client.post(f"/patients/{pid}/cases", data=form, follow_redirects=False)
     assert saved.status_code == 303, saved.text
     case_url = saved.headers["location"].split("?")[0]
@@ -92,22 +96,37 @@ def test_evaluate_save_present_decide_is_audited(rw_client: TestClient) -> None:
     assert f'href="/cases/{case_id}"' in client.get("/board").text  # the next board
     assert f'href="/cases/{case_id}"' in client.get(f"/board?patient_id={pid}").text
     # a decision without its text is refused, on its field
-    r = client.post(f"/cases/{case_id}/status",
-                    data={"csrf_token": token, "action": "decide", "decision": "",
-                          "decision_date": dt.date.today().isoformat()})  # fmt: skip
+    r = client.post(
+        f"/cases/{case_id}/status",
+        data={
+            "csrf_token": token,
+            "action": "decide",
+            "decision": "",
+            "decision_date": dt.date.today().isoformat(),
+        },
+    )
     assert (
         r.status_code == 422
         and 'id="m-decision" name="decision" rows="2" aria-invalid="true"' in r.text
     )
-    r = client.post(f"/cases/{case_id}/status", data={"csrf_token": token, "action": "present"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/cases/{case_id}/status",
+        data={"csrf_token": token, "action": "present"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and get_case(engine, case_id).status == "presented"
     today = dt.date.today().isoformat()
-    r = client.post(f"/cases/{case_id}/status",
-                    data={"csrf_token": token, "action": "decide", "decision_date": today,
-                          "decision": "Partial nephrectomy",
-                          "decision_option": "partial_nephrectomy"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/cases/{case_id}/status",
+        data={
+            "csrf_token": token,
+            "action": "decide",
+            "decision_date": today,
+            "decision": "Partial nephrectomy",
+            "decision_option": "partial_nephrectomy",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     done = get_case(engine, case_id)
     assert (done.status, done.decision_option, done.decision_date.isoformat()) == (
@@ -145,8 +164,13 @@ def test_researcher_may_use_the_blank_form_but_not_saved_cases(rw_client: TestCl
 def test_sheet_get_no_longer_405(rw_client: TestClient) -> None:  # noqa: F811
     login(rw_client, "cleo")
     home = rw_client.get("/").text
-    for href in ('href="/patients"', 'href="/studies/salvage"', 'href="/studies/survival"',
-                 'href="/board"', 'class="skip-link"'):  # fmt: skip
+    for href in (
+        'href="/patients"',
+        'href="/studies/salvage"',
+        'href="/studies/survival"',
+        'href="/board"',
+        'class="skip-link"',
+    ):
         assert href in home, href
     r = rw_client.get("/case/sheet", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/case"
@@ -163,9 +187,11 @@ def test_audit_page_filters_by_patient_with_its_records(rw_client: TestClient) -
             .where(Lab.patient_id == pid, Lab.test == "creatinine")
             .limit(1)
         ).one()
-    r = client.post(f"/patients/{pid}/labs/{lab_id}",
-                    data={"csrf_token": token, "value": str(value + 1), "reason": "re-run"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/patients/{pid}/labs/{lab_id}",
+        data={"csrf_token": token, "value": str(value + 1), "reason": "re-run"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     page = client.get(f"/audit?patient={pid}")
     assert page.status_code == 200
@@ -194,12 +220,18 @@ def test_live_panel_shows_imdc_with_its_factors(rw_client: TestClient) -> None: 
     # 3–6 factors = poor).
     token = login(rw_client, "cleo")
     form = {
-        "csrf_token": token, "tumour.size_mm": "80", "tumour.cm": "M1",
-        "metastases[0].organ": "lung", "patient.performance_status": "kps:60",
-        "systemic.needs_systemic_therapy": "yes", "systemic.dx_to_systemic_days": "14",
-        "systemic.hb_below_lln": "true", "systemic.calcium_corrected_above_uln": "true",
-        "systemic.neutrophils_above_uln": "true", "systemic.platelets_above_uln": "false",
-    }  # fmt: skip
+        "csrf_token": token,
+        "tumour.size_mm": "80",
+        "tumour.cm": "M1",
+        "metastases[0].organ": "lung",
+        "patient.performance_status": "kps:60",
+        "systemic.needs_systemic_therapy": "yes",
+        "systemic.dx_to_systemic_days": "14",
+        "systemic.hb_below_lln": "true",
+        "systemic.calcium_corrected_above_uln": "true",
+        "systemic.neutrophils_above_uln": "true",
+        "systemic.platelets_above_uln": "false",
+    }
     html = rw_client.post("/case/derived", data=form).text
     assert "<dt>IMDC risk</dt>" in html and "poor (5 points)" in html
     assert "haemoglobin below the lower limit" in html
@@ -229,8 +261,12 @@ def test_a_registry_fact_changed_by_the_clinician_says_so(rw_client: TestClient)
     built = build_case(engine, pid)
     assert built is not None
     prov = json.dumps({"fields": built.provenance, "notes": []}, default=str)
-    form = {"csrf_token": token, "provenance": prov, "kidney.creatinine.value": "999",
-            "kidney.creatinine.unit": "µmol/L"}  # fmt: skip
+    form = {
+        "csrf_token": token,
+        "provenance": prov,
+        "kidney.creatinine.value": "999",
+        "kidney.creatinine.unit": "µmol/L",
+    }
     html = rw_client.post(f"/patients/{pid}/evaluate", data=form).text
     row = re.search(r'<tr data-path="kidney.creatinine.value">(.*?)</tr>', html, re.S)
     assert row is not None and "changed here" in row.group(1) and str(lab["value"]) in row.group(1)
@@ -241,9 +277,12 @@ def test_a_malformed_provenance_field_is_ignored_not_a_crash(rw_client: TestClie
     engine = make_engine(f"sqlite:///{rw_client.db_path}")
     pid, _ = _patient_with_creatinine(engine)
     bad = (
-        '{"fields": [1, 2], "notes": 5}', "[]", "not json", '{"fields": {"a": 3}}',
+        '{"fields": [1, 2], "notes": 5}',
+        "[]",
+        "not json",
+        '{"fields": {"a": 3}}',
         '{"fields": {"[1]": {"value": 2, "date": 7}, "tumour.size_mm": {"date": 7, "value": []}}}',
-    )  # fmt: skip
+    )
     for prov in bad:
         r = rw_client.post(
             f"/patients/{pid}/evaluate", data={"csrf_token": token, "provenance": prov}

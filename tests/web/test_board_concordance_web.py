@@ -26,9 +26,17 @@ def _decide(db: Path, option: str, day: dt.date) -> int:
         pid = conn.execute("select patient_id from patients order by 1 limit 1").fetchone()[0]
     case_id = create_case(engine, pid, json.loads(V03.read_text()), {}, "t", question="PN?")
     update_case(
-        engine, case_id, {"status": "decided", "decision": "as the board agreed",
-                          "decision_option": option, "decision_date": day}, "t", "decided",
-    )  # fmt: skip
+        engine,
+        case_id,
+        {
+            "status": "decided",
+            "decision": "as the board agreed",
+            "decision_option": option,
+            "decision_date": day,
+        },
+        "t",
+        "decided",
+    )
     engine.dispose()
     return case_id
 

@@ -42,9 +42,13 @@ def board_db(registry_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         pid = conn.execute("select patient_id from patients order by patient_id").fetchone()[0]
     for f in sorted(VIGNETTES.glob("*.json")):
         create_case(
-            engine, pid, json.loads(f.read_text()), {}, "test-setup",
+            engine,
+            pid,
+            json.loads(f.read_text()),
+            {},
+            "test-setup",
             question=f"Vignette {f.stem.split('_')[0]}: which treatment?",
-        )  # fmt: skip
+        )
     engine.dispose()
     return db
 
@@ -289,8 +293,10 @@ def test_keyboard_only_completes_the_case_form(page, server: str) -> None:  # ty
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     typed = {
-        "f-tumour-size_mm": "35", "f-kidney-creatinine-value": "1.35", "f-patient-age": "64",
-    }  # fmt: skip
+        "f-tumour-size_mm": "35",
+        "f-kidney-creatinine-value": "1.35",
+        "f-patient-age": "64",
+    }
     chosen: dict[str, tuple[str | list[str], str]] = {  # select boxes: an option's first
         # letters pick it, as a person types them, or the arrow keys
         "f-tumour-side": ("left", "left"),

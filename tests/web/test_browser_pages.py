@@ -66,9 +66,12 @@ def server(board_db: Path) -> Iterator[str]:  # noqa: F811
         secret_key="browser-test", database_url=f"sqlite:///{board_db}", import_wait_s=0.0
     )
     config = uvicorn.Config(
-        create_app(settings, store), host="127.0.0.1", port=_free_port(), log_level="warning",
+        create_app(settings, store),
+        host="127.0.0.1",
+        port=_free_port(),
+        log_level="warning",
         lifespan="off",
-    )  # fmt: skip
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -108,18 +111,26 @@ def _rows(db: Path, query: str, *args: object) -> list[tuple[Any, ...]]:
 
 def page_addresses(db: Path, job_url: str) -> dict[str, list[str]]:
     """Concrete addresses for each route template (several where the page differs by kind)."""
-    pid = str(_rows(db, "select patient_id from interventions i join pathology p using "
-                       "(intervention_id) join labs l using (patient_id) join events e using "
-                       "(patient_id) order by 1 limit 1")[0][0])  # fmt: skip
+    pid = str(
+        _rows(
+            db,
+            "select patient_id from interventions i join pathology p using "
+            "(intervention_id) join labs l using (patient_id) join events e using "
+            "(patient_id) order by 1 limit 1",
+        )[0][0]
+    )
     records = [f"/patients/{pid}/records/patients/{pid}"]
     for name, query in (
         ("tumours", "select tumour_id from tumours where patient_id=?"),
         ("interventions", "select intervention_id from interventions where patient_id=?"),
-        ("pathology", "select p.intervention_id from pathology p join interventions i using "
-                      "(intervention_id) where i.patient_id=?"),
+        (
+            "pathology",
+            "select p.intervention_id from pathology p join interventions i using "
+            "(intervention_id) where i.patient_id=?",
+        ),
         ("labs", "select id from labs where patient_id=?"),
         ("events", "select id from events where patient_id=?"),
-    ):  # fmt: skip
+    ):
         rows = _rows(db, query + " limit 1", pid)
         assert rows, (name, pid)
         records.append(f"/patients/{pid}/records/{name}/{rows[0][0]}")
@@ -362,10 +373,14 @@ def test_every_refused_form_marks_its_fields_and_shows_the_error(  # type: ignor
 ) -> None:
     addresses = page_addresses(board_db, "/import")
     pid = addresses["/patients/{patient_id}"][0].rsplit("/", 1)[1]
-    lab_id = _rows(board_db, "select id from labs where patient_id=? and test='creatinine' "
-                             "order by id limit 1", pid)[0][0]  # fmt: skip
-    case_id = _rows(board_db, "select id from board_cases where status != 'decided' "
-                              "order by id limit 1")[0][0]  # fmt: skip
+    lab_id = _rows(
+        board_db,
+        "select id from labs where patient_id=? and test='creatinine' order by id limit 1",
+        pid,
+    )[0][0]
+    case_id = _rows(
+        board_db, "select id from board_cases where status != 'decided' order by id limit 1"
+    )[0][0]
     not_a_zip = tmp_path / "registry.zip"
     not_a_zip.write_text("not a zip")
     ctx = browser.new_context(viewport={"width": width, "height": 844})
@@ -381,12 +396,20 @@ def test_every_refused_form_marks_its_fields_and_shows_the_error(  # type: ignor
             checked.append(address)
 
         # the case form: a size out of range, a creatinine in the other unit
-        check("/case", {"#f-tumour-size_mm": "0", "#f-kidney-creatinine-value": "120",
-                        "#f-kidney-creatinine-unit": "mg/dL"}, "#evaluate",
-              ["#f-tumour-size_mm", "#f-kidney-creatinine-unit"])  # fmt: skip
+        check(
+            "/case",
+            {
+                "#f-tumour-size_mm": "0",
+                "#f-kidney-creatinine-value": "120",
+                "#f-kidney-creatinine-unit": "mg/dL",
+            },
+            "#evaluate",
+            ["#f-tumour-size_mm", "#f-kidney-creatinine-unit"],
+        )
         # the board case: a clinical question longer than allowed
-        check(f"/patients/{pid}/evaluate", {"#m-question": "x" * 4001}, "#save-case",
-              ["#m-question"])  # fmt: skip
+        check(
+            f"/patients/{pid}/evaluate", {"#m-question": "x" * 4001}, "#save-case", ["#m-question"]
+        )
         # the board's decision without the decision written
         check(f"/cases/{case_id}", {"#m-decision": " "}, "#record-decision", ["#m-decision"])
         # every calculator, submitted empty: each required input is named
@@ -400,9 +423,12 @@ def test_every_refused_form_marks_its_fields_and_shows_the_error(  # type: ignor
             assert focused == "true", name  # the keyboard is on the first refused input
             checked.append(f"/calculators/{name}")
         # a registry record: a lab value that is not a number
-        check(f"/patients/{pid}/records/labs/{lab_id}",
-              {"#edit-reason": "test", "[name=value]": "abc"}, "button:text('Save correction')",
-              ["[name=value]"])  # fmt: skip
+        check(
+            f"/patients/{pid}/records/labs/{lab_id}",
+            {"#edit-reason": "test", "[name=value]": "abc"},
+            "button:text('Save correction')",
+            ["[name=value]"],
+        )
         # the inline lab correction on the patient page
         pg.goto(f"{server}/patients/{pid}")
         row = pg.locator(f'tr[data-lab="{lab_id}"]')
@@ -412,9 +438,16 @@ def test_every_refused_form_marks_its_fields_and_shows_the_error(  # type: ignor
         _assert_errors_marked(pg, [f'tr[data-lab="{lab_id}"] input[name="value"]'], "lab")
         checked.append("lab correction")
         # one's own password: the two new ones differ
-        check("/account/password", {"#current": PASSWORD, "#new": "a long new passphrase 1",
-                                    "#confirm": "another passphrase 2"}, "main button[type=submit]",
-              ["#confirm"])  # fmt: skip
+        check(
+            "/account/password",
+            {
+                "#current": PASSWORD,
+                "#new": "a long new passphrase 1",
+                "#confirm": "another passphrase 2",
+            },
+            "main button[type=submit]",
+            ["#confirm"],
+        )
         # an upload that is not a zip
         pg.goto(f"{server}/import")
         pg.set_input_files("#f-file", str(not_a_zip))
@@ -436,8 +469,12 @@ def test_every_refused_form_marks_its_fields_and_shows_the_error(  # type: ignor
         # an admin adding a user with a guessable password
         pg.context.clear_cookies()
         _login(pg, server, "ada")
-        check("/admin/users", {"#new-name": "newcomer", "#new-password": "password12"},
-              "section.card button[type=submit]", ["#new-password"])  # fmt: skip
+        check(
+            "/admin/users",
+            {"#new-name": "newcomer", "#new-password": "password12"},
+            "section.card button[type=submit]",
+            ["#new-password"],
+        )
         assert len(checked) >= 12 + len(CALCULATORS)
     finally:
         ctx.close()

@@ -37,9 +37,12 @@ def _serve(db: Path) -> Iterator[str]:
     settings = WebSettings(secret_key="browser-test", database_url=f"sqlite:///{db}")
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings, store), host="127.0.0.1", port=port, log_level="warning",
+        create_app(settings, store),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
         lifespan="off",
-    )  # fmt: skip
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

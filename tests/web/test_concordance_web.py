@@ -65,11 +65,21 @@ def test_assume_and_window_match_the_cli(
     reg_client: TestClient,  # noqa: F811
     registry_db: Path,  # noqa: F811
 ) -> None:
-    args = ("--assume", "patient.fit_for_surgery=true", "--assume", "tumour.central=false",
-            "--from", "2012-01-01", "--to", "2020-12-31")  # fmt: skip
+    args = (
+        "--assume",
+        "patient.fit_for_surgery=true",
+        "--assume",
+        "tumour.central=false",
+        "--from",
+        "2012-01-01",
+        "--to",
+        "2020-12-31",
+    )
     want = cli_json(registry_db, *args)
-    url = (f"{API}?assume=patient.fit_for_surgery%3Dtrue&assume=tumour.central%3Dfalse"
-           "&from=2012-01-01&to=2020-12-31")  # fmt: skip
+    url = (
+        f"{API}?assume=patient.fit_for_surgery%3Dtrue&assume=tumour.central%3Dfalse"
+        "&from=2012-01-01&to=2020-12-31"
+    )
     resp = reg_client.get(url, headers=bearer("cleo"))
     assert resp.status_code == 200, resp.text
     assert resp.json() == want

@@ -147,8 +147,9 @@ def test_validate_only_then_changes_need_a_confirmed_reason(
 ) -> None:
     token = login(empty_client, "cleo")
     upload = {"file": ("r.zip", _zip(small_folder), "application/zip")}
-    dry = empty_client.post("/import", files=upload,
-                            data={"csrf_token": token, "action": "validate"})  # fmt: skip
+    dry = empty_client.post(
+        "/import", files=upload, data={"csrf_token": token, "action": "validate"}
+    )
     assert dry.status_code == 200 and "Validated: nothing was written" in dry.text
     assert _count(empty_client.db_path, "patients") == 0
     done = empty_client.post("/import", files=upload, data={"csrf_token": token})
@@ -165,13 +166,15 @@ def test_validate_only_then_changes_need_a_confirmed_reason(
     refused = empty_client.post("/import", files=upload2, data={"csrf_token": token})
     assert refused.status_code == 409 and 'id="import-diff"' in refused.text
     assert old in refused.text and "1931-01-01" in refused.text
-    no_reason = empty_client.post("/import", files=upload2,
-                                  data={"csrf_token": token, "update": "1"})  # fmt: skip
+    no_reason = empty_client.post(
+        "/import", files=upload2, data={"csrf_token": token, "update": "1"}
+    )
     assert no_reason.status_code == 422 and "reason" in no_reason.text
     applied = empty_client.post(
-        "/import", files=upload2,
+        "/import",
+        files=upload2,
         data={"csrf_token": token, "update": "1", "reason": "birth date corrected"},
-    )  # fmt: skip
+    )
     assert applied.status_code == 200 and "Imported" in applied.text
     with sqlite3.connect(empty_client.db_path) as conn:
         reasons = {r[0] for r in conn.execute("select reason from audit_log where action='update'")}
@@ -193,7 +196,8 @@ def test_api_imports_a_workbook_in_the_zip(
             sheet.append(line.split(","))  # synthetic cells hold no commas
     book.save(folder / "registry.xlsx")
     files = {"file": ("wb.zip", _zip(folder), "application/zip")}
-    resp = empty_client.post("/api/v1/import", files=files, data={"reason": "wb"},
-                             headers=bearer("cleo"))  # fmt: skip
+    resp = empty_client.post(
+        "/api/v1/import", files=files, data={"reason": "wb"}, headers=bearer("cleo")
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["counts"]["patients"]["inserted"] == _count(empty_client.db_path, "patients")

@@ -17,15 +17,26 @@ from renalpath.web.patient_plot import COMPUTED, REPORTED, egfr_plot, egfr_trend
 
 def _labs(*values: float, equation: str = "ckd-epi-2021") -> list[dict[str, Any]]:
     return [
-        {"date": f"2024-0{i + 1}-15", "test": "creatinine", "value": 1.0, "egfr": v,
-         "egfr_equation": equation}
+        {
+            "date": f"2024-0{i + 1}-15",
+            "test": "creatinine",
+            "value": 1.0,
+            "egfr": v,
+            "egfr_equation": equation,
+        }
         for i, v in enumerate(values)
-    ]  # fmt: skip
+    ]
 
 
 def _reported(day: str, value: float, equation: str | None, comparator: str | None = None) -> Any:
-    return {"date": day, "test": "egfr", "value": value, "equation": equation,
-            "comparator": comparator, "egfr": None}  # fmt: skip
+    return {
+        "date": day,
+        "test": "egfr",
+        "value": value,
+        "equation": equation,
+        "comparator": comparator,
+        "egfr": None,
+    }
 
 
 IVS = [
@@ -73,8 +84,11 @@ def test_the_svg_has_a_line_and_a_legend_entry_per_series_in_words() -> None:
         assert f'id="series-{key}"' in svg, key
     assert 'id="egfr-legend"' in svg
     legend = svg[svg.index('id="egfr-legend"') :]
-    for words in ("eGFR CKD-EPI 2021, computed from creatinine",
-                  "eGFR CKD-EPI 2009, reported by the lab", "CKD G3a"):  # fmt: skip
+    for words in (
+        "eGFR CKD-EPI 2021, computed from creatinine",
+        "eGFR CKD-EPI 2009, reported by the lab",
+        "CKD G3a",
+    ):
         assert words in legend, words
     assert "ckd-epi" not in re.sub(r'id="[^"]*"', "", svg)  # no equation code shown as text
 
@@ -132,7 +146,10 @@ def test_a_corrected_value_gives_a_new_picture_and_a_repeat_view_the_same() -> N
 
 
 def test_rows_without_a_date_or_egfr_are_skipped_and_order_kept() -> None:
-    labs = [*_labs(80.0, 70.0), {"date": "2024-03-01", "test": "creatinine", "egfr": None},
-            {"date": "not a date", "egfr": 10.0}]  # fmt: skip
+    labs = [
+        *_labs(80.0, 70.0),
+        {"date": "2024-03-01", "test": "creatinine", "egfr": None},
+        {"date": "not a date", "egfr": 10.0},
+    ]
     (series,) = egfr_plot(labs).series
     assert [p[1] for p in series.points] == [80.0, 70.0]

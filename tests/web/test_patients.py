@@ -82,14 +82,19 @@ def test_patient_page_timeline_plot_and_audited_read(rw_client: TestClient) -> N
     assert html.count('data-kind="lab"') == n_labs
     assert html.count('data-kind="intervention"') == n_iv
     assert 'id="egfr-trend" src="data:image/svg+xml;base64,' in html
-    eq = _sql(db, "select distinct egfr_equation from labs where patient_id=? and egfr is not null",
-              pid)[0][0]  # fmt: skip
+    eq = _sql(
+        db, "select distinct egfr_equation from labs where patient_id=? and egfr is not null", pid
+    )[0][0]
     # the equation in words, in the caption and in the table
     assert f'data-series="computed-{eq}">eGFR {equation(eq)}, computed from creatinine' in html
     assert html.count('data-marker="') == n_iv  # each intervention marked on the trend
     assert "<style" not in html and " style=" not in html
-    reads = _sql(db, "select actor, action from audit_log where entity='patients' "
-                     "and entity_id=? and action='read'", pid)  # fmt: skip
+    reads = _sql(
+        db,
+        "select actor, action from audit_log where entity='patients' "
+        "and entity_id=? and action='read'",
+        pid,
+    )
     assert reads == [("web:cleo", "read")]
     rw_client.get(f"/api/v1/patients/{pid}", headers=bearer("ada"))
     assert len(_sql(db, "select 1 from audit_log where action='read' and entity_id=?", pid)) == 2
@@ -100,8 +105,11 @@ def test_unknown_patient_is_404(reg_client: TestClient) -> None:  # noqa: F811
 
 
 def _creatinine_lab(db: Path) -> tuple[int, str, str, float]:
-    row = _sql(db, "select id, patient_id, unit, value from labs where test='creatinine' "
-                   "and unit='mg/dL' and egfr is not null order by id limit 1")[0]  # fmt: skip
+    row = _sql(
+        db,
+        "select id, patient_id, unit, value from labs where test='creatinine' "
+        "and unit='mg/dL' and egfr is not null order by id limit 1",
+    )[0]
     return int(str(row[0])), str(row[1]), str(row[2]), float(str(row[3]))
 
 
@@ -111,9 +119,10 @@ def test_patch_lab_updates_egfr_and_audits(rw_client: TestClient) -> None:  # no
     new = 2.0 if old != 2.0 else 2.5
     (egfr_before,) = _sql(db, "select egfr from labs where id=?", lab_id)[0]
     resp = rw_client.patch(
-        f"/api/v1/labs/{lab_id}", json={"value": new, "reason": "transcription error"},
+        f"/api/v1/labs/{lab_id}",
+        json={"value": new, "reason": "transcription error"},
         headers=bearer("cleo"),
-    )  # fmt: skip
+    )
     assert resp.status_code == 200, resp.text
     value, egfr = _sql(db, "select value, egfr from labs where id=?", lab_id)[0]
     assert value == new and egfr == pytest.approx(resp.json()["egfr"])
@@ -145,8 +154,12 @@ def test_patch_lab_refuses_implausible_creatinine_and_missing_reason(
     )
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "reason"
     assert _sql(db, "select value from labs where id=?", lab_id)[0][0] == old  # nothing saved
-    assert rw_client.patch("/api/v1/labs/1", json={"value": 1, "reason": "x"},
-                           headers=bearer("rhea")).status_code == 403  # fmt: skip
+    assert (
+        rw_client.patch(
+            "/api/v1/labs/1", json={"value": 1, "reason": "x"}, headers=bearer("rhea")
+        ).status_code
+        == 403
+    )
 
 
 def test_correction_form_and_audit_page(rw_client: TestClient) -> None:  # noqa: F811
@@ -154,8 +167,9 @@ def test_correction_form_and_audit_page(rw_client: TestClient) -> None:  # noqa:
     lab_id, pid, _unit, _old = _creatinine_lab(db)
     token = login(rw_client, "cleo")
     # reason missing: shown next to the field, nothing saved
-    bad = rw_client.post(f"/patients/{pid}/labs/{lab_id}",
-                         data={"value": "1.7", "reason": "", "csrf_token": token})  # fmt: skip
+    bad = rw_client.post(
+        f"/patients/{pid}/labs/{lab_id}", data={"value": "1.7", "reason": "", "csrf_token": token}
+    )
     assert bad.status_code == 422 and 'data-field="reason"' in bad.text
     ok = rw_client.post(
         f"/patients/{pid}/labs/{lab_id}",

@@ -32,8 +32,9 @@ def test_the_form_has_one_performance_status_input(client: TestClient) -> None:
     for name in case_form.PS_CASE_PATHS:
         assert f'name="{name}"' not in html
     # Karnofsky first, then ECOG for a patient whose Karnofsky was not assessed
-    options = re.findall(rf'<select id="f-patient-performance_status" name="{PS}".*?</select>',
-                         html, re.S)[0]  # fmt: skip
+    options = re.findall(
+        rf'<select id="f-patient-performance_status" name="{PS}".*?</select>', html, re.S
+    )[0]
     labels = re.findall(r"<option [^>]*>([^<]+)</option>", options)
     assert labels[1] == "Karnofsky 100 %" and labels[10] == "Karnofsky 10 %"
     assert labels[11] == "ECOG 0 (Karnofsky not assessed)" and len(labels) == 16
@@ -89,8 +90,13 @@ def test_live_panel_shows_the_other_scale_and_how_the_pathway_reads_it(client: T
 
 def test_missing_performance_status_is_one_link_to_the_one_field(client: TestClient) -> None:
     token = login(client, "cleo")
-    form = {**CASE_FORM, PS: "", "tumour.cm": "M1", "metastases[0].organ": "lung",
-            "csrf_token": token}  # fmt: skip
+    form = {
+        **CASE_FORM,
+        PS: "",
+        "tumour.cm": "M1",
+        "metastases[0].organ": "lung",
+        "csrf_token": token,
+    }
     html = client.post("/case", data=form).text
     missing = re.search(r'<details class="missing-inputs".*?</details>', html, re.S)
     assert missing is not None
@@ -112,8 +118,13 @@ def test_a_partial_risk_score_is_shown_as_its_range(client: TestClient) -> None:
     token = login(client, "cleo")
     # Karnofsky 60 and no laboratory factors: IMDC 1 known factor (KPS < 80) of six → 1–6
     # (Heng 2009: intermediate 1–2, poor 3–6).
-    form = {**CASE_FORM, PS: "kps:60", "tumour.cm": "M1", "metastases[0].organ": "lung",
-            "csrf_token": token}  # fmt: skip
+    form = {
+        **CASE_FORM,
+        PS: "kps:60",
+        "tumour.cm": "M1",
+        "metastases[0].organ": "lung",
+        "csrf_token": token,
+    }
     html = client.post("/case", data=form).text
     found = re.search(r'<dd class="score-range">([^<]+)</dd>', html)
     assert found is not None, html

@@ -338,8 +338,7 @@ def test_every_view_of_a_record_is_audited_once(rw_client: TestClient) -> None: 
     login(c, "cleo")
     assert c.get(f"/patients/{pid}/records/tumours/{tid}").status_code == 200
     assert reads("tumours", tid) == before_tumour + 2
-    _post(c, f"/api/v1/patients/{pid}/events",
-          {"date": "2021-05-05", "type": "local_recurrence"})  # fmt: skip
+    _post(c, f"/api/v1/patients/{pid}/events", {"date": "2021-05-05", "type": "local_recurrence"})
     assert reads("patients", pid) == before_patient
 
 

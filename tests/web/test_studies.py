@@ -99,8 +99,11 @@ def test_survival_page_and_csv(reg_client: TestClient) -> None:  # noqa: F811
     page = reg_client.get("/studies/survival?endpoint=overall&by=sex")
     assert page.status_code == 200, page.text
     assert 'id="km-plot" src="data:image/png;base64,' in page.text
-    rows = list(csv.DictReader(io.StringIO(reg_client.get(
-        "/studies/survival?endpoint=overall&by=sex&format=csv").text)))  # fmt: skip
+    rows = list(
+        csv.DictReader(
+            io.StringIO(reg_client.get("/studies/survival?endpoint=overall&by=sex&format=csv").text)
+        )
+    )
     api = reg_client.get("/api/v1/studies/survival?endpoint=overall&by=sex").json()
     assert [r["group"] for r in rows] == [g["group"] for g in api["groups"]]
     assert sum(int(r["n"]) for r in rows) == api["n"]

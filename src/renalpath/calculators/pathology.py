@@ -44,16 +44,27 @@ class SsignRequest(_PathologyRequest):
 
 def _leibovich(v: Values) -> dict[str, Any]:
     return leibovich_mod.leibovich(
-        v["pt"], v["pn"], v["size_mm"], v["grade"], v["necrosis"], v["histology"],
+        v["pt"],
+        v["pn"],
+        v["size_mm"],
+        v["grade"],
+        v["necrosis"],
+        v["histology"],
         grade_system=v["grade_system"],
-    ).to_dict()  # fmt: skip
+    ).to_dict()
 
 
 def _ssign(v: Values) -> dict[str, Any]:
     return ssign_mod.ssign(
-        v["pt"], v["pn"], v["m"], v["size_mm"], v["grade"], v["necrosis"], v["histology"],
+        v["pt"],
+        v["pn"],
+        v["m"],
+        v["size_mm"],
+        v["grade"],
+        v["necrosis"],
+        v["histology"],
         grade_system=v["grade_system"],
-    ).to_dict()  # fmt: skip
+    ).to_dict()
 
 
 CALCULATORS: dict[str, Calculator] = {

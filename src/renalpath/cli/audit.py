@@ -159,8 +159,10 @@ def concordance_cmd(
     )
     typer.echo("by cT:")
     for ct, r in doc["by_ct"].items():
-        typer.echo(f"  {ct}: n={r['n']}, recommended {r['counts']['recommended']}, "
-                   f"not evaluable {r['counts']['not_evaluable']}")  # fmt: skip
+        typer.echo(
+            f"  {ct}: n={r['n']}, recommended {r['counts']['recommended']}, "
+            f"not evaluable {r['counts']['not_evaluable']}"
+        )
     top = list(doc["missing_inputs"].items())[:5]
     if top:
         typer.echo("most frequent missing inputs: " + ", ".join(f"{k} ({v})" for k, v in top))

@@ -11,8 +11,11 @@ from typing import Any
 
 Payload = dict[str, Any]
 
-_EQUATION_LABELS = {"ckd-epi-2021": "CKD-EPI 2021", "ckd-epi-2009": "CKD-EPI 2009",
-                    "mdrd": "MDRD IDMS-175"}  # fmt: skip
+_EQUATION_LABELS = {
+    "ckd-epi-2021": "CKD-EPI 2021",
+    "ckd-epi-2009": "CKD-EPI 2009",
+    "mdrd": "MDRD IDMS-175",
+}
 
 
 def _flags(p: Payload) -> list[str]:

@@ -121,9 +121,13 @@ def import_cmd(
     engine = engine_for(db, create=True)
     console = Console(stderr=True)
     progress = Progress(
-        TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} rows"),
-        TimeRemainingColumn(), console=console, transient=True,
-    )  # fmt: skip
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
     task = progress.add_task("import", total=0)
     show = sys.stderr.isatty()
 

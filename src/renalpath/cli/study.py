@@ -75,8 +75,17 @@ def _salvage_table1(study: SalvageStudy) -> Any:
         pt_stage=data["pt"],
         clavien_max=data["clavien_max"],
     )
-    cols = ["age_years", "sex", "failed_primary", "salvage_procedure", "approach", "ct_stage",
-            "pt_stage", "histology", "clavien_max"]  # fmt: skip
+    cols = [
+        "age_years",
+        "sex",
+        "failed_primary",
+        "salvage_procedure",
+        "approach",
+        "ct_stage",
+        "pt_stage",
+        "histology",
+        "clavien_max",
+    ]
     labels = {"age_years": "Age, years", "ct_stage": "cT", "pt_stage": "pT"}
     try:
         return table_one(data, cols, categorical=cols[1:], labels=labels).to_json_dict()
@@ -174,13 +183,14 @@ def _survival_text(doc: dict[str, Any]) -> None:
     w = doc.get("window") or {}
     typer.echo(f"{doc['endpoint']} survival from the first partial or radical nephrectomy")
     typer.echo(f"event: {doc['event_definition']}")
-    typer.echo(f"window: {w.get('from') or 'start'} to {w.get('to') or 'end'}; n={doc['n']}, "
-               f"events={doc['events']}")  # fmt: skip
+    typer.echo(
+        f"window: {w.get('from') or 'start'} to {w.get('to') or 'end'}; n={doc['n']}, "
+        f"events={doc['events']}"
+    )
     for g in doc["groups"]:
         med = g.get("median")
         med_m = None if med is None else med / DAYS_PER_MONTH
-        typer.echo(f"  {g['group']}: n={g['n']}, events={g['events']}, "
-                   f"median {_fmt(med_m)} months")  # fmt: skip
+        typer.echo(f"  {g['group']}: n={g['n']}, events={g['events']}, median {_fmt(med_m)} months")
     if doc.get("by"):
         typer.echo(f"log-rank p = {_fmt(doc['logrank_p'], 4)}")
     for note in doc.get("notes", []):

@@ -41,10 +41,14 @@ def clear_cell_only(
     """The result of a clear-cell-only score (Leibovich, SSIGN) for another histology: the model
     says nothing about such tumours, so no score and group `not_applicable`."""
     return ScoreResult(
-        calculator_id, version, f"not applicable: {model} was derived on clear-cell RCC only",
-        sources, None, NOT_APPLICABLE,
+        calculator_id,
+        version,
+        f"not applicable: {model} was derived on clear-cell RCC only",
+        sources,
+        None,
+        NOT_APPLICABLE,
         notes=(f"histology {histology}: the score is defined for clear-cell RCC only",),
-    )  # fmt: skip
+    )
 
 
 def require_bool(field_name: str, value: object, hint: str | None = None) -> bool:

@@ -32,8 +32,20 @@ RECURRENCE_EVENTS: tuple[str, ...] = ("local_recurrence", "distant_metastasis")
 
 # Order used to pick the worst pT when an intervention has several pathology rows.
 _T_ORDER = (
-    "T0", "Tis", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
-)  # fmt: skip
+    "T0",
+    "Tis",
+    "T1",
+    "T1a",
+    "T1b",
+    "T2",
+    "T2a",
+    "T2b",
+    "T3",
+    "T3a",
+    "T3b",
+    "T3c",
+    "T4",
+)
 
 DateLike = dt.date | str | pd.Timestamp | None
 
@@ -256,9 +268,11 @@ def _complications_per_intervention(complications: pd.DataFrame) -> pd.DataFrame
             ranks[text] = grade_rank(text)
         except ClinicalInputError as err:
             raise ClinicalInputError(
-                [Problem("complications.clavien_dindo", p.value, p.allowed, p.hint)
-                 for p in err.problems]
-            ) from err  # fmt: skip
+                [
+                    Problem("complications.clavien_dindo", p.value, p.allowed, p.hint)
+                    for p in err.problems
+                ]
+            ) from err
     c = complications.assign(rank=grades.map(ranks))
     g = c.groupby("intervention_id", sort=False)
     top = g["rank"].max()
@@ -379,8 +393,9 @@ def build_cohort(frames: RegistryFrames, spec: CohortSpec) -> Cohort:
     def record(label: str, df: pd.DataFrame) -> None:
         steps.append(AttritionStep(label, len(df), int(df["patient_id"].nunique())))
 
-    ops = operations(frames, window_from=spec.window_from, window_to=spec.window_to,
-                     types=spec.types)  # fmt: skip
+    ops = operations(
+        frames, window_from=spec.window_from, window_to=spec.window_to, types=spec.types
+    )
     record(f"type in {list(spec.types)}, dated in window", ops)
     rows = index_table(frames, ops)
     if spec.intents is not None:

@@ -78,8 +78,12 @@ from renalpath.pathway import CaseValidationError, RecommendResult, recommend_ma
 from renalpath.registry.frames import RegistryFrames
 
 CATEGORIES: tuple[str, ...] = (
-    "recommended", "alternative", "discuss", "not_recommended", "not_evaluable",
-)  # fmt: skip
+    "recommended",
+    "alternative",
+    "discuss",
+    "not_recommended",
+    "not_evaluable",
+)
 AUDITED_INTENTS = (None, "primary", "cytoreductive", "palliative")
 LAB_WINDOW_DAYS = 90  #: pre-operative creatinine window
 
@@ -103,9 +107,15 @@ _METASTATIC_RN = (("cytoreductive_nephrectomy", None),)
 _RANK = {s: i for i, s in enumerate(CATEGORIES[:4])}
 # AJCC 8th: what a recorded cT says about extension, where unambiguous.
 _EXTENSION_BY_CT: dict[str, dict[str, bool]] = {
-    "T1": {}, "T1a": {}, "T1b": {}, "T2": {}, "T2a": {}, "T2b": {},
-    "T3b": {"ivc_below_diaphragm": True}, "T3c": {"ivc_above_diaphragm": True},
-}  # fmt: skip
+    "T1": {},
+    "T1a": {},
+    "T1b": {},
+    "T2": {},
+    "T2a": {},
+    "T2b": {},
+    "T3b": {"ivc_below_diaphragm": True},
+    "T3c": {"ivc_above_diaphragm": True},
+}
 _CN = {"N0": "N0", "N1": "N1", "NX": "NX"}
 _CM = {"M0": "M0", "M1": "M1"}
 
@@ -143,8 +153,18 @@ class ConcordanceAudit:
         return out
 
     def to_json_dict(self) -> dict[str, Any]:
-        keys = ("intervention_id", "patient_id", "tumour_id", "type", "ct", "derived_ct",
-                "category", "option", "modality", "reason")  # fmt: skip
+        keys = (
+            "intervention_id",
+            "patient_id",
+            "tumour_id",
+            "type",
+            "ct",
+            "derived_ct",
+            "category",
+            "option",
+            "modality",
+            "reason",
+        )
         records: list[dict[Any, Any]] = self.rows.to_dict("records")
         treatments = [
             {
@@ -327,9 +347,10 @@ def decision_cases(
         side = r["side_eff"] if _present(r["side_eff"]) else None
         if side is not None:
             others = [
-                s for s, d, tid in tumours_by_patient.get(r["patient_id"], [])
+                s
+                for s, d, tid in tumours_by_patient.get(r["patient_id"], [])
                 if tid != r["tumour_id"] and s != side and d <= when
-            ]  # fmt: skip
+            ]
             if not (others and kidney.get("solitary_kidney") == "anatomic"):
                 kidney["bilateral_tumours"] = bool(others)
         lab = creat_d.get(row)
@@ -435,13 +456,19 @@ def classify(result: RecommendResult, treatment_type: str, metastatic: bool) -> 
     if records:
         missing = tuple(dict.fromkeys(m for o in records for m in o.missing))
         return Verdict(
-            "not_evaluable", records[0].option, records[0].modality, missing,
+            "not_evaluable",
+            records[0].option,
+            records[0].modality,
+            missing,
             "blocked: missing inputs",
-        )  # fmt: skip
+        )
     return Verdict(
-        "not_evaluable", wanted[0][0], wanted[0][1], tuple(result.missing_inputs),
+        "not_evaluable",
+        wanted[0][0],
+        wanted[0][1],
+        tuple(result.missing_inputs),
         "option not considered by the pathway for this case",
-    )  # fmt: skip
+    )
 
 
 def concordance_audit(

@@ -66,9 +66,11 @@ def _creatinine_mg_dl(labs: pd.DataFrame) -> pd.Series:
                 first = labs.iloc[i]
                 where = f"labs[patient_id={first['patient_id']}, date={first['date'].date()}]"
                 raise ClinicalInputError(
-                    [Problem(f"{where}.{p.field}", p.value, p.allowed, p.hint)
-                     for p in err.problems]
-                ) from err  # fmt: skip
+                    [
+                        Problem(f"{where}.{p.field}", p.value, p.allowed, p.hint)
+                        for p in err.problems
+                    ]
+                ) from err
         result.iloc[i] = converted[key]
     return result
 
@@ -154,8 +156,10 @@ def kidney_function_pairs(
         return res.egfr, res.ckd_stage
 
     for side in ("pre", "post"):
-        vals = [one(out[f"creatinine_{side}"].iloc[i], out[f"{side}_date"].iloc[i], i)
-                for i in range(len(out))]  # fmt: skip
+        vals = [
+            one(out[f"creatinine_{side}"].iloc[i], out[f"{side}_date"].iloc[i], i)
+            for i in range(len(out))
+        ]
         out[f"egfr_{side}"] = pd.Series([v[0] for v in vals], index=out.index, dtype=float)
         out[f"ckd_{side}"] = pd.Series([v[1] for v in vals], index=out.index, dtype=object)
     out["egfr_change"] = out["egfr_post"] - out["egfr_pre"]

@@ -74,29 +74,48 @@ from renalpath.registry.models import TABLES
 # enough to
 # count patients and to follow a lineage through them.
 _SLIM_OPERATION_COLUMNS = (
-    "intervention_id", "patient_id", "date", "type", "parent_intervention_id",
+    "intervention_id",
+    "patient_id",
+    "date",
+    "type",
+    "parent_intervention_id",
     "parent_intervention_id_derived",
-)  # fmt: skip
+)
 # What `survival_study` reads (operations → index_table → time_to_event, and BY_FIELDS), plus
 # the columns a frame requires; the others arrive blank (fewer columns = a faster 1M read).
 _SURVIVAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "interventions": (
-        "intervention_id", "patient_id", "tumour_id", "date", "type", "side", "approach",
-        "intent", "intent_derived",
+        "intervention_id",
+        "patient_id",
+        "tumour_id",
+        "date",
+        "type",
+        "side",
+        "approach",
+        "intent",
+        "intent_derived",
     ),
     "patients": (
-        "patient_id", "sex", "birth_date", "solitary_kidney", "death_date", "death_cause",
+        "patient_id",
+        "sex",
+        "birth_date",
+        "solitary_kidney",
+        "death_date",
+        "death_cause",
     ),
     "tumours": ("tumour_id", "patient_id", "side", "diagnosis_date", "histology", "ct"),
     "pathology": ("intervention_id", "histology", "isup_grade", "pt", "margin"),
     "complications": ("intervention_id", "date", "clavien_dindo"),
     "events": ("patient_id", "tumour_id", "date", "type"),
-}  # fmt: skip
+}
 _SURVIVAL_EVENTS = ("death", "local_recurrence", "distant_metastasis")
 _ID_COLUMNS = {
-    "patient_id", "tumour_id", "intervention_id", "parent_intervention_id",
+    "patient_id",
+    "tumour_id",
+    "intervention_id",
+    "parent_intervention_id",
     "parent_intervention_id_derived",
-}  # fmt: skip
+}
 _CHUNK_ROWS = 50_000  # rows per DB-API fetch: bounds the transient Python tuples
 _IN_LIST = 5_000  # ids per IN (...) list (SQLite allows 32,766 parameters)
 
@@ -220,9 +239,11 @@ def _fetch(engine: Engine, stmt: Select[Any], cols: Sequence[_Col]) -> pd.DataFr
 
 
 def _read(
-    engine: Engine, name: str, where: ColumnElement[bool] | None = None,
+    engine: Engine,
+    name: str,
+    where: ColumnElement[bool] | None = None,
     columns: Iterable[str] | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     cols = _cols(name, columns)
     stmt = select(*(c.expr for c in cols))
     return _fetch(engine, stmt if where is None else stmt.where(where), cols)
@@ -393,7 +414,9 @@ def survival_frames(
         _ops_where(iv2, lo, hi, SURGERY_TYPES), iv2.c.patient_id == ev.c.patient_id
     )
     tables["events"] = _read(
-        engine, "events", and_(ev.c.type.in_(_SURVIVAL_EVENTS), exists(operated)),
+        engine,
+        "events",
+        and_(ev.c.type.in_(_SURVIVAL_EVENTS), exists(operated)),
         _SURVIVAL_COLUMNS["events"],
-    )  # fmt: skip
+    )
     return RegistryFrames.build(tables)

@@ -107,9 +107,16 @@ class KaplanMeier:
             previous = t
             if self.max_time is None or t > self.max_time:
                 rows.append(
-                    {"time": t, "n_risk": n_risk, "n_event": n_event, "survival": None,
-                     "std_err": None, "ci_low": None, "ci_high": None}
-                )  # fmt: skip
+                    {
+                        "time": t,
+                        "n_risk": n_risk,
+                        "n_event": n_event,
+                        "survival": None,
+                        "std_err": None,
+                        "ci_low": None,
+                        "ci_high": None,
+                    }
+                )
                 continue
             before = curve[curve["time"] <= t]
             if before.empty:
@@ -119,9 +126,16 @@ class KaplanMeier:
                 surv, se = float(last["survival"]), float(last["std_err"])
                 lo, hi = float(last["ci_low"]), float(last["ci_high"])
             rows.append(
-                {"time": t, "n_risk": n_risk, "n_event": n_event, "survival": surv,
-                 "std_err": se, "ci_low": lo, "ci_high": hi}
-            )  # fmt: skip
+                {
+                    "time": t,
+                    "n_risk": n_risk,
+                    "n_event": n_event,
+                    "survival": surv,
+                    "std_err": se,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
         return pd.DataFrame(
             rows,
             columns=["time", "n_risk", "n_event", "survival", "std_err", "ci_low", "ci_high"],
@@ -175,8 +189,9 @@ def kaplan_meier(
     columns = ["time", "n_risk", "n_event", "n_censor", "survival", "std_err", "ci_low", "ci_high"]
     if t.size == 0:
         empty = pd.DataFrame(columns=columns)
-        return KaplanMeier(label, 0, 0, conf_level, empty, empty.assign(n_risk_at=[]),
-                           None, None, None, None)  # fmt: skip
+        return KaplanMeier(
+            label, 0, 0, conf_level, empty, empty.assign(n_risk_at=[]), None, None, None, None
+        )
     kmf = KaplanMeierFitter(alpha=1 - conf_level).fit(t, e, label=label)
     et = kmf.event_table
     et = et[et["removed"] > 0]  # lifelines adds a t = 0 row where nobody leaves
@@ -317,8 +332,16 @@ def logrank(
         expected.append(float(np.sum(d_all * n_g / at_risk_all)) if event_times.size else 0.0)
     if len(labels) < 2 or not e.any():
         why = "fewer than two groups" if len(labels) < 2 else "no events"
-        return LogRank(None, max(len(labels) - 1, 0), None, labels, n, observed,
-                       tuple(expected), note=f"log-rank test not computed: {why}")  # fmt: skip
+        return LogRank(
+            None,
+            max(len(labels) - 1, 0),
+            None,
+            labels,
+            n,
+            observed,
+            tuple(expected),
+            note=f"log-rank test not computed: {why}",
+        )
     res = multivariate_logrank_test(t, g, e)
     return LogRank(
         chisq=float(res.test_statistic),
@@ -412,8 +435,12 @@ def cumulative_incidence(
         **{f"n_event_{name}": d_k[k][keep] for k, name in causes.items()},
         **{f"cif_{name}": cif[k][keep] for k, name in causes.items()},
     }
-    cols = ["time", "n_risk", *(f"n_event_{v}" for v in causes.values()),
-            *(f"cif_{v}" for v in causes.values())]  # fmt: skip
+    cols = [
+        "time",
+        "n_risk",
+        *(f"n_event_{v}" for v in causes.values()),
+        *(f"cif_{v}" for v in causes.values()),
+    ]
     notes = ("point estimates only; no confidence interval is computed",)
     return CumulativeIncidence(
         dict(causes),

@@ -139,8 +139,10 @@ def paired_table(
         n = len(both)
         p = None
         if n:
-            table = [[int((~a & ~b).sum()), int((~a & b).sum())],
-                     [int((a & ~b).sum()), int((a & b).sum())]]  # fmt: skip
+            table = [
+                [int((~a & ~b).sum()), int((~a & b).sum())],
+                [int((a & ~b).sum()), int((a & b).sum())],
+            ]
             p = float(mcnemar(table, exact=True).pvalue)
         rows.append(
             {

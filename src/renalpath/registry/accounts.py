@@ -370,11 +370,17 @@ def revoke_tokens(conn: Connection, name: str, actor: str, reason: str | None) -
 
 def list_tokens(conn: Connection, name: str | None = None) -> list[TokenInfo]:
     query = (
-        select(ApiToken.id, User.name, ApiToken.label, ApiToken.created_at,
-               ApiToken.expires_at, ApiToken.revoked)
+        select(
+            ApiToken.id,
+            User.name,
+            ApiToken.label,
+            ApiToken.created_at,
+            ApiToken.expires_at,
+            ApiToken.revoked,
+        )
         .join(User, ApiToken.user_id == User.id)
         .order_by(ApiToken.id)
-    )  # fmt: skip
+    )
     if name is not None:
         query = query.where(User.name == name)
     return [
@@ -498,9 +504,12 @@ def admit_login(conn: Connection, name: str, address: str, now: float, rule: Thr
     assert inserted is not None
     counts = _failure_counts(conn, key, address, now - rule.window_s)
     before = FailureCounts(  # the counts as they were before this attempt
-        counts.pair - 1, counts.name - 1, _last_before(conn, key, inserted[0], now - rule.window_s),
-        counts.address - 1, counts.address_first if counts.address > 1 else None,
-    )  # fmt: skip
+        counts.pair - 1,
+        counts.name - 1,
+        _last_before(conn, key, inserted[0], now - rule.window_s),
+        counts.address - 1,
+        counts.address_first if counts.address > 1 else None,
+    )
     wait = login_wait(before, now, rule)
     if wait:
         conn.execute(delete(LoginFailure).where(LoginFailure.id == inserted[0]))

@@ -167,8 +167,15 @@ class _Sealer:
             return
         self.rows += rows
         seq, digest = _tail(self.conn)
-        head = Head(seq, digest, self.rows, *self.start_state, self.keyed_after,
-                    database_tag(self.conn), committed=False)  # fmt: skip
+        head = Head(
+            seq,
+            digest,
+            self.rows,
+            *self.start_state,
+            self.keyed_after,
+            database_tag(self.conn),
+            committed=False,
+        )
         self.conn.info[PENDING] = (self.path, self.key, head)
 
 
@@ -220,8 +227,17 @@ class ChainWriter:
         prev = self._tail()
         rows: list[tuple[str | None, ...]] = []
         for ch in changes:
-            content = (self.at, self.actor, ch.action, ch.entity, ch.entity_id, ch.field,
-                       ch.old, ch.new, self.reason)  # fmt: skip
+            content = (
+                self.at,
+                self.actor,
+                ch.action,
+                ch.entity,
+                ch.entity_id,
+                ch.field,
+                ch.old,
+                ch.new,
+                self.reason,
+            )
             digest = row_hash(prev, content, self._key)
             rows.append((*content, prev, digest))
             prev = digest
@@ -263,15 +279,30 @@ class ChainWriter:
             )
             reason = "\\N" if self.reason is None else copy_escape(self.reason)
             cols = (
-                repeat(const), map(copy_escape, ids), repeat("\\N"), repeat("\\N"),
-                map(copy_escape, records), repeat(reason), prevs, hashes,
-            )  # fmt: skip
+                repeat(const),
+                map(copy_escape, ids),
+                repeat("\\N"),
+                repeat("\\N"),
+                map(copy_escape, records),
+                repeat(reason),
+                prevs,
+                hashes,
+            )
             copy_lines(self.conn, "audit_log", COLUMNS, zip(*cols, strict=False))
         else:
             rows = zip(
-                repeat(self.at), repeat(self.actor), repeat("insert"), repeat(entity), ids,
-                repeat(None), repeat(None), records, repeat(self.reason), prevs, hashes,
-            )  # fmt: skip
+                repeat(self.at),
+                repeat(self.actor),
+                repeat("insert"),
+                repeat(entity),
+                ids,
+                repeat(None),
+                repeat(None),
+                records,
+                repeat(self.reason),
+                prevs,
+                hashes,
+            )
             bulk_insert(self.conn, "audit_log", COLUMNS, rows)
         self._prev = prev
         self._done(len(hashes))
@@ -317,15 +348,27 @@ def reverted(conn: Connection, changes: Sequence[Change]) -> list[tuple[Change, 
     last: dict[tuple[str, str, str | None], dict[str, object]] = {}
     ids = sorted({k[1] for k in wanted})
     entities = sorted({k[0] for k in wanted})
-    cols = (AuditLog.seq, AuditLog.at, AuditLog.actor, AuditLog.entity, AuditLog.entity_id,
-            AuditLog.field, AuditLog.old, AuditLog.new, AuditLog.reason)  # fmt: skip
+    cols = (
+        AuditLog.seq,
+        AuditLog.at,
+        AuditLog.actor,
+        AuditLog.entity,
+        AuditLog.entity_id,
+        AuditLog.field,
+        AuditLog.old,
+        AuditLog.new,
+        AuditLog.reason,
+    )
     for start in range(0, len(ids), _REVERT_CHUNK):
         rows = conn.execute(
             select(*cols)
-            .where(AuditLog.entity.in_(entities), AuditLog.action == "update",
-                   AuditLog.entity_id.in_(ids[start : start + _REVERT_CHUNK]))
+            .where(
+                AuditLog.entity.in_(entities),
+                AuditLog.action == "update",
+                AuditLog.entity_id.in_(ids[start : start + _REVERT_CHUNK]),
+            )
             .order_by(AuditLog.seq)
-        ).mappings()  # fmt: skip
+        ).mappings()
         for row in rows:
             key = (str(row["entity"]), str(row["entity_id"]), row["field"])
             if key in wanted:
@@ -344,8 +387,12 @@ def seal(engine: Engine, actor: str) -> int:
     if load_key() is None:
         raise AuditKeyError(f"no audit key configured: set {KEY_FILE_ENV} or {KEY_ENV}")
     with engine.begin() as conn:
-        append(conn, [Change("seal", "audit", "trail", None, None, None)], actor,
-               "signed head started or advanced")  # fmt: skip
+        append(
+            conn,
+            [Change("seal", "audit", "trail", None, None, None)],
+            actor,
+            "signed head started or advanced",
+        )
         return _tail(conn)[0]
 
 
@@ -384,11 +431,14 @@ def verify(engine: Engine) -> VerifyResult:
             return VerifyResult(False, 0, None, str(err), HEAD_INVALID, True)
         if head is None:
             return VerifyResult(
-                False, 0, None,
+                False,
+                0,
+                None,
                 f"no signed head at {path}: it was removed, or this trail was never written "
                 "with the key (then run `renalpath audit seal` once)",
-                HEAD_MISSING, True,
-            )  # fmt: skip
+                HEAD_MISSING,
+                True,
+            )
     keyed_after = head.keyed_after if head else None
     secret = key.secret if key else None
     prev = GENESIS
@@ -406,11 +456,14 @@ def verify(engine: Engine) -> VerifyResult:
             if prev_hash != prev:
                 gap = f" (rows {last_seq + 1}–{seq - 1} are missing)" if seq > last_seq + 1 else ""
                 return VerifyResult(
-                    False, count, seq,
+                    False,
+                    count,
+                    seq,
                     f"link to the previous row is broken before row {seq}{gap}: rows were "
                     "deleted, inserted or re-chained in the middle of the trail",
-                    DELETED_MIDDLE, head is not None,
-                )  # fmt: skip
+                    DELETED_MIDDLE,
+                    head is not None,
+                )
             expected = row_hash(prev, content, secret if keyed else None)
             if expected != digest:
                 return _bad_content(seq, count, prev, content, digest, keyed, key, head)
@@ -439,19 +492,25 @@ def _bad_content(
 ) -> VerifyResult:
     if keyed and row_hash(prev, content) == digest:
         return VerifyResult(
-            False, count, seq,
+            False,
+            count,
+            seq,
             f"row {seq} was rewritten and its hash recomputed without the key (a plain "
             "SHA-256 where the trail is keyed)",
-            REWRITTEN, True,
-        )  # fmt: skip
+            REWRITTEN,
+            True,
+        )
     hint = ""
     if key is None:
         hint = f" (if this trail was written with a key, set {KEY_FILE_ENV} or {KEY_ENV})"
     return VerifyResult(
-        False, count, seq,
+        False,
+        count,
+        seq,
         f"row {seq}: content does not match its hash (the row was altered){hint}",
-        ALTERED, head is not None,
-    )  # fmt: skip
+        ALTERED,
+        head is not None,
+    )
 
 
 def _check_head(
@@ -477,25 +536,34 @@ def _check_head(
     if at_head is None and last_seq < head.seq:
         missing = head.rows - count
         return VerifyResult(
-            False, count, last_seq + 1 if last_seq else 1,
+            False,
+            count,
+            last_seq + 1 if last_seq else 1,
             f"rows were deleted at the end of the trail: it ends at row {last_seq} with "
             f"{count} rows, the signed head records {head.rows} rows up to row {head.seq} "
             f"({missing} missing)",
-            DELETED_END, True,
-        )  # fmt: skip
+            DELETED_END,
+            True,
+        )
     if at_head != head.hash:
         return VerifyResult(
-            False, count, head.seq,
+            False,
+            count,
+            head.seq,
             f"row {head.seq} does not carry the hash the signed head records (the trail was "
             "rewritten from there on)",
-            REWRITTEN, True,
-        )  # fmt: skip
+            REWRITTEN,
+            True,
+        )
     return VerifyResult(
-        False, count, None,
+        False,
+        count,
+        None,
         f"the trail holds {upto} rows up to row {head.seq}, the signed head records "
         f"{head.rows}: rows were deleted",
-        DELETED_MIDDLE, True,
-    )  # fmt: skip
+        DELETED_MIDDLE,
+        True,
+    )
 
 
 def log_rows(

@@ -72,8 +72,9 @@ def load_key() -> AuditKey | None:
         try:
             raw = path.read_text(encoding="utf-8").strip()
         except OSError as err:
-            raise AuditKeyError(f"{KEY_FILE_ENV}={key_file}: cannot read the audit key "
-                                f"({err.strerror or err})") from None  # fmt: skip
+            raise AuditKeyError(
+                f"{KEY_FILE_ENV}={key_file}: cannot read the audit key ({err.strerror or err})"
+            ) from None
         source = f"{KEY_FILE_ENV}={key_file}"
         head_dir = head_dir or path.resolve().parent
     if raw is None:

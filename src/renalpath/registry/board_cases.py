@@ -209,11 +209,15 @@ def update_case(
         if current.status == "decided":
             raise BoardCaseRefused("the board's decision is recorded: this case is closed")
         new: dict[str, Any] = {
-            "case": current.case, "provenance": current.provenance,
-            "question": current.question, "board_date": current.board_date,
-            "status": current.status, "decision": current.decision,
-            "decision_option": current.decision_option, "decision_date": current.decision_date,
-        }  # fmt: skip
+            "case": current.case,
+            "provenance": current.provenance,
+            "question": current.question,
+            "board_date": current.board_date,
+            "status": current.status,
+            "decision": current.decision,
+            "decision_option": current.decision_option,
+            "decision_date": current.decision_date,
+        }
         for key, value in changes.items():
             if key not in _COLUMNS:
                 raise KeyError(key)
@@ -232,11 +236,15 @@ def update_case(
             if isinstance(decided_on, dt.date) and decided_on > dt.date.today():
                 raise BoardCaseRefused("the decision date cannot be in the future", "decision_date")
         old = {
-            "case": current.case, "provenance": current.provenance,
-            "question": current.question, "board_date": current.board_date,
-            "status": current.status, "decision": current.decision,
-            "decision_option": current.decision_option, "decision_date": current.decision_date,
-        }  # fmt: skip
+            "case": current.case,
+            "provenance": current.provenance,
+            "question": current.question,
+            "board_date": current.board_date,
+            "status": current.status,
+            "decision": current.decision,
+            "decision_option": current.decision_option,
+            "decision_date": current.decision_date,
+        }
         diffs = [k for k in _COLUMNS if _audit_value(old[k]) != _audit_value(new[k])]
         if not diffs:
             return current

@@ -245,10 +245,12 @@ def _treatment(built: BuiltCase, iv: Any, events: Any) -> None:
     _put(built, "prior_treatment.type", iv["type"], src, when)
     _put(built, "prior_treatment.date", when.isoformat(), src, when)
     failures = [
-        ev for ev in events
-        if ev["type"] in FAILURE_KINDS and ev["date"] >= when
+        ev
+        for ev in events
+        if ev["type"] in FAILURE_KINDS
+        and ev["date"] >= when
         and (iv["tumour_id"] is None or ev["tumour_id"] in (None, iv["tumour_id"]))
-    ]  # fmt: skip
+    ]
     if failures:
         ev = failures[0]
         ev_src = f"event: {ev['type'].replace('_', ' ')}"

@@ -60,14 +60,38 @@ def check_coded(typed: dict[str, pd.DataFrame], ref: Reference, report: Report) 
         for col in spec.columns:
             if col.type != "date":
                 continue
-            date_rule(report, "error", spec, frame, col.name, frame[col.name] < birth,
-                      f"{what} before birth ({{other}})", birth)  # fmt: skip
-            date_rule(report, "error", spec, frame, col.name, frame[col.name] > death,
-                      f"{what} after death ({{other}})", death)  # fmt: skip
+            date_rule(
+                report,
+                "error",
+                spec,
+                frame,
+                col.name,
+                frame[col.name] < birth,
+                f"{what} before birth ({{other}})",
+                birth,
+            )
+            date_rule(
+                report,
+                "error",
+                spec,
+                frame,
+                col.name,
+                frame[col.name] > death,
+                f"{what} after death ({{other}})",
+                death,
+            )
         if name in _COURSES:
             start, end = _COURSES[name]
-            date_rule(report, "error", spec, frame, end, frame[end] < frame[start],
-                      "course ends before it starts ({other})", frame[start])  # fmt: skip
+            date_rule(
+                report,
+                "error",
+                spec,
+                frame,
+                end,
+                frame[end] < frame[start],
+                "course ends before it starts ({other})",
+                frame[start],
+            )
         if name == "performance":
             _performance(spec, frame, report)
         elif name == "staging":
@@ -78,12 +102,17 @@ def check_coded(typed: dict[str, pd.DataFrame], ref: Reference, report: Report) 
 
 def _performance(spec: FileSpec, f: pd.DataFrame, report: Report) -> None:
     neither = f["ecog"].isna() & f["karnofsky"].isna()
-    report.add_rows("error", spec, f, neither, "ecog",
-                    "neither ECOG nor Karnofsky is given")  # fmt: skip
+    report.add_rows("error", spec, f, neither, "ecog", "neither ECOG nor Karnofsky is given")
     kps = f["karnofsky"].astype("Float64")
     off_step = (kps.notna() & (kps % _KARNOFSKY_STEP != 0)).fillna(False).astype(bool)
-    report.add_rows("error", spec, f, off_step, "karnofsky",
-                    "Karnofsky grades are multiples of 10 (0, 10, … 100)")  # fmt: skip
+    report.add_rows(
+        "error",
+        spec,
+        f,
+        off_step,
+        "karnofsky",
+        "Karnofsky grades are multiples of 10 (0, 10, … 100)",
+    )
 
 
 def _expected_group(t: object, n: object, m: object) -> str | None:
@@ -116,10 +145,14 @@ def _staging(spec: FileSpec, f: pd.DataFrame, report: Report) -> None:
     reasons = [
         f"stage {g} recorded but {t} {n} {m} is stage {e} (AJCC 8)"
         for g, t, n, m, e in zip(
-            f["stage_group"][clash], f["t_category"][clash], f["n_category"][clash],
-            f["m_category"][clash], expected[clash[full]], strict=True,
+            f["stage_group"][clash],
+            f["t_category"][clash],
+            f["n_category"][clash],
+            f["m_category"][clash],
+            expected[clash[full]],
+            strict=True,
         )
-    ]  # fmt: skip
+    ]
     report.add_rows("warning", spec, f, clash, "stage_group", reasons)
 
 

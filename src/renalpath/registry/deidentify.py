@@ -154,14 +154,31 @@ class Pseudonymiser:
 # Lab units as laboratories write them → one controlled spelling (case-insensitive match).
 UNITS: dict[str, str] = {
     u.lower(): u
-    for u in ("mg/dL", "µmol/L", "g/dL", "g/L", "mmol/L", "U/L", "IU/L", "10^9/L", "%",
-              "mL/min/1.73m2", "mg/L", "µmol/L")
-}  # fmt: skip
+    for u in (
+        "mg/dL",
+        "µmol/L",
+        "g/dL",
+        "g/L",
+        "mmol/L",
+        "U/L",
+        "IU/L",
+        "10^9/L",
+        "%",
+        "mL/min/1.73m2",
+        "mg/L",
+        "µmol/L",
+    )
+}
 UNITS |= {
-    "umol/l": "µmol/L", "μmol/l": "µmol/L", "ml/min/1.73 m2": "mL/min/1.73m2",
-    "ml/min/1.73m²": "mL/min/1.73m2", "ml/min/1.73 m²": "mL/min/1.73m2", "x10^9/l": "10^9/L",
-    "10*9/l": "10^9/L", "g/l": "g/L",
-}  # fmt: skip
+    "umol/l": "µmol/L",
+    "μmol/l": "µmol/L",
+    "ml/min/1.73 m2": "mL/min/1.73m2",
+    "ml/min/1.73m²": "mL/min/1.73m2",
+    "ml/min/1.73 m²": "mL/min/1.73m2",
+    "x10^9/l": "10^9/L",
+    "10*9/l": "10^9/L",
+    "g/l": "g/L",
+}
 
 
 class _Regimens(Mapping[str, str]):
@@ -389,5 +406,6 @@ def record_export(
     kind = "deidentified" if deidentified else "full"
     with engine.begin() as conn:
         lock_for_write(conn)
-        audit.append(conn, [audit.Change("export", "registry", kind, None, None, detail)],
-                     actor, reason)  # fmt: skip
+        audit.append(
+            conn, [audit.Change("export", "registry", kind, None, None, detail)], actor, reason
+        )

@@ -164,8 +164,10 @@ def derive_lineage(
     iv["parent_intervention_id_derived"] = iv["parent_intervention_id"]
     blank = iv["intent"].isna()
     iv.loc[blank & iv["parent_intervention_id"].notna(), "intent_derived"] = "salvage"
-    iv.loc[blank & iv["parent_intervention_id"].isna() & iv["type"].isin(SALVAGE_CAPABLE),
-           "intent_derived"] = "primary"  # fmt: skip
+    iv.loc[
+        blank & iv["parent_intervention_id"].isna() & iv["type"].isin(SALVAGE_CAPABLE),
+        "intent_derived",
+    ] = "primary"
 
     failures = events[events["type"].isin(FAILURE_EVENTS)]
     candidates = set(failures["patient_id"]) | set(
@@ -237,8 +239,9 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _find_parent(row: Any, done: list[tuple[Any, str | None]], fails: list[Any],
-                 need_event: bool) -> Any:  # fmt: skip
+def _find_parent(
+    row: Any, done: list[tuple[Any, str | None]], fails: list[Any], need_event: bool
+) -> Any:
     for prev, prev_intent in reversed(done):
         if not prev.date < row.date:
             continue

@@ -50,8 +50,20 @@ BOOL_VALUES: tuple[str, str] = ("true", "false")
 # records pT "3"). MX is not an AJCC 8 category but legacy registries hold it, so it is
 # accepted and kept as written.
 T_CATEGORIES: tuple[str, ...] = (
-    "TX", "T0", "T1", "T1a", "T1b", "T2", "T2a", "T2b", "T3", "T3a", "T3b", "T3c", "T4",
-)  # fmt: skip
+    "TX",
+    "T0",
+    "T1",
+    "T1a",
+    "T1b",
+    "T2",
+    "T2a",
+    "T2b",
+    "T3",
+    "T3a",
+    "T3b",
+    "T3c",
+    "T4",
+)
 N_CATEGORIES: tuple[str, ...] = ("NX", "N0", "N1")
 M_CATEGORIES: tuple[str, ...] = ("M0", "M1", "MX")
 # Clavien–Dindo grades (Dindo 2004); the "-d" suffix (disability at discharge) is also accepted.
@@ -81,8 +93,15 @@ INTENTS = ("primary", "salvage", "cytoreductive", "palliative")
 CONVERSIONS = ("none", "open", "radical")
 MARGINS = ("negative", "positive", "not_applicable")
 LAB_TESTS = (
-    "creatinine", "egfr", "hemoglobin", "calcium", "albumin", "ldh", "neutrophils", "platelets",
-)  # fmt: skip
+    "creatinine",
+    "egfr",
+    "hemoglobin",
+    "calcium",
+    "albumin",
+    "ldh",
+    "neutrophils",
+    "platelets",
+)
 EVENT_TYPES = (
     "residual_disease",
     "local_recurrence",
@@ -112,17 +131,27 @@ STAGING_BASES = ("imaging", "pathology", "clinical")
 DISEASE_STATUSES = ("improved", "stable", "worsened", "undetermined")
 # Evidence of a disease-status assessment: mCODE's evidence-type value set (one concept each).
 STATUS_EVIDENCE = (
-    "imaging", "histology", "cytology", "pathology", "laboratory", "physical_exam",
+    "imaging",
+    "histology",
+    "cytology",
+    "pathology",
+    "laboratory",
+    "physical_exam",
     "tumour_marker",
-)  # fmt: skip
+)
 BODY_SITES: tuple[str, ...] = tuple(vocab.body_sites())
 METASTASIS_DETECTION = ("imaging", "biopsy", "surgery", "clinical")
 AGENTS: tuple[str, ...] = tuple(vocab.agents())
 STOP_REASONS = ("completed", "progression", "toxicity", "patient_choice", "death", "other")
 RT_MODALITIES = (
-    "photons", "electrons", "protons", "carbon_ions", "brachytherapy_hdr", "brachytherapy_ldr",
+    "photons",
+    "electrons",
+    "protons",
+    "carbon_ions",
+    "brachytherapy_hdr",
+    "brachytherapy_ldr",
     "radiopharmaceutical",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -682,8 +711,16 @@ FILES: dict[str, FileSpec] = {
     )
 }
 # The files of earlier releases; a folder holding only these still imports.
-CORE_FILES = ("patients", "tumours", "imaging", "interventions", "pathology", "complications",
-              "labs", "events")  # fmt: skip
+CORE_FILES = (
+    "patients",
+    "tumours",
+    "imaging",
+    "interventions",
+    "pathology",
+    "complications",
+    "labs",
+    "events",
+)
 CODED_FILES = tuple(name for name in FILES if name not in CORE_FILES)
 
 

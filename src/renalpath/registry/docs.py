@@ -45,12 +45,23 @@ def markdown() -> str:
 def flat_csv() -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["file", "column", "type", "unit", "required", "allowed", "references",
-                "description"])  # fmt: skip
+    w.writerow(
+        ["file", "column", "type", "unit", "required", "allowed", "references", "description"]
+    )
     for spec in FILES.values():
         for c in spec.columns:
-            w.writerow([spec.filename, c.name, c.type, c.unit or "", "true" if c.required else
-                        "false", _allowed(c), c.references or "", c.description])  # fmt: skip
+            w.writerow(
+                [
+                    spec.filename,
+                    c.name,
+                    c.type,
+                    c.unit or "",
+                    "true" if c.required else "false",
+                    _allowed(c),
+                    c.references or "",
+                    c.description,
+                ]
+            )
     return buf.getvalue()
 
 

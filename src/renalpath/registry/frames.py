@@ -43,53 +43,131 @@ if TYPE_CHECKING:
 # table below.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": (
-        "patient_id", "sex", "birth_date", "black_race", "solitary_kidney",
-        "hereditary_syndrome", "death_date", "death_cause", "last_contact_date",
+        "patient_id",
+        "sex",
+        "birth_date",
+        "black_race",
+        "solitary_kidney",
+        "hereditary_syndrome",
+        "death_date",
+        "death_cause",
+        "last_contact_date",
         "followup_end_date",
     ),
     "tumours": (
-        "tumour_id", "patient_id", "side", "diagnosis_date", "histology", "ct", "cn", "cm",
+        "tumour_id",
+        "patient_id",
+        "side",
+        "diagnosis_date",
+        "histology",
+        "ct",
+        "cn",
+        "cm",
         "tnm_prefix",
     ),
     "imaging": (
-        "tumour_id", "date", "modality", "size_mm", "renal_exophytic_pct", "renal_nearness_mm",
-        "renal_ap", "renal_polar", "renal_hilar", "padua_polar", "padua_exophytic_pct",
-        "padua_rim", "padua_sinus", "padua_ucs", "padua_face",
+        "tumour_id",
+        "date",
+        "modality",
+        "size_mm",
+        "renal_exophytic_pct",
+        "renal_nearness_mm",
+        "renal_ap",
+        "renal_polar",
+        "renal_hilar",
+        "padua_polar",
+        "padua_exophytic_pct",
+        "padua_rim",
+        "padua_sinus",
+        "padua_ucs",
+        "padua_face",
     ),
     "interventions": (
-        "intervention_id", "patient_id", "tumour_id", "date", "type", "side", "approach",
-        "intent", "warm_ischemia_min", "cold_ischemia_min", "blood_loss_ml",
-        "operative_time_min", "transfusion_units", "length_of_stay_days", "conversion",
-        "dialysis_expected_preop", "parent_intervention_id", "intent_derived",
+        "intervention_id",
+        "patient_id",
+        "tumour_id",
+        "date",
+        "type",
+        "side",
+        "approach",
+        "intent",
+        "warm_ischemia_min",
+        "cold_ischemia_min",
+        "blood_loss_ml",
+        "operative_time_min",
+        "transfusion_units",
+        "length_of_stay_days",
+        "conversion",
+        "dialysis_expected_preop",
+        "parent_intervention_id",
+        "intent_derived",
         "parent_intervention_id_derived",
     ),
     "pathology": (
-        "intervention_id", "histology", "isup_grade", "pt", "pn", "pm", "tnm_prefix", "size_mm",
-        "margin", "necrosis", "sarcomatoid",
+        "intervention_id",
+        "histology",
+        "isup_grade",
+        "pt",
+        "pn",
+        "pm",
+        "tnm_prefix",
+        "size_mm",
+        "margin",
+        "necrosis",
+        "sarcomatoid",
     ),
     "complications": ("intervention_id", "date", "clavien_dindo", "description"),
     "labs": (
-        "patient_id", "date", "test", "value", "unit", "lln", "uln", "equation", "egfr",
-        "egfr_equation", "loinc", "ucum",
+        "patient_id",
+        "date",
+        "test",
+        "value",
+        "unit",
+        "lln",
+        "uln",
+        "equation",
+        "egfr",
+        "egfr_equation",
+        "loinc",
+        "ucum",
     ),
     "events": ("patient_id", "tumour_id", "date", "type", "detail"),
     # The coded records.
     "staging": (
-        "tumour_id", "date", "classification", "t_category", "n_category", "m_category",
-        "stage_group", "ajcc_edition", "basis",
+        "tumour_id",
+        "date",
+        "classification",
+        "t_category",
+        "n_category",
+        "m_category",
+        "stage_group",
+        "ajcc_edition",
+        "basis",
     ),
     "performance": ("patient_id", "date", "ecog", "karnofsky"),
     "disease_status": ("patient_id", "tumour_id", "date", "status", "evidence"),
     "metastases": ("patient_id", "tumour_id", "date", "site", "detection"),
     "systemic_therapy": (
-        "patient_id", "tumour_id", "agent", "regimen", "line", "start_date", "end_date",
+        "patient_id",
+        "tumour_id",
+        "agent",
+        "regimen",
+        "line",
+        "start_date",
+        "end_date",
         "stop_reason",
     ),
     "radiotherapy": (
-        "patient_id", "tumour_id", "start_date", "end_date", "modality", "site", "dose_gy",
+        "patient_id",
+        "tumour_id",
+        "start_date",
+        "end_date",
+        "modality",
+        "site",
+        "dose_gy",
         "fractions",
     ),
-}  # fmt: skip
+}
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "patients": ("patient_id", "sex", "birth_date"),
@@ -109,20 +187,45 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 _ID_COLUMNS = {
-    "patient_id", "tumour_id", "intervention_id", "parent_intervention_id",
+    "patient_id",
+    "tumour_id",
+    "intervention_id",
+    "parent_intervention_id",
     "parent_intervention_id_derived",
-}  # fmt: skip
+}
 _DATE_COLUMNS = {
-    "birth_date", "death_date", "last_contact_date", "followup_end_date", "diagnosis_date",
-    "date", "start_date", "end_date",
-}  # fmt: skip
+    "birth_date",
+    "death_date",
+    "last_contact_date",
+    "followup_end_date",
+    "diagnosis_date",
+    "date",
+    "start_date",
+    "end_date",
+}
 _BOOL_COLUMNS = {"black_race", "dialysis_expected_preop", "renal_hilar", "necrosis", "sarcomatoid"}
 _NUMBER_COLUMNS = {
-    "size_mm", "renal_exophytic_pct", "renal_nearness_mm", "padua_exophytic_pct",
-    "warm_ischemia_min", "cold_ischemia_min", "blood_loss_ml", "operative_time_min",
-    "transfusion_units", "length_of_stay_days", "isup_grade", "value", "lln", "uln", "egfr",
-    "ecog", "karnofsky", "line", "dose_gy", "fractions",
-}  # fmt: skip
+    "size_mm",
+    "renal_exophytic_pct",
+    "renal_nearness_mm",
+    "padua_exophytic_pct",
+    "warm_ischemia_min",
+    "cold_ischemia_min",
+    "blood_loss_ml",
+    "operative_time_min",
+    "transfusion_units",
+    "length_of_stay_days",
+    "isup_grade",
+    "value",
+    "lln",
+    "uln",
+    "egfr",
+    "ecog",
+    "karnofsky",
+    "line",
+    "dose_gy",
+    "fractions",
+}
 _TRUE = {"true", "t", "yes", "y", "1"}
 _EDGE_SPACE = re.compile(r"\0\s|\s\0|\0\0")
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -274,8 +377,9 @@ class RegistryFrames:
     radiotherapy: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
-    def build(cls, tables: Mapping[str, pd.DataFrame | None] | None = None,
-              **kwargs: pd.DataFrame | None) -> RegistryFrames:  # fmt: skip
+    def build(
+        cls, tables: Mapping[str, pd.DataFrame | None] | None = None, **kwargs: pd.DataFrame | None
+    ) -> RegistryFrames:
         """Normalise raw frames (any subset; absent tables are empty) into typed frames."""
         given: dict[str, Any] = {**(tables or {}), **kwargs}
         unknown = sorted(set(given) - set(COLUMNS))

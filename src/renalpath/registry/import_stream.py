@@ -120,8 +120,9 @@ class DuplicateKeys:
         lines: np.ndarray = self.lines[mark]
         return lines
 
-    def check(self, src: Source, ctx: FileContext, options: ReadOptions, rows: int,
-              report: Report) -> None:  # fmt: skip
+    def check(
+        self, src: Source, ctx: FileContext, options: ReadOptions, rows: int, report: Report
+    ) -> None:
         """Report the duplicates exactly: the suspect rows are read again (a scratch report
         for everything else) and compared by their typed keys, as a whole-file read does."""
         suspects = self.suspects()

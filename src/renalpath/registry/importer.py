@@ -441,10 +441,17 @@ def _refresh_lineage(conn: Connection, patients: set[str]) -> int:
         conn,
         "interventions",
         [
-            "intervention_id", "patient_id", "tumour_id", "date", "type", "side", "intent",
-            "parent_intervention_id", *LINEAGE_COLUMNS[1:],
+            "intervention_id",
+            "patient_id",
+            "tumour_id",
+            "date",
+            "type",
+            "side",
+            "intent",
+            "parent_intervention_id",
+            *LINEAGE_COLUMNS[1:],
         ],
-    )  # fmt: skip
+    )
     ivs = ivs[ivs["patient_id"].isin(patients)]
     if ivs.empty:
         return 0
@@ -518,8 +525,19 @@ def import_folder(
         result = ImportResult(Report(), written=False, dry_run=dry_run)
         try:
             with engine.begin() as conn:
-                _import(conn, folder, result, actor, reason, equation, on_start, progress,
-                        options, update, hash_key)  # fmt: skip
+                _import(
+                    conn,
+                    folder,
+                    result,
+                    actor,
+                    reason,
+                    equation,
+                    on_start,
+                    progress,
+                    options,
+                    update,
+                    hash_key,
+                )
                 if not result.report.ok or dry_run or result.updates_refused:
                     raise _RollBack
                 result.written = True
@@ -594,10 +612,18 @@ def _import(
             return  # refused already: check the rest, write nothing more
         try:
             got = _upsert(
-                conn, FILES[name], typed.drop(columns=[LINE]), ref, equation, writer, progress,
-                lineage, demographics if name == "patients" else None, result.changes,
+                conn,
+                FILES[name],
+                typed.drop(columns=[LINE]),
+                ref,
+                equation,
+                writer,
+                progress,
+                lineage,
+                demographics if name == "patients" else None,
+                result.changes,
                 name in empty,
-            )  # fmt: skip
+            )
         except audit.RevertConflict as err:
             conflict = err  # raised at the end, unless an error refuses the folder anyway
             return
@@ -757,8 +783,9 @@ def _check_merged(conn: Connection, patients: set[str], report: Report) -> None:
     for name, spec in FILES.items():  # every other file, through its patient or parent
         if name in stored:
             continue
-        col = next(c for c in ("patient_id", "tumour_id", "intervention_id")
-                   if c in spec.column_names)  # fmt: skip
+        col = next(
+            c for c in ("patient_id", "tumour_id", "intervention_id") if c in spec.column_names
+        )
         frame = _read(conn, name, list(spec.column_names))
         stored[name] = frame[frame[col].isin(owners[col])]
     raw: dict[str, pd.DataFrame] = {}
@@ -769,8 +796,7 @@ def _check_merged(conn: Connection, patients: set[str], report: Report) -> None:
         canon[LINE] = np.arange(2, len(canon) + 2)
         raw[name] = canon
         key = [k for k in spec.key if k != "seq"]
-        for line, entity in zip(canon[LINE].tolist(), _entity_ids(canon, tuple(key)),
-                                strict=True):  # fmt: skip
+        for line, entity in zip(canon[LINE].tolist(), _entity_ids(canon, tuple(key)), strict=True):
             names[(f"{name} (stored)", line)] = entity
     merged = Report()
     merged.labels = {n: f"{n} (stored)" for n in raw}
@@ -800,9 +826,17 @@ def _folder_lineage(typed: dict[str, pd.DataFrame | None]) -> pd.DataFrame | Non
     if frame is None:
         return None
     ivs = frame[
-        ["intervention_id", "patient_id", "tumour_id", "date", "type", "side", "intent",
-         "parent_intervention_id"]
-    ]  # fmt: skip
+        [
+            "intervention_id",
+            "patient_id",
+            "tumour_id",
+            "date",
+            "type",
+            "side",
+            "intent",
+            "parent_intervention_id",
+        ]
+    ]
     tums = typed.get("tumours")
     if tums is not None:
         tums = tums[["tumour_id", "side"]]

@@ -29,9 +29,13 @@ from renalpath.registry.dictionary import FILES, header
 
 Rows = dict[str, list[dict[str, str]]]
 
-HISTOLOGY = {"clear_cell_rcc": "clear_cell", "papillary": "papillary",
-             "chromophobe": "chromophobe", "oncocytoma": "oncocytoma",
-             "angiomyolipoma": "angiomyolipoma"}  # fmt: skip
+HISTOLOGY = {
+    "clear_cell_rcc": "clear_cell",
+    "papillary": "papillary",
+    "chromophobe": "chromophobe",
+    "oncocytoma": "oncocytoma",
+    "angiomyolipoma": "angiomyolipoma",
+}
 CLAVIEN = {"1": "1", "2": "2", "3a": "3a", "3b": "3b", "5": "5"}  # "0" = none, "4" = no sub-grade
 EGFR_UNIT = "mL/min/1.73m2"
 
@@ -76,38 +80,66 @@ def _case(rows: Rows, i: int, r: dict[str, str]) -> None:
     birth = surgery - dt.timedelta(days=int(r["age_at_nephrectomy"]) * DAYS_PER_YEAR + 100)
     end = surgery + dt.timedelta(days=int(r["vital_days_after_surgery"]))
     dead = r["vital_status"] == "dead"
-    rows["patients"].append({
-        "patient_id": cid, "sex": r["gender"], "birth_date": birth.isoformat(),
-        "death_date": end.isoformat() if dead else "", "death_cause": "unknown" if dead else "",
-        "last_contact_date": end.isoformat(),
-    })  # fmt: skip
+    rows["patients"].append(
+        {
+            "patient_id": cid,
+            "sex": r["gender"],
+            "birth_date": birth.isoformat(),
+            "death_date": end.isoformat() if dead else "",
+            "death_cause": "unknown" if dead else "",
+            "last_contact_date": end.isoformat(),
+        }
+    )
     tid, iid = f"{cid}-T1", f"{cid}-S1"
     diagnosis = surgery - dt.timedelta(days=30)
-    rows["tumours"].append({"tumour_id": tid, "patient_id": cid, "side": "left",
-                            "diagnosis_date": diagnosis.isoformat()})  # fmt: skip
-    rows["imaging"].append({"tumour_id": tid, "date": diagnosis.isoformat(), "modality": "ct",
-                            "size_mm": _mm(r["radiographic_size_cm"])})  # fmt: skip
-    rows["interventions"].append({
-        "intervention_id": iid, "patient_id": cid, "tumour_id": tid,
-        "date": surgery.isoformat(), "type": r["surgical_procedure"],
-        "approach": r["surgery_type"],
-        "intent": "cytoreductive" if r["cytoreductive"] == "True" else "",
-        "warm_ischemia_min": _int(r["ischemia_time_min"]), "blood_loss_ml": r["ebl_ml"],
-        "operative_time_min": r["operative_time_min"],
-        "length_of_stay_days": _int(r["hospitalization_days"]),
-    })  # fmt: skip
-    rows["pathology"].append({
-        "intervention_id": iid,
-        "histology": HISTOLOGY.get(r["histologic_subtype"], "other"),
-        "isup_grade": r["isup_grade"],  # "2.0"
-        "pt": "pT" + r["pT"], "pn": "pN" + r["pN"], "pm": "pM" + r["pM"],
-        "size_mm": _mm(r["pathologic_size_cm"]),
-        "margin": "positive" if r["positive_margins"] == "True" else "negative",
-        "necrosis": r["tumor_necrosis"],  # "True" / "False"
-    })  # fmt: skip
+    rows["tumours"].append(
+        {
+            "tumour_id": tid,
+            "patient_id": cid,
+            "side": "left",
+            "diagnosis_date": diagnosis.isoformat(),
+        }
+    )
+    rows["imaging"].append(
+        {
+            "tumour_id": tid,
+            "date": diagnosis.isoformat(),
+            "modality": "ct",
+            "size_mm": _mm(r["radiographic_size_cm"]),
+        }
+    )
+    rows["interventions"].append(
+        {
+            "intervention_id": iid,
+            "patient_id": cid,
+            "tumour_id": tid,
+            "date": surgery.isoformat(),
+            "type": r["surgical_procedure"],
+            "approach": r["surgery_type"],
+            "intent": "cytoreductive" if r["cytoreductive"] == "True" else "",
+            "warm_ischemia_min": _int(r["ischemia_time_min"]),
+            "blood_loss_ml": r["ebl_ml"],
+            "operative_time_min": r["operative_time_min"],
+            "length_of_stay_days": _int(r["hospitalization_days"]),
+        }
+    )
+    rows["pathology"].append(
+        {
+            "intervention_id": iid,
+            "histology": HISTOLOGY.get(r["histologic_subtype"], "other"),
+            "isup_grade": r["isup_grade"],  # "2.0"
+            "pt": "pT" + r["pT"],
+            "pn": "pN" + r["pN"],
+            "pm": "pM" + r["pM"],
+            "size_mm": _mm(r["pathologic_size_cm"]),
+            "margin": "positive" if r["positive_margins"] == "True" else "negative",
+            "necrosis": r["tumor_necrosis"],  # "True" / "False"
+        }
+    )
     if r["clavien"] in CLAVIEN:
-        rows["complications"].append({"intervention_id": iid,
-                                      "clavien_dindo": CLAVIEN[r["clavien"]]})  # fmt: skip
+        rows["complications"].append(
+            {"intervention_id": iid, "clavien_dindo": CLAVIEN[r["clavien"]]}
+        )
     for value, days, sign in (
         (r["preop_egfr"], r["preop_egfr_days_before"], -1),
         (r["first_postop_egfr"], r["first_postop_egfr_days"], 1),
@@ -115,10 +147,18 @@ def _case(rows: Rows, i: int, r: dict[str, str]) -> None:
     ):
         if _is_value(value) and days:
             when = surgery + dt.timedelta(days=sign * int(float(days)))
-            rows["labs"].append({"patient_id": cid, "date": when.isoformat(), "test": "egfr",
-                                 "value": value, "unit": EGFR_UNIT})  # fmt: skip
-    rows["events"].append({"patient_id": cid, "date": end.isoformat(),
-                           "type": "death" if dead else "last_followup"})  # fmt: skip
+            rows["labs"].append(
+                {
+                    "patient_id": cid,
+                    "date": when.isoformat(),
+                    "test": "egfr",
+                    "value": value,
+                    "unit": EGFR_UNIT,
+                }
+            )
+    rows["events"].append(
+        {"patient_id": cid, "date": end.isoformat(), "type": "death" if dead else "last_followup"}
+    )
 
 
 def write_folder(rows: Rows, folder: Path) -> Path:

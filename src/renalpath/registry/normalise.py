@@ -467,8 +467,11 @@ def _lab_units(
         if spec is None:
             names = sorted({u.stored for u in allowed.values()})
             special = sp.LAB_UNIT_REFUSALS.get(test, {}).get(sp.spelling_key(unit))
-            refuse("unit", rows, special or f"not an allowed unit for {test} "
-                   f"(allowed: {', '.join(names)})")  # fmt: skip
+            refuse(
+                "unit",
+                rows,
+                special or f"not an allowed unit for {test} (allowed: {', '.join(names)})",
+            )
             frame.loc[rows, "value"] = ""
             refused["unit"] = rows | refused.get("unit", False)
             refused["value"] = rows | refused.get("value", False)

@@ -58,18 +58,28 @@ def discover(folder: Path, report: Any) -> list[Source]:
 
     def take(src: Source) -> None:
         if src.table in sources:
-            report.add("error", src.label, None, None, None,
-                       f"{src.table} is given twice (also in {sources[src.table].label}); "
-                       "keep one")  # fmt: skip
+            report.add(
+                "error",
+                src.label,
+                None,
+                None,
+                None,
+                f"{src.table} is given twice (also in {sources[src.table].label}); keep one",
+            )
             return
         sources[src.table] = src
 
     for path in sorted(folder.iterdir()):
         name = path.name
         if path.is_dir():
-            report.add("error", name, None, None, None,
-                       "a sub-folder is not read; put the registry files directly in the "
-                       "folder")  # fmt: skip
+            report.add(
+                "error",
+                name,
+                None,
+                None,
+                None,
+                "a sub-folder is not read; put the registry files directly in the folder",
+            )
             continue
         stem, suffix = path.stem.lower(), path.suffix.lower()
         if name.startswith(".") or name.startswith("~$"):
@@ -94,9 +104,15 @@ def discover(folder: Path, report: Any) -> list[Source]:
                 if table in FILES:
                     take(Source(table, path, f"{name}:{sheet}", sheet=sheet))
                 else:
-                    report.add("error", f"{name}:{sheet}", None, None, None,
-                               "sheet is not a registry table (name sheets like the files: "
-                               f"{', '.join(FILES)})")  # fmt: skip
+                    report.add(
+                        "error",
+                        f"{name}:{sheet}",
+                        None,
+                        None,
+                        None,
+                        "sheet is not a registry table (name sheets like the files: "
+                        f"{', '.join(FILES)})",
+                    )
         elif suffix in (".xls", ".xlsm", ".xlsb", ".ods"):
             report.add(
                 "error",
@@ -107,9 +123,15 @@ def discover(folder: Path, report: Any) -> list[Source]:
                 f"{suffix} workbooks are not read; save as .xlsx or as CSV UTF-8",
             )
         elif stem in FILES:
-            report.add("error", name, None, None, None,
-                       f"not read: rename to {FILES[stem].filename} if it is that table "
-                       "(comma-, semicolon- or tab-separated text)")  # fmt: skip
+            report.add(
+                "error",
+                name,
+                None,
+                None,
+                None,
+                f"not read: rename to {FILES[stem].filename} if it is that table "
+                "(comma-, semicolon- or tab-separated text)",
+            )
         else:
             report.add(
                 "error", name, None, None, None, f"unknown file, not read (expected: {_EXPECTED})"
@@ -172,8 +194,14 @@ def read_source(
         empty[first] = (frame.loc[first, list(spec.column_names)] == "").all(axis=1).to_numpy()
     if empty.any():
         lines = frame.loc[empty, LINE].tolist()
-        report.add("warning", src.label, int(lines[0]), None, None,
-                   f"{len(lines)} empty row(s) ignored (every cell blank)")  # fmt: skip
+        report.add(
+            "warning",
+            src.label,
+            int(lines[0]),
+            None,
+            None,
+            f"{len(lines)} empty row(s) ignored (every cell blank)",
+        )
         frame = frame.loc[~empty]
     return frame, ctx
 
@@ -196,8 +224,14 @@ def _decode(src: Source, data: bytes, report: Any, options: ReadOptions) -> str 
             if options.encoding is None
             else "check --encoding"
         )
-        report.add("error", src.label, line, None, None,
-                   f"not {encoding} (byte 0x{byte} at line {line}); {hint}")  # fmt: skip
+        report.add(
+            "error",
+            src.label,
+            line,
+            None,
+            None,
+            f"not {encoding} (byte 0x{byte} at line {line}); {hint}",
+        )
         return None
 
 
@@ -259,9 +293,15 @@ def _read_csv(
     _set_separator(src, ctx, sep, report)
     try:
         return pd.read_csv(
-            source, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
-            encoding=encoding, skip_blank_lines=False, index_col=False,
-        )  # fmt: skip
+            source,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            sep=sep,
+            encoding=encoding,
+            skip_blank_lines=False,
+            index_col=False,
+        )
     except UnicodeDecodeError:
         _decode(src, data, report, options)
         return None
@@ -318,8 +358,14 @@ def _read_sheet(src: Source, report: Any) -> pd.DataFrame | None:
                             f"extra sheet in the {src.table} workbook, not read",
                         )
             else:
-                report.add("error", src.label, None, None, None,
-                           f"several sheets and none named {src.table!r}")  # fmt: skip
+                report.add(
+                    "error",
+                    src.label,
+                    None,
+                    None,
+                    None,
+                    f"several sheets and none named {src.table!r}",
+                )
                 return None
         rows = [[_cell_text(v) for v in row] for row in wb[sheet_name].iter_rows(values_only=True)]
     finally:
@@ -364,9 +410,15 @@ def _match_header(
         elif key == "" and (frame[col] == "").all():
             continue  # a trailing separator on every line
         else:
-            report.add("error", src.label, 1, col, None,
-                       f"column `{col}` is not in the data dictionary (use --ignore-columns "
-                       f"{col}); allowed: {', '.join(spec.column_names)}")  # fmt: skip
+            report.add(
+                "error",
+                src.label,
+                1,
+                col,
+                None,
+                f"column `{col}` is not in the data dictionary (use --ignore-columns "
+                f"{col}); allowed: {', '.join(spec.column_names)}",
+            )
             ok = False
     if renamed:
         report.add(
@@ -498,9 +550,16 @@ def _chunks(
     first = True
     try:
         reader = pd.read_csv(
-            src.path, dtype=str, keep_default_na=False, na_filter=False, sep=sep,
-            encoding="utf-8", skip_blank_lines=False, index_col=False, chunksize=rows,
-        )  # fmt: skip
+            src.path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            sep=sep,
+            encoding="utf-8",
+            skip_blank_lines=False,
+            index_col=False,
+            chunksize=rows,
+        )
         with reader:
             for raw in reader:
                 frame = _match_header(spec, src, raw, report if first else _Scratch(), options)
@@ -530,8 +589,14 @@ def _chunks(
         report.add("error", src.label, None, None, None, f"not a valid CSV: {err}")
         report.failed.add(src.table)
     if empty_first is not None:
-        report.add("warning", src.label, empty_first, None, None,
-                   f"{empty_count} empty row(s) ignored (every cell blank)")  # fmt: skip
+        report.add(
+            "warning",
+            src.label,
+            empty_first,
+            None,
+            None,
+            f"{empty_count} empty row(s) ignored (every cell blank)",
+        )
 
 
 def _padded_file(path: Path, sep: str) -> bool:

@@ -96,19 +96,24 @@ LINEAGE_FILES = ("tumours", "interventions", "events")  # inputs of the salvage 
 # exist (no silent cascade); imaging/pathology/complications are reached through their parent.
 DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "patients": (
-        ("tumours", "patient_id"), ("interventions", "patient_id"), ("labs", "patient_id"),
+        ("tumours", "patient_id"),
+        ("interventions", "patient_id"),
+        ("labs", "patient_id"),
         ("events", "patient_id"),
         *((f, "patient_id") for f in CODED_FILES if "patient_id" in FILES[f].column_names),
     ),
     "tumours": (
-        ("imaging", "tumour_id"), ("interventions", "tumour_id"), ("events", "tumour_id"),
+        ("imaging", "tumour_id"),
+        ("interventions", "tumour_id"),
+        ("events", "tumour_id"),
         *((f, "tumour_id") for f in CODED_FILES if "tumour_id" in FILES[f].column_names),
     ),
     "interventions": (
-        ("pathology", "intervention_id"), ("complications", "intervention_id"),
+        ("pathology", "intervention_id"),
+        ("complications", "intervention_id"),
         ("interventions", "parent_intervention_id"),
     ),
-}  # fmt: skip
+}
 _SHOWN_IDS = 5  # dependents named in a refusal (the rest are counted)
 
 Cells = Mapping[str, str | None]
@@ -246,18 +251,25 @@ def scoped_reference(conn: Connection, typed: Mapping[str, pd.DataFrame]) -> Ref
             if col in frame:
                 ivids |= _present(frame[col])
     tum_t, iv_t, pat_t = _table("tumours"), _table("interventions"), _table("patients")
-    tums = _read_where(conn, "tumours", ["tumour_id", "patient_id", "side", "diagnosis_date"],
-                       tum_t.c.tumour_id.in_(sorted(tids)))  # fmt: skip
+    tums = _read_where(
+        conn,
+        "tumours",
+        ["tumour_id", "patient_id", "side", "diagnosis_date"],
+        tum_t.c.tumour_id.in_(sorted(tids)),
+    )
     ivs = _read_where(
-        conn, "interventions",
+        conn,
+        "interventions",
         ["intervention_id", "patient_id", "tumour_id", "date", "type", "side"],
         iv_t.c.intervention_id.in_(sorted(ivids)),
-    )  # fmt: skip
+    )
     pids |= _present(tums["patient_id"]) | _present(ivs["patient_id"])
     pats = _read_where(
-        conn, "patients", ["patient_id", "sex", "birth_date", "death_date", "black_race"],
+        conn,
+        "patients",
+        ["patient_id", "sex", "birth_date", "death_date", "black_race"],
         pat_t.c.patient_id.in_(sorted(pids)),
-    )  # fmt: skip
+    )
     return Reference(
         patients=_dates(pats, "birth_date", "death_date"),
         tumours=_dates(tums, "diagnosis_date"),
@@ -290,16 +302,23 @@ def _storage_checks(spec: FileSpec, raw: pd.DataFrame, report: Report) -> None:
         length = sql_type.length if isinstance(sql_type, String) else None
         if length:
             long = values.str.len() > length
-            report.add_rows("error", spec, raw, long & ~nul, col.name,
-                            f"longer than {length} characters")  # fmt: skip
+            report.add_rows(
+                "error", spec, raw, long & ~nul, col.name, f"longer than {length} characters"
+            )
 
 
 def _unknown_columns(spec: FileSpec, rows: Sequence[Cells], report: Report) -> None:
     for n, row in enumerate(rows):
         for col in row:
             if col not in spec.column_names:
-                report.add("error", spec.filename, n + 2, col, None,
-                           f"unknown column (allowed: {', '.join(spec.column_names)})")  # fmt: skip
+                report.add(
+                    "error",
+                    spec.filename,
+                    n + 2,
+                    col,
+                    None,
+                    f"unknown column (allowed: {', '.join(spec.column_names)})",
+                )
 
 
 def validate_rows(
@@ -387,9 +406,15 @@ def _load(conn: Connection, name: str, locator: Locator) -> _StoredRecord:
 
 
 def _singular(name: str) -> str:
-    return {"patients": "patient", "tumours": "tumour", "interventions": "intervention",
-            "pathology": "pathology record", "imaging": "imaging study", "labs": "lab",
-            "events": "event"}.get(name, name)  # fmt: skip
+    return {
+        "patients": "patient",
+        "tumours": "tumour",
+        "interventions": "intervention",
+        "pathology": "pathology record",
+        "imaging": "imaging study",
+        "labs": "lab",
+        "events": "event",
+    }.get(name, name)
 
 
 def read_record(
@@ -414,8 +439,9 @@ def read_record(
 
 
 def _audit_read(conn: Connection, name: str, entity_id: str, actor: str) -> None:
-    audit.append(conn, [audit.Change("read", name, entity_id, None, None, None)],
-                 actor, "record viewed")  # fmt: skip
+    audit.append(
+        conn, [audit.Change("read", name, entity_id, None, None, None)], actor, "record viewed"
+    )
 
 
 def log_read(engine: Engine, name: str, entity_id: str, actor: str) -> None:
@@ -457,9 +483,17 @@ def _require_reason(reason: str | None) -> str:
         )
     if not text:
         raise RecordRefused(
-            [Issue("error", "request", None, "reason", None,
-                   "a reason is required (it goes to the audit trail)")]
-        )  # fmt: skip
+            [
+                Issue(
+                    "error",
+                    "request",
+                    None,
+                    "reason",
+                    None,
+                    "a reason is required (it goes to the audit trail)",
+                )
+            ]
+        )
     return text
 
 
@@ -485,26 +519,44 @@ def refresh_lineage(conn: Connection, patients: set[str]) -> int:
     if not patients:
         return 0
     iv_t, ev_t, tum_t = _table("interventions"), _table("events"), _table("tumours")
-    cols = ["intervention_id", "patient_id", "tumour_id", "date", "type", "side", "intent",
-            "parent_intervention_id", *LINEAGE_COLUMNS[1:]]  # fmt: skip
+    cols = [
+        "intervention_id",
+        "patient_id",
+        "tumour_id",
+        "date",
+        "type",
+        "side",
+        "intent",
+        "parent_intervention_id",
+        *LINEAGE_COLUMNS[1:],
+    ]
     ivs = _read_where(conn, "interventions", cols, iv_t.c.patient_id.in_(sorted(patients)))
     if ivs.empty:
         return 0
     evs = _read_where(
-        conn, "events", ["patient_id", "tumour_id", "date", "type"],
+        conn,
+        "events",
+        ["patient_id", "tumour_id", "date", "type"],
         and_(ev_t.c.patient_id.in_(sorted(patients)), ev_t.c.type.in_(FAILURE_EVENTS)),
-    )  # fmt: skip
+    )
     tids = _present(ivs["tumour_id"]) | _present(evs["tumour_id"])
-    tums = _read_where(conn, "tumours", ["tumour_id", "side"],
-                       or_(tum_t.c.tumour_id.in_(sorted(tids)),
-                           tum_t.c.patient_id.in_(sorted(patients))))  # fmt: skip
+    tums = _read_where(
+        conn,
+        "tumours",
+        ["tumour_id", "side"],
+        or_(tum_t.c.tumour_id.in_(sorted(tids)), tum_t.c.patient_id.in_(sorted(patients))),
+    )
     return store_lineage(conn, ivs, tums, evs)
 
 
 def _patient_frame(conn: Connection, patient_id: str) -> pd.DataFrame:
     t = _table("patients")
-    pats = _read_where(conn, "patients", ["patient_id", "sex", "birth_date", "black_race"],
-                       t.c.patient_id == patient_id)  # fmt: skip
+    pats = _read_where(
+        conn,
+        "patients",
+        ["patient_id", "sex", "birth_date", "black_race"],
+        t.c.patient_id == patient_id,
+    )
     pats["birth_date"] = pd.to_datetime(pats["birth_date"])
     return pats.set_index("patient_id", drop=False)
 
@@ -514,9 +566,11 @@ def refresh_patient_egfr(conn: Connection, patient_id: str) -> int:
     changed), each with the equation it was stored with (else the registry default)."""
     t = _table("labs")
     labs = _read_where(
-        conn, "labs", ["id", "patient_id", "date", "test", "value", "unit", "egfr_equation"],
+        conn,
+        "labs",
+        ["id", "patient_id", "date", "test", "value", "unit", "egfr_equation"],
         t.c.patient_id == patient_id,
-    )  # fmt: skip
+    )
     if labs.empty:
         return 0
     labs = _dates(labs, "date")
@@ -538,9 +592,16 @@ def _lab_egfr(
 ) -> tuple[float | None, str | None]:
     pid = str(values["patient_id"])
     labs = pd.DataFrame(
-        [{"patient_id": pid, "date": pd.Timestamp(values["date"]),  # type: ignore[arg-type]
-          "test": values["test"], "value": values["value"], "unit": values["unit"]}]
-    )  # fmt: skip
+        [
+            {
+                "patient_id": pid,
+                "date": pd.Timestamp(values["date"]),  # type: ignore[arg-type]
+                "test": values["test"],
+                "value": values["value"],
+                "unit": values["unit"],
+            }
+        ]
+    )
     egfr, eq = compute_egfr(labs, _patient_frame(conn, pid), equation)
     if pd.isna(egfr.iloc[0]):
         return None, None
@@ -626,8 +687,9 @@ def _insert_one(
     equation: str,
 ) -> RecordResult:
     table = _table(spec.name)
-    if conn.execute(select(func.count()).select_from(table).where(_key_clause(spec, values))
-                    ).scalar():  # fmt: skip
+    if conn.execute(
+        select(func.count()).select_from(table).where(_key_clause(spec, values))
+    ).scalar():
         keys = ", ".join(spec.key)
         raise RecordConflict(
             f"{spec.filename}: a record with this key already exists ({keys}: {entity_id})",
@@ -706,14 +768,24 @@ def update_record(
         report = Report()
         for col, value in changes.items():
             if col not in spec.column_names:
-                report.add("error", spec.filename, None, col, None,
-                           f"unknown column (allowed: {', '.join(spec.column_names)})")  # fmt: skip
+                report.add(
+                    "error",
+                    spec.filename,
+                    None,
+                    col,
+                    None,
+                    f"unknown column (allowed: {', '.join(spec.column_names)})",
+                )
             elif col in spec.key and ("" if value is None else str(value).strip()) != old[col]:
                 report.add(
-                    "error", spec.filename, None, col, value,
+                    "error",
+                    spec.filename,
+                    None,
+                    col,
+                    value,
                     "part of the record's key and cannot be corrected; delete the record "
                     "and add the right one",
-                )  # fmt: skip
+                )
         if not report.ok:
             raise RecordRefused(report.sorted())
         merged: dict[str, str | None] = {**old, **changes}
@@ -725,9 +797,13 @@ def update_record(
         new = _cells_of(canon.iloc[0])
         entity_id = _entity_ids(canon, spec.key)[0]
         result = RecordResult(
-            entity=name, entity_id=entity_id, locator=stored.locator, cells=new,
-            before=dict(old), warnings=check.warnings,
-        )  # fmt: skip
+            entity=name,
+            entity_id=entity_id,
+            locator=stored.locator,
+            cells=new,
+            before=dict(old),
+            warnings=check.warnings,
+        )
         changed = [c for c in spec.column_names if c not in spec.key and old[c] != new[c]]
         result.changed = changed
         if not changed:
@@ -742,11 +818,13 @@ def update_record(
         conn.execute(update(_table(name)).where(_locator_clause(name, locator)).values(**sets))
         result.audit_rows = audit.append(
             conn,
-            [audit.Change("update", name, entity_id, c, old[c] or None, new[c] or None)
-             for c in changed],
+            [
+                audit.Change("update", name, entity_id, c, old[c] or None, new[c] or None)
+                for c in changed
+            ],
             actor,
             why,
-        )  # fmt: skip
+        )
         if name == "patients" and any(c in DEMOGRAPHICS for c in changed):
             refresh_patient_egfr(conn, entity_id)
         if name in LINEAGE_FILES:
@@ -822,11 +900,19 @@ def delete_record(
         conn.execute(delete(_table(name)).where(_locator_clause(name, locator)))
         rows = audit.append(
             conn,
-            [audit.Change("delete", name, entity_id, None,
-                          _record_json(rec.canon, spec.column_names)[0], None)],
+            [
+                audit.Change(
+                    "delete",
+                    name,
+                    entity_id,
+                    None,
+                    _record_json(rec.canon, spec.column_names)[0],
+                    None,
+                )
+            ],
             actor,
             why,
-        )  # fmt: skip
+        )
         if name in LINEAGE_FILES:
             refresh_lineage(conn, _patients_of(conn, name, row))
     return RecordResult(

@@ -318,11 +318,28 @@ def dictionary_rows() -> list[list[str]]:
         identifier = col.name in ("birth_date", "death_date") or (
             col.phi == "record_id" and f.name != RECORD_ID
         )
-        rows.append([
-            f.name, f.form, "", field_type, f.label, listed, f.note, validation, low, high,
-            "y" if identifier else "", "", "y" if col.required else "", "", "", "", "",
-            f"renalpath {FILES[f.table].filename} column {col.name}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f.name,
+                f.form,
+                "",
+                field_type,
+                f.label,
+                listed,
+                f.note,
+                validation,
+                low,
+                high,
+                "y" if identifier else "",
+                "",
+                "y" if col.required else "",
+                "",
+                "",
+                "",
+                "",
+                f"renalpath {FILES[f.table].filename} column {col.name}",
+            ]
+        )
     return rows
 
 

@@ -307,8 +307,9 @@ def _header(columns: list[str], label: str, report: Any, options: ReadOptions) -
         target = field.name if field else system
         if target is not None:
             if target in seen:
-                report.add("error", label, 1, col, None,
-                           f"column appears twice (also as {seen[target]!r})")  # fmt: skip
+                report.add(
+                    "error", label, 1, col, None, f"column appears twice (also as {seen[target]!r})"
+                )
                 head.ok = False
                 continue
             seen[target] = col
@@ -317,10 +318,16 @@ def _header(columns: list[str], label: str, report: Any, options: ReadOptions) -
             else:
                 head.system[str(system)] = col
         elif name in _EVENT or key in _EVENT:
-            report.add("error", label, 1, col, None,
-                       "a longitudinal REDCap project (events) is not read: export the "
-                       "records of a classic project made with `renalpath dictionary "
-                       "--format redcap`")  # fmt: skip
+            report.add(
+                "error",
+                label,
+                1,
+                col,
+                None,
+                "a longitudinal REDCap project (events) is not read: export the "
+                "records of a classic project made with `renalpath dictionary "
+                "--format redcap`",
+            )
             head.ok = False
         elif (
             name in form_status
@@ -334,19 +341,37 @@ def _header(columns: list[str], label: str, report: Any, options: ReadOptions) -
         elif key == "":
             continue
         else:
-            report.add("error", label, 1, col, None,
-                       f"column `{col}` is not a field of the renalpath REDCap dictionary "
-                       f"(`renalpath dictionary --format redcap`; or --ignore-columns "
-                       f"{col})")  # fmt: skip
+            report.add(
+                "error",
+                label,
+                1,
+                col,
+                None,
+                f"column `{col}` is not a field of the renalpath REDCap dictionary "
+                f"(`renalpath dictionary --format redcap`; or --ignore-columns "
+                f"{col})",
+            )
             head.ok = False
     if left_out:
-        report.add("warning", label, 1, None, None,
-                   "REDCap columns not imported (form status, data access group, survey "
-                   f"columns are REDCap's, not registry data): {', '.join(left_out)}")  # fmt: skip
+        report.add(
+            "warning",
+            label,
+            1,
+            None,
+            None,
+            "REDCap columns not imported (form status, data access group, survey "
+            f"columns are REDCap's, not registry data): {', '.join(left_out)}",
+        )
     if RECORD_ID not in {f.name for f in head.fields.values()}:
-        report.add("error", label, 1, RECORD_ID, None,
-                   f"the record id column {RECORD_ID} is missing (it is the first field of "
-                   "the renalpath REDCap dictionary)")  # fmt: skip
+        report.add(
+            "error",
+            label,
+            1,
+            RECORD_ID,
+            None,
+            f"the record id column {RECORD_ID} is missing (it is the first field of "
+            "the renalpath REDCap dictionary)",
+        )
         head.ok = False
     return head
 
@@ -365,9 +390,14 @@ def _read_table(path: Path, report: Any, options: ReadOptions) -> tuple[pd.DataF
     sep = _separator(text)
     try:
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, sep=sep,
-            skip_blank_lines=False, index_col=False,
-        )  # fmt: skip
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            sep=sep,
+            skip_blank_lines=False,
+            index_col=False,
+        )
     except pd.errors.ParserError as err:
         report.add("error", label, None, None, None, f"not a valid CSV: {err}")
         return None
@@ -419,9 +449,15 @@ def _form_of_rows(
     forms = written.map(lambda v: RECORD_FORM if v == "" else _FORMS.get(_key(v), ""))
     unknown = forms == ""
     for line, value in zip(frame.loc[unknown, LINE], written[unknown], strict=True):
-        report.add("error", label, int(line), REPEAT_INSTRUMENT, value,
-                   "not a form of the renalpath REDCap dictionary (forms: "
-                   f"{', '.join(n for n in FILES if repeating(n))})")  # fmt: skip
+        report.add(
+            "error",
+            label,
+            int(line),
+            REPEAT_INSTRUMENT,
+            value,
+            "not a form of the renalpath REDCap dictionary (forms: "
+            f"{', '.join(n for n in FILES if repeating(n))})",
+        )
     explicit = forms.isin([RECORD_FORM]) & (written != "")
     reason = f"{RECORD_FORM} is not a repeating form: leave {REPEAT_INSTRUMENT} blank"
     for line in frame.loc[explicit, LINE]:
@@ -432,13 +468,24 @@ def _form_of_rows(
     is_repeating = forms.map(lambda f: f != "" and repeating(f))
     bad = is_repeating & ~instance.map(lambda v: bool(_INT.fullmatch(v)) and int(v) >= 1)
     for line, value in zip(frame.loc[bad, LINE], instance[bad], strict=True):
-        report.add("error", label, int(line), REPEAT_INSTANCE, value or None,
-                   "a repeating form's row needs its instance number (1, 2, …)")  # fmt: skip
+        report.add(
+            "error",
+            label,
+            int(line),
+            REPEAT_INSTANCE,
+            value or None,
+            "a repeating form's row needs its instance number (1, 2, …)",
+        )
     stray = forms.eq(RECORD_FORM) & instance.ne("")
     for line, value in zip(frame.loc[stray, LINE], instance[stray], strict=True):
-        report.add("error", label, int(line), REPEAT_INSTANCE, value,
-                   "an instance number without a repeating form (repeating events are not "
-                   "read)")  # fmt: skip
+        report.add(
+            "error",
+            label,
+            int(line),
+            REPEAT_INSTANCE,
+            value,
+            "an instance number without a repeating form (repeating events are not read)",
+        )
     forms = forms.where(~(bad | stray), "")
     return forms, instance
 
@@ -456,8 +503,9 @@ def _split(frame: pd.DataFrame, head: _Header, label: str, report: Any) -> dict[
     # Each record, form and instance once.
     ident = records + "\x00" + forms + "\x00" + instance
     dup = ident.duplicated(keep="first") & forms.ne("")
-    for line, rec, form, inst in zip(frame.loc[dup, LINE], records[dup], forms[dup],
-                                     instance[dup], strict=True):  # fmt: skip
+    for line, rec, form, inst in zip(
+        frame.loc[dup, LINE], records[dup], forms[dup], instance[dup], strict=True
+    ):
         what = f"instance {inst} of {form}" if inst else f"the {form} row"
         reason = f"{what} of this record is given twice"
         report.add("error", label, int(line), RECORD_ID, rec, reason)
@@ -473,8 +521,7 @@ def _split(frame: pd.DataFrame, head: _Header, label: str, report: Any) -> dict[
             if field.name in own or field.name == RECORD_ID:
                 continue
             filled = mine & frame[column].ne("")
-            for line, value in zip(frame.loc[filled, LINE], frame.loc[filled, column],
-                                   strict=True):  # fmt: skip
+            for line, value in zip(frame.loc[filled, LINE], frame.loc[filled, column], strict=True):
                 where = "blank" if name == RECORD_FORM else name
                 reason = (
                     f"a field of form {field.table} on a row of form {name} "
@@ -530,10 +577,21 @@ def _check_owners(
         mine = records[frame.index]
         wrong = owner.notna() & owner.ne(mine)
         fname = field_name(name, via.name)
-        for line, value, rec, own in zip(frame.loc[wrong, LINE], frame.loc[wrong, via.name],
-                                         mine[wrong], owner[wrong], strict=True):  # fmt: skip
-            report.add("error", f"{label} ({name})", int(line), fname, value,
-                       f"belongs to record {own}, not to record {rec} of this row")  # fmt: skip
+        for line, value, rec, own in zip(
+            frame.loc[wrong, LINE],
+            frame.loc[wrong, via.name],
+            mine[wrong],
+            owner[wrong],
+            strict=True,
+        ):
+            report.add(
+                "error",
+                f"{label} ({name})",
+                int(line),
+                fname,
+                value,
+                f"belongs to record {own}, not to record {rec} of this row",
+            )
 
 
 def import_records(
@@ -560,14 +618,18 @@ def import_records(
         # The tables are UTF-8 now, and the columns to ignore are already left out.
         folder_options = dataclasses.replace(options, encoding=None, ignore_columns=())
         result: ImportResult = import_folder(
-            engine, Path(tmp), options=folder_options,
-            dry_run=dry_run or not read.report.ok, **kwargs,
-        )  # fmt: skip
+            engine,
+            Path(tmp),
+            options=folder_options,
+            dry_run=dry_run or not read.report.ok,
+            **kwargs,
+        )
     result.dry_run = dry_run
     _name_redcap(result.report, path, lines)
     for issue in read.report.issues:
-        result.report.add(issue.severity, issue.file, issue.line, issue.column, issue.value,
-                          issue.reason)  # fmt: skip
+        result.report.add(
+            issue.severity, issue.file, issue.line, issue.column, issue.value, issue.reason
+        )
     if not result.report.ok:
         result.written = False
     return result
@@ -581,8 +643,9 @@ def _write_tables(read: RedcapFile, folder: Path) -> dict[str, list[int]]:
     lines: dict[str, list[int]] = {}
     for name, frame in tables.items():
         body = frame.drop(columns=[LINE])
-        body.to_csv(folder / FILES[name].filename, index=False, sep=read.separator,
-                    lineterminator="\n")  # fmt: skip
+        body.to_csv(
+            folder / FILES[name].filename, index=False, sep=read.separator, lineterminator="\n"
+        )
         lines[name] = [int(n) for n in frame[LINE]]
     return lines
 

@@ -35,14 +35,38 @@ def spelling_key(text: str) -> str:
 # required one. Where a word is itself an allowed value (e.g. histology "unknown"), the
 # column's own value wins. Replaceable with `--missing` on the command line.
 MISSING_VALUES: tuple[str, ...] = (
-    "na", "n/a", "n.a.", "nan", "null", "none", "unknown", "unk", "missing", ".", "-", "?",
-    "#n/a", "nd", "not recorded", "not known",
-)  # fmt: skip
+    "na",
+    "n/a",
+    "n.a.",
+    "nan",
+    "null",
+    "none",
+    "unknown",
+    "unk",
+    "missing",
+    ".",
+    "-",
+    "?",
+    "#n/a",
+    "nd",
+    "not recorded",
+    "not known",
+)
 
 BOOLEANS: dict[str, str] = {
-    "true": "true", "t": "true", "yes": "true", "y": "true", "1": "true", "1.0": "true",
-    "false": "false", "f": "false", "no": "false", "n": "false", "0": "false", "0.0": "false",
-}  # fmt: skip
+    "true": "true",
+    "t": "true",
+    "yes": "true",
+    "y": "true",
+    "1": "true",
+    "1.0": "true",
+    "false": "false",
+    "f": "false",
+    "no": "false",
+    "n": "false",
+    "0": "false",
+    "0.0": "false",
+}
 
 # Enumeration synonyms per column name (the canonical values themselves are matched in any
 # case without being listed). A column missing here accepts only its canonical values.
@@ -50,42 +74,73 @@ ENUM_SYNONYMS: dict[str, dict[str, str]] = {
     "sex": {"m": "male", "man": "male", "f": "female", "woman": "female"},
     "side": {"l": "left", "lt": "left", "r": "right", "rt": "right"},
     "histology": {
-        "ccrcc": "clear_cell", "clear cell": "clear_cell", "clear cell rcc": "clear_cell",
-        "clear cell renal cell carcinoma": "clear_cell", "clear cell carcinoma": "clear_cell",
-        "prcc": "papillary", "papillary rcc": "papillary",
+        "ccrcc": "clear_cell",
+        "clear cell": "clear_cell",
+        "clear cell rcc": "clear_cell",
+        "clear cell renal cell carcinoma": "clear_cell",
+        "clear cell carcinoma": "clear_cell",
+        "prcc": "papillary",
+        "papillary rcc": "papillary",
         "papillary renal cell carcinoma": "papillary",
-        "chrcc": "chromophobe", "chromophobe rcc": "chromophobe",
+        "chrcc": "chromophobe",
+        "chromophobe rcc": "chromophobe",
         "chromophobe renal cell carcinoma": "chromophobe",
-        "renal oncocytoma": "oncocytoma", "aml": "angiomyolipoma",
+        "renal oncocytoma": "oncocytoma",
+        "aml": "angiomyolipoma",
     },
     "modality": {"computed tomography": "ct", "mr": "mri", "ultrasound": "us"},
-    "site": {"bones": "bone", "osseous": "bone", "vertebra": "spine", "vertebral": "spine",
-             "lungs": "lung", "pulmonary": "lung", "hepatic": "liver", "lymph nodes": "lymph_node",
-             "nodal": "lymph_node", "adrenal gland": "adrenal", "cerebral": "brain"},
-    "approach": {"lap": "laparoscopic", "lps": "laparoscopic", "robot": "robotic",
-                 "robot assisted": "robotic"},
-}  # fmt: skip
+    "site": {
+        "bones": "bone",
+        "osseous": "bone",
+        "vertebra": "spine",
+        "vertebral": "spine",
+        "lungs": "lung",
+        "pulmonary": "lung",
+        "hepatic": "liver",
+        "lymph nodes": "lymph_node",
+        "nodal": "lymph_node",
+        "adrenal gland": "adrenal",
+        "cerebral": "brain",
+    },
+    "approach": {
+        "lap": "laparoscopic",
+        "lps": "laparoscopic",
+        "robot": "robotic",
+        "robot assisted": "robotic",
+    },
+}
 
 # Histology: earlier names of the WHO 2022 subtypes, common abbreviations, the WHO 2022 names
 # and every ICD-O-3 code that names exactly one subtype (`registry/codes/histology.csv`).
-ENUM_SYNONYMS["histology"].update({
-    "clear cell papillary rcc": "clear_cell_papillary",
-    "clear cell papillary renal cell carcinoma": "clear_cell_papillary",
-    "ccprcc": "clear_cell_papillary", "ccprct": "clear_cell_papillary",
-    "cdc": "collecting_duct", "collecting duct rcc": "collecting_duct",
-    "carcinoma of the collecting ducts of bellini": "collecting_duct",
-    "fh deficient rcc": "fh_deficient", "hlrcc associated rcc": "fh_deficient",
-    "hereditary leiomyomatosis and renal cell carcinoma associated renal cell carcinoma":
-        "fh_deficient",
-    "sdh deficient rcc": "sdh_deficient",
-    "tfe3 rearranged rcc": "tfe3_rearranged", "xp11 translocation rcc": "tfe3_rearranged",
-    "xp11 translocation renal cell carcinoma": "tfe3_rearranged",
-    "renal medullary carcinoma": "medullary", "rmc": "medullary",
-    "mtscc": "mucinous_tubular_spindle", "tubulocystic rcc": "tubulocystic",
-    "acd rcc": "acquired_cystic_disease", "rcc nos": "unclassified",
-    "renal cell carcinoma nos": "unclassified", "unclassified rcc": "unclassified",
-    "renal cell carcinoma unclassified": "unclassified",
-})  # fmt: skip
+ENUM_SYNONYMS["histology"].update(
+    {
+        "clear cell papillary rcc": "clear_cell_papillary",
+        "clear cell papillary renal cell carcinoma": "clear_cell_papillary",
+        "ccprcc": "clear_cell_papillary",
+        "ccprct": "clear_cell_papillary",
+        "cdc": "collecting_duct",
+        "collecting duct rcc": "collecting_duct",
+        "carcinoma of the collecting ducts of bellini": "collecting_duct",
+        "fh deficient rcc": "fh_deficient",
+        "hlrcc associated rcc": "fh_deficient",
+        (
+            "hereditary leiomyomatosis and renal cell carcinoma associated renal cell carcinoma"
+        ): "fh_deficient",
+        "sdh deficient rcc": "sdh_deficient",
+        "tfe3 rearranged rcc": "tfe3_rearranged",
+        "xp11 translocation rcc": "tfe3_rearranged",
+        "xp11 translocation renal cell carcinoma": "tfe3_rearranged",
+        "renal medullary carcinoma": "medullary",
+        "rmc": "medullary",
+        "mtscc": "mucinous_tubular_spindle",
+        "tubulocystic rcc": "tubulocystic",
+        "acd rcc": "acquired_cystic_disease",
+        "rcc nos": "unclassified",
+        "renal cell carcinoma nos": "unclassified",
+        "unclassified rcc": "unclassified",
+        "renal cell carcinoma unclassified": "unclassified",
+    }
+)
 for _h in vocab.histologies().values():
     if _h.who_name:
         ENUM_SYNONYMS["histology"][spelling_key(_h.who_name)] = _h.name
@@ -109,10 +164,16 @@ ENUM_SYNONYMS["agent"] = {spelling_key(a.atc): a.agent for a in vocab.agents().v
 # T2, tnm_prefix y), never dropped.
 # The staging file's category columns have no own prefix: it is the row's classification.
 TNM_COLUMNS: dict[str, tuple[str, str]] = {
-    "ct": ("T", "c"), "cn": ("N", "c"), "cm": ("M", "c"),
-    "pt": ("T", "p"), "pn": ("N", "p"), "pm": ("M", "p"),
-    "t_category": ("T", ""), "n_category": ("N", ""), "m_category": ("M", ""),
-}  # fmt: skip
+    "ct": ("T", "c"),
+    "cn": ("N", "c"),
+    "cm": ("M", "c"),
+    "pt": ("T", "p"),
+    "pn": ("N", "p"),
+    "pm": ("M", "p"),
+    "t_category": ("T", ""),
+    "n_category": ("N", ""),
+    "m_category": ("M", ""),
+}
 TNM_PATTERN = re.compile(r"(?P<prefix>[cpyra]{0,3})\s*(?P<letter>[tnm])?\s*(?P<cat>[0-4x][abc]?)")
 # The prefix letters that carry meaning, in the order the stored `tnm_prefix` writes them.
 TNM_MEANINGFUL = "yra"
@@ -147,8 +208,15 @@ FUHRMAN_PATTERN = re.compile(r"fuhrman")
 
 # Censored laboratory results ("<0.5", ">=90"): the number is stored with its comparator.
 COMPARATORS: dict[str, str] = {
-    "<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=",
-}  # fmt: skip
+    "<": "<",
+    "<=": "<=",
+    "=<": "<=",
+    "≤": "<=",
+    ">": ">",
+    ">=": ">=",
+    "=>": ">=",
+    "≥": ">=",
+}
 CENSORED_PATTERN = re.compile(r"(?P<op><=|=<|>=|=>|<|>|≤|≥)\s*(?P<num>[+-]?\d+(?:[.,]\d+)?)")
 
 
@@ -174,13 +242,22 @@ _G9 = LabUnit("10^9/L")
 LAB_UNITS: dict[str, dict[str, LabUnit]] = {
     "creatinine": {
         "mg/dl": LabUnit("mg/dL"),
-        "umol/l": _UMOL, "µmol/l": _UMOL, "μmol/l": _UMOL, "micromol/l": _UMOL,
+        "umol/l": _UMOL,
+        "µmol/l": _UMOL,
+        "μmol/l": _UMOL,
+        "micromol/l": _UMOL,
         "mcmol/l": _UMOL,
     },
     "egfr": {
-        "ml/min/1.73m2": _EGFR, "ml/min/1.73 m2": _EGFR, "ml/min/1.73m²": _EGFR,
-        "ml/min/1.73 m²": _EGFR, "ml/min/{1.73 m2}": _EGFR, "ml/min/1,73m2": _EGFR,
-        "ml/min/1,73 m2": _EGFR, "ml/min per 1.73 m2": _EGFR, "ml/min/1.73m^2": _EGFR,
+        "ml/min/1.73m2": _EGFR,
+        "ml/min/1.73 m2": _EGFR,
+        "ml/min/1.73m²": _EGFR,
+        "ml/min/1.73 m²": _EGFR,
+        "ml/min/{1.73 m2}": _EGFR,
+        "ml/min/1,73m2": _EGFR,
+        "ml/min/1,73 m2": _EGFR,
+        "ml/min per 1.73 m2": _EGFR,
+        "ml/min/1.73m^2": _EGFR,
     },
     "hemoglobin": {
         "g/dl": LabUnit("g/dL"),
@@ -189,11 +266,15 @@ LAB_UNITS: dict[str, dict[str, LabUnit]] = {
     },
     "calcium": {"mg/dl": LabUnit("mg/dL"), "mmol/l": LabUnit("mmol/L")},
     "albumin": {"g/dl": LabUnit("g/dL"), "g/l": LabUnit("g/L")},
-    "ldh": {"u/l": LabUnit("U/L"), "iu/l": LabUnit("U/L"), "ukat/l": LabUnit("µkat/L"),
-            "µkat/l": LabUnit("µkat/L")},
+    "ldh": {
+        "u/l": LabUnit("U/L"),
+        "iu/l": LabUnit("U/L"),
+        "ukat/l": LabUnit("µkat/L"),
+        "µkat/l": LabUnit("µkat/L"),
+    },
     "neutrophils": {"10^9/l": _G9, "10*9/l": _G9, "x10^9/l": _G9, "10e9/l": _G9, "g/l": _G9},
     "platelets": {"10^9/l": _G9, "10*9/l": _G9, "x10^9/l": _G9, "10e9/l": _G9, "g/l": _G9},
-}  # fmt: skip
+}
 # Units refused for a test with a specific explanation.
 LAB_UNIT_REFUSALS: dict[str, dict[str, str]] = {
     "egfr": {
@@ -204,18 +285,29 @@ LAB_UNIT_REFUSALS: dict[str, dict[str, str]] = {
 
 # Laboratory test names ("Hb" → hemoglobin).
 LAB_TEST_SYNONYMS: dict[str, str] = {
-    "crea": "creatinine", "creat": "creatinine", "serum creatinine": "creatinine",
-    "gfr": "egfr", "hb": "hemoglobin", "hgb": "hemoglobin", "haemoglobin": "hemoglobin",
-    "ca": "calcium", "alb": "albumin", "neut": "neutrophils", "plt": "platelets",
-}  # fmt: skip
+    "crea": "creatinine",
+    "creat": "creatinine",
+    "serum creatinine": "creatinine",
+    "gfr": "egfr",
+    "hb": "hemoglobin",
+    "hgb": "hemoglobin",
+    "haemoglobin": "hemoglobin",
+    "ca": "calcium",
+    "alb": "albumin",
+    "neut": "neutrophils",
+    "plt": "platelets",
+}
 ENUM_SYNONYMS["test"] = LAB_TEST_SYNONYMS
 
 # Dates: ISO is canonical; these are rewritten with a warning. Day-month orders are
 # ambiguous and need `--date-format`.
 DATE_FORMATS: dict[str, str] = {
-    "DD.MM.YYYY": "%d.%m.%Y", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y",
-    "DD-MM-YYYY": "%d-%m-%Y", "YYYY/MM/DD": "%Y/%m/%d",
-}  # fmt: skip
+    "DD.MM.YYYY": "%d.%m.%Y",
+    "DD/MM/YYYY": "%d/%m/%Y",
+    "MM/DD/YYYY": "%m/%d/%Y",
+    "DD-MM-YYYY": "%d-%m-%Y",
+    "YYYY/MM/DD": "%Y/%m/%d",
+}
 ISO_DATETIME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?")
 SLASH_ISO = re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})")
 DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")

@@ -84,16 +84,22 @@ class Group:
             return f"{self.severity}: {where}{col}{val}: {self.reason}"
         shown = ", ".join(map(str, self.lines[:_SHOWN_LINES]))
         more = ", …" if self.rows > len(self.lines[:_SHOWN_LINES]) else ""
-        return (f"{self.severity}: {self.file}{col}{val}: {self.reason} — {self.rows} rows "
-                f"(lines {shown}{more})")  # fmt: skip
+        return (
+            f"{self.severity}: {self.file}{col}{val}: {self.reason} — {self.rows} rows "
+            f"(lines {shown}{more})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "severity": self.severity, "file": self.file, "column": self.column,
-            "value": self.value, "reason": self.reason, "rows": self.rows,
+            "severity": self.severity,
+            "file": self.file,
+            "column": self.column,
+            "value": self.value,
+            "reason": self.reason,
+            "rows": self.rows,
             "line": self.lines[0] if self.lines else None,
             "lines": self.lines[:_SHOWN_LINES],
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -158,9 +164,14 @@ class Report:
             self.add(severity, file, int(line), column, value, why)
 
     def add_rewrite(
-        self, spec: FileSpec, frame: pd.DataFrame, column: str, raw: str, stored: str,
+        self,
+        spec: FileSpec,
+        frame: pd.DataFrame,
+        column: str,
+        raw: str,
+        stored: str,
         rows: np.ndarray,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """One warning for a spelling rewritten on `rows`: written → stored, how many, where."""
         lines = frame[LINE].to_numpy()[rows]
         if not len(lines):
@@ -257,8 +268,9 @@ def _parse_column(
         codes, uniq = distinct or _distinct(raw)
         u_present = uniq != ""
         shaped = uniq.str.fullmatch(_DATE_RE).fillna(False).astype(bool)
-        u_parsed = pd.to_datetime(uniq.where(u_present & shaped), format="%Y-%m-%d",
-                                  errors="coerce")  # fmt: skip
+        u_parsed = pd.to_datetime(
+            uniq.where(u_present & shaped), format="%Y-%m-%d", errors="coerce"
+        )
         parsed = pd.Series(u_parsed.to_numpy()[codes], index=raw.index)
         bad = present & parsed.isna()
         report.add_rows("error", spec, frame, bad, col.name, "not a valid date (YYYY-MM-DD)")
@@ -349,12 +361,23 @@ def parse_frames(
         ctx = (contexts or {}).get(name) or _DEFAULT_CONTEXT
         frame = frame.copy() if contexts is None else frame
 
-        def warn(column: str, text: str, stored: str, rows: np.ndarray,
-                 spec: FileSpec = spec, frame: pd.DataFrame = frame) -> None:  # fmt: skip
+        def warn(
+            column: str,
+            text: str,
+            stored: str,
+            rows: np.ndarray,
+            spec: FileSpec = spec,
+            frame: pd.DataFrame = frame,
+        ) -> None:
             report.add_rewrite(spec, frame, column, text, stored, rows)
 
-        def refuse(column: str, rows: np.ndarray, reason: str,
-                   spec: FileSpec = spec, frame: pd.DataFrame = frame) -> None:  # fmt: skip
+        def refuse(
+            column: str,
+            rows: np.ndarray,
+            reason: str,
+            spec: FileSpec = spec,
+            frame: pd.DataFrame = frame,
+        ) -> None:
             mask = pd.Series(rows, index=frame.index)
             report.add_rows("error", spec, frame, mask, column, reason)
 
@@ -431,9 +454,10 @@ def merged_reference(existing: Reference, typed: dict[str, pd.DataFrame]) -> Ref
     return Reference(
         patients=_overlay(existing.patients, typed.get("patients"), "patient_id"),
         tumours=_overlay(existing.tumours, typed.get("tumours"), "tumour_id"),
-        interventions=_overlay(existing.interventions, typed.get("interventions"),
-                               "intervention_id"),
-    )  # fmt: skip
+        interventions=_overlay(
+            existing.interventions, typed.get("interventions"), "intervention_id"
+        ),
+    )
 
 
 def _duplicates(spec: FileSpec, frame: pd.DataFrame, report: Report) -> None:
@@ -465,10 +489,14 @@ def _unknown_ref(
     if f"{what}s" in report.failed:
         return present & ~bad  # that file could not be read: no knock-on errors
     report.add_rows(
-        "error", spec, frame, bad, col,
+        "error",
+        spec,
+        frame,
+        bad,
+        col,
         f"unknown {what} (not in {report.labels.get(what + 's', what + 's.csv')} "
         "nor in the database)",
-    )  # fmt: skip
+    )
     return present & ~bad
 
 
@@ -517,23 +545,61 @@ def cross_checks(
 
     if "patients" in typed:
         spec, f = FILES["patients"], typed["patients"]
-        _date_rule(report, "error", spec, f, "death_date", f["death_date"] < f["birth_date"],
-                   "death before birth ({other})", f["birth_date"])  # fmt: skip
-        _date_rule(report, "error", spec, f, "last_contact_date",
-                   f["last_contact_date"] < f["birth_date"], "last contact before birth ({other})",
-                   f["birth_date"])  # fmt: skip
-        _date_rule(report, "warning", spec, f, "last_contact_date",
-                   f["last_contact_date"] > f["death_date"], "last contact after death ({other})",
-                   f["death_date"])  # fmt: skip
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "death_date",
+            f["death_date"] < f["birth_date"],
+            "death before birth ({other})",
+            f["birth_date"],
+        )
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "last_contact_date",
+            f["last_contact_date"] < f["birth_date"],
+            "last contact before birth ({other})",
+            f["birth_date"],
+        )
+        _date_rule(
+            report,
+            "warning",
+            spec,
+            f,
+            "last_contact_date",
+            f["last_contact_date"] > f["death_date"],
+            "last contact after death ({other})",
+            f["death_date"],
+        )
 
     if "tumours" in typed:
         spec, f = FILES["tumours"], typed["tumours"]
         ok = _unknown_ref(spec, f, "patient_id", pats.index, "patient", report)
         b, d = patient_dates(f, ok)
-        _date_rule(report, "error", spec, f, "diagnosis_date", f["diagnosis_date"] < b,
-                   "diagnosis before birth ({other})", b)  # fmt: skip
-        _date_rule(report, "error", spec, f, "diagnosis_date", f["diagnosis_date"] > d,
-                   "death before diagnosis (death {other})", d)  # fmt: skip
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "diagnosis_date",
+            f["diagnosis_date"] < b,
+            "diagnosis before birth ({other})",
+            b,
+        )
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "diagnosis_date",
+            f["diagnosis_date"] > d,
+            "death before diagnosis (death {other})",
+            d,
+        )
 
     tum = ref.tumours
     if "imaging" in typed:
@@ -541,10 +607,12 @@ def cross_checks(
         ok = _unknown_ref(spec, f, "tumour_id", tum.index, "tumour", report)
         pid = f["tumour_id"].where(ok).map(tum["patient_id"])
         b, d = pid.map(birth), pid.map(death)
-        _date_rule(report, "error", spec, f, "date", f["date"] < b,
-                   "imaging before birth ({other})", b)  # fmt: skip
-        _date_rule(report, "error", spec, f, "date", f["date"] > d,
-                   "imaging after death ({other})", d)  # fmt: skip
+        _date_rule(
+            report, "error", spec, f, "date", f["date"] < b, "imaging before birth ({other})", b
+        )
+        _date_rule(
+            report, "error", spec, f, "date", f["date"] > d, "imaging after death ({other})", d
+        )
 
     ivs = ref.interventions
     if "interventions" in typed:
@@ -555,20 +623,34 @@ def cross_checks(
         ok = _unknown_ref(spec, f, "intervention_id", ivs.index, "intervention", report)
         itype = f["intervention_id"].where(ok).map(ivs["type"])
         nonsurgical = itype.isin(("active_surveillance", "systemic_therapy", "radiotherapy"))
-        report.add_rows("warning", spec, f, nonsurgical, "intervention_id",
-                        [f"pathology recorded for a {t} (no specimen expected)"
-                         for t in itype[nonsurgical]])  # fmt: skip
+        report.add_rows(
+            "warning",
+            spec,
+            f,
+            nonsurgical,
+            "intervention_id",
+            [f"pathology recorded for a {t} (no specimen expected)" for t in itype[nonsurgical]],
+        )
         _check_pt_vs_size(spec, f, report)
 
     if "complications" in typed:
         spec, f = FILES["complications"], typed["complications"]
         ok = _unknown_ref(spec, f, "intervention_id", ivs.index, "intervention", report)
         idate = f["intervention_id"].where(ok).map(ivs["date"])
-        _date_rule(report, "error", spec, f, "date", f["date"] < idate,
-                   "complication before its intervention ({other})", idate)  # fmt: skip
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "date",
+            f["date"] < idate,
+            "complication before its intervention ({other})",
+            idate,
+        )
         d = f["intervention_id"].where(ok).map(ivs["patient_id"]).map(death)
-        _date_rule(report, "error", spec, f, "date", f["date"] > d,
-                   "complication after death ({other})", d)  # fmt: skip
+        _date_rule(
+            report, "error", spec, f, "date", f["date"] > d, "complication after death ({other})", d
+        )
 
     if "labs" in typed:
         spec, f = FILES["labs"], typed["labs"]
@@ -584,19 +666,43 @@ def cross_checks(
         tok = _unknown_ref(spec, f, "tumour_id", tum.index, "tumour", report)
         owner = f["tumour_id"].where(tok).map(tum["patient_id"])
         wrong = tok & ok & owner.ne(f["patient_id"])
-        report.add_rows("error", spec, f, wrong, "tumour_id",
-                        [f"tumour belongs to patient {p}" for p in owner[wrong]])  # fmt: skip
+        report.add_rows(
+            "error",
+            spec,
+            f,
+            wrong,
+            "tumour_id",
+            [f"tumour belongs to patient {p}" for p in owner[wrong]],
+        )
         b, d = patient_dates(f, ok)
-        _date_rule(report, "error", spec, f, "date", f["date"] < b, "event before birth ({other})",
-                   b)  # fmt: skip
+        _date_rule(
+            report, "error", spec, f, "date", f["date"] < b, "event before birth ({other})", b
+        )
         is_death = f["type"] == "death"
-        _date_rule(report, "error", spec, f, "date", (f["date"] > d) & ~is_death,
-                   "event after death ({other})", d)  # fmt: skip
-        _date_rule(report, "warning", spec, f, "date", is_death & d.notna() & f["date"].ne(d),
-                   "death event differs from patients.death_date ({other})", d)  # fmt: skip
+        _date_rule(
+            report,
+            "error",
+            spec,
+            f,
+            "date",
+            (f["date"] > d) & ~is_death,
+            "event after death ({other})",
+            d,
+        )
+        _date_rule(
+            report,
+            "warning",
+            spec,
+            f,
+            "date",
+            is_death & d.notna() & f["date"].ne(d),
+            "death event differs from patients.death_date ({other})",
+            d,
+        )
         no_death = is_death & ok & d.isna()
-        report.add_rows("warning", spec, f, no_death, "type",
-                        "death event but patients.death_date is blank")  # fmt: skip
+        report.add_rows(
+            "warning", spec, f, no_death, "type", "death event but patients.death_date is blank"
+        )
 
     check_coded(typed, ref, report)
 
@@ -608,52 +714,113 @@ def _check_interventions(f: pd.DataFrame, ref: Reference, report: Report) -> Non
     tok = _unknown_ref(spec, f, "tumour_id", tum.index, "tumour", report)
     owner = f["tumour_id"].where(tok).map(tum["patient_id"])
     wrong = tok & ok & owner.ne(f["patient_id"])
-    report.add_rows("error", spec, f, wrong, "tumour_id",
-                    [f"tumour belongs to patient {p}" for p in owner[wrong]])  # fmt: skip
+    report.add_rows(
+        "error",
+        spec,
+        f,
+        wrong,
+        "tumour_id",
+        [f"tumour belongs to patient {p}" for p in owner[wrong]],
+    )
     pid = f["patient_id"].where(ok)
     b, d = pid.map(pats["birth_date"]), pid.map(pats["death_date"])
-    _date_rule(report, "error", spec, f, "date", f["date"] < b,
-               "intervention before birth ({other})", b)  # fmt: skip
-    _date_rule(report, "error", spec, f, "date", f["date"] > d,
-               "intervention after death ({other})", d)  # fmt: skip
+    _date_rule(
+        report, "error", spec, f, "date", f["date"] < b, "intervention before birth ({other})", b
+    )
+    _date_rule(
+        report, "error", spec, f, "date", f["date"] > d, "intervention after death ({other})", d
+    )
     dx = f["tumour_id"].where(tok).map(tum["diagnosis_date"])
-    _date_rule(report, "warning", spec, f, "date", f["date"] < dx,
-               "intervention before the tumour's diagnosis date ({other})", dx)  # fmt: skip
+    _date_rule(
+        report,
+        "warning",
+        spec,
+        f,
+        "date",
+        f["date"] < dx,
+        "intervention before the tumour's diagnosis date ({other})",
+        dx,
+    )
     tside = f["tumour_id"].where(tok).map(tum["side"])
     side_clash = f["side"].notna() & tside.notna() & f["side"].ne(tside)
-    report.add_rows("warning", spec, f, side_clash, "side",
-                    [f"tumour is on the {s} side" for s in tside[side_clash]])  # fmt: skip
+    report.add_rows(
+        "warning",
+        spec,
+        f,
+        side_clash,
+        "side",
+        [f"tumour is on the {s} side" for s in tside[side_clash]],
+    )
 
     # Parent: must exist, belong to the same patient, and come first.
     pok = _unknown_ref(spec, f, "parent_intervention_id", ivs.index, "intervention", report)
     self_ref = pok & f["parent_intervention_id"].eq(f["intervention_id"])
-    report.add_rows("error", spec, f, self_ref, "parent_intervention_id",
-                    "an intervention cannot be its own parent")  # fmt: skip
+    report.add_rows(
+        "error",
+        spec,
+        f,
+        self_ref,
+        "parent_intervention_id",
+        "an intervention cannot be its own parent",
+    )
     parent = f["parent_intervention_id"].where(pok & ~self_ref)
     ppid = parent.map(ivs["patient_id"])
     other_patient = parent.notna() & ok & ppid.ne(f["patient_id"])
-    report.add_rows("error", spec, f, other_patient, "parent_intervention_id",
-                    [f"parent belongs to patient {p}" for p in ppid[other_patient]])  # fmt: skip
+    report.add_rows(
+        "error",
+        spec,
+        f,
+        other_patient,
+        "parent_intervention_id",
+        [f"parent belongs to patient {p}" for p in ppid[other_patient]],
+    )
     pdate = parent.map(ivs["date"])
-    _date_rule(report, "error", spec, f, "parent_intervention_id", pdate > f["date"],
-               "parent intervention is dated after this one ({other})", pdate)  # fmt: skip
+    _date_rule(
+        report,
+        "error",
+        spec,
+        f,
+        "parent_intervention_id",
+        pdate > f["date"],
+        "parent intervention is dated after this one ({other})",
+        pdate,
+    )
 
     # Kidney-specific: warm ischaemia is the clamping time of a
     # partial nephrectomy; on any other procedure it is almost always a mis-filed column.
     wit = f["warm_ischemia_min"].notna() & f["type"].notna() & f["type"].ne("partial_nephrectomy")
-    report.add_rows("warning", spec, f, wit, "warm_ischemia_min",
-                    [f"warm ischaemia recorded on a {t}" for t in f["type"][wit]])  # fmt: skip
+    report.add_rows(
+        "warning",
+        spec,
+        f,
+        wit,
+        "warm_ischemia_min",
+        [f"warm ischaemia recorded on a {t}" for t in f["type"][wit]],
+    )
     nonsurgical = ~f["type"].isin(("partial_nephrectomy", "radical_nephrectomy", *ABLATION_TYPES))
     conv = f["conversion"].notna() & f["conversion"].ne("none") & nonsurgical & f["type"].notna()
-    report.add_rows("warning", spec, f, conv, "conversion",
-                    [f"conversion recorded on a {t}" for t in f["type"][conv]])  # fmt: skip
+    report.add_rows(
+        "warning",
+        spec,
+        f,
+        conv,
+        "conversion",
+        [f"conversion recorded on a {t}" for t in f["type"][conv]],
+    )
     conv_rn = f["type"].eq("radical_nephrectomy") & f["conversion"].eq("radical")
-    report.add_rows("warning", spec, f, conv_rn, "conversion",
-                    "conversion to radical recorded on a radical nephrectomy")  # fmt: skip
+    report.add_rows(
+        "warning",
+        spec,
+        f,
+        conv_rn,
+        "conversion",
+        "conversion to radical recorded on a radical nephrectomy",
+    )
     has_intent = f["intent"].notna()
     orphan = f["intent"].eq("primary") & f["parent_intervention_id"].notna() & has_intent
-    report.add_rows("warning", spec, f, orphan, "parent_intervention_id",
-                    "parent given but intent is primary")  # fmt: skip
+    report.add_rows(
+        "warning", spec, f, orphan, "parent_intervention_id", "parent given but intent is primary"
+    )
 
 
 # Organ-confined pT categories whose definition is size alone (AJCC 8th edition, kidney).

@@ -100,8 +100,11 @@ def estimate_ci(est: object, low: object, high: object, digits: int = 0) -> str:
     if e >= 100.0:
         return f"{num(100.0, digits)}% ({NO_EVENT_CI})"
     lo, hi = _finite(low), _finite(high)
-    ci = f"{num(100 * lo, digits)}–{num(100 * hi, digits)}" if lo is not None and hi is not None \
-        else DASH  # fmt: skip
+    ci = (
+        f"{num(100 * lo, digits)}–{num(100 * hi, digits)}"
+        if lo is not None and hi is not None
+        else DASH
+    )
     return f"{num(e, digits)}% ({ci})"
 
 

@@ -21,12 +21,33 @@ from renalpath.errors import Refusal
 
 # The salvage JSON contract (top-level keys the salvage report reads).
 SALVAGE_KEYS: tuple[str, ...] = (
-    "n_surgical_patients", "n_salvage", "salvage_rate_pct", "male_n", "male_pct", "age_mean",
-    "age_sd", "age_min", "age_max", "primary_modality", "primary_open_surgery_n",
-    "salvage_procedure", "approach", "dialysis_expected_preop_n", "renal_function",
-    "warm_ischemia", "blood_loss", "pt_stage", "margins", "complications", "followup_months",
-    "recurrence_after_salvage_n", "deaths_n", "rfs", "methods", "results",
-)  # fmt: skip
+    "n_surgical_patients",
+    "n_salvage",
+    "salvage_rate_pct",
+    "male_n",
+    "male_pct",
+    "age_mean",
+    "age_sd",
+    "age_min",
+    "age_max",
+    "primary_modality",
+    "primary_open_surgery_n",
+    "salvage_procedure",
+    "approach",
+    "dialysis_expected_preop_n",
+    "renal_function",
+    "warm_ischemia",
+    "blood_loss",
+    "pt_stage",
+    "margins",
+    "complications",
+    "followup_months",
+    "recurrence_after_salvage_n",
+    "deaths_n",
+    "rfs",
+    "methods",
+    "results",
+)
 
 # A tableone frame, outcomes `Table1.to_json_dict()`, or rows with a header row first.
 Table1 = pd.DataFrame | Mapping[str, Any] | Sequence[Sequence[object]]

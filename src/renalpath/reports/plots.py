@@ -314,24 +314,52 @@ def egfr_slope_plot(
             ax.set_ylim(y_lo, y_hi)
             for _, pre, post in complete:
                 colour = PALETTE[1] if post < pre else PALETTE[0]
-                ax.plot([0, 1], [pre, post], color=colour, alpha=0.75, linewidth=1.0,
-                        marker="o", markersize=3.5)  # fmt: skip
+                ax.plot(
+                    [0, 1],
+                    [pre, post],
+                    color=colour,
+                    alpha=0.75,
+                    linewidth=1.0,
+                    marker="o",
+                    markersize=3.5,
+                )
             if len(complete) <= _LABEL_LIMIT:
                 posts = [c[2] for c in complete]
                 spread = label_positions(posts, min_gap=0.045 * (y_hi - y_lo))
                 for (name, _, post), y in zip(complete, spread, strict=True):
-                    ax.annotate(name, (1, post), xytext=(1.06, y), textcoords="data",
-                                va="center", fontsize=6.5, color="#444444",
-                                arrowprops={"arrowstyle": "-", "color": "#bbbbbb",
-                                            "linewidth": 0.5})  # fmt: skip
+                    ax.annotate(
+                        name,
+                        (1, post),
+                        xytext=(1.06, y),
+                        textcoords="data",
+                        va="center",
+                        fontsize=6.5,
+                        color="#444444",
+                        arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linewidth": 0.5},
+                    )
             pre_mean = sum(c[1] for c in complete) / len(complete)
             post_mean = sum(c[2] for c in complete) / len(complete)
-            ax.plot([0, 1], [pre_mean, post_mean], color="#000000", linewidth=2.6,
-                    marker="s", markersize=5, label="mean", zorder=5)  # fmt: skip
+            ax.plot(
+                [0, 1],
+                [pre_mean, post_mean],
+                color="#000000",
+                linewidth=2.6,
+                marker="s",
+                markersize=5,
+                label="mean",
+                zorder=5,
+            )
             ax.legend(loc="upper right", frameon=False, fontsize=7)
         ax.axhline(KDIGO_G3A_THRESHOLD, color="#888888", linestyle="--", linewidth=0.8)
-        ax.text(1.44, KDIGO_G3A_THRESHOLD, "60 (G3a)", ha="right", va="bottom", fontsize=6.5,
-                color="#666666")  # fmt: skip
+        ax.text(
+            1.44,
+            KDIGO_G3A_THRESHOLD,
+            "60 (G3a)",
+            ha="right",
+            va="bottom",
+            fontsize=6.5,
+            color="#666666",
+        )
         ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
         fig.subplots_adjust(left=0.15, right=0.97, top=0.9, bottom=0.1)
         return _render(fig, fmt)

@@ -143,8 +143,11 @@ def _operative(s: Mapping[str, Any]) -> Table:
     t.add("Highest Clavien–Dindo grade per operation", "", kind="group")
     for grade in _CD_ORDER:
         if grade in cx:
-            t.add("no complication" if grade == "none" else f"grade {grade}",
-                  f.n_pct(cx[grade], n), kind="sub")  # fmt: skip
+            t.add(
+                "no complication" if grade == "none" else f"grade {grade}",
+                f.n_pct(cx[grade], n),
+                kind="sub",
+            )
     t.add("Major complication (grade IIIa or worse)", f.n_pct(cx.get("major_n"), n))
     t.note("Clavien–Dindo classification (Dindo et al., Ann Surg 2004); major = IIIa or worse.")
     return t
@@ -160,8 +163,14 @@ def _continuous(s: Mapping[str, Any]) -> Table:
         ("Estimated blood loss, mL", s["blood_loss"]),
     ):
         b = block or {}
-        t.add(name, str(b.get("n", 0)), f.num(b.get("mean")), f.num(b.get("sd")),
-              f.num(b.get("median")), f.value_range(b.get("min"), b.get("max")))  # fmt: skip
+        t.add(
+            name,
+            str(b.get("n", 0)),
+            f.num(b.get("mean")),
+            f.num(b.get("sd")),
+            f.num(b.get("median")),
+            f.value_range(b.get("min"), b.get("max")),
+        )
         if b.get("n") == 0:
             t.note(f"{name}: not recorded for any patient, so no summary ({f.DASH}).")
         elif b.get("n") == 1:
@@ -169,8 +178,14 @@ def _continuous(s: Mapping[str, Any]) -> Table:
         if b.get("missing_n"):
             t.note(f"{name}: missing for {b['missing_n']} patient(s), who are left out.")
     fu = s["followup_months"] or {}
-    t.add("Follow-up, months", str(s["n_salvage"]), f.num(fu.get("mean")), f.DASH,
-          f.num(fu.get("median")), f.value_range(fu.get("min"), fu.get("max")))  # fmt: skip
+    t.add(
+        "Follow-up, months",
+        str(s["n_salvage"]),
+        f.num(fu.get("mean")),
+        f.DASH,
+        f.num(fu.get("median")),
+        f.value_range(fu.get("min"), fu.get("max")),
+    )
     t.note("Follow-up SD is not part of the study summary.")
     t.note("Warm ischaemia applies to clamped partial nephrectomies only.")
     return t
@@ -246,8 +261,11 @@ def _rfs(s: Mapping[str, Any]) -> Table:
     for e in rfs.get("estimates") or ():
         if e.get("survival") is None:
             not_estimable = True
-        t.add(str(e.get("months")), str(e.get("n_risk", f.DASH)),
-              f.estimate_ci(e.get("survival"), e.get("ci_low"), e.get("ci_high")))  # fmt: skip
+        t.add(
+            str(e.get("months")),
+            str(e.get("n_risk", f.DASH)),
+            f.estimate_ci(e.get("survival"), e.get("ci_low"), e.get("ci_high")),
+        )
     med = rfs.get("median") or {}
     if n == 0:
         median_text = f.DASH
@@ -271,8 +289,10 @@ def _rfs(s: Mapping[str, Any]) -> Table:
     elif not_estimable:
         t.note(f"{f.DASH}: beyond the last follow-up, so not estimable.")
     if any(f.NO_EVENT_CI in row.cells[-1] for row in t.rows):
-        t.note(f"'{f.NO_EVENT_CI}': no recurrence by that time, so RFS is 100% and a 95% CI "
-               "is not defined (its variance is 0).")  # fmt: skip
+        t.note(
+            f"'{f.NO_EVENT_CI}': no recurrence by that time, so RFS is 100% and a 95% CI "
+            "is not defined (its variance is 0)."
+        )
     return t
 
 
@@ -323,13 +343,18 @@ def build_salvage_view(
         tables.append(extra_table(inp.table1, "Table 1b. Baseline characteristics (tableone)"))
     tables += [_operative(s), _continuous(s), _events(s)]
     notes: list[str] = []
-    for note in [*(s.get("notes") or ()), *((s["renal_function"] or {}).get("notes") or ()),
-                 *inp.extra_notes]:  # fmt: skip
+    for note in [
+        *(s.get("notes") or ()),
+        *((s["renal_function"] or {}).get("notes") or ()),
+        *inp.extra_notes,
+    ]:
         if note not in notes:
             notes.append(str(note))
     if not inp.kidney_pairs:
-        notes.append("Per-patient kidney function values were not supplied, so the "
-                     "before/after plot is omitted.")  # fmt: skip
+        notes.append(
+            "Per-patient kidney function values were not supplied, so the "
+            "before/after plot is omitted."
+        )
     notes.append(DASH_LEGEND)
     egfr_fig = _egfr_figure(inp, 1)
     km_fig = _km_figure(inp, 2 if egfr_fig else 1, min_at_risk)

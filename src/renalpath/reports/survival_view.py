@@ -90,8 +90,10 @@ def _groups_table(title: str, curves: tuple[KmCurve, ...]) -> Table:
         t.add(c.label, str(c.n), str(c.events), _median_text(c))
     if not curves:
         t.add("no patients", "0", "0", f.DASH)
-    t.note("Median and its CI as R's quantile.survfit; 'not reached' when the curve (or the CI "
-           "limit) stays above 50%.")  # fmt: skip
+    t.note(
+        "Median and its CI as R's quantile.survfit; 'not reached' when the curve (or the CI "
+        "limit) stays above 50%."
+    )
     return t
 
 
@@ -110,12 +112,18 @@ def _estimates_table(
         for i, a in enumerate(times):
             s, lo, hi = estimate_at(c, a.months, a.n_risk)
             beyond = beyond or s is None
-            t.add(c.label if i == 0 else "", f.num(a.months, 0), str(a.n_risk),
-                  f.estimate_ci(s, lo, hi))  # fmt: skip
+            t.add(
+                c.label if i == 0 else "",
+                f.num(a.months, 0),
+                str(a.n_risk),
+                f.estimate_ci(s, lo, hi),
+            )
     if beyond:
         t.note(f"{f.DASH}: nobody left under observation at that time, so not estimable.")
-    t.note(f"'{f.NO_EVENT_CI}': no event by that time, so the estimate is 100% and a 95% CI "
-           "is not defined (its variance is 0).")  # fmt: skip
+    t.note(
+        f"'{f.NO_EVENT_CI}': no event by that time, so the estimate is 100% and a 95% CI "
+        "is not defined (its variance is 0)."
+    )
     t.note("95% CI: Greenwood variance, log transform (R survival default).")
     return t
 
@@ -126,8 +134,12 @@ def _logrank_table(doc: Mapping[str, Any]) -> Table | None:
         return None
     t = Table("Table 3. Log-rank test", ("Group", "n", "Observed events", "Expected events"))
     for g in lr.get("groups") or ():
-        t.add(str(g.get("group")), str(g.get("n")), str(g.get("observed")),
-              f.num(g.get("expected"), 2))  # fmt: skip
+        t.add(
+            str(g.get("group")),
+            str(g.get("n")),
+            str(g.get("observed")),
+            f.num(g.get("expected"), 2),
+        )
     t.note(
         f"χ² = {f.num(lr.get('chisq'), 2)}, df = {lr.get('df', f.DASH)}, "
         f"{f.p_phrase(lr.get('p_value'))}."
@@ -151,9 +163,10 @@ def _competing_table(doc: Mapping[str, Any], months: list[float]) -> Table | Non
         days = m * DAYS_PER_MONTH
         before = [r for r in rows if r.get("time_days") is not None and r["time_days"] <= days]
         last = before[-1] if before else None
-        t.add(f.num(m, 0), *(
-            f.pct(100 * (last.get(f"cif_{c}") or 0.0) if last else 0.0, 1) for c in causes
-        ))  # fmt: skip
+        t.add(
+            f.num(m, 0),
+            *(f.pct(100 * (last.get(f"cif_{c}") or 0.0) if last else 0.0, 1) for c in causes),
+        )
     for note in cr.get("notes") or ():
         t.note(str(note))
     t.note("Values are carried forward from the last event time; check follow-up at late times.")

@@ -12,8 +12,14 @@ from collections.abc import Mapping
 from importlib import metadata
 
 ANALYSIS_PACKAGES: tuple[str, ...] = (
-    "renalpath", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "tableone",
-)  # fmt: skip
+    "renalpath",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "tableone",
+)
 REPORT_PACKAGES: tuple[str, ...] = ("jinja2", "matplotlib", "weasyprint", "pydyf")
 
 

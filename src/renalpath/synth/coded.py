@@ -21,10 +21,21 @@ from renalpath.synth.draws import Draws
 Rows = dict[str, list[dict[str, str]]]
 
 # The sites the course writes in a distant_metastasis event's detail → registry body site.
-EVENT_SITES = {"lung": "lung", "bone": "bone", "liver": "liver", "lymph nodes": "lymph_node",
-               "brain": "brain"}  # fmt: skip
-_SITES_AT_DIAGNOSIS = (("lung", 0.5), ("bone", 0.2), ("lymph_node", 0.15), ("liver", 0.08),
-                       ("adrenal", 0.05), ("brain", 0.02))  # fmt: skip
+EVENT_SITES = {
+    "lung": "lung",
+    "bone": "bone",
+    "liver": "liver",
+    "lymph nodes": "lymph_node",
+    "brain": "brain",
+}
+_SITES_AT_DIAGNOSIS = (
+    ("lung", 0.5),
+    ("bone", 0.2),
+    ("lymph_node", 0.15),
+    ("liver", 0.08),
+    ("adrenal", 0.05),
+    ("brain", 0.02),
+)
 # First-line regimens (agents given together) and their shares [P].
 Regimens = tuple[tuple[tuple[str, ...], float], ...]
 _FIRST_LINE: Regimens = (
@@ -73,10 +84,16 @@ def _staging(c: Course) -> list[dict[str, str]]:
     for t in c.tumours:
         key = (t.tumour_id, _iso(t.dx), "c")
         rows[key] = {
-            "tumour_id": t.tumour_id, "date": _iso(t.dx), "classification": "c",
-            "t_category": t.ct, "n_category": t.cn, "m_category": t.cm,
-            "stage_group": _group(t.ct, t.cn, t.cm), "ajcc_edition": "8", "basis": "imaging",
-        }  # fmt: skip
+            "tumour_id": t.tumour_id,
+            "date": _iso(t.dx),
+            "classification": "c",
+            "t_category": t.ct,
+            "n_category": t.cn,
+            "m_category": t.cm,
+            "stage_group": _group(t.ct, t.cn, t.cm),
+            "ajcc_edition": "8",
+            "basis": "imaging",
+        }
     for op in c.ops:
         path = op.pathology or {}
         if op.tumour is None or not path.get("pt"):
@@ -84,10 +101,16 @@ def _staging(c: Course) -> list[dict[str, str]]:
         key = (op.tumour.tumour_id, _iso(op.date), "p")
         pt, pn, pm = path.get("pt", ""), path.get("pn", ""), path.get("pm", "")
         rows[key] = {
-            "tumour_id": op.tumour.tumour_id, "date": _iso(op.date), "classification": "p",
-            "t_category": pt, "n_category": pn, "m_category": pm,
-            "stage_group": _group(pt, pn, pm), "ajcc_edition": "8", "basis": "pathology",
-        }  # fmt: skip
+            "tumour_id": op.tumour.tumour_id,
+            "date": _iso(op.date),
+            "classification": "p",
+            "t_category": pt,
+            "n_category": pn,
+            "m_category": pm,
+            "stage_group": _group(pt, pn, pm),
+            "ajcc_edition": "8",
+            "basis": "pathology",
+        }
     return [rows[k] for k in sorted(rows)]
 
 
@@ -110,10 +133,11 @@ def _performance(c: Course, d: Draws, metastases: list[dict[str, str]]) -> list[
         style = d.pick((("ecog", 0.7), ("karnofsky", 0.15), ("both", 0.15)))
         kps = str(max(10, min(100, 100 - 10 * d.int_between(0, 2 + 2 * ecog))))
         rows[day] = {
-            "patient_id": p.patient_id, "date": _iso(day),
+            "patient_id": p.patient_id,
+            "date": _iso(day),
             "ecog": "" if style == "karnofsky" else str(ecog),
             "karnofsky": "" if style == "ecog" else kps,
-        }  # fmt: skip
+        }
     return [rows[k] for k in sorted(rows)]
 
 
@@ -134,14 +158,20 @@ def _disease_status(c: Course, d: Draws) -> list[dict[str, str]]:
         if day <= c.horizon and (op.tumour.tumour_id, day) not in rows:
             status = d.pick((("improved", 0.8), ("stable", 0.15), ("undetermined", 0.05)))
             evidence = "imaging" if d.chance(0.9) else "physical_exam"
-            rows[(op.tumour.tumour_id, day)] = _status(pid, op.tumour.tumour_id, day, status,
-                                                        evidence)  # fmt: skip
+            rows[(op.tumour.tumour_id, day)] = _status(
+                pid, op.tumour.tumour_id, day, status, evidence
+            )
     return [rows[k] for k in sorted(rows)]
 
 
 def _status(pid: str, tumour_id: str, day: int, status: str, evidence: str) -> dict[str, str]:
-    return {"patient_id": pid, "tumour_id": tumour_id, "date": _iso(day), "status": status,
-            "evidence": evidence}  # fmt: skip
+    return {
+        "patient_id": pid,
+        "tumour_id": tumour_id,
+        "date": _iso(day),
+        "status": status,
+        "evidence": evidence,
+    }
 
 
 def _metastases(c: Course, d: Draws) -> list[dict[str, str]]:
@@ -161,8 +191,13 @@ def _metastases(c: Course, d: Draws) -> list[dict[str, str]]:
 
 
 def _met(pid: str, tumour_id: str, day: int, site: str, detection: str) -> dict[str, str]:
-    return {"patient_id": pid, "tumour_id": tumour_id, "date": _iso(day), "site": site,
-            "detection": detection}  # fmt: skip
+    return {
+        "patient_id": pid,
+        "tumour_id": tumour_id,
+        "date": _iso(day),
+        "site": site,
+        "detection": detection,
+    }
 
 
 def _systemic(c: Course, d: Draws, end: int) -> list[dict[str, str]]:
@@ -184,10 +219,15 @@ def _systemic(c: Course, d: Draws, end: int) -> list[dict[str, str]]:
             regimen = "+".join(agents) if len(agents) > 1 else ""
             for agent in agents:
                 rows[(agent, day)] = {
-                    "patient_id": pid, "tumour_id": "", "agent": agent, "regimen": regimen,
-                    "line": str(line), "start_date": _iso(day), "end_date": stop_text,
+                    "patient_id": pid,
+                    "tumour_id": "",
+                    "agent": agent,
+                    "regimen": regimen,
+                    "line": str(line),
+                    "start_date": _iso(day),
+                    "end_date": stop_text,
                     "stop_reason": reason,
-                }  # fmt: skip
+                }
             if reason != "progression":
                 break
             day, line, regimens = stop + d.int_between(14, 42), line + 1, _SECOND_LINE
@@ -207,9 +247,13 @@ def _radiotherapy(
         last = op.date + (fractions - 1) * 7 // 5  # five fractions a week [P]
         complete = last <= end
         rows[(op.date, site)] = {
-            "patient_id": pid, "tumour_id": "", "start_date": _iso(op.date),
-            "end_date": _iso(last) if complete else "", "modality": "photons", "site": site,
+            "patient_id": pid,
+            "tumour_id": "",
+            "start_date": _iso(op.date),
+            "end_date": _iso(last) if complete else "",
+            "modality": "photons",
+            "site": site,
             "dose_gy": format_number(dose) if complete else "",
             "fractions": str(fractions) if complete else "",
-        }  # fmt: skip
+        }
     return [rows[k] for k in sorted(rows)]

@@ -23,10 +23,21 @@ from renalpath.synth.model import KIDNEY_ABLATION, KIDNEY_PN, KIDNEY_RN, Op
 Rows = dict[str, list[dict[str, str]]]
 
 FILE_NAMES = (
-    "patients", "tumours", "imaging", "interventions", "pathology", "complications", "labs",
-    "events", "staging", "performance", "disease_status", "metastases", "systemic_therapy",
+    "patients",
+    "tumours",
+    "imaging",
+    "interventions",
+    "pathology",
+    "complications",
+    "labs",
+    "events",
+    "staging",
+    "performance",
+    "disease_status",
+    "metastases",
+    "systemic_therapy",
     "radiotherapy",
-)  # fmt: skip
+)
 CODED_STREAM = 1  # the coded records draw from their own stream (`synth.coded`)
 
 _ISO_CACHE: dict[int, str] = {}

@@ -77,8 +77,12 @@ def histologies(rows: Rows, rng: random.Random) -> None:
 
 def isup(rows: Rows, rng: random.Random) -> None:
     roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}
-    _each(rows, "pathology", "isup_grade",
-          lambda v: rng.choice([f"G{v}", f"{v}.0", roman[v], f"Grade {v}"]))  # fmt: skip
+    _each(
+        rows,
+        "pathology",
+        "isup_grade",
+        lambda v: rng.choice([f"G{v}", f"{v}.0", roman[v], f"Grade {v}"]),
+    )
 
 
 def clavien_arabic(rows: Rows, rng: random.Random) -> None:
@@ -106,8 +110,7 @@ def day_month(rows: Rows, rng: random.Random) -> None:
     for name, spec in FILES.items():
         for col in spec.columns:
             if col.type == "date":
-                _each(rows, name, col.name,
-                      lambda v: dt.date.fromisoformat(v).strftime("%d.%m.%Y"))  # fmt: skip
+                _each(rows, name, col.name, lambda v: dt.date.fromisoformat(v).strftime("%d.%m.%Y"))
 
 
 def missing_words(rows: Rows, rng: random.Random) -> None:
@@ -174,9 +177,18 @@ CELL_VARIANTS: dict[str, CellVariant] = {
 
 # File variants: how the folder is written.
 FILE_VARIANTS = (
-    "semicolon_decimal_comma", "tab", "bom", "cp1252", "upper_headers", "shuffled_columns",
-    "upper_file_names", "trailing_empty_row", "extra_column", "workbook", "workbook_per_table",
-)  # fmt: skip
+    "semicolon_decimal_comma",
+    "tab",
+    "bom",
+    "cp1252",
+    "upper_headers",
+    "shuffled_columns",
+    "upper_file_names",
+    "trailing_empty_row",
+    "extra_column",
+    "workbook",
+    "workbook_per_table",
+)
 
 
 def render(
@@ -201,8 +213,9 @@ def render(
             rng.shuffle(header)
         body = [[r.get(c, "") for c in header] for r in records]
         if sep == ";":
-            body = [[_decimal_comma(name, c, v) for c, v in zip(header, r, strict=True)]
-                    for r in body]  # fmt: skip
+            body = [
+                [_decimal_comma(name, c, v) for c, v in zip(header, r, strict=True)] for r in body
+            ]
         shown = [h.upper() for h in header] if "upper_headers" in files else header
         if "extra_column" in files:
             shown = [*shown, "mrn"]

@@ -17,9 +17,19 @@ import logging
 
 # Path segments after which the next segment is a record id (or a row id).
 RECORD_COLLECTIONS = frozenset(
-    {"patients", "tumours", "imaging", "interventions", "pathology", "complications", "labs",
-     "events", "records", "jobs"}
-)  # fmt: skip
+    {
+        "patients",
+        "tumours",
+        "imaging",
+        "interventions",
+        "pathology",
+        "complications",
+        "labs",
+        "events",
+        "records",
+        "jobs",
+    }
+)
 
 
 def mask_path(path: str, key: bytes) -> str:

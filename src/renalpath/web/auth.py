@@ -232,9 +232,11 @@ class LoginThrottle:
             by_address = [f[2] for f in self._failures if f[1] == address]
             counts = FailureCounts(
                 sum(1 for f in self._failures if f[0] == key and f[1] == address),
-                len(by_name), max(by_name, default=None),
-                len(by_address), min(by_address, default=None),
-            )  # fmt: skip
+                len(by_name),
+                max(by_name, default=None),
+                len(by_address),
+                min(by_address, default=None),
+            )
             wait = login_wait(counts, now, self.rule)
             if not wait:
                 self._failures.append((key, address, now))

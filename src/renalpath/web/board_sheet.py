@@ -55,8 +55,14 @@ def facts(case: dict[str, Any], result: dict[str, Any]) -> dict[str, list[tuple[
 
     staging: list[tuple[str, str]] = []
     if d.get("ct") or d.get("cm"):
-        tnm = " ".join(x for x in (f"c{d['ct']}" if d.get("ct") else "cT?",
-                                   d.get("cn") or "N?", d.get("cm") or "M?"))  # fmt: skip
+        tnm = " ".join(
+            x
+            for x in (
+                f"c{d['ct']}" if d.get("ct") else "cT?",
+                d.get("cn") or "N?",
+                d.get("cm") or "M?",
+            )
+        )
         if d.get("stage_group"):
             tnm += f" — stage {d['stage_group']}"
         staging.append(("TNM (8th ed.)", tnm))
@@ -70,20 +76,30 @@ def facts(case: dict[str, Any], result: dict[str, Any]) -> dict[str, list[tuple[
         staging.append(("PADUA", str(d["padua"])))
     mets = case.get("metastases") or []
     if mets:
-        staging.append((
-            "Metastases",
-            "; ".join(
-                labels.choice("metastases.organ", m.get("organ") or "site not given")
-                + (f" ×{m['count']}" if m.get("count") else "")
-                for m in mets
-            ),
-        ))  # fmt: skip
+        staging.append(
+            (
+                "Metastases",
+                "; ".join(
+                    labels.choice("metastases.organ", m.get("organ") or "site not given")
+                    + (f" ×{m['count']}" if m.get("count") else "")
+                    for m in mets
+                ),
+            )
+        )
     out["Staging"] = staging
 
     histo: list[tuple[str, str]] = []
-    for path in ("tumour.histology", "tumour.biopsy", "pathology.histology", "pathology.pt",
-                 "pathology.pn", "pathology.isup_grade", "pathology.margin",
-                 "pathology.sarcomatoid", "pathology.necrosis"):  # fmt: skip
+    for path in (
+        "tumour.histology",
+        "tumour.biopsy",
+        "pathology.histology",
+        "pathology.pt",
+        "pathology.pn",
+        "pathology.isup_grade",
+        "pathology.margin",
+        "pathology.sarcomatoid",
+        "pathology.necrosis",
+    ):
         value = _get(case, path)
         if value is not None:
             histo.append((labels.field(path), labels.choice(path, value)))
@@ -111,9 +127,17 @@ def facts(case: dict[str, Any], result: dict[str, Any]) -> dict[str, list[tuple[
     out["Risk groups"] = risk
 
     general: list[tuple[str, str]] = []
-    for path in ("patient.ecog", "patient.kps", "patient.frail", "patient.fit_for_surgery",
-                 "patient.declines_surgery", "prior_treatment.type", "prior_treatment.date",
-                 "prior_treatment.failure", "prior_treatment.failure_date"):  # fmt: skip
+    for path in (
+        "patient.ecog",
+        "patient.kps",
+        "patient.frail",
+        "patient.fit_for_surgery",
+        "patient.declines_surgery",
+        "prior_treatment.type",
+        "prior_treatment.date",
+        "prior_treatment.failure",
+        "prior_treatment.failure_date",
+    ):
         value = _get(case, path)
         if value is not None:
             general.append((labels.field(path), labels.choice(path, value)))

@@ -227,8 +227,11 @@ def performance_status_note(case: dict[str, Any]) -> str | None:
     if len(given) < 2:
         return None
     kept = labels.choice(PS_FIELD_NAME, performance_status_value(case))
-    words = {"patient.kps": "Karnofsky {} %", "patient.ecog": "ECOG {}",
-             "systemic.kps": "Karnofsky {} % (for IMDC)"}  # fmt: skip
+    words = {
+        "patient.kps": "Karnofsky {} %",
+        "patient.ecog": "ECOG {}",
+        "systemic.kps": "Karnofsky {} % (for IMDC)",
+    }
     listed = ", ".join(words[p].format(_int_text(v)) for p, v in given.items())
     return (
         f"This case records {listed}. The form keeps {kept} (the value the pathway uses); "

@@ -86,10 +86,14 @@ def run_import(request: ImportRequest) -> ImportOutcome:
     engine = make_engine(request.db_url)
     try:
         result = import_folder(
-            engine, Path(request.folder), actor=request.actor, reason=request.reason,
-            dry_run=request.dry_run, update=request.update,
+            engine,
+            Path(request.folder),
+            actor=request.actor,
+            reason=request.reason,
+            dry_run=request.dry_run,
+            update=request.update,
             on_start=lambda rows: offload.report(request.token, f"writing {rows:,} rows"),
-        )  # fmt: skip
+        )
         return outcome_of(result, request.max_issues)
     except RevertConflict as err:  # the folder would undo a correction: nothing written
         return ImportOutcome(os.getpid(), refusal=str(err), status=409)

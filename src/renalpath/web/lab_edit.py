@@ -55,8 +55,9 @@ class LabEdit:
 
 def parse_value(raw: object) -> float:
     if isinstance(raw, bool) or raw is None or raw == "":
-        raise LabEditRefused([FieldError(field="value", message="value: a number is required",
-                                         value=json_safe(raw))])  # fmt: skip
+        raise LabEditRefused(
+            [FieldError(field="value", message="value: a number is required", value=json_safe(raw))]
+        )
     try:
         number = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -99,18 +100,24 @@ def correct_lab(
         try:
             expected = parse_value(seen)
         except LabEditRefused:
-            errors.append(FieldError(field="seen", message="seen: not a number",
-                                     value=json_safe(seen)))  # fmt: skip
+            errors.append(
+                FieldError(field="seen", message="seen: not a number", value=json_safe(seen))
+            )
     if errors or value is None:
         # Checked before the write only to report every field at once; the registry refuses a
         # missing reason or a non-number itself.
         raise LabEditRefused(errors)
     try:
         result = records.update_record(
-            engine, "labs", lab_id, {"value": format_number(value)}, reason, actor,
+            engine,
+            "labs",
+            lab_id,
+            {"value": format_number(value)},
+            reason,
+            actor,
             owner=patient_id,
             seen=None if expected is None else {"value": format_number(expected)},
-        )  # fmt: skip
+        )
     except records.RecordNotFound as err:
         raise LabNotFound(str(err)) from None
     except records.RecordConflict as err:

@@ -182,9 +182,12 @@ def _broken(kind: str, pool: _Pool, err: BrokenProcessPool) -> OffloadError:
 
 
 async def run(
-    kind: str, fn: Callable[..., T], *args: Any, token: str | None = None,
+    kind: str,
+    fn: Callable[..., T],
+    *args: Any,
+    token: str | None = None,
     listener: Listener | None = None,
-) -> T:  # fmt: skip
+) -> T:
     """Run `fn(*args)` in a child process of the `kind` pool; `fn` and its values must pickle.
 
     `listener` receives what the task reports under `token`.  A task that raises raises here;

@@ -86,9 +86,13 @@ def list_patients(engine: Engine, flt: PatientFilter, page: int, page_size: int)
         )
     cond = and_(True, *where)
     cols = (
-        Patient.patient_id, Patient.sex, Patient.birth_date, Patient.death_date,
-        Patient.last_contact_date, _salvage_exists().label("has_salvage"),
-    )  # fmt: skip
+        Patient.patient_id,
+        Patient.sex,
+        Patient.birth_date,
+        Patient.death_date,
+        Patient.last_contact_date,
+        _salvage_exists().label("has_salvage"),
+    )
     stmt = (
         select(*cols)
         .where(cond)

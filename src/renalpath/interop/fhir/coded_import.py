@@ -87,13 +87,15 @@ def _performance(reader: Any, where: Any, res: Resource, column: str) -> None:
     value, date = res.get("valueInteger"), _date(res.get("effectiveDateTime"))
     pid = _patient(reader, res)
     if not isinstance(value, int) or isinstance(value, bool) or not date or not pid:
-        reader.error(where, res, f"{column} performance status needs valueInteger and "
-                     "effectiveDateTime")  # fmt: skip
+        reader.error(
+            where, res, f"{column} performance status needs valueInteger and effectiveDateTime"
+        )
         return
     row = reader.performance.setdefault((pid, date), _row("performance", patient_id=pid, date=date))
     if row[column] and row[column] != str(value):
-        reader.error(where, res, f"{column} {value} conflicts with {row[column]} already read "
-                     f"for {date}")  # fmt: skip
+        reader.error(
+            where, res, f"{column} {value} conflicts with {row[column]} already read for {date}"
+        )
         return
     row[column] = str(value)
     reader.touched = True
@@ -116,14 +118,21 @@ def _disease_status(reader: Any, where: Any, res: Resource) -> None:
         return
     trends = c.snomed_key("status_")
     status = next(
-        (trends[str(cd.get("code"))] for cd in _codings(res.get("valueCodeableConcept"))
-         if cd.get("system") == c.SNOMED and str(cd.get("code")) in trends),
+        (
+            trends[str(cd.get("code"))]
+            for cd in _codings(res.get("valueCodeableConcept"))
+            if cd.get("system") == c.SNOMED and str(cd.get("code")) in trends
+        ),
         None,
-    )  # fmt: skip
+    )
     if status is None or not date or not pid:
-        reader.error(where, res, "disease status needs effectiveDateTime and a value of mCODE's "
-                     "condition-status-trend value set (improved, stable, worsened, "
-                     "undetermined)")  # fmt: skip
+        reader.error(
+            where,
+            res,
+            "disease status needs effectiveDateTime and a value of mCODE's "
+            "condition-status-trend value set (improved, stable, worsened, "
+            "undetermined)",
+        )
         return
     evidence_of = c.snomed_key("evidence_")
     evidence = ""
@@ -131,34 +140,56 @@ def _disease_status(reader: Any, where: Any, res: Resource) -> None:
         if ext.get("url") == c.EXT_EVIDENCE_TYPE:
             for cd in _codings(ext.get("valueCodeableConcept")):
                 evidence = evidence or evidence_of.get(str(cd.get("code")), "")
-    reader.add("disease_status", _row("disease_status", patient_id=pid, tumour_id=tumour,
-                                      date=date, status=status, evidence=evidence))  # fmt: skip
+    reader.add(
+        "disease_status",
+        _row(
+            "disease_status",
+            patient_id=pid,
+            tumour_id=tumour,
+            date=date,
+            status=status,
+            evidence=evidence,
+        ),
+    )
 
 
 def is_secondary(res: Resource) -> bool:
     if c.PROFILE["secondary"] in set((res.get("meta") or {}).get("profile") or []):
         return True
     code = c.snomed()["metastatic_neoplasm"][0]
-    return any(cd.get("system") == c.SNOMED and cd.get("code") == code
-               for cd in _codings(res.get("code")))  # fmt: skip
+    return any(
+        cd.get("system") == c.SNOMED and cd.get("code") == code for cd in _codings(res.get("code"))
+    )
 
 
 def _metastasis(reader: Any, where: Any, res: Resource) -> None:
     if not is_secondary(res):
-        reader.skip(where, res, "Condition of a kidney cancer patient that is neither the kidney "
-                    "tumour nor a metastasis: outside the registry's model")  # fmt: skip
+        reader.skip(
+            where,
+            res,
+            "Condition of a kidney cancer patient that is neither the kidney "
+            "tumour nor a metastasis: outside the registry's model",
+        )
         return
     pid = _patient(reader, res)
     date = _date(res.get("onsetDateTime") or res.get("recordedDate"))
     sites = c.body_site_by_snomed()
     site = next(
-        (sites[str(cd.get("code"))] for bs in res.get("bodySite") or [] for cd in _codings(bs)
-         if cd.get("system") == c.SNOMED and str(cd.get("code")) in sites),
+        (
+            sites[str(cd.get("code"))]
+            for bs in res.get("bodySite") or []
+            for cd in _codings(bs)
+            if cd.get("system") == c.SNOMED and str(cd.get("code")) in sites
+        ),
         None,
-    )  # fmt: skip
+    )
     if site is None:
-        reader.skip(where, res, "metastasis without a body site the registry codes "
-                    f"(registry/codes/body_sites.csv: {', '.join(sites.values())})")  # fmt: skip
+        reader.skip(
+            where,
+            res,
+            "metastasis without a body site the registry codes "
+            f"(registry/codes/body_sites.csv: {', '.join(sites.values())})",
+        )
         return
     if not date or not pid:
         reader.error(where, res, "metastasis needs onsetDateTime or recordedDate")
@@ -169,29 +200,42 @@ def _metastasis(reader: Any, where: Any, res: Resource) -> None:
         if e.get("url") == c.EXT_CONDITION_RELATED
     ]
     tumour, _ = _tumour_of(reader, related)
-    reader.add("metastases", _row("metastases", patient_id=pid, tumour_id=tumour, date=date,
-                                  site=site))  # fmt: skip
+    reader.add(
+        "metastases", _row("metastases", patient_id=pid, tumour_id=tumour, date=date, site=site)
+    )
 
 
 def _medication(reader: Any, where: Any, res: Resource) -> None:
     concept = res.get("medicationCodeableConcept")
     known = c.agent_by_code()
     agent = next(
-        (known[(str(cd.get("system")), str(cd.get("code")))] for cd in _codings(concept)
-         if (str(cd.get("system")), str(cd.get("code"))) in known),
+        (
+            known[(str(cd.get("system")), str(cd.get("code")))]
+            for cd in _codings(concept)
+            if (str(cd.get("system")), str(cd.get("code"))) in known
+        ),
         None,
-    )  # fmt: skip
+    )
     if agent is None:
-        shown = ", ".join(f"{cd.get('system', '?')}|{cd.get('code', '?')}" for cd in
-                          _codings(concept)) or "no code"  # fmt: skip
-        reader.skip(where, res, f"medication {shown} is not an agent of registry/codes/agents.csv "
-                    "(RxNorm or ATC)")  # fmt: skip
+        shown = (
+            ", ".join(f"{cd.get('system', '?')}|{cd.get('code', '?')}" for cd in _codings(concept))
+            or "no code"
+        )
+        reader.skip(
+            where,
+            res,
+            f"medication {shown} is not an agent of registry/codes/agents.csv (RxNorm or ATC)",
+        )
         return
     if res["resourceType"] == "MedicationAdministration":
         period = res.get("effectivePeriod") or {}
         if not period:
-            reader.skip(where, res, "a single administration, not a course (the registry "
-                        "holds systemic-therapy courses)")  # fmt: skip
+            reader.skip(
+                where,
+                res,
+                "a single administration, not a course (the registry "
+                "holds systemic-therapy courses)",
+            )
             return
     else:
         bounds = [
@@ -203,17 +247,35 @@ def _medication(reader: Any, where: Any, res: Resource) -> None:
             period = {**period, "start": res["authoredOn"]}
     start, end, pid = _date(period.get("start")), _date(period.get("end")), _patient(reader, res)
     if not start or not pid:
-        reader.error(where, res, "medication course needs a start (dosage bounds period, "
-                     "authoredOn or effectivePeriod)")  # fmt: skip
+        reader.error(
+            where,
+            res,
+            "medication course needs a start (dosage bounds period, authoredOn or effectivePeriod)",
+        )
         return
     reasons = c.snomed_key("stop_")
-    stop = next((reasons[str(cd.get("code"))] for cd in _codings(res.get("statusReason"))
-                 if str(cd.get("code")) in reasons), "")  # fmt: skip
+    stop = next(
+        (
+            reasons[str(cd.get("code"))]
+            for cd in _codings(res.get("statusReason"))
+            if str(cd.get("code")) in reasons
+        ),
+        "",
+    )
     reasons_ref = [r.get("reference", "") for r in res.get("reasonReference") or []]
     tumour, _ = _tumour_of(reader, reasons_ref)
-    reader.add("systemic_therapy", _row("systemic_therapy", patient_id=pid, tumour_id=tumour,
-                                        agent=agent, start_date=start, end_date=end,
-                                        stop_reason=stop))  # fmt: skip
+    reader.add(
+        "systemic_therapy",
+        _row(
+            "systemic_therapy",
+            patient_id=pid,
+            tumour_id=tumour,
+            agent=agent,
+            start_date=start,
+            end_date=end,
+            stop_reason=stop,
+        ),
+    )
 
 
 def finish(reader: Any) -> None:

@@ -133,8 +133,7 @@ def group_by_patient(files: Mapping[str, list[dict[str, str]]]) -> Iterator[Pati
         by[r["patient_id"]].events.append(r)
     for r in records("staging"):
         by[tumour_owner[r["tumour_id"]]].staging.append(r)
-    for name in ("performance", "disease_status", "metastases", "systemic_therapy",
-                 "radiotherapy"):  # fmt: skip
+    for name in ("performance", "disease_status", "metastases", "systemic_therapy", "radiotherapy"):
         for r in records(name):
             getattr(by[r["patient_id"]], name).append(r)
     yield from by.values()

@@ -239,10 +239,15 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
             folder = await in_import_pool(lambda: unpack(upload.data, Path(tmp.name)))
             job.stage = "waiting for the import process"
             req = ImportRequest(
-                db_url=url or "", folder=str(folder), actor=actor, reason=upload.reason,
-                dry_run=upload.dry_run, update=upload.update, max_issues=REPORT_MAX_ISSUES,
+                db_url=url or "",
+                folder=str(folder),
+                actor=actor,
+                reason=upload.reason,
+                dry_run=upload.dry_run,
+                update=upload.update,
+                max_issues=REPORT_MAX_ISSUES,
                 token=job.id,
-            )  # fmt: skip
+            )
             if url is None or offload.in_memory(url) or not offload.available():
                 outcome = await in_import_pool(lambda: _import_here(engine, req))
             else:
@@ -271,9 +276,13 @@ def _import_here(engine: Engine, req: ImportRequest) -> ImportOutcome:
     """The import in this process (a worker thread), for a registry only it can see."""
     try:
         result = import_folder(
-            engine, Path(req.folder), actor=req.actor, reason=req.reason,
-            dry_run=req.dry_run, update=req.update,
-        )  # fmt: skip
+            engine,
+            Path(req.folder),
+            actor=req.actor,
+            reason=req.reason,
+            dry_run=req.dry_run,
+            update=req.update,
+        )
     except RevertConflict as err:
         return ImportOutcome(os.getpid(), refusal=str(err), status=409)
     return import_child.outcome_of(result, req.max_issues)

@@ -64,16 +64,29 @@ async def json_object_body(request: Request) -> dict[str, Any]:
             value = json.loads(raw)
         except json.JSONDecodeError as err:
             raise RequestValidationError(
-                [{"type": "json_invalid", "loc": ("body", err.pos), "msg": "JSON decode error",
-                  "input": {}, "ctx": {"error": err.msg}}]
-            ) from err  # fmt: skip
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body", err.pos),
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": err.msg},
+                    }
+                ]
+            ) from err
         except UnicodeDecodeError as err:  # not UTF-8/16/32
             raise HTTPException(400, "There was an error parsing the body") from err
     if not isinstance(value, dict):
         raise RequestValidationError(
-            [{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary",
-              "input": value}]
-        )  # fmt: skip
+            [
+                {
+                    "type": "dict_type",
+                    "loc": ("body",),
+                    "msg": "Input should be a valid dictionary",
+                    "input": value,
+                }
+            ]
+        )
     return value
 
 

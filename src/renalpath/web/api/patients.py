@@ -41,12 +41,24 @@ def patient_filter(
     q: str | None, sex: str | None, salvage: str | None, errors: list[FieldError]
 ) -> PatientFilter:
     if sex and sex not in SEXES:
-        errors.append(FieldError(field="sex", message=f"sex: {sex!r} is not allowed",
-                                 value=sex, allowed=", ".join(SEXES)))  # fmt: skip
+        errors.append(
+            FieldError(
+                field="sex",
+                message=f"sex: {sex!r} is not allowed",
+                value=sex,
+                allowed=", ".join(SEXES),
+            )
+        )
         sex = None
     if (salvage or "") not in SALVAGE_CHOICES:
-        errors.append(FieldError(field="salvage", message=f"salvage: {salvage!r} is not allowed",
-                                 value=salvage, allowed="yes, no"))  # fmt: skip
+        errors.append(
+            FieldError(
+                field="salvage",
+                message=f"salvage: {salvage!r} is not allowed",
+                value=salvage,
+                allowed="yes, no",
+            )
+        )
         salvage = None
     q = (q or "").strip()[:100] or None
     return PatientFilter(q, sex or None, SALVAGE_CHOICES.get(salvage or ""))
@@ -128,9 +140,13 @@ def lab_correct_api(
     """Correct a lab value (creatinine plausibility as in import); eGFR recomputed; audited."""
     try:
         edit = correct_lab(
-            engine_of(request), lab_id, correction.value, correction.reason,
-            actor_of(principal.name), seen=correction.seen,
-        )  # fmt: skip
+            engine_of(request),
+            lab_id,
+            correction.value,
+            correction.reason,
+            actor_of(principal.name),
+            seen=correction.seen,
+        )
     except LabNotFound as err:
         raise HTTPException(404, str(err)) from err
     except LabConflict as err:
@@ -138,6 +154,10 @@ def lab_correct_api(
     except LabEditRefused as err:
         return JSONResponse(body(err.errors), status_code=422)
     return LabCorrected(
-        id=edit.lab_id, patient_id=edit.patient_id, old=edit.old, new=edit.new,
-        egfr=edit.egfr, egfr_equation=edit.egfr_equation,
-    )  # fmt: skip
+        id=edit.lab_id,
+        patient_id=edit.patient_id,
+        old=edit.old,
+        new=edit.new,
+        egfr=edit.egfr,
+        egfr_equation=edit.egfr_equation,
+    )

@@ -90,9 +90,13 @@ NO_NUL = r"^[^\x00]+$"  # PostgreSQL text cannot hold NUL: refuse it as input, n
 
 IdPath = Annotated[
     str,
-    Path(min_length=1, max_length=MAX_ID, pattern=RECORD_ID_PATTERN,
-         description=f"Record id: {RECORD_ID_RULE}."),
-]  # fmt: skip
+    Path(
+        min_length=1,
+        max_length=MAX_ID,
+        pattern=RECORD_ID_PATTERN,
+        description=f"Record id: {RECORD_ID_RULE}.",
+    ),
+]
 
 
 def is_row_id(raw: str) -> bool:
@@ -125,9 +129,11 @@ class DeleteBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: StrictStr = Field(
-        min_length=1, max_length=REASON_MAX, pattern=NO_NUL,
+        min_length=1,
+        max_length=REASON_MAX,
+        pattern=NO_NUL,
         description="Why the record is deleted (audit trail).",
-    )  # fmt: skip
+    )
 
 
 # ------------------------------------------------------------------ generated models
@@ -242,9 +248,10 @@ def update_model_for(spec: FileSpec) -> type[BaseModel]:
         Field(min_length=1, max_length=REASON_MAX, description="Why (audit trail)."),
     )
     return _model(
-        f"{_title(spec)}Correction", fields,
+        f"{_title(spec)}Correction",
+        fields,
         f"Fields of a {spec.filename} row to correct; omitted fields stay as they are.",
-    )  # fmt: skip
+    )
 
 
 class RecordOut(BaseModel):
@@ -355,10 +362,11 @@ def _add_create(name: str, path: str, parent: tuple[str, str] | None) -> None:
         def create_root(request: Request, principal: Clinical, _csrf: Csrf, data: model) -> Any:  # type: ignore[valid-type]
             cells = {k: cell_text(v) for k, v in data.model_dump().items()}  # type: ignore[attr-defined]
             return _run(
-                lambda: create_record(engine_of(request), name, cells,
-                                      actor_of(principal.name), "added via the API"),
+                lambda: create_record(
+                    engine_of(request), name, cells, actor_of(principal.name), "added via the API"
+                ),
                 status=201,
-            )  # fmt: skip
+            )
 
         endpoint: Callable[..., Any] = create_root
     else:
@@ -376,16 +384,23 @@ def _add_create(name: str, path: str, parent: tuple[str, str] | None) -> None:
             cells = {k: cell_text(v) for k, v in data.model_dump().items()}  # type: ignore[attr-defined]
             cells[parent_col] = parent_id
             return _run(
-                lambda: create_record(engine, name, cells, actor_of(principal.name),
-                                      "added via the API"),
+                lambda: create_record(
+                    engine, name, cells, actor_of(principal.name), "added via the API"
+                ),
                 status=201,
-            )  # fmt: skip
+            )
 
         endpoint = create_child
     router.add_api_route(
-        path, endpoint, methods=["POST"], status_code=201, response_model=RecordOut,
-        summary=summary, description=doc, name=f"create_{name}",
-    )  # fmt: skip
+        path,
+        endpoint,
+        methods=["POST"],
+        status_code=201,
+        response_model=RecordOut,
+        summary=summary,
+        description=doc,
+        name=f"create_{name}",
+    )
 
 
 def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
@@ -403,8 +418,11 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
     record_path = RowIdPath if row_ids else IdPath
 
     def get_one(request: Request, record_id: record_path, principal: Clinical) -> Any:  # type: ignore[valid-type]
-        return _run(lambda: read_record(engine_of(request), name, locator(record_id),
-                                        actor=actor_of(principal.name)))  # fmt: skip
+        return _run(
+            lambda: read_record(
+                engine_of(request), name, locator(record_id), actor=actor_of(principal.name)
+            )
+        )
 
     def patch_one(
         request: Request,
@@ -417,36 +435,70 @@ def _add_item_routes(name: str, path: str, methods: tuple[str, ...]) -> None:
         given = data.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         reason = given.pop("reason")
         changes = {k: cell_text(v) for k, v in given.items()}
-        return _run(lambda: update_record(engine_of(request), name, locator(record_id), changes,
-                                          reason, actor_of(principal.name), if_match))  # fmt: skip
+        return _run(
+            lambda: update_record(
+                engine_of(request),
+                name,
+                locator(record_id),
+                changes,
+                reason,
+                actor_of(principal.name),
+                if_match,
+            )
+        )
 
     def delete_one(
-        request: Request, record_id: record_path, principal: Clinical, _csrf: Csrf,  # type: ignore[valid-type]
-        body: DeleteBody, if_match: IfMatch = None,
-    ) -> Any:  # fmt: skip
-        return _run(lambda: delete_record(
-            engine_of(request), name, locator(record_id), body.reason,
-            actor_of(principal.name), if_match,
-        ))  # fmt: skip
+        request: Request,
+        record_id: record_path,  # type: ignore[valid-type]
+        principal: Clinical,
+        _csrf: Csrf,
+        body: DeleteBody,
+        if_match: IfMatch = None,
+    ) -> Any:
+        return _run(
+            lambda: delete_record(
+                engine_of(request),
+                name,
+                locator(record_id),
+                body.reason,
+                actor_of(principal.name),
+                if_match,
+            )
+        )
 
     endpoints: dict[str, Callable[..., Any]] = {
-        "GET": get_one, "PATCH": patch_one, "DELETE": delete_one,
-    }  # fmt: skip
+        "GET": get_one,
+        "PATCH": patch_one,
+        "DELETE": delete_one,
+    }
     docs = {
-        "GET": (f"Read one {label} record", "Canonical cells and derived values; the read is "
-                "audited."),
-        "PATCH": (f"Correct a {label} record", "Omitted fields stay; null blanks a field. Key "
-                  "columns cannot change. Validated like an import; audited old → new with "
-                  "the reason."),
-        "DELETE": (f"Delete a {label} record", "Refused (409) while other records refer to "
-                   "it; the audit row keeps the deleted cells and the reason."),
-    }  # fmt: skip
+        "GET": (
+            f"Read one {label} record",
+            "Canonical cells and derived values; the read is audited.",
+        ),
+        "PATCH": (
+            f"Correct a {label} record",
+            "Omitted fields stay; null blanks a field. Key "
+            "columns cannot change. Validated like an import; audited old → new with "
+            "the reason.",
+        ),
+        "DELETE": (
+            f"Delete a {label} record",
+            "Refused (409) while other records refer to "
+            "it; the audit row keeps the deleted cells and the reason.",
+        ),
+    }
     for method in methods:
         summary, desc = docs[method]
         router.add_api_route(
-            path, endpoints[method], methods=[method], response_model=RecordOut,
-            summary=summary, description=desc, name=f"{method.lower()}_{name}",
-        )  # fmt: skip
+            path,
+            endpoints[method],
+            methods=[method],
+            response_model=RecordOut,
+            summary=summary,
+            description=desc,
+            name=f"{method.lower()}_{name}",
+        )
 
 
 ALL = ("GET", "PATCH", "DELETE")
@@ -460,8 +512,9 @@ _add_create("imaging", "/tumours/{parent_id}/imaging", ("tumours", "tumour_id"))
 _add_item_routes("imaging", "/imaging/{record_id}", ALL)
 _add_create("interventions", "/patients/{parent_id}/interventions", ("patients", "patient_id"))
 _add_item_routes("interventions", "/interventions/{record_id}", ALL)
-_add_create("pathology", "/interventions/{parent_id}/pathology", ("interventions",
-                                                                  "intervention_id"))  # fmt: skip
+_add_create(
+    "pathology", "/interventions/{parent_id}/pathology", ("interventions", "intervention_id")
+)
 _add_item_routes("pathology", "/interventions/{record_id}/pathology", ALL)
 _add_create("labs", "/patients/{parent_id}/labs", ("patients", "patient_id"))
 # PATCH /api/v1/labs/{id} (value correction) lives in web.api.patients.

@@ -31,9 +31,17 @@ from renalpath.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 ENTITIES = (
-    "patients", "tumours", "imaging", "interventions", "pathology", "complications", "labs",
-    "events", "board_cases", "users",
-)  # fmt: skip
+    "patients",
+    "tumours",
+    "imaging",
+    "interventions",
+    "pathology",
+    "complications",
+    "labs",
+    "events",
+    "board_cases",
+    "users",
+)
 ACTIONS = ("insert", "update", "delete", "read")
 ACTION_LABELS = {"insert": "added", "update": "corrected", "delete": "deleted", "read": "viewed"}
 
@@ -99,9 +107,11 @@ def patient_clause(conn: Connection, patient: str) -> ColumnElement[bool]:
         parts.append(_prefixed("imaging", tumours))
     if interventions:
         parts.append(
-            and_(AuditLog.entity.in_(("interventions", "pathology")),
-                 AuditLog.entity_id.in_(interventions))
-        )  # fmt: skip
+            and_(
+                AuditLog.entity.in_(("interventions", "pathology")),
+                AuditLog.entity_id.in_(interventions),
+            )
+        )
         parts.append(_prefixed("complications", interventions))
     return or_(*parts)
 
@@ -161,16 +171,28 @@ def _parse(request: Request, limit: int, errors: list[FieldError]) -> AuditFilte
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            errors.append(FieldError(field=name, message=f"{raw!r} is not a date (YYYY-MM-DD)",
-                                     value=raw, allowed="YYYY-MM-DD"))  # fmt: skip
+            errors.append(
+                FieldError(
+                    field=name,
+                    message=f"{raw!r} is not a date (YYYY-MM-DD)",
+                    value=raw,
+                    allowed="YYYY-MM-DD",
+                )
+            )
             return None
 
     def choice(name: str, allowed: tuple[str, ...]) -> str | None:
         raw = text(name)
         if raw is None or raw in allowed:
             return raw
-        errors.append(FieldError(field=name, message=f"{raw!r} is not one of the choices",
-                                 value=raw, allowed=", ".join(allowed)))  # fmt: skip
+        errors.append(
+            FieldError(
+                field=name,
+                message=f"{raw!r} is not one of the choices",
+                value=raw,
+                allowed=", ".join(allowed),
+            )
+        )
         return None
 
     lo, hi = day("from"), day("to")
@@ -198,8 +220,10 @@ def audit_page(
     errors: list[FieldError] = []
     f = _parse(request, limit, errors)
     q = request.query_params
-    form = {name: q.get(name, "") for name in ("entity", "entity_id", "patient", "action",
-                                                "actor", "from", "to")}  # fmt: skip
+    form = {
+        name: q.get(name, "")
+        for name in ("entity", "entity_id", "patient", "action", "actor", "from", "to")
+    }
     form.update(limit=str(limit), reads="1" if f.include_reads else "")
     ctx: dict[str, Any] = {
         "rows": [],

@@ -76,14 +76,16 @@ def _provenance_rows(provenance: dict[str, Any], values: dict[str, Any]) -> list
         if info.get("value") is not None and now != was:
             shown = labels.choice(path, was) if was else "—"
             source = f"changed here (the registry's {source} says {shown})"
-        rows.append({
-            "path": path,
-            "label": labels.field(path),
-            "value": now,
-            "source": source,
-            "date": str(info.get("date") or ""),
-            "age": board_sheet.age_in_words(info.get("date")),
-        })  # fmt: skip
+        rows.append(
+            {
+                "path": path,
+                "label": labels.field(path),
+                "value": now,
+                "source": source,
+                "date": str(info.get("date") or ""),
+                "age": board_sheet.age_in_words(info.get("date")),
+            }
+        )
     return rows
 
 
@@ -177,9 +179,13 @@ def _provenance_from_form(form: Any) -> dict[str, Any]:
 async def reevaluate_patient(request: Request, patient_id: str, principal: Clinician) -> Response:
     form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=patient_id, provenance=_provenance_from_form(form), typed=form,
+        request,
+        ctx,
+        patient_id=patient_id,
+        provenance=_provenance_from_form(form),
+        typed=form,
         status_code=422 if ctx["errors"] else 200,
-    )  # fmt: skip
+    )
 
 
 def _meta(form: Any, errors: list[FieldError]) -> dict[str, Any]:
@@ -200,26 +206,41 @@ async def save_new_case(request: Request, patient_id: str, principal: Clinician)
     if problems or errors:
         ctx, _ = evaluate_form(form)
         return _case_page(
-            request, ctx, patient_id=patient_id, provenance=provenance, meta_errors=errors,
-            typed=form, status_code=422,
-        )  # fmt: skip
+            request,
+            ctx,
+            patient_id=patient_id,
+            provenance=provenance,
+            meta_errors=errors,
+            typed=form,
+            status_code=422,
+        )
     engine = engine_of(request)
     if build_case(engine, patient_id) is None:
         raise HTTPException(404, f"no patient with id {patient_id!r}")
     try:
         case_id = create_case(
-            engine, patient_id, data, provenance, actor_of(principal.name),
-            question=meta["question"], board_date=meta["board_date"],
-        )  # fmt: skip
+            engine,
+            patient_id,
+            data,
+            provenance,
+            actor_of(principal.name),
+            question=meta["question"],
+            board_date=meta["board_date"],
+        )
     except BoardCaseRefused as err:
         ctx, _ = evaluate_form(form)
         refusal = FieldError(
             field=err.field, message=f"{labels.readable(err.field or '')}: {err.message}"
         )
         return _case_page(
-            request, ctx, patient_id=patient_id, provenance=provenance,
-            meta_errors=[refusal], typed=form, status_code=422,
-        )  # fmt: skip
+            request,
+            ctx,
+            patient_id=patient_id,
+            provenance=provenance,
+            meta_errors=[refusal],
+            typed=form,
+            status_code=422,
+        )
     return RedirectResponse(f"/cases/{case_id}?saved=created", status_code=303)
 
 
@@ -249,9 +270,13 @@ async def saved_case_evaluate(
     saved = _saved_or_404(request, case_id)
     form, ctx, _data = await _submitted(request)
     return _case_page(
-        request, ctx, patient_id=saved.patient_id, saved=saved, typed=form,
+        request,
+        ctx,
+        patient_id=saved.patient_id,
+        saved=saved,
+        typed=form,
         status_code=422 if ctx["errors"] else 200,
-    )  # fmt: skip
+    )
 
 
 @router.post("/cases/{case_id}", dependencies=[Depends(require_csrf)])
@@ -264,14 +289,22 @@ async def saved_case_update(request: Request, case_id: RowIdPath, principal: Cli
     if problems or errors:
         ctx, _ = evaluate_form(form)
         return _case_page(
-            request, ctx, patient_id=saved.patient_id, saved=saved, meta_errors=errors,
-            typed=form, status_code=422,
-        )  # fmt: skip
+            request,
+            ctx,
+            patient_id=saved.patient_id,
+            saved=saved,
+            meta_errors=errors,
+            typed=form,
+            status_code=422,
+        )
     try:
         update_case(
-            engine_of(request), case_id, {"case": compact(data), **meta},
-            actor_of(principal.name), "case edited before the board",
-        )  # fmt: skip
+            engine_of(request),
+            case_id,
+            {"case": compact(data), **meta},
+            actor_of(principal.name),
+            "case edited before the board",
+        )
     except BoardCaseRefused as err:
         return _refused(request, saved, err)
     return RedirectResponse(f"/cases/{case_id}?saved=updated", status_code=303)
@@ -282,9 +315,13 @@ def _refused(request: Request, saved: SavedCase, err: BoardCaseRefused) -> Respo
     evaluate_data(ctx, saved.case)
     errors = [FieldError(field=err.field or "status", message=err.message)]
     return _case_page(
-        request, ctx, patient_id=saved.patient_id, saved=saved, meta_errors=errors,
+        request,
+        ctx,
+        patient_id=saved.patient_id,
+        saved=saved,
+        meta_errors=errors,
         status_code=422,
-    )  # fmt: skip
+    )
 
 
 @router.post("/cases/{case_id}/status", dependencies=[Depends(require_csrf)])
@@ -322,8 +359,12 @@ def saved_case_sheet(request: Request, case_id: RowIdPath, principal: Clinician)
     evaluate_data(ctx, saved.case)
     if ctx["result"] is None:
         return _case_page(request, ctx, patient_id=saved.patient_id, saved=saved, status_code=422)
-    ctx.update(prepared_by=principal.name, saved=saved, back_url=f"/cases/{case_id}",
-               patient_id=saved.patient_id)  # fmt: skip
+    ctx.update(
+        prepared_by=principal.name,
+        saved=saved,
+        back_url=f"/cases/{case_id}",
+        patient_id=saved.patient_id,
+    )
     return render(request, "case/sheet.html", ctx)
 
 
@@ -349,9 +390,11 @@ def board_list(
         chosen = chosen or (upcoming[0] if upcoming else None)
         cases = list_cases(engine, board_date=chosen) if chosen else []
         heading = f"Board of {chosen.isoformat()}" if chosen else "Next board"
-    undated = [] if patient_id else [
-        c for c in list_cases(engine, open_only=True) if c.board_date is None
-    ]  # fmt: skip
+    undated = (
+        []
+        if patient_id
+        else [c for c in list_cases(engine, open_only=True) if c.board_date is None]
+    )
     ctx = {
         "cases": cases,
         "undated": undated,

@@ -34,9 +34,12 @@ def _job_page(request: Request, job: ImportJob) -> Response:
         return render(request, "import.html", ctx, status_code=job.status)
     assert job.result is not None
     ctx = {
-        "job": None, "result": job.result, "error": None, "report": job.report,
+        "job": None,
+        "result": job.result,
+        "error": None,
+        "report": job.report,
         "groups": job.groups,
-    }  # fmt: skip
+    }
     return render(request, "import.html", ctx, status_code=import_status(job.result))
 
 

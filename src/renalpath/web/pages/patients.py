@@ -114,9 +114,14 @@ async def lab_correct_form(
     engine = engine_of(request)
     try:
         correct_lab(
-            engine, lab_id, form.get("value"), str(form.get("reason") or ""),
-            actor_of(principal.name), patient_id=patient_id, seen=form.get("seen"),
-        )  # fmt: skip
+            engine,
+            lab_id,
+            form.get("value"),
+            str(form.get("reason") or ""),
+            actor_of(principal.name),
+            patient_id=patient_id,
+            seen=form.get("seen"),
+        )
     except LabNotFound as err:
         raise HTTPException(404, str(err)) from err
     except LabConflict as err:

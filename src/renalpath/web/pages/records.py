@@ -68,20 +68,33 @@ class FormField:
 
 
 def _field(
-    form: str, col: ColumnSpec, prefix: str = "", choices: tuple[str, ...] | None = None,
+    form: str,
+    col: ColumnSpec,
+    prefix: str = "",
+    choices: tuple[str, ...] | None = None,
     readonly: bool = False,
-) -> FormField:  # fmt: skip
-    kind = {"enum": "select", "bool": "tristate", "date": "date", "int": "number",
-            "float": "number"}.get(col.type, "text")  # fmt: skip
+) -> FormField:
+    kind = {
+        "enum": "select",
+        "bool": "tristate",
+        "date": "date",
+        "int": "number",
+        "float": "number",
+    }.get(col.type, "text")
     opts = col.enum or ()
     if choices is not None:
         kind, opts = "select", choices
     label = col.name.replace("_", " ") + (f" ({col.unit})" if col.unit else "")
     return FormField(
-        name=prefix + col.name, label=label, kind=kind,
+        name=prefix + col.name,
+        label=label,
+        kind=kind,
         dom_id=f"{form}-{prefix.rstrip('.')}{'-' if prefix else ''}{col.name}",
-        choices=tuple(opts), required=col.required, help=column_help(col), readonly=readonly,
-    )  # fmt: skip
+        choices=tuple(opts),
+        required=col.required,
+        help=column_help(col),
+        readonly=readonly,
+    )
 
 
 def _tumours(request: Request, patient_id: str) -> list[dict[str, Any]]:
@@ -90,10 +103,11 @@ def _tumours(request: Request, patient_id: str) -> list[dict[str, Any]]:
         return [
             {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in conn.execute(
-                select(Tumour.__table__).where(Tumour.patient_id == patient_id)
+                select(Tumour.__table__)
+                .where(Tumour.patient_id == patient_id)
                 .order_by(Tumour.diagnosis_date, Tumour.tumour_id)
             ).mappings()
-        ]  # fmt: skip
+        ]
 
 
 def _intervention_ids(request: Request, patient_id: str) -> list[str]:
@@ -109,9 +123,12 @@ def _intervention_ids(request: Request, patient_id: str) -> list[str]:
 
 
 def form_fields(
-    name: str, tumour_ids: tuple[str, ...], intervention_ids: tuple[str, ...],
-    form: str | None = None, with_key: bool = True,
-) -> list[FormField]:  # fmt: skip
+    name: str,
+    tumour_ids: tuple[str, ...],
+    intervention_ids: tuple[str, ...],
+    form: str | None = None,
+    with_key: bool = True,
+) -> list[FormField]:
     """Inputs of a form for one dictionary file (the patient id comes from the page)."""
     form = form or name
     out: list[FormField] = []
@@ -158,9 +175,14 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _page_with_errors(
-    request: Request, patient_id: str, principal: Principal, form_name: str,
-    values: Mapping[str, str], errors: dict[str, list[str]], status: int,
-) -> Response:  # fmt: skip
+    request: Request,
+    patient_id: str,
+    principal: Principal,
+    form_name: str,
+    values: Mapping[str, str],
+    errors: dict[str, list[str]],
+    status: int,
+) -> Response:
     record = read_patient(engine_of(request), patient_id, actor_of(principal.name))
     if record is None:
         raise HTTPException(404, f"no patient with id {patient_id!r}")
@@ -170,9 +192,11 @@ def _page_with_errors(
 
 @router.post("/patients/{patient_id}/add/{name}", dependencies=[Depends(require_csrf)])
 async def add_record(
-    request: Request, patient_id: str, name: str,
+    request: Request,
+    patient_id: str,
+    name: str,
     principal: Annotated[Principal, Depends(clinical_user)],
-) -> Response:  # fmt: skip
+) -> Response:
     if name not in ADDABLE:
         raise HTTPException(404, f"records of {name!r} cannot be added here")
     form = await request.form()
@@ -190,8 +214,9 @@ async def add_record(
         path_cells["intervention_id"] = cells["intervention_id"]
         batch.append(NewRecord("pathology", path_cells))
     try:
-        done = create_records(engine_of(request), batch, actor_of(principal.name),
-                              "added on the patient page")  # fmt: skip
+        done = create_records(
+            engine_of(request), batch, actor_of(principal.name), "added on the patient page"
+        )
     except RecordRefused as err:
         errors = []
         for issue in err.errors:
@@ -201,12 +226,14 @@ async def add_record(
                 errors += [e.model_copy(update={"field": None}) for e in issue_errs]
             else:
                 errors += issue_errors([issue], prefix)
-        return _page_with_errors(request, patient_id, principal, name, values,
-                                 messages_by_field(errors), 422)  # fmt: skip
+        return _page_with_errors(
+            request, patient_id, principal, name, values, messages_by_field(errors), 422
+        )
     except RecordConflict as err:
         col = err.field or ""
-        return _page_with_errors(request, patient_id, principal, name, values,
-                                 {col: [err.message]}, 409)  # fmt: skip
+        return _page_with_errors(
+            request, patient_id, principal, name, values, {col: [err.message]}, 409
+        )
     notice = {"added": FILES[name].form_label, "record": done[0].entity_id}
     return RedirectResponse(f"/patients/{quote(patient_id)}?{urlencode(notice)}", 303)
 
@@ -244,10 +271,17 @@ def _owned(request: Request, patient_id: str, name: str, raw: str) -> tuple[Loca
 
 
 def _edit_page(
-    request: Request, patient_id: str, name: str, raw: str, res: Any,
-    values: Mapping[str, str] | None = None, errors: dict[str, list[str]] | None = None,
-    reason: str = "", delete_errors: list[str] | None = None, status: int = 200,
-) -> Response:  # fmt: skip
+    request: Request,
+    patient_id: str,
+    name: str,
+    raw: str,
+    res: Any,
+    values: Mapping[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    reason: str = "",
+    delete_errors: list[str] | None = None,
+    status: int = 200,
+) -> Response:
     tids = tuple(t["tumour_id"] for t in _tumours(request, patient_id))
     ivs = tuple(_intervention_ids(request, patient_id))
     fields = form_fields(name, tids, ivs, form="edit", with_key=False)
@@ -270,9 +304,12 @@ def _edit_page(
 
 @router.get("/patients/{patient_id}/records/{name}/{raw}")
 def edit_record_page(
-    request: Request, patient_id: str, name: str, raw: str,
+    request: Request,
+    patient_id: str,
+    name: str,
+    raw: str,
     principal: Annotated[Principal, Depends(clinical_user)],
-) -> Response:  # fmt: skip
+) -> Response:
     _, res = _owned(request, patient_id, name, raw)
     log_read(engine_of(request), name, res.entity_id, actor_of(principal.name))
     return _edit_page(request, patient_id, name, raw, res)
@@ -280,9 +317,12 @@ def edit_record_page(
 
 @router.post("/patients/{patient_id}/records/{name}/{raw}", dependencies=[Depends(require_csrf)])
 async def correct_record(
-    request: Request, patient_id: str, name: str, raw: str,
+    request: Request,
+    patient_id: str,
+    name: str,
+    raw: str,
     principal: Annotated[Principal, Depends(clinical_user)],
-) -> Response:  # fmt: skip
+) -> Response:
     locator, res = _owned(request, patient_id, name, raw)
     form = await request.form()
     spec = FILES[name]
@@ -293,17 +333,36 @@ async def correct_record(
     }
     reason = _text(form, "reason")
     try:
-        done = update_record(engine_of(request), name, locator, values, reason,
-                             actor_of(principal.name), _text(form, "version") or None)  # fmt: skip
+        done = update_record(
+            engine_of(request),
+            name,
+            locator,
+            values,
+            reason,
+            actor_of(principal.name),
+            _text(form, "version") or None,
+        )
     except RecordRefused as err:
         errors = messages_by_field(issue_errors(err.errors))
-        return _edit_page(request, patient_id, name, raw, res, {**res.cells, **values}, errors,
-                          reason, status=422)  # fmt: skip
+        return _edit_page(
+            request, patient_id, name, raw, res, {**res.cells, **values}, errors, reason, status=422
+        )
     except RecordConflict as err:  # changed since the form was shown: show the new values
-        return _edit_page(request, patient_id, name, raw, res, errors={"": [err.message]},
-                          reason=reason, status=409)  # fmt: skip
-    notice = {"corrected": spec.form_label, "record": done.entity_id,
-              "fields": ", ".join(done.changed) or "nothing"}  # fmt: skip
+        return _edit_page(
+            request,
+            patient_id,
+            name,
+            raw,
+            res,
+            errors={"": [err.message]},
+            reason=reason,
+            status=409,
+        )
+    notice = {
+        "corrected": spec.form_label,
+        "record": done.entity_id,
+        "fields": ", ".join(done.changed) or "nothing",
+    }
     return RedirectResponse(f"/patients/{quote(patient_id)}?{urlencode(notice)}", 303)
 
 
@@ -311,22 +370,40 @@ async def correct_record(
     "/patients/{patient_id}/records/{name}/{raw}/delete", dependencies=[Depends(require_csrf)]
 )
 async def delete_record_form(
-    request: Request, patient_id: str, name: str, raw: str,
+    request: Request,
+    patient_id: str,
+    name: str,
+    raw: str,
     principal: Annotated[Principal, Depends(clinical_user)],
-) -> Response:  # fmt: skip
+) -> Response:
     locator, res = _owned(request, patient_id, name, raw)
     form = await request.form()
     reason = _text(form, "reason")
     try:
-        done = delete_record(engine_of(request), name, locator, reason, actor_of(principal.name),
-                             _text(form, "version") or None)  # fmt: skip
+        done = delete_record(
+            engine_of(request),
+            name,
+            locator,
+            reason,
+            actor_of(principal.name),
+            _text(form, "version") or None,
+        )
     except RecordRefused as err:
         msgs = [e.message for e in issue_errors(err.errors)]
-        return _edit_page(request, patient_id, name, raw, res, reason=reason,
-                          delete_errors=msgs, status=422)  # fmt: skip
+        return _edit_page(
+            request, patient_id, name, raw, res, reason=reason, delete_errors=msgs, status=422
+        )
     except RecordConflict as err:
-        return _edit_page(request, patient_id, name, raw, res, reason=reason,
-                          delete_errors=[err.message], status=409)  # fmt: skip
+        return _edit_page(
+            request,
+            patient_id,
+            name,
+            raw,
+            res,
+            reason=reason,
+            delete_errors=[err.message],
+            status=409,
+        )
     if name == "patients":
         return RedirectResponse(f"/patients?{urlencode({'deleted': done.entity_id})}", 303)
     notice = {"deleted": FILES[name].form_label, "record": done.entity_id}

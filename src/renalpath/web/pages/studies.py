@@ -143,12 +143,20 @@ def salvage_page(
     eq = parse_choice("equation", equation, EQUATIONS, errors) or MDRD
     fmt = parse_choice("format", format, FORMATS, errors) or "page"
     min_risk = _min_at_risk(raw_min, errors)
-    form = {"from": raw_from or "", "to": raw_to or "", "equation": equation,
-            "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
+    form = {
+        "from": raw_from or "",
+        "to": raw_to or "",
+        "equation": equation,
+        "min_at_risk": raw_min or str(MIN_AT_RISK),
+    }
     ctx: dict[str, Any] = {
-        "form": form, "equations": EQUATIONS, "labels": LABELS, "doc": None, "view": None,
+        "form": form,
+        "equations": EQUATIONS,
+        "labels": LABELS,
+        "doc": None,
+        "view": None,
         "default_min_at_risk": MIN_AT_RISK,
-    }  # fmt: skip
+    }
     if errors:
         ctx["errors"] = messages_by_field(errors)
         return render(request, "studies/salvage.html", ctx, status_code=422)
@@ -200,8 +208,13 @@ def survival_page(
     group = parse_choice("by", by or None, tuple(sorted(BY_FIELDS)), errors) or None
     fmt = parse_choice("format", format, FORMATS, errors) or "page"
     min_risk = _min_at_risk(raw_min, errors)
-    form = {"from": raw_from or "", "to": raw_to or "", "endpoint": endpoint, "by": by or "",
-            "min_at_risk": raw_min or str(MIN_AT_RISK)}  # fmt: skip
+    form = {
+        "from": raw_from or "",
+        "to": raw_to or "",
+        "endpoint": endpoint,
+        "by": by or "",
+        "min_at_risk": raw_min or str(MIN_AT_RISK),
+    }
     ctx: dict[str, Any] = {
         "form": form,
         "endpoints": ENDPOINTS,
