@@ -99,3 +99,16 @@ def _areas() -> list[str]:
 def test_no_reference_outside_the_repository(area: str) -> None:
     hits = hits_by_area().get(area, [])
     assert not hits, f"{len(hits)} reference(s) in {area}:\n" + "\n".join(hits)
+
+
+def test_the_formatter_lays_out_every_module() -> None:
+    """No module opts out of the formatter line by line: a reader meets one layout."""
+    marker = "# fmt: " + "skip"  # split so this file does not match itself
+    hits = [
+        f"{path.relative_to(REPO)}:{n}"
+        for area in ("src", "tests", "bench", "docs")
+        for path in sorted((REPO / area).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if marker in line
+    ]
+    assert not hits, hits[:10]
