@@ -1059,14 +1059,37 @@ def _range_dict(rng: ScoreRange | None) -> dict[str, Any] | None:
     return None if rng is None else rng.as_dict()
 
 
-def _bool_completions(**values: bool | None) -> dict[str, tuple[Any, ...]]:
-    return {name: (False, True) for name, value in values.items() if value is None}
-
-
+_BOOL = (False, True)
 # Representative values on either side of the models' own thresholds ("KPS < 80",
 # "< 1 year from diagnosis to systemic therapy"); the models decide, nothing is restated.
 _KPS_SIDES = (90, 70)
 _DAYS_SIDES = (0, 3650)
+
+
+def _split(
+    values: dict[str, Any], sides: dict[str, tuple[Any, ...]]
+) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]]]:
+    """The model's inputs as (known ones, the values each open one may take): an input is
+    open when it is None and `sides` lists values for it."""
+    known: dict[str, Any] = {}
+    todo: dict[str, tuple[Any, ...]] = {}
+    for name, value in values.items():
+        if value is None and name in sides:
+            todo[name] = sides[name]
+        else:
+            known[name] = value
+    return known, todo
+
+
+def _factor_sides(ecog: int | None, time_open: bool, *flags: str) -> dict[str, tuple[Any, ...]]:
+    """Open values of a factor-count model: its yes/no factors, KPS when no ECOG stands in
+    for it, and the time to systemic therapy when it is still a factor."""
+    sides: dict[str, tuple[Any, ...]] = dict.fromkeys(flags, _BOOL)
+    if ecog is None:
+        sides["kps"] = _KPS_SIDES
+    if time_open:
+        sides["dx_to_systemic_days"] = _DAYS_SIDES
+    return sides
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1082,34 +1105,25 @@ def _imdc_range(
     missing: tuple[str, ...],
 ) -> ScoreRange | None:
     """The IMDC counts still possible (Heng 2009 groups), for the derived block."""
-    known: dict[str, Any] = {"ecog": ecog, "systemic_planned": planned}
-    todo = _bool_completions(
-        hb_below_lln=hb,
-        calcium_corrected_above_uln=calcium,
-        neutrophils_above_uln=neutrophils,
-        platelets_above_uln=platelets,
+    values = {
+        "kps": kps,
+        "ecog": ecog,
+        "dx_to_systemic_days": days,
+        "hb_below_lln": hb,
+        "calcium_corrected_above_uln": calcium,
+        "neutrophils_above_uln": neutrophils,
+        "platelets_above_uln": platelets,
+        "systemic_planned": planned,
+    }
+    sides = _factor_sides(
+        ecog,
+        planned,
+        "hb_below_lln",
+        "calcium_corrected_above_uln",
+        "neutrophils_above_uln",
+        "platelets_above_uln",
     )
-    known.update(
-        {
-            k: v
-            for k, v in (
-                ("hb_below_lln", hb),
-                ("calcium_corrected_above_uln", calcium),
-                ("neutrophils_above_uln", neutrophils),
-                ("platelets_above_uln", platelets),
-            )
-            if k not in todo
-        }
-    )
-    if kps is None and ecog is None:
-        todo["kps"] = _KPS_SIDES
-    else:
-        known["kps"] = kps
-    if days is None and planned:
-        todo["dx_to_systemic_days"] = _DAYS_SIDES
-    else:
-        known["dx_to_systemic_days"] = days
-    return score_range(imdc, known, todo, _RISK_GROUPS, missing)
+    return score_range(imdc, *_split(values, sides), _RISK_GROUPS, missing)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1123,30 +1137,18 @@ def _mskcc_range(
     missing: tuple[str, ...],
 ) -> ScoreRange | None:
     """The MSKCC 2002 counts still possible (Motzer 2002 groups), for the derived block."""
-    known: dict[str, Any] = {"ecog": ecog}
-    todo = _bool_completions(
-        ldh_above_1_5_uln=ldh, hb_below_lln=hb, calcium_corrected_above_10_mg_dl=calcium
+    values = {
+        "kps": kps,
+        "ecog": ecog,
+        "ldh_above_1_5_uln": ldh,
+        "hb_below_lln": hb,
+        "calcium_corrected_above_10_mg_dl": calcium,
+        "dx_to_systemic_days": days,
+    }
+    sides = _factor_sides(
+        ecog, True, "ldh_above_1_5_uln", "hb_below_lln", "calcium_corrected_above_10_mg_dl"
     )
-    known.update(
-        {
-            k: v
-            for k, v in (
-                ("ldh_above_1_5_uln", ldh),
-                ("hb_below_lln", hb),
-                ("calcium_corrected_above_10_mg_dl", calcium),
-            )
-            if k not in todo
-        }
-    )
-    if kps is None and ecog is None:
-        todo["kps"] = _KPS_SIDES
-    else:
-        known["kps"] = kps
-    if days is None:
-        todo["dx_to_systemic_days"] = _DAYS_SIDES
-    else:
-        known["dx_to_systemic_days"] = days
-    return score_range(mskcc, known, todo, _RISK_GROUPS, missing)
+    return score_range(mskcc, *_split(values, sides), _RISK_GROUPS, missing)
 
 
 _MIRELS_CHOICES: dict[str, tuple[str, ...]] = {
@@ -1164,8 +1166,7 @@ def _mirels_range(
 ) -> ScoreRange | None:
     """The Mirels totals still possible (Mirels 1989 groups) for one bone lesion."""
     given = {"site": site, "pain": pain, "lesion": lesion, "cortical_fraction": fraction}
-    known = {k: v for k, v in given.items() if v is not None}
-    todo = {k: _MIRELS_CHOICES[k] for k, v in given.items() if v is None}
+    known, todo = _split(given, _MIRELS_CHOICES)
     missing = tuple(f"{where}.bone.{k}" for k in todo)
     return score_range(mirels, known, todo, _MIRELS_GROUPS, missing)
 
