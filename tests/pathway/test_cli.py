@@ -59,7 +59,14 @@ def test_recommend_single_pack() -> None:
 def test_invalid_case_refused_with_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(
-        json.dumps({"patient": {"ecog": 7}, "tumour": {"size_mm": 0, "cm": "M1"}, "extra": 1})
+        json.dumps(
+            {
+                "patient": {"ecog": 7},
+                "tumour": {"size_mm": 0, "cm": "M1"},
+                "metastases": [],  # M1 with "none listed": a contradiction
+                "extra": 1,
+            }
+        )
     )
     proc = run_cli("recommend", str(bad), "--json")
     assert proc.returncode == 1
