@@ -207,3 +207,11 @@ def test_failed_job_status_is_500(bulk_client: TestClient) -> None:
     bulk_export.update(root / job_id, status="failed", error="the export failed")
     got = bulk_client.get(f"/api/v1/fhir/$export-status/{job_id}", headers=bearer("ada"))
     assert got.status_code == 500 and got.json()["errors"][0]["message"] == "the export failed"
+
+
+def test_job_ids_are_masked_in_the_access_log() -> None:
+    from renalpath.web.access_log import mask_path
+
+    job_id = "Zq" * 16
+    for path in (f"/api/v1/fhir/$export-status/{job_id}", f"/api/v1/fhir/$export-file/{job_id}/x"):
+        assert job_id not in mask_path(path, b"k")
