@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -79,6 +80,13 @@ def _jobs(client: TestClient) -> list[Path]:
     return list(root.iterdir()) if root.exists() else []
 
 
+def _state(client: TestClient) -> dict[str, object]:
+    (folder,) = _jobs(client)
+    state = bulk_export.read_state(folder)
+    assert state is not None
+    return state
+
+
 def _lines(client: TestClient, url: str) -> list[str]:
     got = client.get(url, headers=bearer("ada"))
     assert got.status_code == 200, got.text
@@ -127,6 +135,7 @@ def test_export_manifest_files_match_the_cli(bulk_client: TestClient, tmp_path: 
         assert all(json.loads(line)["resourceType"] == item["type"] for line in lines)
         cli_lines = cli_files[item["type"]].read_text(encoding="utf-8").splitlines()
         assert set(lines) == set(cli_lines) and len(lines) == len(cli_lines), item["type"]
+    assert _state(bulk_client)["pid"] != os.getpid()  # exported in a child process
     # audited as a full registry export, by the admin who started it
     engine = make_engine(f"sqlite:///{db_path}")
     try:
@@ -215,3 +224,20 @@ def test_job_ids_are_masked_in_the_access_log() -> None:
     job_id = "Zq" * 16
     for path in (f"/api/v1/fhir/$export-status/{job_id}", f"/api/v1/fhir/$export-file/{job_id}/x"):
         assert job_id not in mask_path(path, b"k")
+
+
+def test_without_child_processes_the_job_runs_in_a_thread(
+    bulk_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from renalpath.web import offload
+
+    def no_child(*args: object) -> object:
+        raise AssertionError("no child process expected")
+
+    monkeypatch.setattr(offload, "available", lambda: False)
+    monkeypatch.setattr(offload, "call", no_child)
+    manifest = _wait(bulk_client, _kickoff(bulk_client, f"{KICKOFF}?_type=Patient"))
+    output = manifest["output"]
+    assert isinstance(output, list) and [o["type"] for o in output] == ["Patient"]
+    assert len(_lines(bulk_client, output[0]["url"])) == output[0]["count"] == 150
+    assert _state(bulk_client)["pid"] == os.getpid()

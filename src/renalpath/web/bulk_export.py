@@ -200,7 +200,7 @@ def build(engine: Engine, req: BulkRequest) -> str | None:
     folder = Path(req.folder)
     trace = None
     try:
-        update(folder, progress="starting")
+        update(folder, progress="starting", pid=os.getpid())  # the process that exports
         require_schema(engine)
         counts = write_ndjson(_patients(engine, folder, req.types), folder)
         (folder / "manifest.json").unlink(missing_ok=True)  # the status route makes the manifest
