@@ -54,8 +54,8 @@ def _admin(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**bearer("ada"), **ASYNC, **(extra or {})}
 
 
-def _kickoff(client: TestClient, url: str = KICKOFF) -> str:
-    got = client.get(url, headers=_admin())
+def _kickoff(client: TestClient, url: str = KICKOFF, prefer: str = "respond-async") -> str:
+    got = client.get(url, headers=_admin({"Prefer": prefer}))
     assert got.status_code == 202, got.text
     status_url = got.headers["content-location"]
     assert status_url.startswith("http://testserver/api/v1/fhir/$export-status/")
@@ -100,6 +100,8 @@ def test_kickoff_refusals(bulk_client: TestClient) -> None:
 
     no_prefer = bulk_client.get(KICKOFF, headers=bearer("ada"))
     assert no_prefer.status_code == 400 and "respond-async" in message(no_prefer)
+    sync = bulk_client.get(KICKOFF, headers=_admin({"Prefer": "return=representation"}))
+    assert sync.status_code == 400
     assert bulk_client.get(KICKOFF, headers={**bearer("cleo"), **ASYNC}).status_code == 403
     assert bulk_client.get(KICKOFF, headers={**bearer("rhea"), **ASYNC}).status_code == 403
     assert bulk_client.get(KICKOFF, headers=ASYNC).status_code == 401
@@ -149,7 +151,11 @@ def test_export_manifest_files_match_the_cli(bulk_client: TestClient, tmp_path: 
 
 
 def test_type_filter_delete_and_file_names(bulk_client: TestClient) -> None:
-    status_url = _kickoff(bulk_client, "/api/v1/fhir/Patient/$export?_type=Patient,Condition")
+    status_url = _kickoff(
+        bulk_client,
+        "/api/v1/fhir/Patient/$export?_type=Patient,Condition&_outputFormat=ndjson",
+        prefer="handling=lenient, respond-async; wait=1",
+    )
     manifest = _wait(bulk_client, status_url)
     output = manifest["output"]
     assert isinstance(output, list)

@@ -201,7 +201,8 @@ def _kickoff(
     type_filter: str | None,
 ) -> Response:
     """Check the kick-off request, create the job, start it; 202 with the status URL."""
-    if prefer is None or "respond-async" not in [p.strip() for p in prefer.split(",")]:
+    preferences = [p.split(";")[0].strip().lower() for p in (prefer or "").split(",")]
+    if "respond-async" not in preferences:
         raise _outcome(400, "the bulk export is asynchronous only: send Prefer: respond-async")
     if output_format is not None and output_format not in OUTPUT_FORMATS:
         raise _outcome(
