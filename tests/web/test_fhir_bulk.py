@@ -247,3 +247,19 @@ def test_without_child_processes_the_job_runs_in_a_thread(
     assert isinstance(output, list) and [o["type"] for o in output] == ["Patient"]
     assert len(_lines(bulk_client, output[0]["url"])) == output[0]["count"] == 150
     assert _state(bulk_client)["pid"] == os.getpid()
+
+
+def test_a_job_whose_process_ended_is_failed(bulk_client: TestClient) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert gone.wait() == 0
+    root = bulk_export.root_of(str(bulk_client.jobs))
+    job_id = bulk_export.create(root, "web:ada", "http://x/$export", ())
+    url = f"/api/v1/fhir/$export-status/{job_id}"
+    assert bulk_client.get(url, headers=bearer("ada")).status_code == 202  # this process lives
+    bulk_export.update(root / job_id, pid=gone.pid)  # its exporting process has ended
+    got = bulk_client.get(url, headers=bearer("ada"))
+    assert got.status_code == 500 and "stopped" in got.json()["errors"][0]["message"]
+    assert bulk_export.read_state(root / job_id)["status"] == "failed"  # type: ignore[index]

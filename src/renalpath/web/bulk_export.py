@@ -16,8 +16,9 @@ server so the kick-off answers at once; a database only this process can see (SQ
 memory) or a process that may not start children runs it in that thread.  The child writes
 the progress every second and stops at its next progress write once the job was deleted.
 Deleting renames the folder away first (one atomic step) and then removes it; the child's
-writes to the old path then fail, which is how it learns that it was cancelled.  Jobs older
-than `KEEP_S` are removed at the next kick-off.  Ids are `secrets.token_urlsafe(24)`.
+writes to the old path then fail, which is how it learns that it was cancelled.  A running job
+whose process is gone (a server restart) is marked failed when polled.  Jobs older than
+`KEEP_S` are removed at the next kick-off.  Ids are `secrets.token_urlsafe(24)`.
 """
 
 from __future__ import annotations
@@ -141,10 +142,35 @@ def create(root: Path, actor: str, request_url: str, types: tuple[str, ...]) -> 
             "transactionTime": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "types": list(types),
             "created": time.time(),
+            "server_pid": os.getpid(),  # the process whose thread starts the export
             "output": None,
         },
     )
     return job_id
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's (a reused pid): not ours to judge
+        return True
+    return True
+
+
+def check_running(folder: Path, state: dict[str, Any]) -> dict[str, Any]:
+    """A running job whose process is gone (the server stopped or restarted, the child was
+    killed) is marked failed, so a client stops polling.  The process is the exporting one
+    once it started (`pid`), the server process that started it before (`server_pid`); the
+    job folder is of one host, as its processes are."""
+    pid = state.get("pid") or state.get("server_pid")
+    if state.get("status") != "running" or not isinstance(pid, int) or _alive(pid):
+        return state
+    message = "the export stopped before it finished (its process ended); start it again"
+    with contextlib.suppress(Cancelled):
+        update(folder, status="failed", progress="failed", error=message)
+    return {**state, "status": "failed", "progress": "failed", "error": message}
 
 
 def delete(root: Path, job_id: str) -> bool:

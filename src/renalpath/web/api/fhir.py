@@ -284,7 +284,7 @@ def _job(request: Request, job_id: str) -> tuple[Path, dict[str, Any]]:
     state = bulk_export.read_state(folder) if folder is not None else None
     if folder is None or state is None:
         raise _outcome(404, "no such export job (deleted, expired, or never started)")
-    return folder, state
+    return folder, bulk_export.check_running(folder, state)
 
 
 @router.get(
