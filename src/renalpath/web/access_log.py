@@ -28,6 +28,8 @@ RECORD_COLLECTIONS = frozenset(
         "events",
         "records",
         "jobs",
+        "$export-status",  # FHIR bulk export job ids: the job's capability, kept out of logs
+        "$export-file",
     }
 )
 

@@ -46,6 +46,9 @@ class WebSettings:
     max_upload_bytes: int = 50 * 1024 * 1024  # a 100,000-patient folder zips smaller
     # A web import answers at once when done within this time, else sends to its job page.
     import_wait_s: float = 2.0
+    # FHIR Bulk Data `$export` jobs (`web.bulk_export`): one folder per job, shared by every
+    # worker process of the server. None: `renalpath-fhir-bulk` in the system temporary folder.
+    bulk_export_dir: str | None = None
     # Password hashes (Argon2) in a child process at a lower CPU priority (`web.passwords`):
     # a login storm then takes only the CPU the server leaves. Off: in the hash threads.
     hash_in_process: bool = True
