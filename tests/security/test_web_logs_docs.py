@@ -64,3 +64,9 @@ def test_a_setting_opens_the_api_description(accounts: MemoryAccountStore) -> No
     with TestClient(create_app(WebSettings(secret_key="k", open_docs=True), accounts)) as c:
         assert c.get("/openapi.json").status_code == 200
         assert c.get("/docs").status_code == 200
+
+
+def test_fhir_patient_ids_are_masked_but_operations_are_kept() -> None:
+    masked = mask_path("/api/v1/fhir/Patient/p-SYN000123/$everything", b"k")
+    assert "SYN000123" not in masked and masked.endswith("/$everything")
+    assert mask_path("/api/v1/fhir/Patient/$export", b"k") == "/api/v1/fhir/Patient/$export"

@@ -30,6 +30,7 @@ RECORD_COLLECTIONS = frozenset(
         "jobs",
         "$export-status",  # FHIR bulk export job ids: the job's capability, kept out of logs
         "$export-file",
+        "Patient",  # FHIR: /fhir/Patient/{id}/$everything (a `$` segment is an operation)
     }
 )
 
@@ -39,7 +40,7 @@ def mask_path(path: str, key: bytes) -> str:
     bare, _, query = path.partition("?")
     parts = bare.split("/")
     for i in range(1, len(parts)):
-        if parts[i - 1] in RECORD_COLLECTIONS and parts[i]:
+        if parts[i - 1] in RECORD_COLLECTIONS and parts[i] and not parts[i].startswith("$"):
             digest = hmac.new(key, parts[i].encode("utf-8", "replace"), hashlib.sha256)
             parts[i] = "~" + digest.hexdigest()[:10]
     return "/".join(parts) + ("?…" if query else "")
