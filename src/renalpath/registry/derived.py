@@ -132,6 +132,17 @@ LINEAGE_COLUMNS = (
     "parent_intervention_id_derived",
     "lineage_source",
 )
+# The intervention columns the lineage is derived from.
+LINEAGE_INPUTS = (
+    "intervention_id",
+    "patient_id",
+    "tumour_id",
+    "date",
+    "type",
+    "side",
+    "intent",
+    "parent_intervention_id",
+)
 
 
 def derive_lineage(

@@ -56,6 +56,7 @@ from renalpath.registry.derived import (
     DEFAULT_EQUATION,
     FAILURE_EVENTS,
     LINEAGE_COLUMNS,
+    LINEAGE_INPUTS,
     compute_egfr,
     derive_lineage,
     lab_codes,
@@ -440,17 +441,7 @@ def _refresh_lineage(conn: Connection, patients: set[str]) -> int:
     ivs = _read(
         conn,
         "interventions",
-        [
-            "intervention_id",
-            "patient_id",
-            "tumour_id",
-            "date",
-            "type",
-            "side",
-            "intent",
-            "parent_intervention_id",
-            *LINEAGE_COLUMNS[1:],
-        ],
+        [*LINEAGE_INPUTS, *LINEAGE_COLUMNS[1:]],
     )
     ivs = ivs[ivs["patient_id"].isin(patients)]
     if ivs.empty:
@@ -825,18 +816,7 @@ def _folder_lineage(typed: dict[str, pd.DataFrame | None]) -> pd.DataFrame | Non
     frame = typed.get("interventions")
     if frame is None:
         return None
-    ivs = frame[
-        [
-            "intervention_id",
-            "patient_id",
-            "tumour_id",
-            "date",
-            "type",
-            "side",
-            "intent",
-            "parent_intervention_id",
-        ]
-    ]
+    ivs = frame[list(LINEAGE_INPUTS)]
     tums = typed.get("tumours")
     if tums is not None:
         tums = tums[["tumour_id", "side"]]

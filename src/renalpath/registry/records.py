@@ -67,6 +67,7 @@ from renalpath.registry.derived import (
     DEFAULT_EQUATION,
     FAILURE_EVENTS,
     LINEAGE_COLUMNS,
+    LINEAGE_INPUTS,
     compute_egfr,
     lab_codes,
 )
@@ -519,17 +520,7 @@ def refresh_lineage(conn: Connection, patients: set[str]) -> int:
     if not patients:
         return 0
     iv_t, ev_t, tum_t = _table("interventions"), _table("events"), _table("tumours")
-    cols = [
-        "intervention_id",
-        "patient_id",
-        "tumour_id",
-        "date",
-        "type",
-        "side",
-        "intent",
-        "parent_intervention_id",
-        *LINEAGE_COLUMNS[1:],
-    ]
+    cols = [*LINEAGE_INPUTS, *LINEAGE_COLUMNS[1:]]
     ivs = _read_where(conn, "interventions", cols, iv_t.c.patient_id.in_(sorted(patients)))
     if ivs.empty:
         return 0
