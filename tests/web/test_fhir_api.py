@@ -68,3 +68,29 @@ def test_roles_and_unknowns(reg_client: TestClient, registry_db: Path) -> None: 
         ).status_code
         == 404
     )
+
+
+def test_capability_statement_covers_what_the_export_writes(
+    reg_client: TestClient,  # noqa: F811
+    registry_db: Path,  # noqa: F811
+) -> None:
+    """Every resource type and profile in patients' exported resources is declared, and each
+    declared type can be searched."""
+    doc = reg_client.get("/api/v1/fhir/metadata", headers=bearer("cleo")).json()
+    declared = {r["type"]: set(r["supportedProfile"]) for r in doc["rest"][0]["resource"]}
+    with sqlite3.connect(registry_db) as conn:
+        ids = [r[0] for r in conn.execute("select patient_id from patients order by 1 limit 25")]
+    seen: set[str] = set()
+    for pid in ids:
+        bundle = reg_client.get(
+            f"/api/v1/fhir/Patient/p-{pid}/$everything", headers=bearer("cleo")
+        ).json()
+        for entry in bundle["entry"]:
+            res = entry["resource"]
+            seen.add(res["resourceType"])
+            assert res["resourceType"] in declared, res["resourceType"]
+            assert set(res.get("meta", {}).get("profile", [])) <= declared[res["resourceType"]]
+    assert seen <= set(declared)
+    for kind in declared:
+        got = reg_client.get(f"/api/v1/fhir/{kind}?patient=p-{ids[0]}", headers=bearer("cleo"))
+        assert got.status_code == 200, (kind, got.text)

@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from renalpath.interop.fhir.codes import EXPORTED_PROFILES
 from renalpath.interop.fhir.export import patients_from_db, write_ndjson
 from renalpath.interop.fhir.mapping import Resource, patient_resources
 from renalpath.registry.db import SchemaError, make_engine, require_schema
@@ -50,8 +51,8 @@ from renalpath.registry.models import TABLES
 
 log = logging.getLogger(__name__)
 
-# The resource types the export writes (`interop.fhir.mapping`), the values `_type` accepts.
-TYPES = ("Patient", "Condition", "BodyStructure", "Observation", "Procedure", "MedicationRequest")
+# The resource types the export writes, the values `_type` accepts.
+TYPES = tuple(EXPORTED_PROFILES)
 JOB_FILE = "job.json"
 KEEP_S = 24 * 3600  # a finished (or abandoned) job's files are removed after a day
 PROGRESS_S = 1.0  # how often the child writes its progress (and notices a deletion)

@@ -72,6 +72,20 @@ PROFILE = {
     "radiotherapy": f"{MCODE}/mcode-radiotherapy-course-summary",
     "radiotherapy_volume": f"{MCODE}/mcode-radiotherapy-volume",
 }
+# The resource types the export writes, each with the mCODE profiles its resources carry
+# (`mapping.py`, `coded.py`): the CapabilityStatement, the search route and the Bulk `_type`
+# list all read this one table.
+EXPORTED_PROFILES: dict[str, tuple[str, ...]] = {
+    "Patient": (PROFILE["patient"],),
+    "Condition": (PROFILE["primary"], PROFILE["secondary"]),
+    "BodyStructure": (PROFILE["tumor"], PROFILE["radiotherapy_volume"]),
+    "Observation": tuple(
+        PROFILE[k]
+        for k in ("t", "n", "m", "stage", "tumor_size", "disease_status", "ecog", "karnofsky")
+    ),
+    "Procedure": (PROFILE["surgery"], PROFILE["radiotherapy"]),
+    "MedicationRequest": (PROFILE["medication_request"],),
+}
 EXT_HISTOLOGY = f"{MCODE}/mcode-histology-morphology-behavior"
 EXT_LATERALITY = f"{MCODE}/mcode-laterality-qualifier"
 EXT_RELATED_CONDITION = f"{MCODE}/mcode-related-condition"

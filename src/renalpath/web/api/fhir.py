@@ -46,7 +46,7 @@ FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 RETRY_AFTER_S = "2"
-TYPES = ("Patient", "Condition", "BodyStructure", "Observation", "Procedure")
+TYPES = tuple(c.EXPORTED_PROFILES)  # searchable: every type the export writes
 router = APIRouter(prefix="/api/v1/fhir", tags=["fhir"])
 
 
@@ -100,15 +100,6 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
 @router.get("/metadata")
 def metadata(_: Annotated[Principal, Depends(any_user)]) -> JSONResponse:
     """CapabilityStatement: read-only, the resource types and mCODE profiles exported."""
-    profiles = {
-        "Patient": [c.PROFILE["patient"]],
-        "Condition": [c.PROFILE["primary"]],
-        "BodyStructure": [c.PROFILE["tumor"]],
-        "Observation": [
-            c.PROFILE[k] for k in ("t", "n", "m", "stage", "tumor_size", "disease_status")
-        ],
-        "Procedure": [c.PROFILE["surgery"]],
-    }
     everything_op = {
         "name": "everything",
         "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
@@ -125,7 +116,7 @@ def metadata(_: Annotated[Principal, Depends(any_user)]) -> JSONResponse:
     for kind in TYPES:
         entry: dict[str, Any] = {
             "type": kind,
-            "supportedProfile": profiles[kind],
+            "supportedProfile": list(c.EXPORTED_PROFILES[kind]),
             "interaction": [{"code": "search-type"}],
             "searchParam": [{"name": "patient", "type": "reference"}],
         }
