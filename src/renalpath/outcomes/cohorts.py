@@ -22,6 +22,7 @@ from renalpath.clinical.clavien_dindo import GRADES, grade_rank, is_major
 from renalpath.clinical.common import ClinicalInputError, Problem
 from renalpath.clinical.durations import DAYS_PER_MONTH as DAYS_PER_MONTH  # re-exported
 from renalpath.clinical.durations import DAYS_PER_YEAR as DAYS_PER_YEAR  # re-exported
+from renalpath.registry.dictionary import T_CATEGORIES
 from renalpath.registry.followup import followup_end as registry_followup_end
 from renalpath.registry.frames import RegistryFrames
 
@@ -30,22 +31,9 @@ SURGERY_TYPES: tuple[str, ...] = ("partial_nephrectomy", "radical_nephrectomy")
 RECURRENCE_EVENTS: tuple[str, ...] = ("local_recurrence", "distant_metastasis")
 # Months = days / 30.4375 and years = days / 365.25, defined once in clinical.durations.
 
-# Order used to pick the worst pT when an intervention has several pathology rows.
-_T_ORDER = (
-    "T0",
-    "Tis",
-    "T1",
-    "T1a",
-    "T1b",
-    "T2",
-    "T2a",
-    "T2b",
-    "T3",
-    "T3a",
-    "T3b",
-    "T3c",
-    "T4",
-)
+# Order used to pick the worst pT when an intervention has several pathology rows: the data
+# dictionary's categories in their stage order (TX, not a stage, ranks below every category).
+_T_ORDER = tuple(t for t in T_CATEGORIES if t != "TX")
 
 DateLike = dt.date | str | pd.Timestamp | None
 
