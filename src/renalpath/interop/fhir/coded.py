@@ -21,11 +21,12 @@ exact; the standard elements are what other systems read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir.mapping import (
+    Built,
     Resource,
     registry_row,
     resource_id,
@@ -59,23 +60,27 @@ def _enum(name: str, value: str) -> dict[str, Any]:
     return {"coding": [{"system": c.enum_system(name), "code": value}], "text": value}
 
 
-def staging_resources(r: Row, patient_ref: dict[str, str]) -> list[Resource]:
+def staging_resources(
+    r: Row, patient_ref: dict[str, str], *, tnm: Callable[..., Built] = tnm_observation
+) -> list[Built]:
     """One staging record: its stage-group Observation first (with the registry row), then
-    its T, N and M category Observations."""
+    its T, N and M category Observations (built by `tnm`: dicts, or their text)."""
     rid = f"{r['tumour_id']}.{r['date']}.{r['classification']}"
     cls = r["classification"]
     basis = _CLASSIFICATION_BASIS.get(cls, "pathological")
     method = f"ajcc{r['ajcc_edition']}"
     focus = _tumour_ref(r["tumour_id"])
-    members: list[Resource] = []
+    members: list[Built] = []
+    ids: list[str] = []
     for axis, col in (("t", "t_category"), ("n", "n_category"), ("m", "m_category")):
         if r.get(col):
+            ids.append(resource_id(f"st{axis}", rid))
             members.append(
-                tnm_observation(
+                tnm(
                     axis,
                     basis,
                     r[col],
-                    oid=resource_id(f"st{axis}", rid),
+                    oid=ids[-1],
                     date=r["date"],
                     patient_ref=patient_ref,
                     condition_ref=focus,
@@ -99,7 +104,7 @@ def staging_resources(r: Row, patient_ref: dict[str, str]) -> list[Resource]:
     if r.get("stage_group"):
         group["valueCodeableConcept"] = stage_value(r["stage_group"])
     if members:
-        group["hasMember"] = [_ref("Observation", m["id"]) for m in members]
+        group["hasMember"] = [_ref("Observation", mid) for mid in ids]
     if cls not in ("c", "p"):
         group["note"] = [{"text": f"AJCC classification {cls} (prefixed categories)."}]
     return [group, *members]

@@ -22,31 +22,41 @@ import csv
 import datetime as dt
 import gc
 import json
+import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
-from renalpath.errors import InvalidInput
+from renalpath.errors import InvalidInput, RenalpathError
 from renalpath.interop.fhir import codes as c
+from renalpath.interop.fhir import workers as w
 from renalpath.interop.fhir.mapping import (
     PatientRows,
     Resource,
     group_by_patient,
     patient_resources,
 )
-from renalpath.registry.cells import canonical_frame
+from renalpath.interop.fhir.ndjson import dumps, patient_lines
+from renalpath.registry.cells import FORMULA_STARTS, canonical_frame, formula_safe
 from renalpath.registry.db import require_schema
 from renalpath.registry.dictionary import FILES
-from renalpath.registry.exporter import export_folder, formula_safe_frame
+from renalpath.registry.exporter import export_folder
 from renalpath.registry.models import TABLES
 
 Format = Literal["fhir", "fhir-bundle"]
 BATCH = 2000  # patients read from the database at a time (memory is per batch, not per N)
+# With worker processes: smaller batches, as up to `workers + 1` batches' text are in flight.
+PARALLEL_BATCH = 1000
 FORMATS: tuple[str, ...] = ("fhir", "fhir-bundle")
 
 
@@ -67,51 +77,47 @@ def resources_of_folder(folder: Path) -> Iterator[list[Resource]]:
         yield patient_resources(rows)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
-# The C encoder `_ENCODER.encode` builds on every call, built once: without circular-reference
-# markers it keeps no state between calls, and its output is the same text.
-_C_ENCODE = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE_ONCE: Callable[[Any, int], Any] | None = (
-    _C_ENCODE(
-        None,
-        _ENCODER.default,
-        json.encoder.encode_basestring,
-        None,
-        _ENCODER.key_separator,
-        _ENCODER.item_separator,
-        False,
-        False,
-        True,
-    )
-    if _C_ENCODE is not None
-    else None
-)
+_dumps = dumps  # the encoder of every exported resource (`interop.fhir.ndjson`)
 
 
-def _dumps(resource: Resource) -> str:
-    if _ENCODE_ONCE is None:
-        return _ENCODER.encode(resource)
-    return "".join(_ENCODE_ONCE(resource, 0))
+class ExportFailed(RenalpathError):
+    """The export could not finish (a worker process died): nothing is left of it, no NDJSON
+    file and no manifest, so a half-written export is never taken for a whole one."""
+
+    http_status = 500
 
 
-def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, int]:
-    """Bulk Data NDJSON files, one per resource type; returns resources per type."""
-    folder.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    with ExitStack() as stack:
-        files: dict[str, IO[str]] = {}
-        for resources in patients:
-            for res in resources:
-                kind = res["resourceType"]
-                out = files.get(kind)
-                if out is None:
-                    out = stack.enter_context(
-                        (folder / f"{kind}.ndjson").open("w", encoding="utf-8", newline="\n")
-                    )
-                    files[kind] = out
-                    counts[kind] = 0
-                out.write(_dumps(res) + "\n")
-                counts[kind] += 1
+class _NdjsonFiles:
+    """The NDJSON files of one export, opened as their type first comes; on an error every
+    file this export opened is removed (no manifest is written either), so a failed export
+    leaves no files that look like a smaller export."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, IO[bytes]] = {}
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> _NdjsonFiles:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write(self, kind: str, data: bytes, count: int) -> None:
+        out = self.files.get(kind)
+        if out is None:
+            out = self.files[kind] = (self.folder / f"{kind}.ndjson").open("wb")
+            self.counts[kind] = 0
+        out.write(data)
+        self.counts[kind] += count
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        for out in self.files.values():
+            out.close()
+        if error is not None:
+            for name in self.files:
+                (self.folder / f"{name}.ndjson").unlink(missing_ok=True)
+
+
+def _write_manifest(folder: Path, counts: dict[str, int]) -> dict[str, int]:
     manifest: dict[str, Any] = {
         "transactionTime": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "request": "renalpath export --format fhir",
@@ -123,6 +129,24 @@ def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, 
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return dict(sorted(counts.items()))
+
+
+def write_ndjson(patients: Iterator[list[Resource]], folder: Path) -> dict[str, int]:
+    """Bulk Data NDJSON files, one per resource type; returns resources per type."""
+    with _NdjsonFiles(folder) as out:
+        for resources in patients:
+            for res in resources:
+                out.write(res["resourceType"], (_dumps(res) + "\n").encode("utf-8"), 1)
+    return _write_manifest(folder, out.counts)
+
+
+def write_lines(patients: Iterator[list[tuple[str, str]]], folder: Path) -> dict[str, int]:
+    """`write_ndjson` of patients already written as lines (`ndjson.patient_lines`)."""
+    with _NdjsonFiles(folder) as out:
+        for lines in patients:
+            for kind, line in lines:
+                out.write(kind, (line + "\n").encode("utf-8"), 1)
+    return _write_manifest(folder, out.counts)
 
 
 def patient_bundle(resources: list[Resource]) -> Resource:
@@ -163,7 +187,25 @@ def _writer(fmt: str) -> Callable[[Iterator[list[Resource]], Path], dict[str, in
 
 def write_fhir(folder_in: Path, folder_out: Path, fmt: str) -> dict[str, int]:
     """Map a registry folder to FHIR files in `folder_out`."""
+    if fmt == "fhir":
+        lines = (patient_lines(rows) for rows in group_by_patient(read_folder(folder_in)))
+        return write_lines(lines, folder_out)
     return _writer(fmt)(resources_of_folder(folder_in), folder_out)
+
+
+def default_workers() -> int:
+    """Worker processes for the NDJSON export: 2 where there are 2 cores or more (the parent
+    reads the database and writes while they map; a third brought nothing on 2 cores), none
+    on 1 core. RENALPATH_EXPORT_WORKERS sets another number (0: map in the parent)."""
+    configured = os.environ.get("RENALPATH_EXPORT_WORKERS", "").strip()
+    if configured:
+        try:
+            return max(0, int(configured))
+        except ValueError as err:
+            raise InvalidInput(
+                f"RENALPATH_EXPORT_WORKERS={configured!r}: a whole number of processes"
+            ) from err
+    return 2 if (os.cpu_count() or 1) >= 2 else 0
 
 
 def export_fhir(
@@ -172,20 +214,31 @@ def export_fhir(
     fmt: str,
     *,
     deidentify_key: bytes | None = None,
-    batch: int = BATCH,
+    batch: int | None = None,
+    workers: int | None = None,
 ) -> dict[str, int]:
     """Export the registry as FHIR; with a key, from the de-identified registry folder.
 
     Without a key the registry is read straight from the database, `batch` patients at a time
-    (`patients_from_db`), so memory stays flat however many patients there are. The
+    (`patients_from_db`), so memory stays flat however many patients there are. The NDJSON
+    export maps the batches in `workers` processes (default `default_workers()`) when there is
+    more than one batch (`_write_parallel`); the files are the same bytes either way. The
     de-identified export goes through the CSV folders (the pseudonyms are made there, with the
-    same code as the CSV export), in a private temporary directory removed on return."""
+    same code as the CSV export), in a private temporary directory removed on return, and is
+    mapped in this process."""
     if fmt not in FORMATS:
         raise InvalidInput(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     if deidentify_key is None:
         require_schema(engine)
+        workers = default_workers() if workers is None else workers
+        if fmt == "fhir" and workers > 0:
+            return _write_parallel(engine, folder, batch or PARALLEL_BATCH, workers)
+        if fmt == "fhir":
+            lines = (patient_lines(rows) for rows in patients_from_db(engine, batch or BATCH))
+            return write_lines(lines, folder)
         return _writer(fmt)(
-            (patient_resources(rows) for rows in patients_from_db(engine, batch)), folder
+            (patient_resources(rows) for rows in patients_from_db(engine, batch or BATCH)),
+            folder,
         )
     with tempfile.TemporaryDirectory(prefix="renalpath-fhir-") as tmp:
         plain = Path(tmp) / "registry"
@@ -199,6 +252,7 @@ def export_fhir(
 
 __all__ = [
     "FORMATS",
+    "ExportFailed",
     "PatientRows",
     "export_fhir",
     "patient_bundle",
@@ -246,10 +300,107 @@ def rows_of_patients(
             canon["_seq"] = frame["seq"].astype(int)
             keys.append("_seq")
         canon = canon.sort_values(keys, kind="stable")[cols] if len(canon) else canon
+        values = [canon[col].to_numpy(object) for col in cols]
         if spreadsheet_safe:
-            canon = formula_safe_frame(spec, canon)
-        frames[name] = [dict(zip(cols, r, strict=True)) for r in canon.itertuples(index=False)]
+            values = [
+                _formula_safe(v) if col.type == "str" else v
+                for col, v in zip(spec.columns, values, strict=True)
+            ]
+        frames[name] = [dict(zip(cols, r, strict=True)) for r in zip(*values, strict=True)]
     return frames
+
+
+def _formula_safe(values: np.ndarray) -> np.ndarray:
+    """`exporter.formula_safe_frame` of one column, applied once per distinct value: a column
+    has far fewer distinct values than rows, and almost never one a spreadsheet would run."""
+    codes, distinct = pd.factorize(values)
+    texts = distinct.tolist()
+    if not any(isinstance(t, str) and t.startswith(FORMULA_STARTS) for t in texts):
+        return values
+    safe = np.array([formula_safe(t) if isinstance(t, str) else t for t in texts], dtype=object)
+    out = values.copy()
+    present = codes >= 0
+    out[present] = safe[codes[present]]
+    return out
+
+
+def _sorted_ids(conn: Connection) -> list[str]:
+    return sorted(conn.execute(select(TABLES["patients"].c.patient_id)).scalars())
+
+
+def _reopenable(engine: Engine) -> str | None:
+    """The URL a worker process can open the same database with, or None (an in-memory
+    SQLite database exists only in this process)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and (
+        not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
+    ):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+BatchTask = Callable[[str, list[str]], tuple[dict[str, bytes], dict[str, int]]]
+
+
+def _write_parallel(
+    engine: Engine,
+    folder: Path,
+    batch: int,
+    workers: int,
+    *,
+    task: BatchTask = w.read_batch_text,
+) -> dict[str, int]:
+    """The NDJSON export in `workers` processes: each reads a batch of patients from the
+    database and maps it (`workers.read_batch_text`); this process hands out the batches
+    (patient ids in export order) and writes their bytes back in batch order, so the files
+    are those of the serial export. At most `workers + 1` batches are in flight (memory stays
+    per batch). A registry of one batch, or a database only this process can open, is mapped
+    here (`write_lines`).
+
+    On any error, Ctrl-C included, the batches not started are cancelled, the pool is shut
+    down, the files written so far are removed and no manifest is written; a worker that dies
+    raises `ExportFailed`, an error raised in a worker is raised here. (`task` is what a
+    worker runs with a URL and a batch of ids: a module-level function, as it is sent by name.)"""
+    with engine.connect() as conn, _collect_per_batch():
+        ids = _sorted_ids(conn)
+        url = _reopenable(engine)
+        if len(ids) <= batch or url is None:
+            lines = (patient_lines(p) for p in _batches(conn, ids, batch))
+            return write_lines(lines, folder)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=w.init)
+    pending: deque[Future[tuple[dict[str, bytes], dict[str, int]]]] = deque()
+    try:
+        with _NdjsonFiles(folder) as out:
+
+            def write_oldest() -> None:
+                try:
+                    chunks, counts = pending.popleft().result()
+                except BrokenProcessPool as err:
+                    raise ExportFailed(
+                        "FHIR export failed: a worker process stopped unexpectedly (out of "
+                        "memory, or killed); nothing was exported, run it again "
+                        "(RENALPATH_EXPORT_WORKERS=0 maps in one process)"
+                    ) from err
+                for kind, data in chunks.items():
+                    out.write(kind, data, counts[kind])
+
+            for start in range(0, len(ids), batch):
+                pending.append(pool.submit(task, url, ids[start : start + batch]))
+                while len(pending) > workers:
+                    write_oldest()
+            while pending:
+                write_oldest()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return _write_manifest(folder, out.counts)
+
+
+def _batches(conn: Connection, ids: list[str], batch: int) -> Iterator[PatientRows]:
+    for start in range(0, len(ids), batch):
+        yield from group_by_patient(
+            rows_of_patients(conn, ids[start : start + batch], spreadsheet_safe=True)
+        )
+        gc.collect(1)
 
 
 def patients_from_db(engine: Engine, batch: int = BATCH) -> Iterator[PatientRows]:
@@ -261,12 +412,7 @@ def patients_from_db(engine: Engine, batch: int = BATCH) -> Iterator[PatientRows
     rows come from one query per file, and a row of a batch keeps its place because every
     file's order is a key order that a subset of rows keeps."""
     with engine.connect() as conn, _collect_per_batch():
-        ids = sorted(conn.execute(select(TABLES["patients"].c.patient_id)).scalars())
-        for start in range(0, len(ids), batch):
-            yield from group_by_patient(
-                rows_of_patients(conn, ids[start : start + batch], spreadsheet_safe=True)
-            )
-            gc.collect(1)
+        yield from _batches(conn, _sorted_ids(conn), batch)
 
 
 @contextmanager

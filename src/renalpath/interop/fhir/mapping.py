@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from renalpath.clinical.common import ClinicalInputError
 from renalpath.clinical.staging import stage_group
@@ -52,6 +52,28 @@ PROGRESSION_EVENTS = frozenset({"local_recurrence", "distant_metastasis"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # whole string: fullmatch, not `$`
 
 
+class Encoded(NamedTuple):
+    """A resource already written as its NDJSON text (`interop.fhir.ndjson`): the text the
+    encoder writes for the resource dict, `meta.source` included."""
+
+    kind: str  # resourceType
+    id: str
+    text: str
+
+
+Built = Resource | Encoded
+
+
+@dataclass(frozen=True)
+class Builders:
+    """The builders of the resources that are most numerous (laboratory and TNM category
+    Observations, two thirds of an export): dicts by default, or their text straight away
+    (`interop.fhir.ndjson.TEXT_BUILDERS`) when they are only going to be written."""
+
+    lab: Callable[[Mapping[str, str], dict[str, str], str], Built]
+    tnm: Callable[..., Built]
+
+
 def resource_id(prefix: str, registry_id: str) -> str:
     """A valid FHIR id for a registry id: readable when it fits, else a hash of it."""
     plain = f"{prefix}-{registry_id}"
@@ -67,8 +89,12 @@ _COLUMNS: dict[str, tuple[str, ...]] = {name: spec.column_names for name, spec i
 def registry_row(file: str, row: Mapping[str, str]) -> dict[str, Any]:
     """The `registry-row` extension: the file name and every non-blank column, as text."""
     subs: list[dict[str, Any]] = [{"url": "file", "valueCode": file}]
-    get = row.get
-    subs += [{"url": col, "valueString": v} for col in _COLUMNS[file] if (v := get(col, "")) != ""]
+    cols = _COLUMNS[file]
+    if tuple(row) == cols:  # the row has exactly the file's columns, in order (as read)
+        subs += [{"url": col, "valueString": v} for col, v in row.items() if v != ""]
+    else:
+        get = row.get
+        subs += [{"url": col, "valueString": v} for col in cols if (v := get(col, "")) != ""]
     return {"url": c.REGISTRY_ROW, "extension": subs}
 
 
@@ -372,18 +398,22 @@ def _tnm_set(
     patient_ref: dict[str, str],
     condition_ref: dict[str, str],
     tnm_prefix: str = "",
-) -> list[Resource]:
+    tnm: Callable[..., Built] | None = None,
+) -> list[Built]:
     """The T, N and M Observations of one registry row, and the stage group derived from
     them. A row with a meaningful prefix (`tnm_prefix` y, r, a, yr) writes its categories
     with it (ypT2, rcN1, aT2: text only, no SNOMED CT concept is held for them) and gets no
     derived stage group: a clinical or pathological stage observable would misname it."""
-    out: list[Resource] = []
+    out: list[Built] = []
+    ids: list[str] = []
     written = tnm_text_prefix(tnm_prefix, prefix)
+    build = tnm or tnm_observation
     for axis in ("t", "n", "m"):
         if values.get(axis):
             oid = resource_id(f"{prefix}{axis}", registry_id)
+            ids.append(oid)
             out.append(
-                tnm_observation(
+                build(
                     axis,
                     basis,
                     values[axis],
@@ -404,7 +434,7 @@ def _tnm_set(
             date=date,
             patient_ref=patient_ref,
             condition_ref=condition_ref,
-            members=[o["id"] for o in out],
+            members=ids,
         )
         if stage is not None:
             out.append(stage)
@@ -505,6 +535,30 @@ def procedure_resource(
 
 
 def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str) -> Resource:
+    return lab_resource(
+        r,
+        patient_ref,
+        oid,
+        ext=registry_row("labs", r),
+        value=float(r["value"]),
+        low=float(r["lln"]) if r.get("lln") else None,
+        high=float(r["uln"]) if r.get("uln") else None,
+    )
+
+
+def lab_resource(
+    r: Mapping[str, str],
+    patient_ref: Any,
+    oid: Any,
+    *,
+    ext: Any,
+    value: Any,
+    low: Any | None,
+    high: Any | None,
+) -> Resource:
+    """The laboratory Observation of `lab_observation`, with its numbers and registry-row
+    extension given (so `interop.fhir.ndjson` can build its text template from this same
+    code, with placeholders in their places); `low` / `high` None when not recorded."""
     unit = r["unit"]
     ucum = c.ucum_units().get(unit)
     loinc = c.lab_loinc(r["test"], unit, r.get("equation", ""))
@@ -514,7 +568,7 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
     }
     if loinc is not None:
         code["coding"].insert(0, {"system": c.LOINC, "code": loinc.loinc, "display": loinc.display})
-    quantity: dict[str, Any] = {"value": float(r["value"]), "unit": unit}
+    quantity: dict[str, Any] = {"value": value, "unit": unit}
     if r.get("comparator"):  # a censored value (">90"): FHIR's Quantity.comparator says so
         quantity["comparator"] = r["comparator"]
     if ucum is not None:
@@ -522,7 +576,7 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
     res: Resource = {
         "resourceType": "Observation",
         "id": oid,
-        "extension": [registry_row("labs", r)],
+        "extension": [ext],
         "status": "final",
         "category": [{"coding": [{"system": c.OBS_CATEGORY, "code": "laboratory"}]}],
         "code": code,
@@ -531,11 +585,11 @@ def lab_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: str)
         "valueQuantity": quantity,
     }
     limits: dict[str, Any] = {}
-    for bound, col in (("low", "lln"), ("high", "uln")):
-        if r.get(col):
+    for bound, limit in (("low", low), ("high", high)):
+        if limit is not None:
             limits[bound] = {
                 k: v for k, v in quantity.items() if k not in ("value", "comparator")
-            } | {"value": float(r[col])}
+            } | {"value": limit}
     if limits:
         res["referenceRange"] = [limits]
     return res
@@ -574,19 +628,28 @@ def event_observation(r: Mapping[str, str], patient_ref: dict[str, str], oid: st
 SOURCE = f"{c.NS}/registry"  # meta.source of every exported resource
 
 
+def with_source(res: Resource) -> Resource:
+    """`res` with `meta.source` (first in `meta`; a new `meta` goes last in the resource)."""
+    res["meta"] = {"source": SOURCE, **res.get("meta", {})}
+    return res
+
+
+DICT_BUILDERS = Builders(lab=lab_observation, tnm=tnm_observation)
+
+
 def patient_resources(rows: PatientRows) -> list[Resource]:
     """Every resource of one patient, the Patient first (each with meta.source)."""
-    out = _patient_resources(rows)
-    for res in out:
-        res["meta"] = {"source": SOURCE, **res.get("meta", {})}
-    return out
+    # The dict builders build dicts only.
+    return [with_source(res) for res in cast(list[Resource], built_resources(rows))]
 
 
-def _patient_resources(rows: PatientRows) -> list[Resource]:
+def built_resources(rows: PatientRows, builders: Builders = DICT_BUILDERS) -> list[Built]:
+    """Every resource of one patient, the Patient first: dicts without `meta.source` (see
+    `with_source`), or, from the text builders, `Encoded` texts with it."""
     p = rows.patient
     patient = patient_resource(p)
     pref = _ref("Patient", patient["id"])
-    out: list[Resource] = [patient]
+    out: list[Built] = [patient]
     for t in rows.tumours:
         cond = condition_resource(t, pref)
         body = tumor_body_structure(t, pref)
@@ -600,6 +663,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
             date=t["diagnosis_date"],
             patient_ref=pref,
             condition_ref=_ref("Condition", cond["id"]),
+            tnm=builders.tnm,
         )
     for im in rows.imaging:
         body_ref = _ref("BodyStructure", resource_id("bs", im["tumour_id"]))
@@ -639,6 +703,7 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
                 date=i["date"],
                 patient_ref=pref,
                 condition_ref=cref,
+                tnm=builders.tnm,
             )
         if path.get("size_mm"):
             size_focus = _ref("BodyStructure", resource_id("bs", tumour_id)) if tumour_id else None
@@ -654,24 +719,25 @@ def _patient_resources(rows: PatientRows) -> list[Resource]:
                     method_key="method_gross",
                 )
             )
+    lab = builders.lab
     for r in rows.labs:
         oid = resource_id("lab", f"{p['patient_id']}.{r['date']}.{r['test']}")
-        out.append(lab_observation(r, pref, oid))
+        out.append(lab(r, pref, oid))
     for r in rows.events:
         oid = resource_id(
             "ev", f"{p['patient_id']}.{r.get('tumour_id', '')}.{r['date']}.{r['type']}"
         )
         out.append(event_observation(r, pref, oid))
-    out += _coded_resources(rows, pref)
+    out += _coded_resources(rows, pref, builders)
     return out
 
 
-def _coded_resources(rows: PatientRows, pref: dict[str, str]) -> list[Resource]:
+def _coded_resources(rows: PatientRows, pref: dict[str, str], builders: Builders) -> list[Built]:
     from renalpath.interop.fhir import coded  # it builds on this module's helpers
 
-    out: list[Resource] = []
+    out: list[Built] = []
     for r in rows.staging:
-        out += coded.staging_resources(r, pref)
+        out += coded.staging_resources(r, pref, tnm=builders.tnm)
     for r in rows.performance:
         out += coded.performance_observations(r, pref)
     out += [coded.disease_status_observation(r, pref) for r in rows.disease_status]
