@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir import export as ex
@@ -43,6 +44,13 @@ from tests.registry.registry_fixtures import write_folder
 def reference_text(resource: dict[str, Any]) -> str:
     """The standard library's encoding, independent of the export's encoder."""
     return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.fixture(autouse=True)
+def parallel_from_two_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small test registries in worker processes too (the export maps fewer than
+    `PARALLEL_MIN` patients in its own process)."""
+    monkeypatch.setattr(ex, "PARALLEL_MIN", 0)
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +103,16 @@ def test_workers_write_the_files_of_the_serial_export(
     manifest = json.loads((tmp_path / "parallel" / "manifest.json").read_text("utf-8"))
     assert {o["type"]: o["count"] for o in manifest["output"]} == serial
     assert not multiprocessing.active_children()
+
+
+def test_workers_on_each_database(engine: Engine, tmp_path: Path) -> None:
+    """SQLite and PostgreSQL: the workers open the database by its URL (a PostgreSQL test
+    schema is in its search_path option) and write the serial export's files."""
+    assert import_folder(engine, write_folder(tmp_path / "reg", every_field_rows())).written
+    serial = export_fhir(engine, tmp_path / "serial", "fhir", workers=0)
+    assert export_fhir(engine, tmp_path / "parallel", "fhir", workers=2, batch=2) == serial
+    assert _files(tmp_path / "parallel") == _files(tmp_path / "serial")
+    assert serial["Patient"] == len(every_field_rows()["patients"])
 
 
 def test_export_files_match_the_dict_export(registries: dict[str, Path], tmp_path: Path) -> None:

@@ -57,6 +57,9 @@ Format = Literal["fhir", "fhir-bundle"]
 BATCH = 2000  # patients read from the database at a time (memory is per batch, not per N)
 # With worker processes: smaller batches, as up to `workers + 1` batches' text are in flight.
 PARALLEL_BATCH = 1000
+# Fewer patients are mapped in the one process: starting a worker (Python, pandas, SQLAlchemy)
+# costs about a second of CPU, which a few thousand patients do not win back.
+PARALLEL_MIN = 5000
 FORMATS: tuple[str, ...] = ("fhir", "fhir-bundle")
 
 
@@ -232,7 +235,9 @@ def export_fhir(
         require_schema(engine)
         workers = default_workers() if workers is None else workers
         if fmt == "fhir" and workers > 0:
-            return _write_parallel(engine, folder, batch or PARALLEL_BATCH, workers)
+            return _write_parallel(
+                engine, folder, batch or PARALLEL_BATCH, workers, smallest=PARALLEL_MIN
+            )
         if fmt == "fhir":
             lines = (patient_lines(rows) for rows in patients_from_db(engine, batch or BATCH))
             return write_lines(lines, folder)
@@ -349,13 +354,14 @@ def _write_parallel(
     workers: int,
     *,
     task: BatchTask = w.read_batch_text,
+    smallest: int = 0,
 ) -> dict[str, int]:
     """The NDJSON export in `workers` processes: each reads a batch of patients from the
     database and maps it (`workers.read_batch_text`); this process hands out the batches
     (patient ids in export order) and writes their bytes back in batch order, so the files
     are those of the serial export. At most `workers + 1` batches are in flight (memory stays
-    per batch). A registry of one batch, or a database only this process can open, is mapped
-    here (`write_lines`).
+    per batch). A registry of one batch or of fewer than `smallest` patients, or a database
+    only this process can open, is mapped here (`write_lines`).
 
     On any error, Ctrl-C included, the batches not started are cancelled, the pool is shut
     down, the files written so far are removed and no manifest is written; a worker that dies
@@ -364,7 +370,7 @@ def _write_parallel(
     with engine.connect() as conn, _collect_per_batch():
         ids = _sorted_ids(conn)
         url = _reopenable(engine)
-        if len(ids) <= batch or url is None:
+        if len(ids) <= max(batch, smallest - 1) or url is None:
             lines = (patient_lines(p) for p in _batches(conn, ids, batch))
             return write_lines(lines, folder)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=w.init)
