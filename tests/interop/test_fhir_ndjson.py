@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from renalpath.errors import InvalidInput
 from renalpath.interop.fhir import codes as c
 from renalpath.interop.fhir import export as ex
+from renalpath.interop.fhir import workers
 from renalpath.interop.fhir.export import ExportFailed, export_fhir
 from renalpath.interop.fhir.mapping import (
     lab_observation,
@@ -129,22 +131,22 @@ def test_export_files_match_the_dict_export(registries: dict[str, Path], tmp_pat
 
 
 # Run in the worker processes (sent by name, so module-level).
-def crash(url: str, ids: list[str]) -> tuple[dict[str, bytes], dict[str, int]]:
+def crash(url: str, ids: list[str], spool: str) -> dict[str, int]:
     if ids[0] != min_id(url):
         os._exit(3)  # a worker that dies (the kernel's OOM killer, a segfault)
-    return ex.w.read_batch_text(url, ids)
+    return workers.read_batch_text(url, ids, spool)
 
 
-def fail(url: str, ids: list[str]) -> tuple[dict[str, bytes], dict[str, int]]:
+def fail(url: str, ids: list[str], spool: str) -> dict[str, int]:
     if ids[0] != min_id(url):
         raise ValueError(f"mapping failed at {ids[0]}")
-    return ex.w.read_batch_text(url, ids)
+    return workers.read_batch_text(url, ids, spool)
 
 
-def interrupt(url: str, ids: list[str]) -> tuple[dict[str, bytes], dict[str, int]]:
+def interrupt(url: str, ids: list[str], spool: str) -> dict[str, int]:
     if ids[0] != min_id(url):
         raise KeyboardInterrupt
-    return ex.w.read_batch_text(url, ids)
+    return workers.read_batch_text(url, ids, spool)
 
 
 def min_id(url: str) -> str:
@@ -194,7 +196,7 @@ def test_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RENALPATH_EXPORT_WORKERS", "3")
     assert ex.default_workers() == 3
     monkeypatch.setenv("RENALPATH_EXPORT_WORKERS", "two")
-    with pytest.raises(ex.InvalidInput):
+    with pytest.raises(InvalidInput):
         ex.default_workers()
     monkeypatch.delenv("RENALPATH_EXPORT_WORKERS")
     assert ex.default_workers() == (2 if (os.cpu_count() or 1) >= 2 else 0)

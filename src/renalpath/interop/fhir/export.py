@@ -23,6 +23,7 @@ import datetime as dt
 import gc
 import json
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -110,6 +111,24 @@ class _NdjsonFiles:
             out = self.files[kind] = (self.folder / f"{kind}.ndjson").open("wb")
             self.counts[kind] = 0
         out.write(data)
+        self.counts[kind] += count
+
+    def append(self, kind: str, part: Path, count: int) -> None:
+        """Append the file `part` (a worker's bytes of `kind`) and remove it: copied by the
+        kernel where it can (`copy_file_range`), else through a buffer."""
+        if kind not in self.files:
+            self.write(kind, b"", 0)
+        out = self.files[kind]
+        out.flush()
+        with part.open("rb") as src:
+            try:
+                while os.copy_file_range(src.fileno(), out.fileno(), 1 << 30):
+                    pass
+            except (AttributeError, OSError):  # no copy_file_range here: copy through Python
+                src.seek(0)
+                out.seek(0, os.SEEK_END)
+                shutil.copyfileobj(src, out, 1 << 20)
+        part.unlink()
         self.counts[kind] += count
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
@@ -344,7 +363,7 @@ def _reopenable(engine: Engine) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-BatchTask = Callable[[str, list[str]], tuple[dict[str, bytes], dict[str, int]]]
+BatchTask = Callable[[str, list[str], str], dict[str, int]]
 
 
 def _write_parallel(
@@ -358,46 +377,52 @@ def _write_parallel(
 ) -> dict[str, int]:
     """The NDJSON export in `workers` processes: each reads a batch of patients from the
     database and maps it (`workers.read_batch_text`); this process hands out the batches
-    (patient ids in export order) and writes their bytes back in batch order, so the files
-    are those of the serial export. At most `workers + 1` batches are in flight (memory stays
+    (patient ids in export order) and appends the files each batch was written to (in a
+    spool directory in `folder`, removed at the end) in batch order, so the files are those
+    of the serial export. At most `workers + 1` batches are in flight (memory stays
     per batch). A registry of one batch or of fewer than `smallest` patients, or a database
     only this process can open, is mapped here (`write_lines`).
 
     On any error, Ctrl-C included, the batches not started are cancelled, the pool is shut
     down, the files written so far are removed and no manifest is written; a worker that dies
     raises `ExportFailed`, an error raised in a worker is raised here. (`task` is what a
-    worker runs with a URL and a batch of ids: a module-level function, as it is sent by name.)"""
+    worker runs with a URL, a batch of ids and its spool path: a module-level function, as it
+    is sent by name.)"""
     with engine.connect() as conn, _collect_per_batch():
         ids = _sorted_ids(conn)
         url = _reopenable(engine)
         if len(ids) <= max(batch, smallest - 1) or url is None:
             lines = (patient_lines(p) for p in _batches(conn, ids, batch))
             return write_lines(lines, folder)
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=w.init)
-    pending: deque[Future[tuple[dict[str, bytes], dict[str, int]]]] = deque()
-    try:
-        with _NdjsonFiles(folder) as out:
+    with _NdjsonFiles(folder) as out:
+        spool = Path(tempfile.mkdtemp(prefix=".renalpath-spool-", dir=folder))
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=w.init)
+        pending: deque[tuple[str, Future[dict[str, int]]]] = deque()
 
-            def write_oldest() -> None:
-                try:
-                    chunks, counts = pending.popleft().result()
-                except BrokenProcessPool as err:
-                    raise ExportFailed(
-                        "FHIR export failed: a worker process stopped unexpectedly (out of "
-                        "memory, or killed); nothing was exported, run it again "
-                        "(RENALPATH_EXPORT_WORKERS=0 maps in one process)"
-                    ) from err
-                for kind, data in chunks.items():
-                    out.write(kind, data, counts[kind])
+        def write_oldest() -> None:
+            part, future = pending.popleft()
+            try:
+                counts = future.result()
+            except BrokenProcessPool as err:
+                raise ExportFailed(
+                    "FHIR export failed: a worker process stopped unexpectedly (out of "
+                    "memory, or killed); nothing was exported, run it again "
+                    "(RENALPATH_EXPORT_WORKERS=0 maps in one process)"
+                ) from err
+            for kind, count in counts.items():
+                out.append(kind, Path(f"{part}.{kind}"), count)
 
-            for start in range(0, len(ids), batch):
-                pending.append(pool.submit(task, url, ids[start : start + batch]))
+        try:
+            for n, start in enumerate(range(0, len(ids), batch)):
+                part = str(spool / f"{n:07d}")
+                pending.append((part, pool.submit(task, url, ids[start : start + batch], part)))
                 while len(pending) > workers:
                     write_oldest()
             while pending:
                 write_oldest()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # before the spool goes
+            shutil.rmtree(spool, ignore_errors=True)
     return _write_manifest(folder, out.counts)
 
 
