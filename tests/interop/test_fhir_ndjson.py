@@ -4,6 +4,7 @@ fails whole, leaving nothing)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import multiprocessing
@@ -115,6 +116,27 @@ def test_workers_on_each_database(engine: Engine, tmp_path: Path) -> None:
     assert export_fhir(engine, tmp_path / "parallel", "fhir", workers=2, batch=2) == serial
     assert _files(tmp_path / "parallel") == _files(tmp_path / "serial")
     assert serial["Patient"] == len(every_field_rows()["patients"])
+
+
+def test_workers_without_copy_file_range(
+    registries: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the kernel cannot copy between the files (after copying part of one), the spool
+    files are copied through Python, and the files are still the serial export's."""
+    engine = make_engine(f"sqlite:///{registries['synth']}")
+    export_fhir(engine, tmp_path / "serial", "fhir", workers=0)
+    real = os.copy_file_range
+    calls: list[int] = []
+
+    def partial_then_fail(src: int, dst: int, count: int) -> int:
+        calls.append(real(src, dst, 10))
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", partial_then_fail)
+    export_fhir(engine, tmp_path / "parallel", "fhir", workers=2, batch=9)
+    engine.dispose()
+    assert calls and all(n == 10 for n in calls)
+    assert _files(tmp_path / "parallel") == _files(tmp_path / "serial")
 
 
 def test_export_files_match_the_dict_export(registries: dict[str, Path], tmp_path: Path) -> None:

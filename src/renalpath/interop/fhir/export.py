@@ -120,14 +120,18 @@ class _NdjsonFiles:
             self.write(kind, b"", 0)
         out = self.files[kind]
         out.flush()
+        fd = out.fileno()
+        start = os.lseek(fd, 0, os.SEEK_CUR)
         with part.open("rb") as src:
             try:
-                while os.copy_file_range(src.fileno(), out.fileno(), 1 << 30):
+                while os.copy_file_range(src.fileno(), fd, 1 << 30):
                     pass
-            except (AttributeError, OSError):  # no copy_file_range here: copy through Python
+            except (AttributeError, OSError):  # not here, or not between these files
+                os.ftruncate(fd, start)  # whatever it copied before failing
+                os.lseek(fd, start, os.SEEK_SET)
                 src.seek(0)
-                out.seek(0, os.SEEK_END)
                 shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
         part.unlink()
         self.counts[kind] += count
 
