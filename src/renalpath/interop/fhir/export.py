@@ -14,6 +14,11 @@ resources as soon as they are mapped, so its memory does not grow with the regis
 `--deidentify` it maps the de-identified copy of the CSV folder (made by
 `registry.deidentify`, with the same key handling as the CSV export), so `--deidentify` means
 the same thing for both.
+
+The plain NDJSON export of 5,000 patients or more runs in worker processes (`_write_parallel`:
+each reads and maps a batch, this process appends the batches in order), and its lines come
+from text templates where the shape is fixed (`ndjson`): the same bytes as the one-process
+export of the dicts, in about half the wall time on two cores.
 """
 
 from __future__ import annotations
