@@ -18,7 +18,7 @@ the same thing for both.
 The plain NDJSON export of 5,000 patients or more runs in worker processes (`_write_parallel`:
 each reads and maps a batch, this process appends the batches in order), and its lines come
 from text templates where the shape is fixed (`ndjson`): the same bytes as the one-process
-export of the dicts, in about half the wall time on two cores.
+export of the dicts (bench/RESULTS.md has the times).
 """
 
 from __future__ import annotations
