@@ -36,6 +36,7 @@ from typing import Any
 
 from renalpath.interop.fhir import coded_import
 from renalpath.interop.fhir import codes as c
+from renalpath.interop.fhir.fastcheck import FastValidator
 from renalpath.interop.fhir.mapping import resource_id
 from renalpath.registry import vocab
 from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_CATEGORIES
@@ -151,7 +152,10 @@ def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, s
 
 
 def fhir_problem(res: Resource) -> str:
-    """'' when `fhir.resources` parses the resource, else the first problems it names."""
+    """'' when `fhir.resources` parses the resource, else the first problems it names.
+
+    The authority on what is valid; `read_fhir` asks it through `FastValidator`, which gives
+    the same answer without running it on every resource of a known layout (`fastcheck`)."""
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
@@ -614,6 +618,7 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
     """Read FHIR resources under `path` into registry rows (see module doc)."""
     reader = _Reader()
     out = reader.out
+    verdict = FastValidator(fhir_problem).problem
 
     def accounted(step: Any, where: Where, res: Resource) -> None:
         # Every resource ends mapped, skipped or in error: never silently dropped.
@@ -636,7 +641,7 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
         if res is None:
             reader.error(where, None, problem)
             continue
-        why = fhir_problem(res) if parse else ""
+        why = verdict(res) if parse else ""
         if why:
             reader.error(where, res, why)
             continue
