@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from renalpath.interop.fhir import fastcheck, importer
 from renalpath.interop.fhir.export import export_fhir
 from renalpath.interop.fhir.fastcheck import FastValidator
 from renalpath.interop.fhir.importer import fhir_problem, iter_resources
@@ -36,6 +37,7 @@ from tests.interop.fhir_fixtures import every_field_rows
 from tests.registry.registry_fixtures import write_folder
 
 EXAMPLES = int(os.environ.get("RENALPATH_FASTCHECK_EXAMPLES", "300"))
+STATS = os.environ.get("RENALPATH_FASTCHECK_STATS")  # a file: one line per example
 MCODE = REFDATA / "mcode" / "examples"
 
 Resource = dict[str, Any]
@@ -325,6 +327,50 @@ def test_fast_verdict_equals_fhir_resources_on_mutants(data: st.DataObject) -> N
     index = data.draw(st.integers(0, len(corpus) - 1), label="resource")
     mutant = _mutate(corpus[index], data, _pool())
     full = fhir_problem(copy.deepcopy(mutant))
+    path = _kind_of_case(warmed, mutant)
     # Twice: the first sight of a new valid shape plans it, the second uses the plan.
     assert warmed.problem(copy.deepcopy(mutant)) == full
     assert warmed.problem(copy.deepcopy(mutant)) == full
+    if STATS:
+        with open(STATS, "a", encoding="utf-8") as handle:
+            handle.write(f"{path} {'refused' if full else 'valid'}\n")
+
+
+def _kind_of_case(fast: FastValidator, res: Resource) -> str:
+    """Which path the fast validator takes for `res`: its shape planned, new, or unplannable."""
+    try:
+        plan = fast._plans.get(fastcheck._shape(res, []), "new")
+    except fastcheck._Unusual:
+        return "unusual"
+    return "new" if plan == "new" else "planned" if plan is not None else "full"
+
+
+# ------------------------------------------------------- the second process (large inputs)
+
+
+def _write_ndjson(folder: Path, resources: list[Resource]) -> Path:
+    folder.mkdir()
+    with (folder / "in.ndjson").open("w", encoding="utf-8") as handle:
+        for res in resources:
+            handle.write(json.dumps(res) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("broken", ["none", "bad date", "mapping trips"])
+def test_validating_in_a_second_process_gives_the_serial_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    resources = [copy.deepcopy(r) for r in _corpus() if r["resourceType"] != "Bundle"]
+    resources = [r for r in resources if not fhir_problem(r)]
+    if broken == "bad date":
+        patient = next(r for r in resources if r["resourceType"] == "Patient")
+        patient["birthDate"] = "1950-02-30"
+    elif broken == "mapping trips":
+        # Refused by FHIR (extension must be a list); mapped as if valid it raises.
+        resources.insert(3, {"resourceType": "Condition", "id": "x", "extension": 5})
+    folder = _write_ndjson(tmp_path / "in", resources)
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 10**15)
+    serial = importer.read_fhir(folder).to_dict()
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    assert importer.read_fhir(folder).to_dict() == serial
+    assert bool(serial["errors"]) == (broken != "none")

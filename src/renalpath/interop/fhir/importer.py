@@ -26,10 +26,14 @@ status, CancerDiseaseStatus, SecondaryCancerCondition and cancer-related medicat
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import multiprocessing
+import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,8 @@ from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_C
 from renalpath.registry.spellings import tnm_meaning
 
 Resource = dict[str, Any]
+# Inputs at least this large are validated in a second process (`read_fhir`).
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 KIDNEY_SNOMED = "93849006"  # Primary malignant neoplasm of kidney (disorder)
 
 
@@ -181,6 +187,12 @@ def _profiles(res: Resource) -> set[str]:
     return set((res.get("meta") or {}).get("profile") or [])
 
 
+@functools.cache
+def _columns(file: str) -> tuple[str, ...]:
+    """A registry file's column names (the dictionary's property builds them on each call)."""
+    return tuple(FILES[file].column_names)
+
+
 def registry_rows(res: Resource) -> list[tuple[str, dict[str, str]]]:
     """(file, row) of every `registry-row` extension of a resource, in order."""
     out: list[tuple[str, dict[str, str]]] = []
@@ -191,7 +203,7 @@ def registry_rows(res: Resource) -> list[tuple[str, dict[str, str]]]:
         file = next((s.get("valueCode") for s in subs if s.get("url") == "file"), None)
         if file not in FILES:
             raise ValueError(f"registry-row extension names unknown file {file!r}")
-        row = {col: "" for col in FILES[file].column_names}
+        row = dict.fromkeys(_columns(file), "")
         for s in subs:
             if s.get("url") == "file":
                 continue
@@ -615,10 +627,57 @@ class _Reader:
 
 
 def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
-    """Read FHIR resources under `path` into registry rows (see module doc)."""
+    """Read FHIR resources under `path` into registry rows (see module doc).
+
+    A large input is validated in a second process while this one maps every resource as if
+    valid (validation is most of the work, and the machine has a second core). When the
+    worker finds nothing to refuse, that mapping is the one a validated read gives; when it
+    refuses something, or the optimistic mapping trips on a resource that validation would
+    have refused, the read is done again with the worker's verdicts: the result is always
+    the serial one."""
+    if not parse:
+        return _read(path, None)
+    if _input_bytes(path) >= PARALLEL_MIN_BYTES and len(os.sched_getaffinity(0)) >= 2:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            refused = pool.submit(_refused, path)
+            try:
+                optimistic: FhirReadResult | None = _read(path, lambda _ordinal, _res: "")
+            except Exception:  # a resource the worker will refuse; see below
+                optimistic = None
+            try:
+                verdicts = refused.result()
+            except Exception:  # the serial read meets the same problem, at its place
+                verdicts = None
+        if verdicts is not None:
+            if not verdicts and optimistic is not None:
+                return optimistic
+            return _read(path, lambda ordinal, _res: verdicts.get(ordinal, ""))
+    fast = FastValidator(fhir_problem).problem
+    return _read(path, lambda _ordinal, res: fast(res))
+
+
+def _input_bytes(path: Path) -> int:
+    files = path.iterdir() if path.is_dir() else [path]
+    return sum(f.stat().st_size for f in files if f.suffix in (".ndjson", ".json"))
+
+
+def _refused(path: Path) -> dict[int, str]:
+    """The problem of every resource `fhir.resources` refuses, by ordinal (in a worker)."""
+    fast = FastValidator(fhir_problem).problem
+    found: dict[int, str] = {}
+    for ordinal, (_, res, _) in enumerate(iter_resources(path)):
+        why = fast(res) if res is not None else ""
+        if why:
+            found[ordinal] = why
+    return found
+
+
+def _read(path: Path, verdict: Callable[[int, Resource], str] | None) -> FhirReadResult:
+    """The two passes; `verdict(ordinal, resource)` is '' or why FHIR refuses it (None: not
+    validated)."""
     reader = _Reader()
     out = reader.out
-    verdict = FastValidator(fhir_problem).problem
 
     def accounted(step: Any, where: Where, res: Resource) -> None:
         # Every resource ends mapped, skipped or in error: never silently dropped.
@@ -641,7 +700,7 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
         if res is None:
             reader.error(where, None, problem)
             continue
-        why = verdict(res) if parse else ""
+        why = verdict(ordinal, res) if verdict is not None else ""
         if why:
             reader.error(where, res, why)
             continue
