@@ -348,29 +348,51 @@ def _kind_of_case(fast: FastValidator, res: Resource) -> str:
 # ------------------------------------------------------- the second process (large inputs)
 
 
-def _write_ndjson(folder: Path, resources: list[Resource]) -> Path:
+def _write_ndjson(folder: Path, resources: list[Resource], extra: list[str]) -> Path:
     folder.mkdir()
     with (folder / "in.ndjson").open("w", encoding="utf-8") as handle:
         for res in resources:
             handle.write(json.dumps(res) + "\n")
+        handle.writelines(extra)
     return folder
 
 
-@pytest.mark.parametrize("broken", ["none", "bad date", "mapping trips"])
-def test_validating_in_a_second_process_gives_the_serial_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+@pytest.mark.parametrize(
+    "case", ["valid", "bad date", "mapping trips", "not JSON", "escapes and a Bundle"]
+)
+def test_the_optimistic_two_process_read_gives_the_serial_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    resources = [copy.deepcopy(r) for r in _corpus() if r["resourceType"] != "Bundle"]
-    resources = [r for r in resources if not fhir_problem(r)]
-    if broken == "bad date":
+    corpus = [copy.deepcopy(r) for r in _corpus() if not fhir_problem(r)]
+    resources = [r for r in corpus if r["resourceType"] != "Bundle"]
+    extra: list[str] = []
+    if case == "bad date":
         patient = next(r for r in resources if r["resourceType"] == "Patient")
         patient["birthDate"] = "1950-02-30"
-    elif broken == "mapping trips":
+    elif case == "mapping trips":
         # Refused by FHIR (extension must be a list); mapped as if valid it raises.
         resources.insert(3, {"resourceType": "Condition", "id": "x", "extension": 5})
-    folder = _write_ndjson(tmp_path / "in", resources)
+    elif case == "not JSON":
+        extra.append("{not json\n")
+    elif case == "escapes and a Bundle":
+        # Lines pass 1 must parse although no plain "Patient", "Condition" or "Bundle" shows
+        # (an escaped type), a Bundle line (several resources), and blank lines.
+        patients = [r for r in resources if r["resourceType"] == "Patient"]
+        resources = [r for r in resources if r["resourceType"] != "Patient"]
+        for res in patients:
+            text = json.dumps(res).replace('"Patient"', '"Pati\\u0065nt"', 1)
+            extra += [text + "\n", "  \n"]
+        extra.append(json.dumps(next(r for r in corpus if r["resourceType"] == "Bundle")) + "\n")
+    folder = _write_ndjson(tmp_path / "in", resources, extra)
     monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 10**15)
     serial = importer.read_fhir(folder).to_dict()
     monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
     assert importer.read_fhir(folder).to_dict() == serial
-    assert bool(serial["errors"]) == (broken != "none")
+    assert bool(serial["errors"]) == (case not in ("valid", "escapes and a Bundle")), serial[
+        "errors"
+    ][:3]
+    assert serial["mapped"] > 0
+    # The optimistic read alone (no fallback) gives the serial result when nothing is refused.
+    if not serial["errors"]:
+        assert importer._read_optimistic(folder).to_dict() == serial
+        assert not importer._worker_finds_refusal(folder)

@@ -108,8 +108,9 @@ class FhirReadResult:
 # ------------------------------------------------------------------------------ reading
 
 
-def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
-    """(where, resource or None, parse problem) for every resource under `path`."""
+def _sources(path: Path) -> Iterator[tuple[str, int, str]]:
+    """(file name, line, text) of every non-blank NDJSON line and every JSON file under
+    `path` (line 1)."""
     files = (
         sorted(
             p
@@ -122,11 +123,47 @@ def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
     for f in files:
         with f.open(encoding="utf-8") as handle:
             if f.suffix == ".ndjson":
+                name = f.name
                 for n, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield from _parsed(Where(f.name, n), line)
+                    if not line.isspace():  # (a line read from a file is never empty)
+                        yield name, n, line
             else:
-                yield from _parsed(Where(f.name, 1), handle.read())
+                yield f.name, 1, handle.read()
+
+
+def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
+    """(where, resource or None, parse problem) for every resource under `path`."""
+    for name, line, text in _sources(path):
+        yield from _parsed(Where(name, line), text)
+
+
+# A text left unparsed by `_numbered`: one resource (see `_single`), and its place (not
+# made: nobody reports on an unread resource).
+UNREAD: Any = object()
+_UNREAD_AT = Where("", 0)
+
+
+def _single(text: str) -> bool:
+    """Whether `text` gives exactly one (resource, problem) to `_parsed`: only a Bundle gives
+    several, and without a backslash (no JSON escape) its type is spelled out literally."""
+    return '"Bundle"' not in text and "\\" not in text
+
+
+def _numbered(
+    path: Path, parse: Callable[[int, str], bool]
+) -> Iterator[tuple[int, Where, Resource | None, str]]:
+    """(ordinal, where, resource, problem) of every resource under `path`, numbered as
+    `iter_resources` yields them; a text of one resource that `parse(ordinal, text)` declines
+    is not parsed (its resource is `UNREAD`, its place `_UNREAD_AT`)."""
+    ordinal = 0
+    for name, line, text in _sources(path):
+        if _single(text) and not parse(ordinal, text):
+            yield ordinal, _UNREAD_AT, UNREAD, ""
+            ordinal += 1
+            continue
+        for inner, res, problem in _parsed(Where(name, line), text):
+            yield ordinal, inner, res, problem
+            ordinal += 1
 
 
 def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, str]]:
@@ -629,32 +666,31 @@ class _Reader:
 def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
     """Read FHIR resources under `path` into registry rows (see module doc).
 
-    A large input is validated in a second process while this one maps every resource as if
-    valid (validation is most of the work, and the machine has a second core). When the
-    worker finds nothing to refuse, that mapping is the one a validated read gives; when it
-    refuses something, or the optimistic mapping trips on a resource that validation would
-    have refused, the read is done again with the worker's verdicts: the result is always
-    the serial one."""
+    Validation is most of the work. A large input is therefore read *optimistically* on two
+    cores: a worker process validates three resources in four (by ordinal) while this process
+    maps every resource as if valid and validates the fourth; pass 1 then need not even parse
+    a line that cannot be a Patient, a Condition, a Bundle or a stage group (it is deferred to
+    pass 2 either way). When neither finds a resource to refuse, that mapping is exactly the
+    serial one (every verdict was ''); when either does, or anything fails, the serial read
+    is done instead, so refusals and their reports are always the serial ones."""
     if not parse:
         return _read(path, None)
     if _input_bytes(path) >= PARALLEL_MIN_BYTES and len(os.sched_getaffinity(0)) >= 2:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            refused = pool.submit(_refused, path)
+            worker = pool.submit(_worker_finds_refusal, path)
             try:
-                optimistic: FhirReadResult | None = _read(path, lambda _ordinal, _res: "")
-            except Exception:  # a resource the worker will refuse; see below
+                optimistic: FhirReadResult | None = _read_optimistic(path)
+            except Exception:  # a refusal (or a failure the serial read meets in its turn)
                 optimistic = None
             try:
-                verdicts = refused.result()
-            except Exception:  # the serial read meets the same problem, at its place
-                verdicts = None
-        if verdicts is not None:
-            if not verdicts and optimistic is not None:
-                return optimistic
-            return _read(path, lambda ordinal, _res: verdicts.get(ordinal, ""))
+                refused = worker.result()
+            except Exception:
+                refused = True
+        if optimistic is not None and not refused:
+            return optimistic
     fast = FastValidator(fhir_problem).problem
-    return _read(path, lambda _ordinal, res: fast(res))
+    return _read(path, lambda res: fast(res))
 
 
 def _input_bytes(path: Path) -> int:
@@ -662,20 +698,53 @@ def _input_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in files if f.suffix in (".ndjson", ".json"))
 
 
-def _refused(path: Path) -> dict[int, str]:
-    """The problem of every resource `fhir.resources` refuses, by ordinal (in a worker)."""
+def _workers_share(ordinal: int) -> bool:
+    """The resources the worker validates (three in four: it has nothing else to do)."""
+    return ordinal % 4 != 0
+
+
+def _worker_finds_refusal(path: Path) -> bool:
+    """Whether any resource of the worker's share is refused or not even a resource."""
     fast = FastValidator(fhir_problem).problem
-    found: dict[int, str] = {}
-    for ordinal, (_, res, _) in enumerate(iter_resources(path)):
-        why = fast(res) if res is not None else ""
-        if why:
-            found[ordinal] = why
-    return found
+    for ordinal, _, res, _problem in _numbered(path, lambda o, _text: _workers_share(o)):
+        if res is UNREAD or not _workers_share(ordinal):
+            continue
+        if res is None or fast(res):
+            return True
+    return False
 
 
-def _read(path: Path, verdict: Callable[[int, Resource], str] | None) -> FhirReadResult:
-    """The two passes; `verdict(ordinal, resource)` is '' or why FHIR refuses it (None: not
-    validated)."""
+class _Refused(Exception):
+    """The optimistic read met a resource the serial read refuses."""
+
+
+# Pass 1 must parse these (`_Reader.first`): everything else is only deferred to pass 2.
+_PASS_1_WORDS = ('"Patient"', '"Condition"', '"hasMember"')
+
+
+def _read_optimistic(path: Path) -> FhirReadResult:
+    """`_read` with every verdict '', validating this process's share (raises `_Refused`)."""
+    fast = FastValidator(fhir_problem).problem
+
+    def ours(ordinal: int, res: Resource | None) -> str:
+        if res is None or (not _workers_share(ordinal) and fast(res)):
+            raise _Refused
+        return ""
+
+    return _read(path, None, check=ours, lazy=True)
+
+
+def _read(
+    path: Path,
+    verdict: Callable[[Resource], str] | None,
+    *,
+    check: Callable[[int, Resource | None], str] | None = None,
+    lazy: bool = False,
+) -> FhirReadResult:
+    """The two passes. `verdict(resource)`: '' or why FHIR refuses it (None: not validated).
+    `check` and `lazy`: the optimistic read (see `read_fhir`): `check(ordinal, resource)` is
+    asked about every resource parsed, in both passes, and pass 1 leaves unparsed the lines
+    that cannot matter to it."""
     reader = _Reader()
     out = reader.out
 
@@ -694,29 +763,44 @@ def _read(path: Path, verdict: Callable[[int, Resource], str] | None) -> FhirRea
         ):
             reader.error(where, res, "internal: resource neither mapped nor reported")
 
-    for ordinal, (where, res, problem) in enumerate(iter_resources(path)):
+    def pass_1_parses(_ordinal: int, text: str) -> bool:
+        return not lazy or any(word in text for word in _PASS_1_WORDS)
+
+    for ordinal, where, res, problem in _numbered(path, pass_1_parses):
         out.resources += 1
         reader.ordinal = ordinal
+        if res is UNREAD:
+            # One resource, not a Patient, Condition or Bundle, without hasMember: `first`
+            # would only defer it.
+            reader.deferred.append(ordinal)
+            continue
+        if check is not None:
+            check(ordinal, res)
         if res is None:
             reader.error(where, None, problem)
             continue
-        why = verdict(ordinal, res) if verdict is not None else ""
+        why = verdict(res) if verdict is not None else ""
         if why:
             reader.error(where, res, why)
             continue
         accounted(reader.first, where, res)
     reader.finish_patients()
     out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
-    # Pass 2 reads the files again, one resource at a time, taking the deferred ones (already
-    # parsed and validated in pass 1) in the same order.
+    # Pass 2 reads the files again, one resource at a time, parsing only the deferred ones
+    # (already parsed and validated in pass 1, unless optimistic), in the same order.
     wanted = iter(reader.deferred)
-    next_wanted = next(wanted, None)
-    for ordinal, (where, res, _) in enumerate(iter_resources(path)):
-        if next_wanted is None:
+    # The next deferred ordinal; `_numbered` reads it when it reaches the next text.
+    next_wanted: list[int | None] = [next(wanted, None)]
+    for ordinal, where, res, _ in _numbered(path, lambda o, _text: o == next_wanted[0]):
+        if next_wanted[0] is None:
             break
-        if ordinal != next_wanted or res is None:
+        if ordinal != next_wanted[0]:
             continue
-        next_wanted = next(wanted, None)
+        next_wanted[0] = next(wanted, None)
+        if check is not None:
+            check(ordinal, res)
+        if res is None or res is UNREAD:
+            continue
         accounted(reader.second, where, res)
     coded_import.finish(reader)
     return out
