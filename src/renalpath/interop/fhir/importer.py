@@ -33,7 +33,6 @@ import os
 import re
 from array import array
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -676,21 +675,45 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
     if not parse:
         return _read(path, None)
     if _input_bytes(path) >= PARALLEL_MIN_BYTES and len(os.sched_getaffinity(0)) >= 2:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            worker = pool.submit(_worker_finds_refusal, path)
-            try:
-                optimistic: FhirReadResult | None = _read_optimistic(path)
-            except Exception:  # a refusal (or a failure the serial read meets in its turn)
-                optimistic = None
-            try:
-                refused = worker.result()
-            except Exception:
-                refused = True
-        if optimistic is not None and not refused:
+        optimistic = _read_on_two_cores(path)
+        if optimistic is not None:
             return optimistic
     fast = FastValidator(fhir_problem).problem
     return _read(path, lambda res: fast(res))
+
+
+def _read_on_two_cores(path: Path) -> FhirReadResult | None:
+    """The optimistic read (see `read_fhir`), or None when something is to be refused."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_worker, args=(path, send), daemon=True)
+    worker.start()
+    send.close()
+    said: list[bool] = []  # the worker's one message: whether it found a refusal
+
+    def worker_refused() -> bool:
+        if not said and receive.poll():
+            try:
+                said.append(bool(receive.recv()))
+            except (EOFError, OSError):  # it died: the serial read will say why
+                said.append(True)
+        return bool(said) and said[0]
+
+    try:
+        optimistic: FhirReadResult | None = _read_optimistic(path, worker_refused)
+    except Exception:  # a refusal (or a failure the serial read meets in its turn)
+        optimistic = None
+    if optimistic is not None and not said:
+        try:
+            said.append(bool(receive.recv()))
+        except (EOFError, OSError):
+            said.append(True)
+    if optimistic is None or said[0]:
+        worker.terminate()  # its work is no longer needed
+        optimistic = None
+    worker.join()
+    receive.close()
+    return optimistic
 
 
 def _input_bytes(path: Path) -> int:
@@ -714,6 +737,16 @@ def _worker_finds_refusal(path: Path) -> bool:
     return False
 
 
+def _worker(path: Path, send: Any) -> None:
+    """The worker process: sends whether its share holds a refusal (True on any failure)."""
+    try:
+        found = _worker_finds_refusal(path)
+    except BaseException:
+        found = True
+    send.send(found)
+    send.close()
+
+
 class _Refused(Exception):
     """The optimistic read met a resource the serial read refuses."""
 
@@ -722,12 +755,15 @@ class _Refused(Exception):
 _PASS_1_WORDS = ('"Patient"', '"Condition"', '"hasMember"')
 
 
-def _read_optimistic(path: Path) -> FhirReadResult:
-    """`_read` with every verdict '', validating this process's share (raises `_Refused`)."""
+def _read_optimistic(path: Path, stop: Callable[[], bool] = lambda: False) -> FhirReadResult:
+    """`_read` with every verdict '', validating this process's share; raises `_Refused` on
+    a refusal of its own, or when `stop()` (asked now and then) says the worker found one."""
     fast = FastValidator(fhir_problem).problem
 
     def ours(ordinal: int, res: Resource | None) -> str:
         if res is None or (not _workers_share(ordinal) and fast(res)):
+            raise _Refused
+        if ordinal % 4096 == 0 and stop():
             raise _Refused
         return ""
 
