@@ -687,7 +687,12 @@ def _read_on_two_cores(path: Path) -> FhirReadResult | None:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker, args=(path, send), daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except (AssertionError, OSError):  # in a daemonic process, or no process to be had
+        receive.close()
+        send.close()
+        return None
     send.close()
     said: list[bool] = []  # the worker's one message: whether it found a refusal
 
