@@ -26,22 +26,28 @@ status, CancerDiseaseStatus, SecondaryCancerCondition and cancer-related medicat
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import multiprocessing
+import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from renalpath.interop.fhir import coded_import
 from renalpath.interop.fhir import codes as c
+from renalpath.interop.fhir.fastcheck import FastValidator
 from renalpath.interop.fhir.mapping import resource_id
 from renalpath.registry import vocab
 from renalpath.registry.dictionary import FILES, M_CATEGORIES, N_CATEGORIES, T_CATEGORIES
 from renalpath.registry.spellings import tnm_meaning
 
 Resource = dict[str, Any]
+# Inputs at least this large are validated in a second process (`read_fhir`).
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 KIDNEY_SNOMED = "93849006"  # Primary malignant neoplasm of kidney (disorder)
 
 
@@ -101,8 +107,9 @@ class FhirReadResult:
 # ------------------------------------------------------------------------------ reading
 
 
-def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
-    """(where, resource or None, parse problem) for every resource under `path`."""
+def _sources(path: Path) -> Iterator[tuple[str, int, str]]:
+    """(file name, line, text) of every non-blank NDJSON line and every JSON file under
+    `path` (line 1)."""
     files = (
         sorted(
             p
@@ -115,11 +122,47 @@ def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
     for f in files:
         with f.open(encoding="utf-8") as handle:
             if f.suffix == ".ndjson":
+                name = f.name
                 for n, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield from _parsed(Where(f.name, n), line)
+                    if not line.isspace():  # (a line read from a file is never empty)
+                        yield name, n, line
             else:
-                yield from _parsed(Where(f.name, 1), handle.read())
+                yield f.name, 1, handle.read()
+
+
+def iter_resources(path: Path) -> Iterator[tuple[Where, Resource | None, str]]:
+    """(where, resource or None, parse problem) for every resource under `path`."""
+    for name, line, text in _sources(path):
+        yield from _parsed(Where(name, line), text)
+
+
+# A text left unparsed by `_numbered`: one resource (see `_single`), and its place (not
+# made: nobody reports on an unread resource).
+UNREAD: Any = object()
+_UNREAD_AT = Where("", 0)
+
+
+def _single(text: str) -> bool:
+    """Whether `text` gives exactly one (resource, problem) to `_parsed`: only a Bundle gives
+    several, and without a backslash (no JSON escape) its type is spelled out literally."""
+    return '"Bundle"' not in text and "\\" not in text
+
+
+def _numbered(
+    path: Path, parse: Callable[[int, str], bool]
+) -> Iterator[tuple[int, Where, Resource | None, str]]:
+    """(ordinal, where, resource, problem) of every resource under `path`, numbered as
+    `iter_resources` yields them; a text of one resource that `parse(ordinal, text)` declines
+    is not parsed (its resource is `UNREAD`, its place `_UNREAD_AT`)."""
+    ordinal = 0
+    for name, line, text in _sources(path):
+        if _single(text) and not parse(ordinal, text):
+            yield ordinal, _UNREAD_AT, UNREAD, ""
+            ordinal += 1
+            continue
+        for inner, res, problem in _parsed(Where(name, line), text):
+            yield ordinal, inner, res, problem
+            ordinal += 1
 
 
 def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, str]]:
@@ -151,7 +194,10 @@ def _parsed(where: Where, text: str) -> Iterator[tuple[Where, Resource | None, s
 
 
 def fhir_problem(res: Resource) -> str:
-    """'' when `fhir.resources` parses the resource, else the first problems it names."""
+    """'' when `fhir.resources` parses the resource, else the first problems it names.
+
+    The authority on what is valid; `read_fhir` asks it through `FastValidator`, which gives
+    the same answer without running it on every resource of a known layout (`fastcheck`)."""
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
@@ -177,6 +223,12 @@ def _profiles(res: Resource) -> set[str]:
     return set((res.get("meta") or {}).get("profile") or [])
 
 
+@functools.cache
+def _columns(file: str) -> tuple[str, ...]:
+    """A registry file's column names (the dictionary's property builds them on each call)."""
+    return tuple(FILES[file].column_names)
+
+
 def registry_rows(res: Resource) -> list[tuple[str, dict[str, str]]]:
     """(file, row) of every `registry-row` extension of a resource, in order."""
     out: list[tuple[str, dict[str, str]]] = []
@@ -187,7 +239,7 @@ def registry_rows(res: Resource) -> list[tuple[str, dict[str, str]]]:
         file = next((s.get("valueCode") for s in subs if s.get("url") == "file"), None)
         if file not in FILES:
             raise ValueError(f"registry-row extension names unknown file {file!r}")
-        row = {col: "" for col in FILES[file].column_names}
+        row = dict.fromkeys(_columns(file), "")
         for s in subs:
             if s.get("url") == "file":
                 continue
@@ -611,7 +663,129 @@ class _Reader:
 
 
 def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
-    """Read FHIR resources under `path` into registry rows (see module doc)."""
+    """Read FHIR resources under `path` into registry rows (see module doc).
+
+    Validation is most of the work. A large input is therefore read *optimistically* on two
+    cores: a worker process validates three resources in four (by ordinal) while this process
+    maps every resource as if valid and validates the fourth; pass 1 then need not even parse
+    a line that cannot be a Patient, a Condition, a Bundle or a stage group (it is deferred to
+    pass 2 either way). When neither finds a resource to refuse, that mapping is exactly the
+    serial one (every verdict was ''); when either does, or anything fails, the serial read
+    is done instead, so refusals and their reports are always the serial ones."""
+    if not parse:
+        return _read(path, None)
+    if _input_bytes(path) >= PARALLEL_MIN_BYTES and len(os.sched_getaffinity(0)) >= 2:
+        optimistic = _read_on_two_cores(path)
+        if optimistic is not None:
+            return optimistic
+    fast = FastValidator(fhir_problem).problem
+    return _read(path, lambda res: fast(res))
+
+
+def _read_on_two_cores(path: Path) -> FhirReadResult | None:
+    """The optimistic read (see `read_fhir`), or None when something is to be refused."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_worker, args=(path, send), daemon=True)
+    try:
+        worker.start()
+    except (AssertionError, OSError):  # in a daemonic process, or no process to be had
+        receive.close()
+        send.close()
+        return None
+    send.close()
+    said: list[bool] = []  # the worker's one message: whether it found a refusal
+
+    def worker_refused() -> bool:
+        if not said and receive.poll():
+            try:
+                said.append(bool(receive.recv()))
+            except (EOFError, OSError):  # it died: the serial read will say why
+                said.append(True)
+        return bool(said) and said[0]
+
+    try:
+        optimistic: FhirReadResult | None = _read_optimistic(path, worker_refused)
+    except Exception:  # a refusal (or a failure the serial read meets in its turn)
+        optimistic = None
+    if optimistic is not None and not said:
+        try:
+            said.append(bool(receive.recv()))
+        except (EOFError, OSError):
+            said.append(True)
+    if optimistic is None or said[0]:
+        worker.terminate()  # its work is no longer needed
+        optimistic = None
+    worker.join()
+    receive.close()
+    return optimistic
+
+
+def _input_bytes(path: Path) -> int:
+    files = path.iterdir() if path.is_dir() else [path]
+    return sum(f.stat().st_size for f in files if f.suffix in (".ndjson", ".json"))
+
+
+def _workers_share(ordinal: int) -> bool:
+    """The resources the worker validates (three in four: it has nothing else to do)."""
+    return ordinal % 4 != 0
+
+
+def _worker_finds_refusal(path: Path) -> bool:
+    """Whether any resource of the worker's share is refused or not even a resource."""
+    fast = FastValidator(fhir_problem).problem
+    for ordinal, _, res, _problem in _numbered(path, lambda o, _text: _workers_share(o)):
+        if res is UNREAD or not _workers_share(ordinal):
+            continue
+        if res is None or fast(res):
+            return True
+    return False
+
+
+def _worker(path: Path, send: Any) -> None:
+    """The worker process: sends whether its share holds a refusal (True on any failure)."""
+    try:
+        found = _worker_finds_refusal(path)
+    except BaseException:
+        found = True
+    send.send(found)
+    send.close()
+
+
+class _Refused(Exception):
+    """The optimistic read met a resource the serial read refuses."""
+
+
+# Pass 1 must parse these (`_Reader.first`): everything else is only deferred to pass 2.
+_PASS_1_WORDS = ('"Patient"', '"Condition"', '"hasMember"')
+
+
+def _read_optimistic(path: Path, stop: Callable[[], bool] = lambda: False) -> FhirReadResult:
+    """`_read` with every verdict '', validating this process's share; raises `_Refused` on
+    a refusal of its own, or when `stop()` (asked now and then) says the worker found one."""
+    fast = FastValidator(fhir_problem).problem
+
+    def ours(ordinal: int, res: Resource | None) -> str:
+        if res is None or (not _workers_share(ordinal) and fast(res)):
+            raise _Refused
+        if ordinal % 4096 == 0 and stop():
+            raise _Refused
+        return ""
+
+    return _read(path, None, check=ours, lazy=True)
+
+
+def _read(
+    path: Path,
+    verdict: Callable[[Resource], str] | None,
+    *,
+    check: Callable[[int, Resource | None], str] | None = None,
+    lazy: bool = False,
+) -> FhirReadResult:
+    """The two passes. `verdict(resource)`: '' or why FHIR refuses it (None: not validated).
+    `check` and `lazy`: the optimistic read (see `read_fhir`): `check(ordinal, resource)` is
+    asked about every resource parsed, in both passes, and pass 1 leaves unparsed the lines
+    that cannot matter to it."""
     reader = _Reader()
     out = reader.out
 
@@ -630,29 +804,44 @@ def read_fhir(path: Path, *, parse: bool = True) -> FhirReadResult:
         ):
             reader.error(where, res, "internal: resource neither mapped nor reported")
 
-    for ordinal, (where, res, problem) in enumerate(iter_resources(path)):
+    def pass_1_parses(_ordinal: int, text: str) -> bool:
+        return not lazy or any(word in text for word in _PASS_1_WORDS)
+
+    for ordinal, where, res, problem in _numbered(path, pass_1_parses):
         out.resources += 1
         reader.ordinal = ordinal
+        if res is UNREAD:
+            # One resource, not a Patient, Condition or Bundle, without hasMember: `first`
+            # would only defer it.
+            reader.deferred.append(ordinal)
+            continue
+        if check is not None:
+            check(ordinal, res)
         if res is None:
             reader.error(where, None, problem)
             continue
-        why = fhir_problem(res) if parse else ""
+        why = verdict(res) if verdict is not None else ""
         if why:
             reader.error(where, res, why)
             continue
         accounted(reader.first, where, res)
     reader.finish_patients()
     out.mapped += sum(1 for ref, *_ in reader.pending if ref in reader.kidney_patients)
-    # Pass 2 reads the files again, one resource at a time, taking the deferred ones (already
-    # parsed and validated in pass 1) in the same order.
+    # Pass 2 reads the files again, one resource at a time, parsing only the deferred ones
+    # (already parsed and validated in pass 1, unless optimistic), in the same order.
     wanted = iter(reader.deferred)
-    next_wanted = next(wanted, None)
-    for ordinal, (where, res, _) in enumerate(iter_resources(path)):
-        if next_wanted is None:
+    # The next deferred ordinal; `_numbered` reads it when it reaches the next text.
+    next_wanted: list[int | None] = [next(wanted, None)]
+    for ordinal, where, res, _ in _numbered(path, lambda o, _text: o == next_wanted[0]):
+        if next_wanted[0] is None:
             break
-        if ordinal != next_wanted or res is None:
+        if ordinal != next_wanted[0]:
             continue
-        next_wanted = next(wanted, None)
+        next_wanted[0] = next(wanted, None)
+        if check is not None:
+            check(ordinal, res)
+        if res is None or res is UNREAD:
+            continue
         accounted(reader.second, where, res)
     coded_import.finish(reader)
     return out
