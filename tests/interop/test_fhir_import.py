@@ -118,3 +118,24 @@ def test_a_kidney_tumour_without_laterality_is_an_error(examples: Path, tmp_path
     read = read_fhir(tmp_path / "bundle.json")
     assert [n.resource for n in read.errors] == ["Condition/primary-cancer-condition-jenny-m"]
     assert "laterality" in read.errors[0].reason
+
+
+def test_a_resource_type_that_is_not_a_name_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """`resourceType` missing in a Bundle entry, or a number or a list, used to raise inside
+    the validator (KeyError, TypeError) and end the whole import with a traceback."""
+    lines = [
+        {"resourceType": 0, "id": "x"},
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": {"id": "y"}}, {"resource": {"resourceType": ["Patient"]}}],
+        },
+        {"resourceType": "Nonsense"},
+    ]
+    (tmp_path / "a.ndjson").write_text("".join(json.dumps(r) + "\n" for r in lines), "utf-8")
+    read = read_fhir(tmp_path)
+    assert read.resources == 4
+    reasons = [n.render() for n in read.errors]
+    assert len(reasons) == 4, reasons
+    assert sum("resourceType missing or not a string" in r for r in reasons) == 3
+    assert "unknown resource type 'Nonsense'" in reasons[3]

@@ -200,10 +200,15 @@ def fhir_problem(res: Resource) -> str:
     the same answer without running it on every resource of a known layout (`fastcheck`)."""
     from fhir.resources.R4B import get_fhir_model_class
 
+    kind = res.get("resourceType")
+    if not isinstance(kind, str):
+        # A Bundle entry without one, or a type that is not a name (the model lookup would
+        # raise TypeError on it): refused like any unreadable resource, never a crash.
+        return "not a FHIR resource (resourceType missing or not a string)"
     try:
-        model = get_fhir_model_class(res["resourceType"])
+        model = get_fhir_model_class(kind)
     except (KeyError, ValueError):
-        return f"unknown resource type {res['resourceType']!r}"
+        return f"unknown resource type {kind!r}"
     try:
         model.model_validate(res)
     except Exception as err:  # pydantic.ValidationError; the library may raise others too
