@@ -35,6 +35,7 @@ from renalpath.web.limits import BodyLimitMiddleware, BodyLimits
 from renalpath.web.security import SecurityHeadersMiddleware
 from renalpath.web.settings import WebSettings, settings_from_env
 from renalpath.web.templating import STATIC_DIR, render
+from renalpath.web.upload_spool import SpoolCleanup
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "renalpath_session"
@@ -81,6 +82,7 @@ def create_app(settings: WebSettings, accounts: AccountStore | None = None) -> F
         https_only=settings.https_only,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.https_only)
+    app.add_middleware(SpoolCleanup)  # outermost: runs after every answer, even an error
     install_handlers(app)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -26,6 +26,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
 from renalpath.registry.db import make_engine
+from renalpath.web import upload_spool
 from renalpath.web.auth import (
     ROLES,
     LoginRequired,
@@ -34,6 +35,7 @@ from renalpath.web.auth import (
     bearer_token,
     current_principal,
 )
+from renalpath.web.limits import UPLOAD_PATHS
 from renalpath.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS
 from renalpath.web.settings import WebSettings
 
@@ -80,11 +82,27 @@ async def require_csrf(request: Request) -> None:
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None:
         ctype = request.headers.get("content-type", "")
-        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        if request.url.path in UPLOAD_PATHS and upload_spool.is_multipart(request):
+            # an upload: streamed to disk and read once (the route reads the same form)
+            supplied = (await _multipart_fields(request)).get(CSRF_FIELD)
+        elif ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             value = (await request.form()).get(CSRF_FIELD)
             supplied = value if isinstance(value, str) else None
     if not isinstance(expected, str) or not supplied or not hmac.compare_digest(expected, supplied):
         raise HTTPException(403, "CSRF token missing or invalid; reload the page and try again")
+
+
+async def _multipart_fields(request: Request) -> dict[str, str]:
+    """The text fields of a multipart form, its file parts spooled (`upload_spool.form_of`).
+
+    A refused upload (too large, malformed) still yields the fields read before the refusal:
+    the CSRF token comes first in the page's form, and the route then gives the refusal.
+    """
+    try:
+        form = await upload_spool.form_of(request, settings_of(request).max_upload_bytes)
+    except upload_spool.FormRefused as err:
+        return err.fields
+    return form.fields
 
 
 # ---------------------------------------------------------------------- registry, settings

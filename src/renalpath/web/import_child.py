@@ -1,7 +1,8 @@
 """The part of a web import that runs in the import process (`offload`, kind "import").
 
-It gets the folder the parent unpacked and checked, builds its own engine from the database
-URL and runs `import_folder`.  What goes back to the parent must pickle and stay small, so
+It gets the path of the zip the server spooled to disk (`upload_zip` unpacks and checks it
+here, with the server's limits), builds its own engine from the database URL and runs
+`import_folder`.  What goes back to the parent must pickle and stay small, so
 the report is capped here (`capped_report`), before it crosses the process boundary; an
 expected refusal (a correction the folder would undo) comes back as a value with its status,
 and anything else as the text of its trace (some exceptions do not pickle).
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from renalpath.registry.db import make_engine
 from renalpath.registry.importer import ImportResult, import_folder
 from renalpath.registry.validate import Group
 from renalpath.web import offload
+from renalpath.web.upload_zip import UploadRefused, ZipLimits, unpack
 
 
 @dataclass
@@ -27,13 +30,15 @@ class ImportRequest:
     """What the child needs to run one import (all of it pickles)."""
 
     db_url: str
-    folder: str
+    folder: str  # the unpacked registry folder ("" until `unpack_then` has unpacked the zip)
     actor: str
     reason: str
     dry_run: bool
     update: bool
     max_issues: int  # the report cap of the parent (imports.REPORT_MAX_ISSUES)
     token: str | None = None  # the job id the child reports its stages under
+    zip_path: str = ""  # the upload as the server spooled it (in a folder of its own)
+    limits: ZipLimits | None = None  # the server's limits for unpacking it
 
 
 @dataclass
@@ -78,6 +83,27 @@ def outcome_of(result: ImportResult, max_issues: int) -> ImportOutcome:
     groups = result.report.groups()[:max_issues]
     result.report.issues = result.report.issues[:max_issues]
     return ImportOutcome(os.getpid(), result, report, groups)
+
+
+def unpack_then(
+    importer: Callable[[ImportRequest], ImportOutcome], request: ImportRequest
+) -> ImportOutcome:
+    """Unpack and check the spooled zip next to it, then `importer` on the folder.
+
+    In the import process (the server's event loop and interpreter lock never see the zip's
+    bytes); a refused zip is an expected answer, with its status.  `importer` is passed in
+    rather than named here so that the server decides which function runs (tests put
+    stand-ins there).
+    """
+    assert request.limits is not None, "the server sends its zip limits"
+    offload.report(request.token, "unpacking")
+    dest = Path(request.zip_path).parent / "unpacked"
+    try:
+        dest.mkdir()
+        folder = unpack(Path(request.zip_path), dest, request.limits)
+    except UploadRefused as err:
+        return ImportOutcome(os.getpid(), refusal=str(err), status=err.status)
+    return importer(replace(request, folder=str(folder)))
 
 
 def run_import(request: ImportRequest) -> ImportOutcome:

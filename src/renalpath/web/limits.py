@@ -122,11 +122,14 @@ def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
+UPLOAD_PATHS = ("/import", "/api/v1/import")  # the routes that take a file (a registry zip)
+
+
 @dataclass(frozen=True)
 class BodyLimits:
     default_bytes: int = 1024 * 1024
     upload_bytes: int = 51 * 1024 * 1024
-    upload_paths: tuple[str, ...] = ("/import", "/api/v1/import")
+    upload_paths: tuple[str, ...] = UPLOAD_PATHS
 
     def for_path(self, path: str) -> int:
         return self.upload_bytes if path in self.upload_paths else self.default_bytes

@@ -2,7 +2,9 @@
 checks, the import job, and `POST /api/v1/import` (the import page, `pages/imports.py`, runs
 the same job).
 
-The zip is unpacked into a private temporary folder with every member checked first: no
+The upload streams to a private temporary file (`upload_spool`: counted against
+`max_upload_bytes` as it arrives, parsed and written in a worker thread, never held whole in
+memory).  The zip is unpacked next to it with every member checked first (`upload_zip`): no
 absolute paths, no `..`, no links, only `.csv` and `.xlsx` files, bounded count.  Size and
 rows are measured on the bytes actually unpacked, not on the sizes the zip declares (which an
 attacker writes): past `MAX_UNPACKED_BYTES` or `MAX_ROWS` the upload is refused before the
@@ -17,41 +19,39 @@ diff and applies it only when the upload is sent again with "apply changes to ex
 records" ticked and a reason, which goes to the audit trail.
 
 Imports run as jobs (`import_jobs`): the API waits for its job, the page shows a running job's
-stage.  The upload is unpacked and checked in a worker thread, then imported in a separate
-process at a lower CPU priority (`offload`, `import_child`), one import at a time per server
-process: in a thread the import held the interpreter lock and every other request waited.
+stage.  Only the path of the spooled zip goes to the import process, which unpacks, checks
+and imports it at a lower CPU priority (`offload`, `import_child`), one import at a time per
+server process: in a thread the import held the interpreter lock and every other request
+waited.  The spooled folder is removed when the job ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import os
-import stat
-import tempfile
 import threading
-import zipfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from renalpath.errors import Refusal
 from renalpath.registry.audit import RevertConflict
 from renalpath.registry.importer import ImportResult, import_folder
-from renalpath.web import import_child, import_jobs, offload
+from renalpath.web import import_child, import_jobs, offload, upload_spool
 from renalpath.web.auth import Principal
 from renalpath.web.deps import actor_of, clinical_user, engine_of, require_csrf, settings_of
 from renalpath.web.errors import ERRORS, NO_REGISTRY, FieldError, body, documented
 from renalpath.web.import_child import ImportOutcome, ImportRequest
 from renalpath.web.import_jobs import ImportJob
+from renalpath.web.upload_spool import SpooledForm
+from renalpath.web.upload_zip import UploadRefused as UploadRefused  # re-exported
+from renalpath.web.upload_zip import ZipLimits
 from renalpath.web.workers import in_import_pool
 
 API_ERRORS = {**ERRORS, **documented({413: "Upload too large"}), **NO_REGISTRY}
@@ -69,96 +69,18 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.3g} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-class UploadRefused(Refusal, ValueError):
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _safe_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    members = [m for m in zf.infolist() if not m.is_dir()]
-    if not members:
-        raise UploadRefused("file: the zip is empty (expected the CSV files of a registry folder)")
-    if len(members) > MAX_MEMBERS:
-        raise UploadRefused(
-            f"file: {len(members)} files in the zip (allowed: at most {MAX_MEMBERS})"
-        )
-    total = 0
-    for m in members:
-        name = m.filename
-        path = PurePosixPath(name.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
-            raise UploadRefused(f"file: unsafe path {name!r} in the zip (zip-slip refused)")
-        mode = m.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise UploadRefused(f"file: {name!r} is a symbolic link (refused)")
-        if path.suffix.lower() not in (".csv", ".xlsx") and not path.name.startswith("."):
-            raise UploadRefused(
-                f"file: {name!r} is not a .csv or .xlsx file (allowed: registry CSV files or "
-                "workbooks)"
-            )
-        total += m.file_size
-    if total > MAX_UNPACKED_BYTES:
-        raise UploadRefused(
-            f"file: the zip unpacks to {total} bytes (allowed: at most {MAX_UNPACKED_BYTES})"
-        )
-    return [m for m in members if not PurePosixPath(m.filename).name.startswith(".")]
-
-
-def unpack(data: bytes, dest: Path) -> Path:
-    """Unpack checked members; return the folder holding the CSV files."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise UploadRefused(f"file: not a zip archive ({err})") from err
-    try:
-        with zf:
-            return _unpack_members(zf, dest)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
-        # a corrupt or falsified member (bad CRC, bad local header, unknown compression)
-        raise UploadRefused(f"file: the zip cannot be unpacked ({err})") from err
-
-
-def _unpack_members(zf: zipfile.ZipFile, dest: Path) -> Path:
-    """Unpack the checked members, measuring bytes and rows as they are written."""
-    members = _safe_members(zf)
-    folders = {PurePosixPath(m.filename).parent for m in members}
-    if len(folders) != 1:
-        raise UploadRefused(
-            "file: the CSV files must all be in one folder of the zip "
-            f"(found {', '.join(sorted(str(f) for f in folders))})"
-        )
-    total = rows = 0
-    for m in members:
-        target = dest / PurePosixPath(m.filename).name
-        with zf.open(m) as src, target.open("wb") as out:
-            written = 0
-            while chunk := src.read(1 << 20):
-                written += len(chunk)
-                total += len(chunk)
-                rows += chunk.count(b"\n")
-                if written > m.file_size:  # a lying header: stop, do not trust it
-                    raise UploadRefused(f"file: {m.filename!r} is larger than declared")
-                if total > MAX_UNPACKED_BYTES:
-                    raise UploadRefused(
-                        f"file: the zip unpacks to more than {MAX_UNPACKED_BYTES} bytes "
-                        f"(allowed: at most {MAX_UNPACKED_BYTES})"
-                    )
-                if rows > MAX_ROWS:
-                    raise UploadRefused(
-                        f"file: the CSV files hold more than {MAX_ROWS} rows "
-                        f"(allowed: at most {MAX_ROWS})"
-                    )
-                out.write(chunk)
-    return dest
-
-
 @dataclass(frozen=True)
 class Upload:
-    data: bytes
+    zip_path: Path  # the zip as spooled to disk, in a folder of its own
+    form: SpooledForm  # owns that folder
     reason: str
     dry_run: bool
     update: bool
+
+
+def zip_limits() -> ZipLimits:
+    """The limits of the moment (read at each upload: tests lower them)."""
+    return ZipLimits(MAX_UNPACKED_BYTES, MAX_ROWS, MAX_MEMBERS)
 
 
 def _flag(value: object) -> bool:
@@ -169,7 +91,8 @@ async def read_upload(request: Request) -> Upload:
     """The zip, the reason and the two choices; the zip at most `max_upload_bytes`.
 
     The whole request is already bounded (the body-limit middleware, with room for the form
-    around the file); this bounds the file itself.
+    around the file); this bounds the file itself, counted as it streams to disk
+    (`upload_spool`): the event loop never holds or parses the zip.
     """
     limit: int = settings_of(request).max_upload_bytes
     declared = request.headers.get("content-length")
@@ -178,20 +101,32 @@ async def read_upload(request: Request) -> Upload:
             f"file: upload of {declared} bytes is too large (allowed: at most {_mb(limit)})",
             413,
         )
-    form = await request.form()
-    upload = form.get("file")
-    reason = str(form.get("reason") or "").strip()
-    dry_run = form.get("action") == "validate" or _flag(form.get("dry_run"))
-    update = _flag(form.get("update"))
+    if not upload_spool.is_multipart(request):  # no file can be in it: small fields at most
+        fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        _choices(fields)
+        raise UploadRefused("file: a zip file is required")
+    try:
+        form = await upload_spool.form_of(request, limit)
+    except upload_spool.FileTooLarge as err:
+        raise UploadRefused(f"file: too large (allowed: at most {_mb(limit)})", 413) from err
+    except upload_spool.FormRefused as err:
+        raise UploadRefused(f"file: {err}", err.status) from err
+    reason, dry_run, update = _choices(form.fields)
+    spooled = form.files.get("file")
+    if spooled is None:
+        raise UploadRefused("file: a zip file is required")
+    reason = reason or f"web import of {spooled.filename or 'upload.zip'}"
+    return Upload(spooled.path, form, reason, dry_run, update)
+
+
+def _choices(fields: dict[str, str]) -> tuple[str, bool, bool]:
+    """(reason, dry run, update) from the form; a change to existing records needs a reason."""
+    reason = str(fields.get("reason") or "").strip()
+    dry_run = fields.get("action") == "validate" or _flag(fields.get("dry_run"))
+    update = _flag(fields.get("update"))
     if update and not reason and not dry_run:
         raise UploadRefused("reason: say why existing records change (goes to the audit trail)")
-    if not isinstance(upload, UploadFile):
-        raise UploadRefused("file: a zip file is required")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise UploadRefused(f"file: too large (allowed: at most {_mb(limit)})", 413)
-    reason = reason or f"web import of {upload.filename or 'upload.zip'}"
-    return Upload(data, reason, dry_run, update)
+    return reason, dry_run, update
 
 
 def import_status(result: ImportResult) -> int:
@@ -214,14 +149,16 @@ def _finish(job: ImportJob, outcome: ImportOutcome) -> None:
 
 
 async def start_import(request: Request, principal: Principal, upload: Upload) -> ImportJob:
-    """Start the import job: unpack (worker thread), then import in the import process.
+    """Start the import job: unpack, check and import in the import process.
 
-    The job ends with its result or its refusal; the import process reports its stages.
-    A registry in this process's memory only (tests), or a server process that may not start
-    children (a daemonic one), imports in the worker thread.
+    The job takes the spooled upload over and removes it when it ends, with its result or
+    its refusal; the import process reports its stages.  A registry in this process's memory
+    only (tests), or a server process that may not start children (a daemonic one), imports
+    in a worker thread.
     """
     url = settings_of(request).database_url
     engine = engine_of(request)  # 503 here when no registry is configured
+    form = upload.form.take()
     job = import_jobs.create(request.app, principal.user_id)
     actor = actor_of(principal.name)
 
@@ -233,37 +170,40 @@ async def start_import(request: Request, principal: Principal, upload: Upload) -
                 job.stage, job.pid = stage, pid
 
     async def run() -> None:
-        tmp = tempfile.TemporaryDirectory(prefix="renalpath-upload-")
         try:
-            job.stage = "unpacking"
-            folder = await in_import_pool(lambda: unpack(upload.data, Path(tmp.name)))
             job.stage = "waiting for the import process"
             req = ImportRequest(
                 db_url=url or "",
-                folder=str(folder),
+                folder="",
                 actor=actor,
                 reason=upload.reason,
                 dry_run=upload.dry_run,
                 update=upload.update,
                 max_issues=REPORT_MAX_ISSUES,
                 token=job.id,
+                zip_path=str(upload.zip_path),
+                limits=zip_limits(),
             )
             if url is None or offload.in_memory(url) or not offload.available():
-                outcome = await in_import_pool(lambda: _import_here(engine, req))
+                here = partial(_import_here, engine)
+                outcome = await in_import_pool(partial(import_child.unpack_then, here, req))
             else:
                 outcome = await offload.run(
-                    "import", import_child.run_import, req, token=job.id, listener=on_stage
+                    "import",
+                    import_child.unpack_then,
+                    import_child.run_import,  # looked up now: tests put stand-ins there
+                    req,
+                    token=job.id,
+                    listener=on_stage,
                 )
             _finish(job, outcome)
-        except UploadRefused as err:
-            job.refusal, job.status = str(err), err.status
         except offload.OffloadError as err:  # the import process died (its commit is all or none)
             job.refusal, job.status = f"{err}; the server log has the details", err.http_status
         except Exception:  # a bug: logged with its trace, the job says so
             log.exception("import job %s failed", job.id)
             job.refusal, job.status = "internal error; the server log has the details", 500
         finally:
-            await asyncio.to_thread(tmp.cleanup)
+            await asyncio.to_thread(form.cleanup)
             with stage_lock:
                 job.stage = "done"
             job.done.set()
