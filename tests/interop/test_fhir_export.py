@@ -320,3 +320,30 @@ def test_a_registry_row_contradicting_its_resource_is_an_error(
     (tmp_path / "nd" / "Patient.ndjson").write_text(json.dumps(first) + "\n", "utf-8")
     read = read_fhir(tmp_path / "nd")
     assert len(read.errors) == 1 and "gender" in read.errors[0].reason
+
+
+def test_a_long_list_of_skipped_resources_is_counted_not_printed_one_by_one(
+    exported: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-import of a large export skips a million derived resources: the report lists the
+    first ones and counts every one by reason, on screen and in --json."""
+    from renalpath.cli import fhir_hook
+
+    read = read_fhir(exported["ndjson"])
+    total = len(read.skipped)
+    assert total > 3
+    report = read.to_dict(listed=2)
+    assert len(report["skipped"]) == 2 and report["skipped_total"] == total
+    assert sum(report["skipped_by_reason"].values()) == total  # every one accounted for
+    assert report["errors"] == [] and report["errors_total"] == 0
+
+    monkeypatch.setattr(fhir_hook, "LISTED_ON_SCREEN", 3)
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    done = run_cli("import", str(exported["ndjson"]), "--format", "fhir", "--db", url)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    one_by_one = [line for line in lines if line.startswith("not imported: ") and "×" not in line]
+    assert len(one_by_one) == 3 + 1  # three listed, then the "N more, by reason" line
+    assert f"not imported: {total - 3} more, by reason:" in lines
+    counted = [line for line in lines if line.startswith("  ") and " × " in line]
+    assert sum(int(line.split(" × ")[0]) for line in counted) == total - 3

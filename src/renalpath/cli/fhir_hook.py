@@ -9,6 +9,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -54,6 +55,24 @@ def export_fhir(
             typer.echo(f"{kind}: {n} resources" + (" (de-identified)" if deidentify else ""))
 
 
+# Notes of one kind printed one by one; the rest are counted by reason.
+LISTED_ON_SCREEN = 200
+
+
+def _list_notes(kind: str, notes: list[Any]) -> None:
+    """Each note up to `LISTED_ON_SCREEN`, then every further one counted by its reason, so a
+    million derived resources are accounted for in a few lines instead of a million."""
+    from renalpath.interop.fhir.importer import by_reason
+
+    for note in notes[:LISTED_ON_SCREEN]:
+        typer.echo(f"{kind}: {note.render()}", err=True)
+    rest = notes[LISTED_ON_SCREEN:]
+    if rest:
+        typer.echo(f"{kind}: {len(rest)} more, by reason:", err=True)
+        for reason, n in by_reason(rest).items():
+            typer.echo(f"  {n} × {reason}", err=True)
+
+
 def import_fhir(
     path: Path, db: str | None, as_json: bool, reason: str | None, user: str | None, equation: str
 ) -> None:
@@ -63,11 +82,9 @@ def import_fhir(
     if not path.exists():
         _fail(f"{str(path)!r} does not exist")
     read = read_fhir(path)
-    for note in read.skipped:
-        typer.echo(f"not imported: {note.render()}", err=True)
+    _list_notes("not imported", read.skipped)
     if read.errors:
-        for note in read.errors:
-            typer.echo(f"error: {note.render()}", err=True)
+        _list_notes("error", read.errors)
         if as_json:
             sys.stdout.write(json.dumps({"fhir": read.to_dict(), "written": False}) + "\n")
         _fail(f"{len(read.errors)} FHIR resource(s) cannot be read; nothing was imported")
@@ -93,7 +110,7 @@ def import_fhir(
     if not as_json:
         typer.echo(
             f"FHIR resources: {read.resources} read, {read.mapped} mapped, "
-            f"{len(read.skipped)} not imported (listed above)"
+            f"{len(read.skipped)} not imported (see above)"
         )
         for name, c in result.counts.items():
             typer.echo(
