@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="How long an SQLite writer waits for another writer's lock before "
         'refusing with "the registry is busy".',
     )
+    export_workers: int | None = Field(
+        None,
+        ge=0,
+        description="Worker processes for a FHIR NDJSON export of 5,000 patients or more "
+        "(default: 2 where there are 2 cores or more; 0 maps in the one process).",
+    )
 
 
 def env_name(field: str) -> str:

@@ -227,7 +227,8 @@ def write_fhir(folder_in: Path, folder_out: Path, fmt: str) -> dict[str, int]:
 def default_workers() -> int:
     """Worker processes for the NDJSON export: 2 where there are 2 cores or more (the parent
     reads the database and writes while they map; a third brought nothing on 2 cores), none
-    on 1 core. RENALPATH_EXPORT_WORKERS sets another number (0: map in the parent)."""
+    on 1 core. RENALPATH_EXPORT_WORKERS sets another number (0: map in the parent); read here
+    directly, like the engine's compiled/source switch, its meaning documented in `Settings`."""
     configured = os.environ.get("RENALPATH_EXPORT_WORKERS", "").strip()
     if configured:
         try:
