@@ -208,16 +208,8 @@ def update_case(
         current = _saved(row)
         if current.status == "decided":
             raise BoardCaseRefused("the board's decision is recorded: this case is closed")
-        new: dict[str, Any] = {
-            "case": current.case,
-            "provenance": current.provenance,
-            "question": current.question,
-            "board_date": current.board_date,
-            "status": current.status,
-            "decision": current.decision,
-            "decision_option": current.decision_option,
-            "decision_date": current.decision_date,
-        }
+        old: dict[str, Any] = {key: getattr(current, key) for key in _COLUMNS}
+        new = dict(old)
         for key, value in changes.items():
             if key not in _COLUMNS:
                 raise KeyError(key)
@@ -235,16 +227,6 @@ def update_case(
             decided_on = new["decision_date"]
             if isinstance(decided_on, dt.date) and decided_on > dt.date.today():
                 raise BoardCaseRefused("the decision date cannot be in the future", "decision_date")
-        old = {
-            "case": current.case,
-            "provenance": current.provenance,
-            "question": current.question,
-            "board_date": current.board_date,
-            "status": current.status,
-            "decision": current.decision,
-            "decision_option": current.decision_option,
-            "decision_date": current.decision_date,
-        }
         diffs = [k for k in _COLUMNS if _audit_value(old[k]) != _audit_value(new[k])]
         if not diffs:
             return current
