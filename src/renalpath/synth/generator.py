@@ -22,22 +22,6 @@ from renalpath.synth.model import KIDNEY_ABLATION, KIDNEY_PN, KIDNEY_RN, Op
 
 Rows = dict[str, list[dict[str, str]]]
 
-FILE_NAMES = (
-    "patients",
-    "tumours",
-    "imaging",
-    "interventions",
-    "pathology",
-    "complications",
-    "labs",
-    "events",
-    "staging",
-    "performance",
-    "disease_status",
-    "metastases",
-    "systemic_therapy",
-    "radiotherapy",
-)
 CODED_STREAM = 1  # the coded records draw from their own stream (`synth.coded`)
 
 _ISO_CACHE: dict[int, str] = {}
