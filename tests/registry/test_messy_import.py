@@ -148,6 +148,18 @@ def test_mixed_in_a_workbook(
     _assert_same(result, engine, expected)
 
 
+@pytest.mark.parametrize("book", ["workbook", "workbook_per_table"])
+def test_semicolon_variant_in_a_workbook_keeps_decimal_points(
+    clean: tuple[Rows, dict[str, list[tuple[object, ...]]]], tmp_path: Path, book: str
+) -> None:
+    """Found by the random test: decimal commas were written into workbook cells, where no
+    separator tells the importer to read them (it rightly refuses "13,5" as ambiguous)."""
+    rows, expected = clean
+    folder = render(rows, tmp_path / "messy", [], ["semicolon_decimal_comma", book], seed=4)
+    result, engine = _import(tmp_path, folder)
+    _assert_same(result, engine, expected)
+
+
 def test_day_month_dates_with_date_format(
     clean: tuple[Rows, dict[str, list[tuple[object, ...]]]], tmp_path: Path
 ) -> None:

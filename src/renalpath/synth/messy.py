@@ -206,13 +206,17 @@ def render(
             CELL_VARIANTS[name](rows, rng)
     folder.mkdir(parents=True, exist_ok=True)
     sep = ";" if "semicolon_decimal_comma" in files else "\t" if "tab" in files else ","
+    workbook = "workbook" in files or "workbook_per_table" in files
+    # Decimal commas belong to a `;`-separated text file, which is how the importer knows to
+    # read them; a workbook has no separator, so its cells keep their decimal points.
+    decimal_comma = sep == ";" and not workbook
     tables: dict[str, list[list[str]]] = {}
     for name, records in rows.items():
         header = list(FILES[name].column_names)
         if "shuffled_columns" in files:
             rng.shuffle(header)
         body = [[r.get(c, "") for c in header] for r in records]
-        if sep == ";":
+        if decimal_comma:
             body = [
                 [_decimal_comma(name, c, v) for c, v in zip(header, r, strict=True)] for r in body
             ]
@@ -223,7 +227,7 @@ def render(
         if "trailing_empty_row" in files:
             body = [*body, [""] * len(shown)]
         tables[name] = [shown, *body]
-    if "workbook" in files or "workbook_per_table" in files:
+    if workbook:
         _write_workbooks(folder, tables, per_table="workbook_per_table" in files)
         return folder
     for name, table in tables.items():
