@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from renalpath.pathway import parse_case
+from renalpath.pathway import CaseValidationError, parse_case
 from renalpath.pathway.case import ITEM_PREFIX, case_fields
 from renalpath.pathway.derive import Derived, derive, derive_again
 from renalpath.pathway.loader import load_packs
@@ -166,3 +167,53 @@ def test_completion_without_revalidation_is_what_validation_gives() -> None:
                     assert fast.model_dump() == slow.model_dump(), (path, value, case)
                 checked += 1
     assert checked > 5000
+
+
+def _with_cm_variants(found: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each case, and for some a variant whose cM is not given, with no metastasis (an
+    empty list) or a synchronous one: the cases where a tried cM makes the case invalid."""
+    for n, case in enumerate(found):
+        yield case
+        if n % 5:
+            continue
+        for mets in ([], [{"organ": "lung", "synchronous": True}]):
+            variant = {**case, "tumour": dict(case.get("tumour") or {}), "metastases": mets}
+            variant["tumour"].pop("cm", None)
+            try:
+                parse_case(variant, TODAY)
+            except CaseValidationError:
+                continue
+            yield variant
+
+
+def test_completion_of_a_checked_case_is_what_validation_gives() -> None:
+    """settle.complete(case_checked=True) runs the checks between fields only when a
+    completion sets a value they read (or creates a model on the way); it must still refuse
+    every completion validation refuses — single inputs and pairs of inputs."""
+    hints = load_packs().input_values
+    rng = random.Random(35)
+    checked = refused = 0
+    for case in _with_cm_variants(cases(150, 35)):
+        model = parse_case(case, TODAY)
+        paths = [*_tryable(case), "metastases[9].count", "tumour.extension.renal_vein"]
+        assignments: list[list[tuple[str, Any]]] = [
+            [(path, value)] for path in paths for value in domain(path, hints) or (True, 5)
+        ]
+        for _ in range(40):
+            a, b = rng.sample(paths, 2)
+            assignments.append(
+                [
+                    (a, rng.choice(domain(a, hints) or (True,))),
+                    (b, rng.choice(domain(b, hints) or (True,))),
+                ]
+            )
+        for assignment in assignments:
+            fast = complete(model, assignment, TODAY, case_checked=True)
+            slow = complete_by_validation(model, assignment, TODAY)
+            assert (fast is None) == (slow is None), (assignment, case)
+            if fast is not None and slow is not None:
+                assert fast.model_dump() == slow.model_dump(), (assignment, case)
+            checked += 1
+            refused += slow is None
+    assert checked > 10000
+    assert refused > 100  # the checks between fields were exercised

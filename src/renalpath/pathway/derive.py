@@ -313,6 +313,9 @@ class _Work:
         self.histo: str | None = None
         self.surgery_date: dt.date | None = None
         self.items: list[dict[str, Any]] | None = None
+        # Set when deriving a completed case again (`again`): its output block is dropped,
+        # so the score ranges shown there (slow to work out, read by no rule) are skipped.
+        self.values_only = False
 
     def put(self, name: str, value: Any, missing: tuple[str, ...] = ()) -> None:
         if value is None:
@@ -328,6 +331,7 @@ class _Work:
         w.cm, w.gfr_rounded, w.egfr_missing = self.cm, self.gfr_rounded, self.egfr_missing
         w.kps, w.ecog, w.histo = self.kps, self.ecog, self.histo
         w.surgery_date, w.items = self.surgery_date, self.items
+        w.values_only = True
         return w
 
 
@@ -616,6 +620,8 @@ def _risk(w: _Work) -> None:
             extend_unique(w.flags, score_res.flags)  # a loop: see merge.py
     w.out["imdc"], w.out["mskcc"] = _score_dict(imdc_res), _score_dict(mskcc_res)
     w.out["imdc_range"] = w.out["mskcc_range"] = None  # this section may run again
+    if w.values_only:
+        return
     if v.get("derived.metastatic") and (imdc_res is None or mskcc_res is None):
         # Shown, not used by the rules: a settled range is decided by settling the options.
         sysm = systemic
@@ -724,7 +730,9 @@ def _metastases(w: _Work) -> None:
         w.miss["met_total_count"] = w.miss["met_organ_count"] = ("metastases",)
     w.out["mirels"] = _score_dict(best_mirels)
     w.out["mirels_range"] = (
-        _range_dict(_widest_mirels_range(mets)) if best_mirels is None and mets else None
+        _range_dict(_widest_mirels_range(mets))
+        if best_mirels is None and mets and not w.values_only
+        else None
     )
     w.items = items
 
@@ -778,6 +786,7 @@ class _Section:
         self.keys = tuple(_DERIVED_KEY[name] for name in derives)
         self.derives = derives
         self.feeds = feeds
+        self.pairs = tuple(zip(self.keys, derives, strict=True))  # (key, name) of each
 
     def reads_path(self, path: str) -> bool:
         return path in self.reads or any(path.startswith(p) for p in self.prefixes)
@@ -910,6 +919,19 @@ def derive_again(base: Derived, case: Case, paths: Sequence[str]) -> Derived | N
     return None if found is None else found[0]
 
 
+# Whether values of a type are case models, by type: isinstance() against pydantic's model
+# class goes through its metaclass, a cost paid several times per completion in settling.
+_MODEL_TYPES: dict[type, bool] = {}
+
+
+def _is_model(value: object) -> bool:
+    cls = type(value)
+    found = _MODEL_TYPES.get(cls)
+    if found is None:
+        found = _MODEL_TYPES[cls] = issubclass(cls, BaseModel)
+    return found
+
+
 def derive_changes(
     base: Derived, case: Case, paths: Sequence[str]
 ) -> tuple[Derived, frozenset[str]] | None:
@@ -943,12 +965,12 @@ def derive_changes(
             key = sys.intern(prefix + name)
             if not in_item:
                 # As _flatten() has it: no entry for a missing value or an "unknown".
-                if new_child is None or (new_child == "unknown" and key in TRI_STATE_PATHS):
+                if new_child is None or (key in TRI_STATE_PATHS and new_child == "unknown"):
                     v.pop(key, None)
                 else:
                     v[key] = new_child
                 touched.append(key)
-            if not isinstance(new_child, BaseModel):
+            if not _is_model(new_child):
                 changed.add(key)  # the input set
             elif old_child is None:
                 # Created on the way, perhaps with defaults (an imaging extension).
@@ -969,7 +991,7 @@ def derive_changes(
         if i not in again:
             continue
         miss = w.miss
-        for key, name in zip(section.keys, section.derives, strict=True):
+        for key, name in section.pairs:
             v.pop(key, None)
             miss.pop(name, None)
         section.run(w)
@@ -984,7 +1006,7 @@ def derive_changes(
         a, b = old_v.get(k), v.get(k)
         # Objects (a case section, the list of metastases) by identity: a new one may
         # hold the same values, and then reading it again costs a rule nothing.
-        if a is not b and (isinstance(a, BaseModel | list) or a != b):
+        if a is not b and (isinstance(a, list) or _is_model(a) or a != b):
             diff.add(k)
     for name in names:
         if old_miss.get(name) != w.miss.get(name):

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from renalpath.pathway.case import ITEM_PREFIX, Case
+from renalpath.pathway.case import ITEM_PREFIX, Case, model_problems
 from renalpath.pathway.choice import apply_groups, fold_aliases
 from renalpath.pathway.conditions import Env, condition_reads
 from renalpath.pathway.derive import (
@@ -27,7 +27,7 @@ from renalpath.pathway.derive import (
 )
 from renalpath.pathway.followup import followup_applies, followup_plan
 from renalpath.pathway.loader import Pack, PackSet
-from renalpath.pathway.merge import BLOCKED, merge_all
+from renalpath.pathway.merge import BLOCKED, Key, merge_all
 from renalpath.pathway.plan import (
     Block,
     Log,
@@ -304,6 +304,10 @@ class _Completions:
         self.base = base
         self.plans = _sub_plans(packset, pack_ids, asking)
         self.logs: list[Log] | None = None
+        # Whether the case passes the checks between fields (a Case built by the caller
+        # without parse_case may not): then a completion is checked only where it changes
+        # what they read (settle.complete).
+        self.checked: bool | None = None
 
     def _logs(self) -> list[Log]:
         logs = self.logs
@@ -314,14 +318,17 @@ class _Completions:
             logs = self.logs = [run_logged(plan, env, out) for plan in self.plans]
         return logs
 
-    def run(self, assignment: Sequence[tuple[str, Any]]) -> list[OptionRecord] | None:
+    def run(self, assignment: Sequence[tuple[str, Any]]) -> dict[Key, OptionRecord] | None:
         case, base = self.case, self.base
         plain = _with_plain(base, assignment)
         if plain is not None:
             d = plain
             changed = frozenset(_plain_key(path) for path, _v in assignment)
         else:
-            filled = complete(case, assignment, self.today)
+            checked = self.checked
+            if checked is None:
+                checked = self.checked = not model_problems(case, self.today or dt.date.today())
+            filled = complete(case, assignment, self.today, case_checked=checked)
             if filled is None:
                 return None
             paths = [path for path, _v in assignment]
@@ -341,7 +348,8 @@ class _Completions:
 # and the gates test, the rules they ask `fired` about, and the site's modalities.  Many
 # completions of a case, and many cases, come to the same verdicts.  The options are shared
 # between those runs, so they are read, never changed (settle.py copies what it keeps).
-_FINISHED: dict[tuple[Any, ...], list[OptionRecord]] = {}
+# Kept by option key, as settle.py reads them.
+_FINISHED: dict[tuple[Any, ...], dict[Key, OptionRecord]] = {}
 _FINISHED_LIMIT = 4096
 
 
@@ -364,7 +372,7 @@ def _finish_reads(
 
 def _finish_cached(
     case: Case, packset: PackSet, pack_ids: tuple[str, ...], env: Env, out: Verdicts
-) -> list[OptionRecord]:
+) -> dict[Key, OptionRecord]:
     paths, item_paths, refs = _finish_reads(packset, pack_ids)
     values = env.values
     site = case.site
@@ -383,7 +391,8 @@ def _finish_cached(
     )
     found = _FINISHED.get(key)
     if found is None:
-        found = _finish(case, packset, pack_ids, env, out)[1]
+        options = _finish(case, packset, pack_ids, env, out)[1]
+        found = {(r.option, r.modality, r.target): r for r in options}
         if len(_FINISHED) >= _FINISHED_LIMIT:
             _FINISHED.clear()
         _FINISHED[key] = found

@@ -42,9 +42,10 @@ from renalpath.pathway.case import (
 from renalpath.pathway.merge import BLOCKED, Key
 from renalpath.pathway.result import OptionRecord
 
-# Runs the engine on the case with these inputs set; None if that is not a valid case.
-Run = Callable[[Sequence[tuple[str, Any]]], list[OptionRecord] | None]
+# Runs the engine on the case with these inputs set: its options by key, read and never
+# changed (they may be shared between runs); None if that is not a valid case.
 Outcome = dict[Key, OptionRecord] | None
+Run = Callable[[Sequence[tuple[str, Any]]], Outcome]
 
 ABSENT = "not offered"  # the option is not among the results of a completed case
 GRID_LIMIT = 32  # completions tried for one option
@@ -131,8 +132,37 @@ def _set(data: dict[str, Any], path: str, value: Any) -> bool:
     return True
 
 
+# Case paths the checks between fields read (case.model_problems): dates, the primary's cM
+# and symptoms, the metastases, the kidney, the prior treatment.  A completion that sets
+# none of them, within models the case already has, cannot make a valid case invalid.
+_CROSS_FIELD_PREFIXES = (
+    *("as_of", "prior_treatment", "pathology.date", "metastases", "tumour.cm"),
+    *("tumour.symptomatic", "tumour.symptoms", "kidney"),
+)
+
+
+def _outside_cross_field_checks(case: Case, assignment: Sequence[tuple[str, Any]]) -> bool:
+    """Whether no check between fields reads a path the assignment sets or a model it would
+    create (a new model comes with its defaults)."""
+    for path, _value in assignment:
+        if path.startswith(_CROSS_FIELD_PREFIXES):
+            return False
+        node: Any = case
+        for tok in _path_tokens(path)[:-1]:
+            if not isinstance(tok, str):
+                return False
+            node = node.__dict__.get(tok) if isinstance(node, BaseModel) else None
+            if node is None:
+                return False
+    return True
+
+
 def complete(
-    case: Case, assignment: Sequence[tuple[str, Any]], today: dt.date | None = None
+    case: Case,
+    assignment: Sequence[tuple[str, Any]],
+    today: dt.date | None = None,
+    *,
+    case_checked: bool = False,
 ) -> Case | None:
     """The case with the missing inputs set; None if that is not a valid case (validated
     exactly as a case from a user is).
@@ -143,6 +173,10 @@ def complete(
     the value set, and the checks between fields run on the result — what `parse_case`
     would do with the dumped case, without re-validating every other field.  Anything this
     does not cover (a model with required fields to create) takes the long road.
+
+    `case_checked`: the caller knows `case` passes the checks between fields
+    (`model_problems` finds nothing), so they are run again only if the completion sets a
+    value they read.
     """
     out: Case | None = case
     for path, value in assignment:
@@ -154,6 +188,8 @@ def complete(
         out = replaced if isinstance(replaced, Case) or replaced is None else None
     if out is None or out is case:
         return out
+    if case_checked and _outside_cross_field_checks(case, assignment):
+        return out  # `case` has no problem between fields; what they read is unchanged
     if model_problems(out, today or dt.date.today()):
         return None
     return out
@@ -194,8 +230,20 @@ def _field_value(cls: type[BaseModel], name: str, value: Any) -> Any:
     return found
 
 
+_SUBMODELS: dict[tuple[type[BaseModel], str], type[BaseModel] | None] = {}
+
+
 def _submodel(cls: type[BaseModel], name: str) -> type[BaseModel] | None:
-    """The model class a field holds (directly or as list items), if any."""
+    """The model class a field holds (directly or as list items), if any (worked out once
+    per field: reading type annotations is slow)."""
+    key = (cls, name)
+    if key in _SUBMODELS:
+        return _SUBMODELS[key]
+    found = _SUBMODELS[key] = _find_submodel(cls, name)
+    return found
+
+
+def _find_submodel(cls: type[BaseModel], name: str) -> type[BaseModel] | None:
     annotation = cls.model_fields[name].annotation
     for arg in (annotation, *typing.get_args(annotation)):
         for inner in (arg, *typing.get_args(arg)):
@@ -217,6 +265,15 @@ def _copy_with(model: BaseModel, fields: dict[str, Any], name: str, value: Any) 
 
 
 _setattr = object.__setattr__
+_REQUIRED: dict[type[BaseModel], bool] = {}
+
+
+def _has_required(cls: type[BaseModel]) -> bool:
+    """Whether a model class has a required field (it cannot be created empty)."""
+    found = _REQUIRED.get(cls)
+    if found is None:
+        found = _REQUIRED[cls] = any(f.is_required() for f in cls.model_fields.values())
+    return found
 
 
 def _replace(model: BaseModel, tokens: tuple[str | int, ...], i: int, value: Any) -> Any:
@@ -249,7 +306,7 @@ def _replace(model: BaseModel, tokens: tuple[str | int, ...], i: int, value: Any
         return _copy_with(model, fields, tok, items)
     if child is None:
         sub = _submodel(type(model), tok)
-        if sub is None or any(f.is_required() for f in sub.model_fields.values()):
+        if sub is None or _has_required(sub):
             return _LONG_ROAD
         child = sub()
     elif not isinstance(child, BaseModel):
@@ -337,12 +394,7 @@ class _Grid:
             cache_key = tuple(sorted((p, repr(v)) for p, v in assignment))
             if cache_key not in self.cache:
                 self.budget -= 1
-                options = self.run(assignment)
-                self.cache[cache_key] = (
-                    None
-                    if options is None
-                    else {(r.option, r.modality, r.target): r for r in options}
-                )
+                self.cache[cache_key] = self.run(assignment)
             outcome = self.cache[cache_key]
             if outcome is not None:
                 out.append((combo, outcome))
@@ -470,6 +522,26 @@ def _decided(
     )
 
 
+# How a tried value is written in "cannot decide without" (as JSON unless a word), by type
+# and value: the same few values are written for every blocked option of a batch.
+_VALUE_TEXTS: dict[tuple[type, Any], str] = {}
+
+
+def _value_text(raw: Any) -> str:
+    if type(raw) not in _SCALARS:
+        return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+    key = (type(raw), raw)
+    text = _VALUE_TEXTS.get(key)
+    if text is None:
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        if len(_VALUE_TEXTS) < 4096:
+            _VALUE_TEXTS[key] = text
+    return text
+
+
+_SCALARS = frozenset((str, bool, int, float))
+
+
 def _still_blocked(
     record: OptionRecord,
     results: list[tuple[tuple[int, ...], str, OptionRecord | None]],
@@ -495,8 +567,7 @@ def _still_blocked(
         per_value: dict[str, list[str]] = {}
         for combo, status, _r in results:
             shown = _words(_same(status)) if status != ABSENT else ABSENT
-            raw = values[j][combo[j]]
-            value = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+            value = _value_text(values[j][combo[j]])
             words = per_value.setdefault(value, [])
             if shown not in words:
                 words.append(shown)
