@@ -397,3 +397,157 @@ def test_the_optimistic_two_process_read_gives_the_serial_result(
     if not serial["errors"]:
         assert importer._read_optimistic(folder).to_dict() == serial
         assert not importer._worker_finds_refusal(folder)
+
+
+def _registry_csv(url: str, out: Path) -> dict[str, list[str]]:
+    """The registry behind `url` exported as CSV, each file's lines sorted."""
+    from tests.conftest import run_cli
+
+    done = run_cli("export", str(out), "--db", url)
+    assert done.returncode == 0, done.stderr
+    return {p.name: sorted(p.read_text("utf-8").splitlines()) for p in sorted(out.iterdir())}
+
+
+@pytest.mark.parametrize("case", ["valid", "refused", "existing registry"])
+def test_the_registry_import_beside_the_worker_gives_the_serial_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The CLI starts the registry import on the optimistic rows while the worker still
+    validates (its verdict made late on purpose here, so that path is always taken): same
+    report, same messages, same registry as the serial read; on a refusal nothing at all
+    is left behind (the new SQLite file the import created is gone)."""
+    from renalpath.cli import fhir_hook
+    from tests.conftest import run_cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        resources = _own_export(Path(tmp))[:-1]  # the NDJSON resources, not the Bundle
+    if case == "refused":  # by FHIR only: the mapping (registry-row) does not see it
+        observation = next(r for r in resources if r["resourceType"] == "Observation")
+        observation["status"] = "final "
+    folder = _write_ndjson(tmp_path / "in", resources, [])
+    urls = {mode: f"sqlite:///{tmp_path / mode}.db" for mode in ("serial", "beside")}
+    if case == "existing registry":  # a registry with the schema in place and rows in it
+        for url in urls.values():
+            assert run_cli("import", str(folder), "--format", "fhir", "--db", url).returncode == 0
+
+    found_early = importer._worker_finds_refusal
+
+    def late_verdict(path: Path, *, fast_json: bool = False) -> bool:
+        import time
+
+        found = found_early(path, fast_json=fast_json)
+        time.sleep(1.5)  # the importing process has read and mapped long before this
+        return found
+
+    beside: list[bool] = []
+    import_while_validated = fhir_hook._import_while_validated
+
+    def spy(*args: Any) -> Any:
+        beside.append(True)
+        return import_while_validated(*args)
+
+    monkeypatch.setattr(fhir_hook, "_import_while_validated", spy)
+    args = ("--format", "fhir", "--reason", "test", "--user", "test", "--json")
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 10**15)
+    serial = run_cli("import", str(folder), *args, "--db", urls["serial"])
+    assert not beside
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importer, "_worker_finds_refusal", late_verdict)
+    done = run_cli("import", str(folder), *args, "--db", urls["beside"])
+    assert beside == [True]
+    assert (done.returncode, done.stdout, done.stderr) == (
+        serial.returncode,
+        serial.stdout,
+        serial.stderr,
+    )
+    if case == "refused":
+        assert serial.returncode == 1 and "not valid FHIR R4" in serial.stderr
+        assert not list(tmp_path.glob("*.db*")), "a refused import left a database behind"
+    else:
+        assert serial.returncode == 0, serial.stderr
+        report = json.loads(serial.stdout)
+        assert report["written"] and report["fhir"]["mapped"] > 0
+        assert _registry_csv(urls["beside"], tmp_path / "b") == _registry_csv(
+            urls["serial"], tmp_path / "s"
+        )
+
+
+def test_an_unconfirmed_registry_import_writes_nothing(tmp_path: Path) -> None:
+    """`import_folder`'s `confirm` is asked before the commit; False rolls everything back."""
+    from sqlalchemy import text
+
+    reg = write_folder(tmp_path / "reg", every_field_rows())
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    asked: list[bool] = []
+
+    def refuse() -> bool:
+        asked.append(False)
+        return False
+
+    result = import_folder(engine, reg, confirm=refuse)
+    assert asked and not result.written
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM patients")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+    assert import_folder(engine, reg, confirm=lambda: True).written
+    engine.dispose()
+
+
+class _WideIntsAsFloats:
+    """A stand-in for orjson's decoder as it behaves on integers beyond 64 bits: it gives
+    them as floats, silently (so the guard is tested without orjson installed)."""
+
+    JSONDecodeError = json.JSONDecodeError
+
+    @staticmethod
+    def loads(text: str) -> Any:
+        def integer(digits: str) -> int | float:
+            value = int(digits)
+            return value if -(2**63) <= value < 2**64 else float(value)
+
+        return json.loads(text, parse_int=integer)
+
+
+def test_check_says_which_resources_a_64_bit_decoder_may_have_changed() -> None:
+    fast = FastValidator(fhir_problem)
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "valueQuantity": {"value": 1.5, "unit": "mg"},
+    }
+    assert fast.check(obs) == ("", True)
+    assert fast.check(obs) == ("", True)  # the shape planned: the same answer
+    for wide in (2.0**63, -(2.0**63), 1.2345678901234568e29, math.inf, math.nan):
+        assert fast.check({**obs, "valueQuantity": {"value": wide, "unit": "mg"}})[1] is False
+    assert fast.check({**obs, "valueQuantity": {"value": 2.0**63 - 1024, "unit": "mg"}})[1]
+    assert fast.check({**obs, "valueQuantity": {"value": 2**70, "unit": "mg"}})[1]  # an int
+    assert fast.check({**obs, "resourceType": 2.0**64})[1] is False
+
+
+@pytest.mark.parametrize("where", ["valueQuantity", "unknown key"])
+def test_an_integer_beyond_64_bits_sends_the_optimistic_read_to_the_standard_decoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """With a decoder that turns wide integers into floats, the worker reports the resource
+    (not plain) and the serial read, standard library only, is what the import gets."""
+    with tempfile.TemporaryDirectory() as tmp:
+        resources = _own_export(Path(tmp))[:-1]
+    lab = next(r for r in resources if "valueQuantity" in r)
+    wide = 123456789012345678901234567890
+    if where == "valueQuantity":
+        lab["valueQuantity"]["value"] = wide
+    else:
+        lab["bogusKey"] = wide
+    folder = _write_ndjson(tmp_path / "in", resources, [])
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 10**15)
+    serial = importer.read_fhir(folder).to_dict()
+    monkeypatch.setattr(importer, "orjson", _WideIntsAsFloats)
+    assert importer._worker_finds_refusal(folder, fast_json=True)
+    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 0)
+    assert importer.read_fhir(folder).to_dict() == serial
+    # Without the wide integer, the same decoder passes the worker's check.
+    if where == "valueQuantity":
+        lab["valueQuantity"]["value"] = 12.5
+        folder = _write_ndjson(tmp_path / "plain", resources, [])
+        assert not importer._worker_finds_refusal(folder, fast_json=True)

@@ -76,32 +76,38 @@ def _list_notes(kind: str, notes: list[Any]) -> None:
 def import_fhir(
     path: Path, db: str | None, as_json: bool, reason: str | None, user: str | None, equation: str
 ) -> None:
-    from renalpath.interop.fhir.importer import read_fhir, write_folder
-    from renalpath.registry.importer import import_folder
+    from renalpath.interop.fhir.importer import read_fhir_pending, write_folder
+    from renalpath.registry.importer import ImportResult, import_folder
 
     if not path.exists():
         _fail(f"{str(path)!r} does not exist")
-    read = read_fhir(path)
+    actor = f"user:{user}" if user else None
+    pending = read_fhir_pending(path)
+    outcome: ImportResult | SchemaError | None = None
+    if not pending.settled and not pending.result.errors:
+        outcome = _import_while_validated(pending, db, actor, reason, equation)
+    pending.confirm()  # the serial read's result from here on
+    read = pending.result
     _list_notes("not imported", read.skipped)
     if read.errors:
         _list_notes("error", read.errors)
         if as_json:
             sys.stdout.write(json.dumps({"fhir": read.to_dict(), "written": False}) + "\n")
         _fail(f"{len(read.errors)} FHIR resource(s) cannot be read; nothing was imported")
-    with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
-        write_folder(read, Path(tmp))
-        read.release_rows()
-        try:
-            result = import_folder(
-                make_engine(db),
-                Path(tmp),
-                actor=f"user:{user}" if user else None,
-                reason=reason,
-                equation=equation,
-            )
-        except SchemaError as err:
-            _fail(str(err))
-            return
+    if outcome is None:
+        with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
+            write_folder(read, Path(tmp))
+            read.release_rows()
+            try:
+                outcome = import_folder(
+                    make_engine(db), Path(tmp), actor=actor, reason=reason, equation=equation
+                )
+            except SchemaError as err:
+                outcome = err
+    if isinstance(outcome, SchemaError):
+        _fail(str(outcome))
+        return
+    result = outcome
     if as_json:
         sys.stdout.write(json.dumps({"fhir": read.to_dict(), **result.to_dict()}) + "\n")
     if not result.written:
@@ -117,3 +123,76 @@ def import_fhir(
                 f"{name}: {c['inserted']} inserted, {c['updated']} updated, "
                 f"{c['unchanged']} unchanged"
             )
+
+
+def _import_while_validated(
+    pending: Any, db: str | None, actor: str | None, reason: str | None, equation: str
+) -> Any:
+    """The registry import of an optimistic read's rows, run while the worker process still
+    validates the resources (`read_fhir_pending`); committed only if the worker refuses
+    nothing (`import_folder`'s `confirm`).
+
+    Returns the import's result (or the SchemaError it raised), or None when the read was
+    refused after all (`pending.result` is then the serial read, with its errors), when
+    the database could not be touched before the verdict, or when the import failed; the
+    caller then goes on exactly as it would have without this step. A refused read must
+    leave the database as it was: the import's transaction is rolled back, and the only
+    change made outside it, the schema that `ensure_schema` creates in a brand-new database,
+    is made early only in a SQLite file that did not exist (removed again on a refusal); any
+    other database without the schema in place waits for the verdict (returns None once it
+    is known)."""
+    from renalpath.interop.fhir.importer import write_folder
+    from renalpath.registry.db import current_revision, head_revision
+    from renalpath.registry.importer import import_folder
+
+    new_file = _new_sqlite_file(db)
+    engine = make_engine(db)
+    try:
+        if new_file is None and current_revision(engine) != head_revision(engine):
+            pending.confirm()
+            return None
+        read = pending.result
+        with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
+            write_folder(read, Path(tmp))
+            read.release_rows()
+            try:
+                result: Any = import_folder(
+                    engine,
+                    Path(tmp),
+                    actor=actor,
+                    reason=reason,
+                    equation=equation,
+                    confirm=pending.confirm,
+                )
+            except SchemaError as err:
+                result = err
+    except Exception:
+        # (Busy, unreachable, a failure of the import itself.) Nothing was committed; the
+        # caller's import runs again after the notes are printed and meets it in its turn,
+        # so the output is what it would have been.
+        result = None
+    if pending.confirm():
+        return result
+    engine.dispose()
+    if new_file is not None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{new_file}{suffix}").unlink(missing_ok=True)
+    return None
+
+
+def _new_sqlite_file(db: str | None) -> Path | None:
+    """The file of a SQLite URL when neither it nor its journal exists yet, else None."""
+    from sqlalchemy.engine import make_url
+
+    from renalpath.registry.db import resolve_url
+
+    url = make_url(resolve_url(db))
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or url.query:
+        return None
+    if name.startswith("file:"):
+        return None
+    file = Path(name)
+    if any(Path(f"{file}{s}").exists() for s in ("", "-journal", "-wal", "-shm")):
+        return None
+    return file

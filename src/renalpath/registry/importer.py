@@ -504,11 +504,15 @@ def import_folder(
     options: ReadOptions | None = None,
     dry_run: bool = False,
     update: bool = False,
+    confirm: Callable[[], bool] | None = None,
 ) -> ImportResult:
     """Validate `folder` against itself and the database, then upsert it atomically.
 
     Changes to stored rows are applied only with `update=True`; `dry_run=True` reports
-    everything (counts, diff, merged checks) and writes nothing."""
+    everything (counts, diff, merged checks) and writes nothing. `confirm()`, when given, is
+    asked just before the commit of an import that would be written: False rolls it back
+    (nothing written, `written` False), for a caller whose folder is still being vetted (the
+    FHIR import, while its worker process validates the resources the rows came from)."""
     ensure_schema(engine)  # a brand-new empty database gets its schema; older ones must upgrade
     actor = actor or audit.cli_actor()
     reason = reason or f"import {folder}"
@@ -530,6 +534,8 @@ def import_folder(
                     hash_key,
                 )
                 if not result.report.ok or dry_run or result.updates_refused:
+                    raise _RollBack
+                if confirm is not None and not confirm():
                     raise _RollBack
                 result.written = True
         except _RollBack:

@@ -266,6 +266,26 @@ class _Planner:
 
 
 _MISSING: Any = object()
+HUGE = 2.0**63  # see `FastValidator.check`
+# `_float_places` of a shape with a huge float as a `resourceType` value (never plain).
+_HUGE_IN_SHAPE: tuple[int, ...] = (-1,)
+
+
+def _float_places(shape: tuple[Any, ...], leaves: list[Any]) -> tuple[int, ...]:
+    """Where the floats are among the leaves of a resource of this shape (the shape holds
+    each leaf's JSON type, in leaf order); `_HUGE_IN_SHAPE` when a `resourceType` value, held
+    in the shape itself, is a float of magnitude 2**63 or more."""
+
+    def huge_type(node: Any) -> bool:
+        if not isinstance(node, tuple):
+            return False
+        if len(node) == 4 and node[1] == _RESOURCE_TYPE and node[2] is float:
+            return not -HUGE < node[3] < HUGE
+        return any(huge_type(item) for item in node)
+
+    if huge_type(shape):
+        return _HUGE_IN_SHAPE
+    return tuple(i for i, value in enumerate(leaves) if value.__class__ is float)
 
 
 class FastValidator:
@@ -278,16 +298,36 @@ class FastValidator:
         # (check id, value) pairs known to pass: a check's values all have one JSON type, so
         # equal values are identical inputs to pydantic (but see `_learn` for 0.0 and -0.0).
         self._passed: set[tuple[int, Any]] = set()
+        # By shape: the places of its float leaves (see `check`).
+        self._floats: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.fast = 0  # resources judged valid by their plan
         self.slow = 0  # resources validated in full
 
     def problem(self, res: Resource) -> str:
         """'' when `full` would accept `res`, else `full`'s own message."""
+        return self.check(res)[0]
+
+    def check(self, res: Resource) -> tuple[str, bool]:
+        """(`problem(res)`, whether `res` is *plain*): plain when the shape walk saw every
+        value and none is a float of magnitude 2**63 or more.
+
+        A JSON decoder that turns an integer beyond 64 bits into a float (orjson does) can
+        only give such a float (the integer's magnitude is at least 2**63, and rounding to
+        the nearest float keeps it there), so a plain resource was decoded exactly. Cheap:
+        which leaves are floats is part of the shape, so only they are looked at."""
         leaves: list[Any] = []
         try:
             shape = _shape(res, leaves)
         except (_Unusual, RecursionError):
-            return self._slow(res)
+            return self._slow(res), False
+        floats = self._floats.get(shape)
+        if floats is None:
+            floats = _float_places(shape, leaves)
+            if len(self._floats) < MAX_SHAPES:
+                self._floats[shape] = floats
+        plain = floats is not _HUGE_IN_SHAPE and (
+            not floats or all(-HUGE < leaves[i] < HUGE for i in floats)
+        )
         plan = self._plans.get(shape, _MISSING)
         if plan is _MISSING:
             why = self._slow(res)
@@ -297,15 +337,15 @@ class FastValidator:
                 if plan is not None and len(plan) != len(leaves):
                     plan = None  # the walks disagree: never trust it
                 self._plans[shape] = plan
-            return why
+            return why, plain
         if plan is None:
-            return self._slow(res)
+            return self._slow(res), plain
         if not self._passed.issuperset(zip(plan, leaves, strict=True)):
             for pair in zip(plan, leaves, strict=True):
                 if pair not in self._passed and not self._learn(pair):
-                    return self._slow(res)
+                    return self._slow(res), plain
         self.fast += 1
-        return ""
+        return "", plain
 
     def _learn(self, pair: tuple[int, Any]) -> bool:
         """Run check `pair[0]` on value `pair[1]`; remember a pass."""
