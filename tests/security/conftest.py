@@ -3,6 +3,16 @@ web app over a synthetic registry, and the web layer's apps and logged-in client
 
 from tests.registry.registry_fixtures import db, engine, folder
 from tests.web.conftest import accounts, app, client
-from tests.web.registry_support import registry_db, rw_client
+from tests.web.registry_support import empty_client, registry_db, rw_client
 
-__all__ = ["accounts", "app", "client", "db", "engine", "folder", "registry_db", "rw_client"]
+__all__ = [
+    "accounts",
+    "app",
+    "client",
+    "db",
+    "empty_client",
+    "engine",
+    "folder",
+    "registry_db",
+    "rw_client",
+]

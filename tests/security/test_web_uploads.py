@@ -5,27 +5,14 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.registry.db import make_engine, upgrade
 from renalpath.web.api import imports
-from renalpath.web.auth import MemoryAccountStore
 from tests.web.conftest import bearer
-from tests.web.registry_support import registry_app
 
 HEADER = "patient_id,sex,birth_date,black_race\n"
-
-
-@pytest.fixture
-def empty_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
-    db = tmp_path / "empty.db"
-    upgrade(make_engine(f"sqlite:///{db}"))
-    with TestClient(registry_app(db, accounts)) as c:
-        yield c
 
 
 def _zip(files: dict[str, str], method: int = zipfile.ZIP_DEFLATED) -> bytes:

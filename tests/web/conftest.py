@@ -13,6 +13,8 @@ from renalpath.web.app import create_app
 from renalpath.web.auth import MemoryAccountStore
 from renalpath.web.settings import WebSettings
 
+from .registry_support import empty_client  # noqa: F401  (a fixture for every web test)
+
 PASSWORD = "correct horse battery staple"
 USERS = {"ada": "admin", "cleo": "clinician", "rhea": "researcher"}
 TOKENS = {

@@ -6,7 +6,9 @@ it.  Tests that write (lab corrections, imports) copy the database file first.
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +67,22 @@ def rw_client(
     with TestClient(registry_app(db, accounts)) as c:
         c.db_path = db
         yield c
+
+
+@pytest.fixture
+def empty_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
+    """An app on an empty, migrated registry of its own (for tests that import into it)."""
+    db = tmp_path / "empty.db"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    with TestClient(registry_app(db, accounts)) as c:
+        c.db_path = db
+        yield c
+
+
+def zip_folder(folder: Path, prefix: str = "") -> bytes:
+    """The folder's files as a zip (names under `prefix`), as a user uploads a registry."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, prefix + f.name)
+    return buf.getvalue()

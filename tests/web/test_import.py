@@ -7,35 +7,15 @@ import dataclasses
 import io
 import sqlite3
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.registry.db import make_engine, upgrade
 from renalpath.synth.writer import write_registry
-from renalpath.web.auth import MemoryAccountStore
 
 from .conftest import bearer, login
-from .registry_support import registry_app
-
-
-def _zip(folder: Path, prefix: str = "") -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for f in sorted(folder.iterdir()):
-            zf.write(f, prefix + f.name)
-    return buf.getvalue()
-
-
-@pytest.fixture
-def empty_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
-    db = tmp_path / "empty.db"
-    upgrade(make_engine(f"sqlite:///{db}"))
-    with TestClient(registry_app(db, accounts)) as c:
-        c.db_path = db
-        yield c
+from .registry_support import zip_folder as _zip
 
 
 @pytest.fixture(scope="module")

@@ -9,41 +9,18 @@ still ends its job with a message, with no hang, and the next import works.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import time
-import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from renalpath.registry.db import make_engine, upgrade
 from renalpath.web import import_child
-from renalpath.web.auth import MemoryAccountStore
 from renalpath.web.import_jobs import ImportJob
 
 from . import import_gates
 from .conftest import bearer, login
-from .registry_support import registry_app
-
-
-def _zip(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for f in sorted(folder.iterdir()):
-            zf.write(f, "reg/" + f.name)
-    return buf.getvalue()
-
-
-@pytest.fixture
-def rw_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
-    """An app on an empty registry of its own."""
-    db = tmp_path / "empty.db"
-    upgrade(make_engine(f"sqlite:///{db}"))
-    with TestClient(registry_app(db, accounts)) as c:
-        yield c
+from .registry_support import zip_folder
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +29,7 @@ def small_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
     out = tmp_path_factory.mktemp("synth-process") / "csv"
     write_registry(out, 6, 11)
-    return _zip(out)
+    return zip_folder(out, "reg/")
 
 
 def _only_job(client: TestClient) -> ImportJob:
@@ -62,17 +39,17 @@ def _only_job(client: TestClient) -> ImportJob:
 
 
 def test_web_import_runs_in_a_niced_child_process(
-    rw_client: TestClient,
+    empty_client: TestClient,
     small_zip: bytes,
 ) -> None:
-    csrf = login(rw_client, "cleo")
-    resp = rw_client.post(
+    csrf = login(empty_client, "cleo")
+    resp = empty_client.post(
         "/import",
         files={"file": ("reg.zip", small_zip)},
         data={"csrf_token": csrf, "action": "validate"},
     )
     assert resp.status_code == 200, resp.text
-    job = _only_job(rw_client)
+    job = _only_job(empty_client)
     assert job.result is not None and job.result.report.ok and not job.result.written
     assert job.pid is not None and job.pid != os.getpid()
     # the pool keeps its process: it is still there to be asked its priority
@@ -80,10 +57,10 @@ def test_web_import_runs_in_a_niced_child_process(
 
 
 def test_api_import_through_the_child_writes(
-    rw_client: TestClient,
+    empty_client: TestClient,
     small_zip: bytes,
 ) -> None:
-    resp = rw_client.post(
+    resp = empty_client.post(
         "/api/v1/import",
         files={"file": ("reg.zip", small_zip)},
         data={"reason": "from the child"},
@@ -92,39 +69,39 @@ def test_api_import_through_the_child_writes(
     assert resp.status_code == 200, resp.text
     doc = resp.json()
     assert doc["written"] and doc["counts"]["patients"]["inserted"] == 6
-    assert _only_job(rw_client).pid != os.getpid()
+    assert _only_job(empty_client).pid != os.getpid()
 
 
 def test_error_in_the_child_reaches_the_page(
-    rw_client: TestClient,
+    empty_client: TestClient,
     small_zip: bytes,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(import_child, "run_import", import_gates.raising)
-    csrf = login(rw_client, "cleo")
-    resp = rw_client.post(
+    csrf = login(empty_client, "cleo")
+    resp = empty_client.post(
         "/import", files={"file": ("reg.zip", small_zip)}, data={"csrf_token": csrf}
     )
     assert resp.status_code == 500
     assert "internal error" in resp.text
-    assert _only_job(rw_client).stage == "done"
+    assert _only_job(empty_client).stage == "done"
     assert "broken in the import process" in caplog.text  # the child's trace is logged
 
 
 def test_a_dying_child_ends_the_job_and_the_next_import_works(
-    rw_client: TestClient,
+    empty_client: TestClient,
     small_zip: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(import_child, "run_import", import_gates.dying)
-    resp = rw_client.post(
+    resp = empty_client.post(
         "/api/v1/import", files={"file": ("reg.zip", small_zip)}, headers=bearer("cleo")
     )
     assert resp.status_code == 500
     assert "import process stopped" in resp.json()["errors"][0]["message"]
     monkeypatch.undo()
-    again = rw_client.post(
+    again = empty_client.post(
         "/api/v1/import",
         files={"file": ("reg.zip", small_zip)},
         data={"dry_run": "true"},
@@ -134,16 +111,16 @@ def test_a_dying_child_ends_the_job_and_the_next_import_works(
 
 
 def test_stages_come_from_the_child(
-    rw_client: TestClient,
+    empty_client: TestClient,
     small_zip: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(import_child, "run_import", import_gates.reporting_gate)
-    state = rw_client.app.state  # type: ignore[attr-defined]
+    state = empty_client.app.state  # type: ignore[attr-defined]
     gates = import_gates.gate_dir(state.settings.database_url)
     state.settings = dataclasses.replace(state.settings, import_wait_s=0.05)
-    csrf = login(rw_client, "cleo")
-    started = rw_client.post(
+    csrf = login(empty_client, "cleo")
+    started = empty_client.post(
         "/import",
         files={"file": ("reg.zip", small_zip)},
         data={"csrf_token": csrf, "action": "validate"},
@@ -154,16 +131,16 @@ def test_stages_come_from_the_child(
     try:
         seen = ""
         for _ in range(1200):  # up to 2 min: the import process may be slow to start
-            seen = rw_client.get(job_url, headers=bearer("cleo")).json()["stage"]
+            seen = empty_client.get(job_url, headers=bearer("cleo")).json()["stage"]
             if seen == import_gates.HELD:
                 break
             time.sleep(0.1)
         assert seen == import_gates.HELD
-        assert _only_job(rw_client).pid not in (None, os.getpid())
+        assert _only_job(empty_client).pid not in (None, os.getpid())
     finally:
         (gates / "release").touch()
     for _ in range(1200):  # up to 2 min: the import process may be slow to start
-        doc = rw_client.get(job_url, headers=bearer("cleo")).json()
+        doc = empty_client.get(job_url, headers=bearer("cleo")).json()
         if doc["stage"] == "done":
             break
         time.sleep(0.1)

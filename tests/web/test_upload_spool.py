@@ -9,7 +9,6 @@ import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from renalpath.registry.db import make_engine, upgrade
 from renalpath.web import import_child, upload_spool
-from renalpath.web.auth import MemoryAccountStore
 
 from . import spool_support
 from .conftest import bearer, login
-from .registry_support import registry_app
+from .registry_support import zip_folder
 
 PREFIX = "renalpath-upload-"
 
@@ -111,40 +108,28 @@ def test_a_malformed_form_is_refused_and_leaves_nothing(spool_dir: Path) -> None
 # ---------------------------------------------------------------------------- through the app
 
 
-@pytest.fixture
-def rw_client(tmp_path: Path, accounts: MemoryAccountStore) -> Iterator[TestClient]:
-    db = tmp_path / "empty.db"
-    upgrade(make_engine(f"sqlite:///{db}"))
-    with TestClient(registry_app(db, accounts)) as c:
-        yield c
-
-
 @pytest.fixture(scope="module")
 def small_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     from renalpath.synth.writer import write_registry
 
     out = tmp_path_factory.mktemp("synth-spool") / "csv"
     write_registry(out, 5, 17)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for f in sorted(out.iterdir()):
-            zf.write(f, "reg/" + f.name)
-    return buf.getvalue()
+    return zip_folder(out, "reg/")
 
 
 def test_an_upload_over_the_limit_is_413_and_its_spool_is_removed(
-    rw_client: TestClient, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+    empty_client: TestClient, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = rw_client.app.state  # type: ignore[attr-defined]
+    state = empty_client.app.state  # type: ignore[attr-defined]
     monkeypatch.setattr(
         state, "settings", dataclasses.replace(state.settings, max_upload_bytes=1000)
     )
-    resp = rw_client.post(
+    resp = empty_client.post(
         "/api/v1/import", files={"file": ("x.zip", b"0" * 1001)}, headers=bearer("cleo")
     )
     assert resp.status_code == 413 and "too large" in resp.json()["errors"][0]["message"]
-    csrf = login(rw_client, "cleo")  # the page: the CSRF token is read, then the refusal shown
-    page = rw_client.post(
+    csrf = login(empty_client, "cleo")  # the page: the CSRF token is read, then the refusal shown
+    page = empty_client.post(
         "/import", files={"file": ("x.zip", b"0" * 1001)}, data={"csrf_token": csrf}
     )
     assert page.status_code == 413 and "too large" in page.text
@@ -152,9 +137,9 @@ def test_an_upload_over_the_limit_is_413_and_its_spool_is_removed(
 
 
 def test_the_spool_is_removed_after_an_import_and_after_each_refusal(
-    rw_client: TestClient, spool_dir: Path, small_zip: bytes
+    empty_client: TestClient, spool_dir: Path, small_zip: bytes
 ) -> None:
-    ok = rw_client.post(
+    ok = empty_client.post(
         "/api/v1/import",
         files={"file": ("reg.zip", small_zip)},
         data={"dry_run": "true"},
@@ -162,18 +147,18 @@ def test_the_spool_is_removed_after_an_import_and_after_each_refusal(
     )
     assert ok.status_code == 200, ok.text
     assert _left(spool_dir) == []
-    bad = rw_client.post(
+    bad = empty_client.post(
         "/api/v1/import", files={"file": ("x.zip", b"hello")}, headers=bearer("cleo")
     )
     assert bad.status_code == 422 and "not a zip" in bad.json()["errors"][0]["message"]
     assert _left(spool_dir) == []
-    login(rw_client, "cleo")
-    forged = rw_client.post(
+    login(empty_client, "cleo")
+    forged = empty_client.post(
         "/import", files={"file": ("reg.zip", small_zip)}, data={"csrf_token": "forged"}
     )
     assert forged.status_code == 403  # spooled to read the token, then refused: removed
     assert _left(spool_dir) == []
-    no_reason = rw_client.post(
+    no_reason = empty_client.post(
         "/api/v1/import",
         files={"file": ("reg.zip", small_zip)},
         data={"update": "true"},
@@ -185,10 +170,10 @@ def test_the_spool_is_removed_after_an_import_and_after_each_refusal(
 
 
 def test_the_zip_is_unpacked_in_the_import_process(
-    rw_client: TestClient, small_zip: bytes, monkeypatch: pytest.MonkeyPatch
+    empty_client: TestClient, small_zip: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(import_child, "run_import", spool_support.where_and_what)
-    resp = rw_client.post(
+    resp = empty_client.post(
         "/api/v1/import", files={"file": ("reg.zip", small_zip)}, headers=bearer("cleo")
     )
     assert resp.status_code == 422
