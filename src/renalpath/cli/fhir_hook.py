@@ -8,13 +8,20 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from renalpath.registry import audit as audit_mod
 from renalpath.registry.db import SchemaError, make_engine
+
+if TYPE_CHECKING:  # the FHIR reader and the registry import load only when a command runs
+    from sqlalchemy import Engine
+
+    from renalpath.interop.fhir.importer import FhirReadResult, Note, PendingRead
+    from renalpath.registry.importer import ImportResult
 
 
 def _fail(message: str) -> None:
@@ -59,7 +66,7 @@ def export_fhir(
 LISTED_ON_SCREEN = 200
 
 
-def _list_notes(kind: str, notes: list[Any]) -> None:
+def _list_notes(kind: str, notes: list[Note]) -> None:
     """Each note up to `LISTED_ON_SCREEN`, then every further one counted by its reason, so a
     million derived resources are accounted for in a few lines instead of a million."""
     from renalpath.interop.fhir.importer import by_reason
@@ -76,8 +83,7 @@ def _list_notes(kind: str, notes: list[Any]) -> None:
 def import_fhir(
     path: Path, db: str | None, as_json: bool, reason: str | None, user: str | None, equation: str
 ) -> None:
-    from renalpath.interop.fhir.importer import read_fhir_pending, write_folder
-    from renalpath.registry.importer import ImportResult, import_folder
+    from renalpath.interop.fhir.importer import read_fhir_pending
 
     if not path.exists():
         _fail(f"{str(path)!r} does not exist")
@@ -95,15 +101,7 @@ def import_fhir(
             sys.stdout.write(json.dumps({"fhir": read.to_dict(), "written": False}) + "\n")
         _fail(f"{len(read.errors)} FHIR resource(s) cannot be read; nothing was imported")
     if outcome is None:
-        with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
-            write_folder(read, Path(tmp))
-            read.release_rows()
-            try:
-                outcome = import_folder(
-                    make_engine(db), Path(tmp), actor=actor, reason=reason, equation=equation
-                )
-            except SchemaError as err:
-                outcome = err
+        outcome = _import_rows(read, make_engine(db), actor, reason, equation)
     if isinstance(outcome, SchemaError):
         _fail(str(outcome))
         return
@@ -125,9 +123,33 @@ def import_fhir(
             )
 
 
+def _import_rows(
+    read: FhirReadResult,
+    engine: Engine,
+    actor: str | None,
+    reason: str | None,
+    equation: str,
+    confirm: Callable[[], bool] | None = None,
+) -> ImportResult | SchemaError:
+    """The read's rows written as a registry folder and imported by the registry's own import
+    (so a FHIR import follows the same rules, report and audit as a CSV one)."""
+    from renalpath.interop.fhir.importer import write_folder
+    from renalpath.registry.importer import import_folder
+
+    with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
+        write_folder(read, Path(tmp))
+        read.release_rows()
+        try:
+            return import_folder(
+                engine, Path(tmp), actor=actor, reason=reason, equation=equation, confirm=confirm
+            )
+        except SchemaError as err:
+            return err
+
+
 def _import_while_validated(
-    pending: Any, db: str | None, actor: str | None, reason: str | None, equation: str
-) -> Any:
+    pending: PendingRead, db: str | None, actor: str | None, reason: str | None, equation: str
+) -> ImportResult | SchemaError | None:
     """The registry import of an optimistic read's rows, run while the worker process still
     validates the resources (`read_fhir_pending`); committed only if the worker refuses
     nothing (`import_folder`'s `confirm`).
@@ -141,39 +163,25 @@ def _import_while_validated(
     is made early only in a SQLite file that did not exist (removed again on a refusal); any
     other database without the schema in place waits for the verdict (returns None once it
     is known)."""
-    from renalpath.interop.fhir.importer import write_folder
     from renalpath.registry.db import current_revision, head_revision
-    from renalpath.registry.importer import import_folder
 
     new_file = _new_sqlite_file(db)
     engine = make_engine(db)
+    result: ImportResult | SchemaError | None
     try:
         if new_file is None and current_revision(engine) != head_revision(engine):
             pending.confirm()
             return None
-        read = pending.result
-        with tempfile.TemporaryDirectory(prefix="renalpath-fhir-import-") as tmp:
-            write_folder(read, Path(tmp))
-            read.release_rows()
-            try:
-                result: Any = import_folder(
-                    engine,
-                    Path(tmp),
-                    actor=actor,
-                    reason=reason,
-                    equation=equation,
-                    confirm=pending.confirm,
-                )
-            except SchemaError as err:
-                result = err
+        result = _import_rows(pending.result, engine, actor, reason, equation, pending.confirm)
     except Exception:
         # (Busy, unreachable, a failure of the import itself.) Nothing was committed; the
         # caller's import runs again after the notes are printed and meets it in its turn,
         # so the output is what it would have been.
         result = None
+    finally:
+        engine.dispose()
     if pending.confirm():
         return result
-    engine.dispose()
     if new_file is not None:
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{new_file}{suffix}").unlink(missing_ok=True)
