@@ -36,6 +36,8 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -783,8 +785,8 @@ class PendingRead:
         self,
         result: FhirReadResult,
         path: Path | None = None,
-        worker: Any = None,
-        receive: Any = None,
+        worker: BaseProcess | None = None,
+        receive: Connection | None = None,
     ) -> None:
         self.result = result
         self._path = path
@@ -801,6 +803,7 @@ class PendingRead:
         """Wait for the worker's verdict; True when `result` is the serial read's result
         (nothing refused), False when it has just been replaced by the serial read."""
         if self._stood is None:
+            assert self._worker is not None and self._receive is not None
             try:
                 refused = bool(self._receive.recv())
             except (EOFError, OSError):  # it died: the serial read will say why
@@ -891,10 +894,6 @@ class _Refused(Exception):
     """The optimistic read met a resource the serial read refuses."""
 
 
-# Pass 1 must parse these (`_Reader.first`): everything else is only deferred to pass 2.
-_PASS_1_WORDS = ('"Patient"', '"Condition"', '"hasMember"')  # (in `_read`'s pass_1_parses)
-
-
 def _read_optimistic(path: Path, stop: Callable[[], bool] = lambda: False) -> FhirReadResult:
     """`_read` with every verdict '' (the worker validates); raises `_Refused` on a text that
     is not a resource, or when `stop()` (asked now and then) says the worker found a
@@ -939,7 +938,8 @@ def _read(
             reader.error(where, res, "internal: resource neither mapped nor reported")
 
     def pass_1_parses(_ordinal: int, text: str) -> bool:
-        # (`_PASS_1_WORDS` spelled out: a generator here cost more than the searches.)
+        # Pass 1 must parse a Patient, a Condition or a stage group's members (`_Reader.first`);
+        # everything else is only deferred to pass 2. (Spelled out: a generator cost more.)
         return not lazy or '"Patient"' in text or '"Condition"' in text or '"hasMember"' in text
 
     for ordinal, where, res, problem in _numbered(path, pass_1_parses, fast_json=fast_json):
