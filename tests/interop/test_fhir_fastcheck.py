@@ -339,10 +339,12 @@ def test_fast_verdict_equals_fhir_resources_on_mutants(data: st.DataObject) -> N
 def _kind_of_case(fast: FastValidator, res: Resource) -> str:
     """Which path the fast validator takes for `res`: its shape planned, new, or unplannable."""
     try:
-        plan = fast._plans.get(fastcheck._shape(res, []), "new")
+        known = fast._shapes.get(fastcheck._shape(res, []))
     except fastcheck._Unusual:
         return "unusual"
-    return "new" if plan == "new" else "planned" if plan is not None else "full"
+    if known is None or known.plan is fastcheck._MISSING:
+        return "new"
+    return "planned" if known.plan is not None else "full"
 
 
 # ------------------------------------------------------- the second process (large inputs)

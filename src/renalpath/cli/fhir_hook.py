@@ -5,6 +5,7 @@ Kept out of `cli.registry` so the FHIR modules (and `fhir.resources`) load only 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import tempfile
@@ -89,6 +90,26 @@ def import_fhir(
         _fail(f"{str(path)!r} does not exist")
     actor = f"user:{user}" if user else None
     pending = read_fhir_pending(path)
+    # The read's objects (its notes, up to millions) live on to the end of the command and
+    # are freed by reference counting alone: set aside from the collections of the registry
+    # import, which would otherwise walk them all again each time (put back afterwards, for
+    # a caller running this in a longer-lived process).
+    gc.freeze()
+    try:
+        _import_read(pending, db, as_json, actor, reason, equation)
+    finally:
+        gc.unfreeze()
+
+
+def _import_read(
+    pending: PendingRead,
+    db: str | None,
+    as_json: bool,
+    actor: str | None,
+    reason: str | None,
+    equation: str,
+) -> None:
+    """`import_fhir` once the resources are read: the registry import and the report."""
     outcome: ImportResult | SchemaError | None = None
     if not pending.settled and not pending.result.errors:
         outcome = _import_while_validated(pending, db, actor, reason, equation)

@@ -288,18 +288,31 @@ def _float_places(shape: tuple[Any, ...], leaves: list[Any]) -> tuple[int, ...]:
     return tuple(i for i, value in enumerate(leaves) if value.__class__ is float)
 
 
+class _Known:
+    """What `FastValidator` knows of one shape: the places of its float leaves (see
+    `FastValidator.check`), its plan (`_MISSING` until a valid resource of the shape is seen;
+    None: always validate in full), and whether it is remembered (`MAX_SHAPES`)."""
+
+    __slots__ = ("floats", "plan", "remembered")
+
+    def __init__(self, floats: tuple[int, ...]) -> None:
+        self.floats = floats
+        self.plan: tuple[int, ...] | None = _MISSING
+        self.remembered = False
+
+
 class FastValidator:
     """`problem(res)` == `full(res)` for every resource, `full` run only when needed."""
 
     def __init__(self, full: Callable[[Resource], str]) -> None:
         self._full = full
-        self._plans: dict[tuple[Any, ...], tuple[int, ...] | None] = {}
+        # By shape, what is known of it (one lookup a resource: hashing and comparing a
+        # shape costs as much as a fifth of the walk that made it).
+        self._shapes: dict[tuple[Any, ...], _Known] = {}
         self._planner = _Planner()
         # (check id, value) pairs known to pass: a check's values all have one JSON type, so
         # equal values are identical inputs to pydantic (but see `_learn` for 0.0 and -0.0).
         self._passed: set[tuple[int, Any]] = set()
-        # By shape: the places of its float leaves (see `check`).
-        self._floats: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.fast = 0  # resources judged valid by their plan
         self.slow = 0  # resources validated in full
 
@@ -320,29 +333,35 @@ class FastValidator:
             shape = _shape(res, leaves)
         except (_Unusual, RecursionError):
             return self._slow(res), False
-        floats = self._floats.get(shape)
-        if floats is None:
-            floats = _float_places(shape, leaves)
-            if len(self._floats) < MAX_SHAPES:
-                self._floats[shape] = floats
+        known = self._shapes.get(shape)
+        if known is None:
+            known = _Known(_float_places(shape, leaves))
+            if len(self._shapes) < MAX_SHAPES:
+                self._shapes[shape] = known
+                known.remembered = True
+        floats = known.floats
         plain = floats is not _HUGE_IN_SHAPE and (
             not floats or all(-HUGE < leaves[i] < HUGE for i in floats)
         )
-        plan = self._plans.get(shape, _MISSING)
+        plan = known.plan
         if plan is _MISSING:
             why = self._slow(res)
             # Only a valid shape is planned: a refused one is validated in full every time.
-            if not why and len(self._plans) < MAX_SHAPES:
+            if not why and known.remembered:
                 plan = self._planner.plan(res)
                 if plan is not None and len(plan) != len(leaves):
                     plan = None  # the walks disagree: never trust it
-                self._plans[shape] = plan
+                known.plan = plan
             return why, plain
         if plan is None:
             return self._slow(res), plain
-        if not self._passed.issuperset(zip(plan, leaves, strict=True)):
-            for pair in zip(plan, leaves, strict=True):
-                if pair not in self._passed and not self._learn(pair):
+        passed = self._passed
+        if not passed.issuperset(zip(plan, leaves, strict=True)):
+            # The pairs not known yet (an id, a date: a few a resource), found by the set
+            # operations rather than a loop over every leaf. Every one must pass; which
+            # fails first does not matter, the full validation then gives the verdict.
+            for pair in set(zip(plan, leaves, strict=True)).difference(passed):
+                if not self._learn(pair):
                     return self._slow(res), plain
         self.fast += 1
         return "", plain
