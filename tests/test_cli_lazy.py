@@ -95,6 +95,16 @@ def test_top_level_help_imports_no_command() -> None:
     assert "numpy" not in loaded
 
 
+@pytest.mark.parametrize(
+    "args", [("--help",), ("calc", "--help"), ("calc", "egfr", "--bogus"), ("study", "--help")]
+)
+def test_help_and_usage_errors_load_no_rich(args: tuple[str, ...]) -> None:
+    """Help and usage errors are Click's plain text: Typer's rich help (Markdown, tracebacks,
+    tables) costs about half of `renalpath --help`'s start-up."""
+    loaded = _modules_after(*args)
+    assert sorted(m for m in loaded if m.split(".")[0] == "rich") == []
+
+
 @pytest.mark.parametrize("entry", COMMANDS, ids=lambda c: c.name)
 def test_every_command_help_imports_no_heavy_library(entry: object) -> None:
     """`renalpath <command> --help` builds the command's options only: no pandas, SciPy,

@@ -9,11 +9,10 @@ commands are in `renalpath.cli.options`; expected failures are turned into refus
 
 from __future__ import annotations
 
-import typer
-
 from renalpath.cli.lazy import LazyGroup
+from renalpath.cli.options import new_app
 
-app = typer.Typer(
+app = new_app(
     name="renalpath",
     cls=LazyGroup,
     help=(
@@ -21,7 +20,6 @@ app = typer.Typer(
         "Supports clinicians' decisions; not a certified medical device."
     ),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 

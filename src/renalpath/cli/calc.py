@@ -25,7 +25,7 @@ from typer.core import TyperGroup
 from typer.models import CommandInfo
 
 from renalpath.calculators import OWNERS
-from renalpath.cli.options import ExplainOpt, JsonOpt
+from renalpath.cli.options import ExplainOpt, JsonOpt, new_app
 
 if typing.TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -47,10 +47,9 @@ class CalcGroup(TyperGroup):
         return list(OWNERS)
 
 
-calc_app = typer.Typer(
+calc_app = new_app(
     help="Clinical calculators (eGFR, nephrometry, TNM, prognosis, Clavien-Dindo, Mirels).",
     no_args_is_help=True,
-    add_completion=False,
     cls=CalcGroup,
 )
 app = calc_app

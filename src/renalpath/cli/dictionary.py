@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False)
+from renalpath.cli.options import new_app
+
+app = new_app()
 
 
 @app.command("dictionary")

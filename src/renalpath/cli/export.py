@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from renalpath.cli.options import DbOpt, JsonFlag, refuse
+from renalpath.cli.options import DbOpt, JsonFlag, new_app, refuse
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from renalpath.registry.deidentify import DeidentifiedExport
 
-app = typer.Typer(add_completion=False)
+app = new_app()
 
 
 @app.command("export")

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from renalpath.cli.options import DbOpt, JsonFlag
+from renalpath.cli.options import DbOpt, JsonFlag, new_app
 from renalpath.registry.spellings import DATE_FORMATS, MISSING_VALUES
 
 if TYPE_CHECKING:
     from renalpath.registry.importer import ImportResult
 
-app = typer.Typer(add_completion=False)
+app = new_app()
 
 _PROGRESS_MIN_ROWS = 10_000
 # The equation the registry stores eGFR with unless told otherwise; equal to

@@ -21,6 +21,8 @@ import typer
 from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
+from renalpath.cli.options import new_app
+
 
 @dataclass(frozen=True)
 class LazyCommand:
@@ -83,7 +85,7 @@ def load_command(name: str) -> click.Command:
     if name not in _LOADED:
         module = importlib.import_module(f"renalpath.cli.{_BY_NAME[name].module}")
         sub: typer.Typer = module.app
-        holder = typer.Typer(add_completion=False)
+        holder = new_app()
         holder.callback()(_no_op)
         if sub.registered_commands and all(c.name == name for c in sub.registered_commands):
             holder.registered_commands.extend(sub.registered_commands)

@@ -42,9 +42,20 @@ def refuse(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def new_app(**settings: Any) -> typer.Typer:
+    """Every Typer app of the command line, made one way: Click's plain help and usage errors.
+
+    Typer's rich help would load rich's Markdown, traceback, table and panel modules on every
+    `--help` and usage error (≈ 0.15 s, about half of `renalpath --help`'s start-up, measured
+    in bench/RESULTS.md) to draw boxes around the same text; the plain form starts in half
+    the time. Shell completion is off as it always was.
+    """
+    return typer.Typer(add_completion=False, rich_markup_mode=None, **settings)
+
+
 def sub_app(help: str, no_args_is_help: bool = True) -> typer.Typer:
     """A command group (or single command) as the lazy top-level group loads it."""
-    return typer.Typer(help=help, no_args_is_help=no_args_is_help, add_completion=False)
+    return new_app(help=help, no_args_is_help=no_args_is_help)
 
 
 # ----------------------------------------------------------- studies and audits on the registry

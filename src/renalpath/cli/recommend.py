@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from renalpath.cli.options import refuse
+from renalpath.cli.options import new_app, refuse
 
-app = typer.Typer(add_completion=False)
+app = new_app()
 
 
 @app.command("recommend")

@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from renalpath.cli.options import DbOpt
+from renalpath.cli.options import DbOpt, new_app
 
-app = typer.Typer(add_completion=False)
+app = new_app()
 
 
 def _is_loopback(host: str) -> bool:

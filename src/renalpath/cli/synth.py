@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from renalpath.cli.options import JsonOpt, refuse
+from renalpath.cli.options import JsonOpt, new_app, refuse
 
 if TYPE_CHECKING:
     from renalpath.synth.writer import WriteSummary
 
-app = typer.Typer(add_completion=False)
+app = new_app()
 
 _PROGRESS_EVERY = 500  # patients between progress-bar refreshes (refreshing costs time)
 

@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from renalpath.cli.options import DbOpt
+from renalpath.cli.options import DbOpt, new_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 # Not `sub_app`: this group has always been declared without `no_args_is_help` (kept as is).
-app = typer.Typer(
-    help="User accounts (admin | clinician | researcher) and API tokens.", add_completion=False
-)
+app = new_app(help="User accounts (admin | clinician | researcher) and API tokens.")
 
 
 def _password(given: str | None) -> str:
