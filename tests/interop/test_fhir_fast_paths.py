@@ -166,3 +166,23 @@ def test_the_cli_sets_the_read_aside_from_collections_and_puts_it_back(
         assert json.loads(done.stdout)["written"]
     assert len(frozen) == 1 and frozen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_the_cli_leaves_a_heap_the_caller_had_set_aside_as_it_was(tmp_path: Path) -> None:
+    """A longer-lived process that set its own heap aside (as the web server's warm-up
+    does) keeps it so after running an import: `gc.unfreeze` would release its objects
+    with the read's."""
+    from tests.conftest import run_cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        resources = _own_export(Path(tmp))[:-1]
+    folder = _write_ndjson(tmp_path / "in", resources, [])
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        args = ("--format", "fhir", "--reason", "test", "--user", "test", "--json")
+        done = run_cli("import", str(folder), *args, "--db", f"sqlite:///{tmp_path / 'r.db'}")
+        assert done.returncode == 0, done.stderr
+        assert gc.get_freeze_count() >= before > 0
+    finally:
+        gc.unfreeze()

@@ -93,12 +93,15 @@ def import_fhir(
     # The read's objects (its notes, up to millions) live on to the end of the command and
     # are freed by reference counting alone: set aside from the collections of the registry
     # import, which would otherwise walk them all again each time (put back afterwards, for
-    # a caller running this in a longer-lived process).
+    # a caller running this in a longer-lived process; a caller that had set its own heap
+    # aside already keeps it so, since `gc.unfreeze` cannot tell its objects from ours).
+    caller_froze = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         _import_read(pending, db, as_json, actor, reason, equation)
     finally:
-        gc.unfreeze()
+        if not caller_froze:
+            gc.unfreeze()
 
 
 def _import_read(
