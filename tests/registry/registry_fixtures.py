@@ -181,32 +181,30 @@ def _pg_engine(pg_url: str) -> Iterator[tuple[Engine, str]]:
         admin.dispose()
 
 
-_TEMPLATE: list[Path] = []
-
-
-def _sqlite_template(factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty SQLite registry migrated once per test process.
 
     Why: each test gets a copy of this file instead of running the migrations again (≈ 50 ms
     of Python building DDL against ≈ 0.2 ms for the copy), and starts from exactly what
     `upgrade` makes.  The engine is disposed first, so the file holds every page (no
     write-ahead log left beside it)."""
-    if not _TEMPLATE:
-        path = factory.mktemp("migrated") / "registry.db"
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        engine.dispose()
-        assert not path.with_name(path.name + "-wal").exists(), "the template kept a WAL file"
-        _TEMPLATE.append(path)
-    return _TEMPLATE[0]
+    path = tmp_path_factory.mktemp("migrated") / "registry.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "the template kept a WAL file"
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str]]:
+def db(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path
+) -> Iterator[tuple[Engine, str]]:
     """(engine, url) of a freshly migrated, empty database of each kind."""
     if request.param == "sqlite":
         path = tmp_path / "registry.db"
-        shutil.copyfile(_sqlite_template(request.getfixturevalue("tmp_path_factory")), path)
+        shutil.copyfile(migrated_sqlite, path)
         url = f"sqlite:///{path}"
         engine = make_engine(url)
         yield engine, url
